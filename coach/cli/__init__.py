@@ -1,0 +1,108 @@
+"""The ``coach`` command line: a click group whose subcommands are imported only when used.
+
+Keeping heavy imports (numpy, scipy, bleak, pyttsx3) out of this module keeps ``coach --help`` fast. Each
+subcommand lives in its own module under :mod:`coach.cli` and is registered in :data:`COMMANDS`.
+Errors raised on purpose (:class:`coach.errors.CoachError`, :class:`sensors.errors.SensorError`) and OS errors
+become one line on stderr and a non-zero exit code; click usage errors keep click's exit code 2.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import os
+import sys
+from typing import Any
+
+import click
+
+from coach import __version__
+
+# name -> "module:attribute" of a click.Command. Add new commands here.
+COMMANDS: dict[str, str] = {
+    "capture": "coach.cli.capture_cmd:capture",
+    "convert": "coach.cli.convert_cmd:convert",
+}
+
+
+class LazyGroup(click.Group):
+    """A group that imports a subcommand's module only when that subcommand is asked for."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        target = COMMANDS.get(cmd_name)
+        if target is None:
+            return None
+        module_name, attr = target.split(":")
+        command = getattr(importlib.import_module(module_name), attr)
+        assert isinstance(command, click.Command)
+        return command
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        # Short help from a static table so that `coach --help` does not import every command module.
+        rows = [(name, SHORT_HELP.get(name, "")) for name in self.list_commands(ctx)]
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
+
+
+SHORT_HELP: dict[str, str] = {
+    "capture": "Inspect and decode capture files (recorded sensor traffic).",
+    "convert": "Turn real recordings (Hexoskin chest, FIT) into capture files.",
+}
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="coach")
+@click.option("-v", "--verbose", count=True, help="More log output (-v info, -vv debug). Env: COACH_LOG.")
+def cli(verbose: int) -> None:
+    """A walk/run coach for getting back to running after back pain.
+
+    It reads a chest strap (or a recording), tells walking from running, calls the interval changes,
+    and reports what happened. Not medical advice: follow your physio's assessment.
+    """
+    level_name = os.environ.get("COACH_LOG", "")
+    level = {0: logging.WARNING, 1: logging.INFO}.get(verbose, logging.DEBUG)
+    if level_name:
+        level = getattr(logging, level_name.upper(), level)
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+
+
+def _fail(message: str, code: int) -> None:
+    click.echo(f"coach: error: {message}", err=True)
+    sys.exit(code)
+
+
+def main(argv: list[str] | None = None) -> Any:
+    """Console-script entry point: run the CLI, turn expected failures into one line and an exit code."""
+    from coach.errors import CoachError  # light modules only
+    from sensors.errors import SensorError
+
+    try:
+        return cli.main(args=argv, prog_name="coach", standalone_mode=False)
+    except click.exceptions.Abort:
+        _fail("interrupted", 130)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except CoachError as exc:
+        _fail(str(exc), exc.exit_code)
+    except SensorError as exc:
+        from coach.errors import EXIT_INPUT, EXIT_SENSOR, EXIT_USAGE
+        from sensors.errors import MonikerError, SensorUnavailableError
+
+        if isinstance(exc, SensorUnavailableError):
+            _fail(str(exc), EXIT_SENSOR)
+        _fail(str(exc), EXIT_USAGE if isinstance(exc, MonikerError) else EXIT_INPUT)
+    except KeyboardInterrupt:
+        _fail("interrupted", 130)
+    except OSError as exc:
+        from coach.errors import EXIT_STORAGE
+
+        where = f" ({exc.filename})" if getattr(exc, "filename", None) else ""
+        _fail(f"{exc.strerror or exc}{where}", EXIT_STORAGE)
+    return None

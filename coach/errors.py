@@ -1,0 +1,49 @@
+"""The exceptions of the ``coach`` package and the exit codes the CLI gives for them.
+
+Every error a user can cause or meet (bad file, unknown programme, no Bluetooth, no speech, disk full) is a
+:class:`CoachError` subclass with its own exit code; the CLI prints ``coach: error: <message>`` on one line and
+exits with that code. Messages say what to do.
+"""
+
+from __future__ import annotations
+
+# Exit codes. 0 ok, 1 unexpected, 2 usage (click's own), then one per family of failure.
+EXIT_USAGE = 2
+EXIT_INPUT = 3  # a file that is missing, unreadable, malformed
+EXIT_PROGRAMME = 4  # unknown programme or invalid programme file
+EXIT_SENSOR = 5  # Bluetooth unavailable, sensor not found, sensor busy
+EXIT_SPEECH = 6  # speech engine failure that could not fall back
+EXIT_STORAGE = 7  # data directory not writable, disk full, database problems
+EXIT_INTERRUPTED = 130
+
+
+class CoachError(Exception):
+    """Root of every error raised on purpose by :mod:`coach`."""
+
+    exit_code = 1
+
+
+class InputError(CoachError):
+    """An input file or value that cannot be used."""
+
+    exit_code = EXIT_INPUT
+
+
+class ProgrammeError(CoachError):
+    """An unknown programme name or an invalid programme file."""
+
+    exit_code = EXIT_PROGRAMME
+
+
+class SensorUnavailable(CoachError):
+    """The sensor or the Bluetooth stack cannot be used."""
+
+    exit_code = EXIT_SENSOR
+
+
+class SpeechError(CoachError):
+    exit_code = EXIT_SPEECH
+
+
+class StorageError(CoachError):
+    exit_code = EXIT_STORAGE

@@ -1,0 +1,198 @@
+"""Pain-guided progression through a walk/run programme: pure rules, documented thresholds.
+
+The rules follow the pain-monitoring model (Silbernagel et al., Am J Sports Med 2007) and physio return-to-run
+practice (each stage at least twice; do not progress with increased pain, swelling or stiffness during or after):
+
+* pain during or after a session: 0-2/10 is safe, up to 5/10 acceptable, above 5 is a flare-up;
+* pain must settle by the next morning (next-morning score not above the before-session score);
+* pain must not increase week to week;
+* a stage is done at least ``min_sessions_per_stage`` times, with good adherence, before moving on;
+* after a flare-up, step back one stage; after two in a row, stop and see the physio.
+
+This is coaching, not diagnosis: the thresholds live in :class:`ProgressionConfig` so a physio can change them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from statistics import mean
+from typing import Literal
+
+Action = Literal["start", "progress", "repeat", "step_back", "stop"]
+
+
+@dataclass(frozen=True)
+class ProgressionConfig:
+    pain_safe_max: float = 2.0  # 0-2/10: safe
+    pain_acceptable_max: float = 5.0  # up to 5/10 acceptable; above is a flare-up
+    min_sessions_per_stage: int = 2  # each stage at least twice
+    min_adherence: float = 0.8  # share of planned time done as planned
+    next_morning_tolerance: float = 0.0  # next morning may be this much above the before-session score
+    flareups_before_stop: int = 2  # consecutive flare-ups before "see your physio"
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.pain_safe_max <= self.pain_acceptable_max <= 10:
+            raise ValueError("pain thresholds must satisfy 0 <= safe <= acceptable <= 10")
+        if self.min_sessions_per_stage < 1:
+            raise ValueError("min_sessions_per_stage must be at least 1")
+        if not 0 <= self.min_adherence <= 1:
+            raise ValueError("min_adherence is a share between 0 and 1")
+
+
+@dataclass(frozen=True)
+class SessionOutcome:
+    """What the progression rules need to know about one finished (or interrupted) session."""
+
+    when: datetime
+    stage: int  # 1-based stage of the programme
+    completed: bool = True
+    adherence: float | None = None  # 0..1, None when unknown (e.g. no sensor)
+    pain_before: float | None = None
+    pain_during: float | None = None
+    pain_after: float | None = None
+    pain_next_morning: float | None = None
+
+    @property
+    def worst_pain(self) -> float | None:
+        values = [p for p in (self.pain_during, self.pain_after, self.pain_next_morning) if p is not None]
+        return max(values) if values else None
+
+
+@dataclass(frozen=True)
+class Decision:
+    action: Action
+    next_stage: int
+    reasons: tuple[str, ...] = field(default_factory=tuple)
+
+    def explain(self) -> str:
+        return " ".join(self.reasons)
+
+
+def _is_flareup(s: SessionOutcome, cfg: ProgressionConfig) -> bool:
+    worst = s.worst_pain
+    return worst is not None and worst > cfg.pain_acceptable_max
+
+
+def _settled(s: SessionOutcome, cfg: ProgressionConfig) -> bool | None:
+    """True/False once the next-morning score is known; None before."""
+    if s.pain_next_morning is None:
+        return None
+    baseline = s.pain_before if s.pain_before is not None else cfg.pain_safe_max
+    return s.pain_next_morning <= baseline + cfg.next_morning_tolerance
+
+
+def _weekly_trend_up(history: Sequence[SessionOutcome]) -> bool:
+    """True when the mean worst pain of the last 7 days is above that of the 7 days before."""
+    if not history:
+        return False
+    end = history[-1].when
+    this_week = [
+        s.worst_pain for s in history if end - s.when < timedelta(days=7) and s.worst_pain is not None
+    ]
+    last_week = [
+        s.worst_pain
+        for s in history
+        if timedelta(days=7) <= end - s.when < timedelta(days=14) and s.worst_pain is not None
+    ]
+    return bool(this_week and last_week and mean(this_week) > mean(last_week))
+
+
+def decide(
+    history: Sequence[SessionOutcome], n_stages: int, config: ProgressionConfig | None = None
+) -> Decision:
+    """The next session's stage and why, from the sessions done so far (oldest first)."""
+    cfg = config or ProgressionConfig()
+    if n_stages < 1:
+        raise ValueError("a programme has at least one stage")
+    if not history:
+        return Decision("start", 1, ("First session: start at stage 1.",))
+    history = sorted(history, key=lambda s: s.when)
+    last = history[-1]
+    stage = min(max(last.stage, 1), n_stages)
+
+    streak = 0
+    for s in reversed(history):
+        if not _is_flareup(s, cfg):
+            break
+        streak += 1
+    if streak >= cfg.flareups_before_stop:
+        return Decision(
+            "stop",
+            max(1, stage - 1),
+            (
+                f"Pain went above {cfg.pain_acceptable_max:g}/10 in {streak} sessions in a row.",
+                "Pause the programme and see your physio before the next run.",
+            ),
+        )
+    if _is_flareup(last, cfg):
+        return Decision(
+            "step_back",
+            max(1, stage - 1),
+            (
+                f"Pain reached {last.worst_pain:g}/10, above the acceptable {cfg.pain_acceptable_max:g}/10.",
+                "Step back one stage until it settles.",
+            ),
+        )
+    settled = _settled(last, cfg)
+    if settled is False:
+        return Decision(
+            "repeat",
+            stage,
+            (
+                f"Pain the next morning ({last.pain_next_morning:g}/10) was higher than before the session.",
+                "Repeat this stage; move on only when pain settles by the next morning.",
+            ),
+        )
+    if _weekly_trend_up(history):
+        return Decision(
+            "repeat", stage, ("Pain has gone up compared with the week before: repeat this stage.",)
+        )
+    if not last.completed:
+        return Decision("repeat", stage, ("The last session was not finished: repeat this stage.",))
+    if last.adherence is not None and last.adherence < cfg.min_adherence:
+        return Decision(
+            "repeat",
+            stage,
+            (
+                f"You followed {last.adherence:.0%} of the plan (aim for {cfg.min_adherence:.0%}).",
+                "Repeat this stage.",
+            ),
+        )
+    good_at_stage = [
+        s
+        for s in history
+        if s.stage == stage
+        and s.completed
+        and not _is_flareup(s, cfg)
+        and (s.adherence is None or s.adherence >= cfg.min_adherence)
+    ]
+    if len(good_at_stage) < cfg.min_sessions_per_stage:
+        left = cfg.min_sessions_per_stage - len(good_at_stage)
+        return Decision(
+            "repeat",
+            stage,
+            (
+                f"Each stage is done at least {cfg.min_sessions_per_stage} times: {left} more at stage {stage}.",
+            ),
+        )
+    if settled is None:
+        return Decision(
+            "repeat",
+            stage,
+            (
+                "Log how your back feels the next morning (`coach pain N --when next-morning`) before moving on.",
+            ),
+        )
+    if stage >= n_stages:
+        return Decision("repeat", stage, ("Last stage reached: keep this session and enjoy it.",))
+    return Decision(
+        "progress",
+        stage + 1,
+        (
+            f"Stage {stage} done {len(good_at_stage)} times with pain within {cfg.pain_acceptable_max:g}/10,"
+            " settled by the next morning and good adherence.",
+            f"Move on to stage {stage + 1}.",
+        ),
+    )
