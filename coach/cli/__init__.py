@@ -20,6 +20,7 @@ from coach import __version__
 
 # name -> "module:attribute" of a click.Command. Add new commands here.
 COMMANDS: dict[str, str] = {
+    "analyze": "coach.cli.analyze_cmd:analyze",
     "capture": "coach.cli.capture_cmd:capture",
     "convert": "coach.cli.convert_cmd:convert",
 }
@@ -49,6 +50,7 @@ class LazyGroup(click.Group):
 
 
 SHORT_HELP: dict[str, str] = {
+    "analyze": "Cadence, steps and walk/run/still of a recording (csv, Polar, capture, FIT).",
     "capture": "Inspect and decode capture files (recorded sensor traffic).",
     "convert": "Turn real recordings (Hexoskin chest, FIT) into capture files.",
 }
@@ -86,9 +88,12 @@ def main(argv: list[str] | None = None) -> Any:
         _fail("interrupted", 130)
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
+    except click.UsageError as exc:  # one line too: what is wrong, and where the help is
+        ctx = exc.ctx
+        hint = f"; see '{ctx.command_path} --help'" if ctx is not None else ""
+        _fail(" ".join(exc.format_message().split()).rstrip(".") + hint, exc.exit_code)
     except click.ClickException as exc:
-        exc.show()
-        sys.exit(exc.exit_code)
+        _fail(" ".join(exc.format_message().split()), exc.exit_code)
     except CoachError as exc:
         _fail(str(exc), exc.exit_code)
     except SensorError as exc:

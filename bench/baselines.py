@@ -1,0 +1,93 @@
+"""A plain FFT-peak baseline (issue 3, "Benchmarks"): the bar every cadence method must clear.
+
+Cadence: once a second, the dominant frequency of the detrended acceleration magnitude |a| over the last
+6 s (Hann window, zero-padded FFT, 0.6-4 Hz), times 60. Mode: "still" when |a| barely moves (standard
+deviation < ``still_sd_g``), otherwise "run" at or above ``run_threshold_spm`` and "walk" below. Steps:
+peaks of the band-passed |a| at least 0.6 of the current period apart. Causal like a live estimator: the
+value at second t uses only samples before t.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.typing import NDArray
+
+FloatArray = NDArray[np.float64]
+
+
+class FftPeakBaseline:
+    """Dominant frequency of |a| over a sliding window, times 60 (steps/min)."""
+
+    def __init__(
+        self,
+        *,
+        window_s: float = 6.0,
+        hop_s: float = 1.0,
+        min_freq_hz: float = 0.6,
+        max_freq_hz: float = 4.0,
+        still_sd_g: float = 0.04,
+        run_threshold_spm: float = 140.0,
+        pad_factor: int = 16,
+    ) -> None:
+        self.window_s = window_s
+        self.hop_s = hop_s
+        self.min_freq_hz = min_freq_hz
+        self.max_freq_hz = max_freq_hz
+        self.still_sd_g = still_sd_g
+        self.run_threshold_spm = run_threshold_spm
+        self.pad_factor = pad_factor
+
+    def analyze(self, t_s: FloatArray, xyz_g: FloatArray) -> FftPeakBaseline:
+        """Compute ``timeline_`` (one entry per hop) and ``steps_`` (s from the first sample); returns self."""
+        from scipy.signal import butter, find_peaks, sosfiltfilt
+        from scipy.signal import detrend as sp_detrend
+
+        t = np.asarray(t_s, dtype=float) - float(t_s[0])
+        mag = np.linalg.norm(np.asarray(xyz_g, dtype=float), axis=1)
+        fs = 1.0 / float(np.median(np.diff(t)))
+        self.sampling_rate_hz_ = fs
+        n_win = round(self.window_s * fs)
+        nfft = 1 << int(np.ceil(np.log2(n_win * self.pad_factor)))
+        freqs = np.fft.rfftfreq(nfft, 1.0 / fs)
+        band = (freqs >= self.min_freq_hz) & (freqs <= self.max_freq_hz)
+        hann = np.hanning(n_win)
+        timeline: list[dict[str, object]] = []
+        period_at = np.full(int(np.floor(t[-1] / self.hop_s)) + 2, np.nan)
+        k = 0
+        while k * self.hop_s <= t[-1]:
+            tk = k * self.hop_s
+            end = int(np.searchsorted(t, tk, side="left"))
+            start = end - n_win
+            entry: dict[str, object] = {"t": tk, "cadence_spm": None, "mode": "unknown"}
+            if start >= 0:
+                seg = mag[start:end]
+                if float(np.std(seg)) < self.still_sd_g:
+                    entry["mode"] = "still"
+                else:
+                    spec = np.abs(np.fft.rfft(sp_detrend(seg) * hann, nfft))
+                    f = float(freqs[band][int(np.argmax(spec[band]))])
+                    cad = 60.0 * f
+                    entry["cadence_spm"] = cad
+                    entry["mode"] = "run" if cad >= self.run_threshold_spm else "walk"
+                    period_at[k] = 1.0 / f
+            timeline.append(entry)
+            k += 1
+        self.timeline_ = timeline
+        # steps: peaks of band-passed |a|, thinned to 0.6 of the period current at that time
+        sos = butter(
+            2, [self.min_freq_hz, min(self.max_freq_hz, 0.45 * fs)], btype="band", fs=fs, output="sos"
+        )
+        filt = sosfiltfilt(sos, mag - mag.mean())
+        peaks, _ = find_peaks(filt, height=0.0, distance=max(1, int(0.2 * fs)))
+        steps: list[float] = []
+        for p in peaks:
+            tp = float(t[p])
+            kk = int(np.ceil(tp / self.hop_s))  # the entry that first sees this sample
+            if kk >= period_at.size or not np.isfinite(period_at[kk]):
+                continue
+            if steps and tp - steps[-1] < 0.6 * period_at[kk]:
+                continue
+            steps.append(tp)
+        self.steps_ = np.asarray(steps, dtype=float)
+        self.duration_s_ = float(t[-1])
+        return self

@@ -1,0 +1,442 @@
+"""Load recordings for analysis: plain CSV, Polar Sensor Logger ACC export, capture files and FIT activities.
+
+Every loader returns a :class:`Recording`; every problem with a file raises :class:`coach.errors.InputError`
+with one line naming the file (and the line when there is one). Formats:
+
+- ``csv``: header ``t,x,y,z``; ``t`` in seconds (any start, jitter, gaps); x, y, z in g, mg or m/s² (``units``;
+  ``auto`` decides from the median magnitude, which is about 1 g at walking and running).
+- ``polar-csv``: the ACC export of the Polar Sensor Logger app, semicolon separated, header
+  ``Phone timestamp;sensor timestamp [ns];X [mg];Y [mg];Z [mg]`` (extra columns such as ``timestamp [ms]`` are
+  tolerated; columns are found by name). The sensor timestamp is nanoseconds since 2000-01-01.
+- ``capture``: a coach capture file replayed through :class:`sensors.replay.ReplaySource` (PMD accelerometer,
+  RSC cadence, heart rate), the same code path as a live strap.
+- ``fit``: a FIT activity; running cadence there is strides/min, so steps/min = 2 x (cadence +
+  fractional_cadence). There is no accelerometer: the analysis uses the device cadence.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import logging
+import math
+import re
+import struct
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from coach.errors import InputError
+
+logger = logging.getLogger(__name__)
+
+FORMATS = ("auto", "csv", "polar-csv", "capture", "fit")
+UNITS = ("auto", "g", "mg", "ms2")
+STANDARD_GRAVITY_MS2 = 9.80665
+MIN_DURATION_S = 2.0
+#: Longer than this is not one session: a broken time stamp (a jump of years would need a grid of billions of samples).
+MAX_DURATION_S = 24 * 3600.0
+
+
+@dataclass
+class Recording:
+    """What a loader found. Times are seconds in the file's own time base (``t_s[0]`` need not be 0).
+
+    ``xyz_g`` is ``None`` when the file has no accelerometer (FIT); ``foot_pod`` rows are
+    ``(t_s, cadence_spm)`` or ``(t_s, cadence_spm, speed_mps)``; ``heart_rate`` rows are ``(t_s, bpm)``.
+    """
+
+    t_s: np.ndarray | None
+    xyz_g: np.ndarray | None
+    heart_rate: list[tuple[float, float]] = field(default_factory=list)
+    foot_pod: list[tuple[float, ...]] = field(default_factory=list)
+    format: str = "csv"
+    notes: list[str] = field(default_factory=list)
+
+
+def load_recording(path: str | Path, format: str = "auto", units: str = "auto") -> Recording:
+    """Load ``path`` as ``format`` (``auto`` looks at the name and the first bytes)."""
+    p = Path(path)
+    if format not in FORMATS:
+        raise InputError(f"{p}: unknown format {format!r} (one of {', '.join(FORMATS)})")
+    if units not in UNITS:
+        raise InputError(f"{p}: unknown units {units!r} (one of {', '.join(UNITS)})")
+    if not p.exists():
+        raise InputError(f"{p}: no such file")
+    if p.is_dir():
+        raise InputError(f"{p}: is a directory, expected a recording file")
+    try:
+        size = p.stat().st_size
+    except OSError as exc:
+        raise InputError(f"{p}: cannot read: {exc.strerror or exc}") from exc
+    if size == 0:
+        raise InputError(f"{p}: file is empty")
+    fmt = detect_format(p) if format == "auto" else format
+    logger.info("loading %s as %s", p, fmt)
+    if fmt == "csv":
+        return _load_csv(p, units)
+    if fmt == "polar-csv":
+        return _load_polar_csv(p, units)
+    if fmt == "capture":
+        return _load_capture(p)
+    return _load_fit(p)
+
+
+def detect_format(path: Path) -> str:
+    try:
+        with path.open("rb") as fh:
+            head = fh.read(4096)
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read: {exc.strerror or exc}") from exc
+    if len(head) >= 12 and head[8:12] == b".FIT":
+        return "fit"
+    if path.suffix.lower() == ".fit":
+        return "fit"
+    text = head.decode("utf-8", errors="replace").lstrip("\ufeff")
+    first = text.split("\n", 1)[0].strip().lower()
+    if "sensor timestamp" in first or (";" in first and "[mg]" in first):
+        return "polar-csv"
+    if first.startswith("{") and "coach-capture" in text.split("\n", 1)[0]:
+        return "capture"
+    if first.startswith("{"):
+        return "capture"
+    if b"\x00" in head:
+        raise InputError(f"{path}: looks like a binary file, not a csv, capture or FIT recording")
+    return "csv"
+
+
+# ---------------------------------------------------------------------------------------------- csv
+
+
+def _read_text(path: Path) -> str:
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read: {exc.strerror or exc}") from exc
+    if b"\x00" in raw[:4096]:
+        raise InputError(f"{path}: looks like a binary file, not a text recording")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise InputError(f"{path}:{line}: not UTF-8 text ({exc.reason})") from exc
+    return text.lstrip("\ufeff")
+
+
+def _parse_numeric_block(path: Path, body: str, ncols: int, sep: str, first_line: int) -> np.ndarray:
+    """Fast path: the whole body at once; on any problem, find the first bad line for the message."""
+    flat = body.replace("\r", "").strip()
+    if not flat:
+        raise InputError(f"{path}: no data rows after the header")
+    n_lines = flat.count("\n") + 1
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            values = np.fromstring(flat.replace("\n", sep), dtype=np.float64, sep=sep)
+        except ValueError:
+            values = np.empty(0)
+    if values.size == n_lines * ncols and np.isfinite(values).all():
+        return values.reshape(n_lines, ncols)
+    # slow path: report the first bad line
+    for i, line in enumerate(flat.split("\n")):
+        parts = line.split(sep)
+        if len(parts) != ncols:
+            raise InputError(f"{path}:{first_line + i}: expected {ncols} values, found {len(parts)}")
+        for part in parts:
+            try:
+                v = float(part)
+            except ValueError:
+                raise InputError(f"{path}:{first_line + i}: not a number: {part.strip()[:30]!r}") from None
+            if not math.isfinite(v):
+                raise InputError(f"{path}:{first_line + i}: not a finite number: {part.strip()[:30]!r}")
+    raise InputError(f"{path}: could not parse the numbers")
+
+
+def _load_csv(path: Path, units: str) -> Recording:
+    text = _read_text(path)
+    header, _, body = text.partition("\n")
+    cols = [c.strip().lower() for c in header.strip().split(",")]
+    if cols != ["t", "x", "y", "z"]:
+        if cols and cols[0] not in ("t", "t_s", "time"):
+            try:
+                [float(c) for c in cols]
+            except ValueError:
+                pass
+            else:
+                raise InputError(f"{path}:1: missing header: the first line must be 't,x,y,z'")
+        if cols[:1] in (["t"], ["t_s"], ["time"]) and len(cols) >= 4 and cols[1:4] == ["x", "y", "z"]:
+            pass
+        else:
+            raise InputError(f"{path}:1: expected the header 't,x,y,z', found {header.strip()[:60]!r}")
+    ncols = len(cols)
+    data = _parse_numeric_block(path, body, ncols, ",", 2)
+    t = data[:, 0].copy()
+    xyz = np.ascontiguousarray(data[:, 1:4])
+    return _finish_acc(path, t, xyz, units, "csv")
+
+
+def _finish_acc(path: Path, t: np.ndarray, xyz: np.ndarray, units: str, fmt: str) -> Recording:
+    notes: list[str] = []
+    if t.size < 2:
+        raise InputError(f"{path}: too short: {t.size} sample(s)")
+    dt = np.diff(t)
+    if (dt <= 0).any():
+        bad = int(np.flatnonzero(dt <= 0)[0])
+        if (dt < 0).sum() > 0.01 * dt.size:
+            raise InputError(f"{path}: time goes backwards at data row {bad + 2} (t={t[bad + 1]:g})")
+        order = np.argsort(t, kind="stable")
+        t, xyz = t[order], xyz[order]
+        keep = np.concatenate(([True], np.diff(t) > 0))
+        notes.append(f"{int((~keep).sum())} duplicate or out-of-order time stamps fixed")
+        t, xyz = t[keep], xyz[keep]
+    duration = float(t[-1] - t[0])
+    if duration < MIN_DURATION_S:
+        raise InputError(f"{path}: too short: {duration:.2f} s of data (need at least {MIN_DURATION_S:g} s)")
+    if not duration <= MAX_DURATION_S:
+        jump = int(np.argmax(np.diff(t)))
+        raise InputError(
+            f"{path}: {duration / 3600:.3g} hours from the first to the last sample (more than "
+            f"{MAX_DURATION_S / 3600:g}); a broken time stamp near data row {jump + 2}?"
+        )
+    rate_hz = 1.0 / float(np.median(np.diff(t)))
+    if not 20.0 <= rate_hz <= 250.0:
+        notes.append(
+            f"sampling rate {rate_hz:.3g} Hz is outside the supported 25..200 Hz: results may be poor"
+        )
+    scale, unit_name = _unit_scale(path, xyz, units)
+    if scale != 1.0:
+        xyz = xyz * scale
+    notes.append(f"accelerometer units: {unit_name}")
+    return Recording(t_s=t, xyz_g=xyz, format=fmt, notes=notes)
+
+
+def _unit_scale(path: Path, xyz: np.ndarray, units: str) -> tuple[float, str]:
+    if units == "g":
+        return 1.0, "g"
+    if units == "mg":
+        return 1e-3, "mg"
+    if units == "ms2":
+        return 1.0 / STANDARD_GRAVITY_MS2, "m/s^2"
+    step = max(1, xyz.shape[0] // 20000)
+    sub = xyz[::step]
+    med = float(np.median(np.sqrt((sub * sub).sum(axis=1))))
+    if 0.3 <= med <= 3.0:
+        return 1.0, "g (auto)"
+    if 3.0 * 1.0 < med <= 30.0:
+        return 1.0 / STANDARD_GRAVITY_MS2, "m/s^2 (auto)"
+    if 300.0 <= med <= 3000.0:
+        return 1e-3, "mg (auto)"
+    raise InputError(
+        f"{path}: cannot tell the accelerometer units (median magnitude {med:.3g}); pass --units g|mg|ms2"
+    )
+
+
+# ---------------------------------------------------------------------------------------------- polar
+
+
+_POLAR_NS = re.compile(r"sensor timestamp \[ns\]", re.IGNORECASE)
+_PHONE_COL = re.compile(r"^[^;\n]*;", re.MULTILINE)
+
+
+def _load_polar_csv(path: Path, units: str) -> Recording:
+    text = _read_text(path)
+    header, _, body = text.partition("\n")
+    cols = [c.strip() for c in header.strip().rstrip(";").split(";")]
+    low = [c.lower() for c in cols]
+    try:
+        i_ns = next(i for i, c in enumerate(cols) if _POLAR_NS.fullmatch(c))
+        i_x, i_y, i_z = (low.index(f"{a} [mg]") for a in "xyz")
+    except (StopIteration, ValueError):
+        raise InputError(
+            f"{path}:1: not a Polar Sensor Logger ACC file: expected 'sensor timestamp [ns]' and "
+            f"'X [mg]', 'Y [mg]', 'Z [mg]' columns, found {header.strip()[:80]!r}"
+        ) from None
+    flat = body.replace("\r", "").strip()
+    if not flat:
+        raise InputError(f"{path}: no data rows after the header")
+    fast = _polar_fast(flat, len(cols), i_ns, (i_x, i_y, i_z), low)
+    if fast is not None:
+        t, vals = fast
+    else:
+        t, vals = _polar_slow(path, flat, cols, i_ns, (i_x, i_y, i_z))
+    if units == "auto":
+        units = "mg"  # the header says mg
+    rec = _finish_acc(path, t, vals, units, "polar-csv")
+    rec.notes.append("time from 'sensor timestamp [ns]' (ns since 2000-01-01)")
+    return rec
+
+
+def _polar_fast(
+    flat: str, ncols: int, i_ns: int, i_xyz: tuple[int, int, int], low: list[str]
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """All rows at once: drop the phone time stamp (a date, the first column) and parse the rest as numbers.
+
+    Returns None when the layout is not the plain one (the slow path then finds and names any bad line).
+    """
+    first_is_phone = low[0].startswith("phone")
+    if first_is_phone:
+        flat = _PHONE_COL.sub("", flat)
+        ncols -= 1
+        i_ns, i_xyz = i_ns - 1, (i_xyz[0] - 1, i_xyz[1] - 1, i_xyz[2] - 1)
+    flat = flat.replace(";\n", "\n").rstrip(";")
+    n_lines = flat.count("\n") + 1
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            values = np.fromstring(flat.replace("\n", ";"), dtype=np.float64, sep=";")
+        except ValueError:
+            return None
+    if values.size != n_lines * ncols or not np.isfinite(values).all():
+        return None
+    table = values.reshape(n_lines, ncols)
+    ns = table[:, i_ns]
+    # ns since 2000 (~6e17) is past float64's exact integers; differences stay exact to well under 1 us
+    t = (ns - ns[0]) * 1e-9
+    return t, np.ascontiguousarray(table[:, list(i_xyz)])
+
+
+def _polar_slow(
+    path: Path, flat: str, cols: list[str], i_ns: int, i_xyz: tuple[int, int, int]
+) -> tuple[np.ndarray, np.ndarray]:
+    lines = flat.split("\n")
+    need = max(i_ns, *i_xyz)
+    ns_list: list[int] = []
+    vals = np.empty((len(lines), 3), dtype=np.float64)
+    for k, line in enumerate(lines):
+        parts = line.rstrip(";").split(";")
+        if len(parts) <= need:
+            raise InputError(f"{path}:{k + 2}: expected {len(cols)} ';'-separated values, found {len(parts)}")
+        try:
+            stamp = int(parts[i_ns])
+            if not -(2**63) <= stamp < 2**63:
+                raise InputError(f"{path}:{k + 2}: sensor timestamp {parts[i_ns][:30]!r} is out of range")
+            ns_list.append(stamp)
+            for j, col in enumerate(i_xyz):
+                vals[k, j] = float(parts[col])
+        except ValueError:
+            raise InputError(f"{path}:{k + 2}: not a number in {line.strip()[:60]!r}") from None
+    ns = np.asarray(ns_list, dtype=np.int64)
+    return (ns - ns[0]).astype(np.float64) * 1e-9, vals
+
+
+# ---------------------------------------------------------------------------------------------- capture
+
+
+def _load_capture(path: Path) -> Recording:
+    from sensors.errors import SensorError
+    from sensors.replay import ReplaySource
+    from sensors.samples import AccBlock, FootPodSample, HeartRateSample
+
+    blocks_t: list[np.ndarray] = []
+    blocks_x: list[np.ndarray] = []
+    hr: list[tuple[float, float]] = []
+    fp: list[tuple[float, ...]] = []
+    try:
+        for sample in ReplaySource(path, speed=0).iter_samples():
+            if isinstance(sample, AccBlock):
+                blocks_t.append(np.asarray(sample.t_s, dtype=np.float64))
+                blocks_x.append(np.asarray(sample.xyz_mg, dtype=np.float64))
+            elif isinstance(sample, HeartRateSample):
+                if sample.bpm:
+                    hr.append((float(sample.t), float(sample.bpm)))
+            elif isinstance(sample, FootPodSample) and sample.cadence_spm is not None:
+                fp.append((float(sample.t), float(sample.cadence_spm), float(sample.speed_mps)))
+    except SensorError as exc:
+        raise InputError(str(exc)) from exc
+    except (ValueError, KeyError, TypeError) as exc:
+        raise InputError(f"{path}: not a readable capture file: {exc}") from exc
+    notes = [
+        f"capture: {len(blocks_t)} accelerometer blocks, {len(hr)} heart-rate and {len(fp)} foot-pod samples"
+    ]
+    if not blocks_t:
+        if not fp:
+            raise InputError(f"{path}: the capture holds no accelerometer data and no foot-pod cadence")
+        notes.append("no accelerometer in the capture: timeline from the foot pod's cadence")
+        return Recording(t_s=None, xyz_g=None, heart_rate=hr, foot_pod=fp, format="capture", notes=notes)
+    t = np.concatenate(blocks_t)
+    xyz = np.concatenate(blocks_x) * 1e-3
+    rec = _finish_acc(path, t, xyz, "g", "capture")
+    rec.heart_rate, rec.foot_pod = hr, fp
+    rec.notes = notes + rec.notes
+    return rec
+
+
+# ---------------------------------------------------------------------------------------------- fit
+
+
+def _load_fit(path: Path) -> Recording:
+    import fitdecode
+
+    fp: list[tuple[float, ...]] = []
+    hr: list[tuple[float, float]] = []
+    sport: str | None = None
+    t_first: _dt.datetime | None = None
+    try:
+        with fitdecode.FitReader(str(path), check_crc=fitdecode.CrcCheck.WARN) as reader:
+            for frame in reader:
+                if not isinstance(frame, fitdecode.FitDataMessage):
+                    continue
+                if frame.name in ("sport", "session") and sport is None:
+                    v = _field(frame, "sport")
+                    sport = str(v) if v is not None else None
+                if frame.name != "record":
+                    continue
+                ts = _field(frame, "timestamp")
+                if not isinstance(ts, _dt.datetime):
+                    continue
+                if t_first is None:
+                    t_first = ts
+                t = (ts - t_first).total_seconds()
+                b = _field(frame, "heart_rate")
+                if isinstance(b, int | float) and b > 0:
+                    hr.append((t, float(b)))
+                cad = _field(frame, "cadence")
+                if isinstance(cad, int | float):
+                    frac = _field(frame, "fractional_cadence")
+                    frac_v = float(frac) if isinstance(frac, int | float) else 0.0
+                    spd = _field(frame, "enhanced_speed")
+                    if not isinstance(spd, int | float):
+                        spd = _field(frame, "speed")
+                    row: tuple[float, ...] = (t, 2.0 * (float(cad) + frac_v))
+                    if isinstance(spd, int | float):
+                        row = (*row, float(spd))
+                    fp.append(row)
+    except fitdecode.FitError as exc:
+        raise InputError(f"{path}: not a readable FIT file: {exc}") from exc
+    except (
+        ValueError,
+        KeyError,
+        EOFError,
+        IndexError,
+        TypeError,
+        OverflowError,
+        AssertionError,
+        struct.error,
+    ) as exc:  # a corrupt file can trip fitdecode anywhere
+        raise InputError(f"{path}: not a readable FIT file: {exc}") from exc
+    if sport is not None and sport.lower() in ("cycling", "swimming", "rowing"):
+        raise InputError(f"{path}: a {sport} activity: its cadence is not steps, nothing to analyse")
+    notes = [
+        "FIT: no accelerometer; timeline from the device cadence "
+        "(strides/min x 2 = steps/min; mode from cadence and speed)",
+    ]
+    if sport:
+        notes.append(f"FIT sport: {sport}")
+    if not fp:
+        raise InputError(f"{path}: the FIT file has no cadence records (heart rate only): nothing to analyse")
+    if not fp[-1][0] <= MAX_DURATION_S:
+        raise InputError(
+            f"{path}: {fp[-1][0] / 3600:.3g} hours of records (more than {MAX_DURATION_S / 3600:g}): a broken time stamp?"
+        )
+    return Recording(t_s=None, xyz_g=None, heart_rate=hr, foot_pod=fp, format="fit", notes=notes)
+
+
+def _field(frame: Any, name: str) -> Any:
+    try:
+        if frame.has_field(name):
+            return frame.get_value(name)
+    except (KeyError, ValueError, TypeError):
+        return None
+    return None

@@ -1,0 +1,360 @@
+"""The benchmark harness itself: metric functions on constructed cases, the FFT baseline on synthetic gait,
+the evaluation and report code end to end on tiny synthetic recordings, and the hand labels' consistency."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from bench import metrics as M
+from bench.baselines import FftPeakBaseline
+from bench.datasets import Recording, RefBout
+from bench.metrics import Segment
+
+REPO = Path(__file__).resolve().parents[1]
+LABELS = REPO / "bench" / "labels" / "hexoskin.json"
+
+
+# ---------------------------------------------------------------- event matching
+
+
+def test_match_events_exact_and_within_tolerance() -> None:
+    ref = [1.0, 2.0, 3.0, 4.0]
+    det = [1.1, 2.0, 2.8, 4.25]  # 0.1, 0.0, 0.2 and exactly 0.25 away: all match
+    m = M.match_events(det, ref, 0.25)
+    assert (m.tp, m.fp, m.fn) == (4, 0, 0)
+    assert m.f1 == 1.0
+
+
+def test_match_events_is_one_to_one() -> None:
+    # two detections near one reference event: one match, one false positive
+    m = M.match_events([0.95, 1.05], [1.0], 0.25)
+    assert (m.tp, m.fp, m.fn) == (1, 1, 0)
+    # one detection between two reference events: one match, one miss
+    m = M.match_events([1.5], [1.4, 1.6], 0.25)
+    assert (m.tp, m.fp, m.fn) == (1, 0, 1)
+
+
+def test_match_events_prefers_closest_pairs() -> None:
+    # greedy-by-order would pair 1.2 with 1.0 and leave 1.4 unmatched; closest-first matches both
+    m = M.match_events([1.2, 1.45], [1.0, 1.4], 0.25)
+    assert m.tp == 2
+    assert set(m.pairs) == {(0, 0), (1, 1)}
+
+
+def test_match_events_counts_and_f1_known_values() -> None:
+    ref = np.arange(10) * 0.5  # 10 reference steps
+    det = np.r_[ref[:8] + 0.1, 7.0, 8.0]  # 8 good, 2 far away; 2 reference steps missed
+    m = M.match_events(det, ref, 0.25)
+    assert (m.tp, m.fp, m.fn) == (8, 2, 2)
+    assert m.precision == pytest.approx(0.8)
+    assert m.recall == pytest.approx(0.8)
+    assert m.f1 == pytest.approx(0.8)
+    assert M.match_events(det, ref, 0.05).tp == 0  # 0.1 s off is outside a 0.05 s tolerance
+
+
+def test_match_events_empty_inputs() -> None:
+    assert (M.match_events([], [1.0]).fn, M.match_events([1.0], []).fp) == (1, 1)
+    assert math.isnan(M.match_events([], []).f1)
+    pooled = M.sum_matches([M.match_events([1.0], [1.0]), M.match_events([5.0], [])])
+    assert (pooled.tp, pooled.fp, pooled.fn) == (1, 1, 0)
+
+
+# ---------------------------------------------------------------- rates, windows, errors
+
+
+def test_rate_from_events() -> None:
+    assert M.rate_from_events_spm(np.arange(0, 10, 0.5)) == pytest.approx(120.0)
+    assert math.isnan(M.rate_from_events_spm([1.0]))
+
+
+def test_regular_windows_drop_windows_with_a_missed_step() -> None:
+    steps = np.arange(0.0, 40.0, 0.5)  # 120 spm
+    wins = M.regular_windows(0.0, 40.0, steps, width_s=10.0, skip_s=3.0)
+    assert [(a, b) for a, b, _ in wins] == [(3.0, 13.0), (13.0, 23.0), (23.0, 33.0)]
+    assert all(r == pytest.approx(120.0) for _, _, r in wins)
+    missed = steps[steps != 15.0]  # one step missing in the second window
+    wins = M.regular_windows(0.0, 40.0, missed, width_s=10.0, skip_s=3.0)
+    assert [(a, b) for a, b, _ in wins] == [(3.0, 13.0), (23.0, 33.0)]
+
+
+def test_cadence_helpers_and_error_stats() -> None:
+    t = np.arange(10.0)
+    cad = np.r_[np.full(5, np.nan), np.full(5, 100.0)]
+    assert M.mean_cadence_spm(t, cad, 0.0, 9.0) == 100.0
+    assert M.coverage(t, cad, 3.0, 9.0) == (5, 7)
+    st = M.abs_error_stats([-1.0, 2.0, 3.0, float("nan")])
+    assert (st["n"], st["median"], st["max"]) == (3.0, 2.0, 3.0)
+    assert st["p90"] == pytest.approx(2.8)
+
+
+# ---------------------------------------------------------------- modes and latency
+
+
+SEGS = [Segment(0.0, 20.0, "walk"), Segment(20.0, 40.0, "run"), Segment(40.0, 60.0, "still")]
+
+
+def test_mode_confusion_excludes_seconds_near_label_changes() -> None:
+    t = np.arange(60.0)
+    mode = np.array(["walk"] * 22 + ["run"] * 20 + ["still"] * 18)  # follows 2 s late
+    conf = M.mode_confusion(SEGS, t, mode, margin_s=3.0)
+    right, total = M.accuracy_from_confusion(conf, ("walk", "run", "still"))
+    assert right == total  # the late seconds are all within 3 s of a change
+    assert total == 60 - 21  # excluded: 0-3, 17-23, 37-43, 57-59
+    conf = M.mode_confusion(SEGS, t, mode, margin_s=0.5)
+    right, total = M.accuracy_from_confusion(conf, ("walk", "run", "still"))
+    assert total == 57
+    assert total - right == 2  # t=21 (run called walk) and t=41 (still called run)
+    assert conf[("run", "walk")] == 1
+    assert conf[("still", "run")] == 1
+
+
+def test_false_run_counts() -> None:
+    t = np.arange(60.0)
+    mode = np.array(["walk"] * 20 + ["run"] * 20 + ["still"] * 20)
+    mode[10] = "run"
+    mode[50] = "run"
+    conf = M.mode_confusion(SEGS, t, mode, margin_s=3.0)
+    bad, total = M.false_label_count(conf, "run", ("walk", "still"))
+    assert bad == 2
+    assert total > 0
+
+
+def test_transition_latency_known_delay_and_never() -> None:
+    t = np.arange(60.0)
+    mode = np.array(["walk"] * 22 + ["run"] * 18 + ["walk"] * 20)  # run 2 s late; still never
+    trans = M.label_changes(SEGS)
+    assert [(a, b, c) for a, b, c in trans] == [(20.0, "walk", "run"), (40.0, "run", "still")]
+    lat = M.transition_latencies(trans, SEGS, t, mode, stay_s=10.0)
+    assert lat[0][3] == pytest.approx(2.0)
+    assert math.isinf(lat[1][3])
+
+
+def test_transition_latency_needs_the_mode_to_stay() -> None:
+    t = np.arange(60.0)
+    mode = np.array(["walk"] * 60)
+    mode[21] = "run"  # a one-second flicker, then the real switch at 25
+    mode[25:40] = "run"
+    lat = M.transition_latencies([(20.0, "walk", "run")], SEGS, t, mode, stay_s=10.0)
+    assert lat[0][3] == pytest.approx(5.0)
+
+
+# ---------------------------------------------------------------- FFT baseline on synthetic gait
+
+
+def _gait(freq_hz: float, amp_g: float, seconds: float, fs: float = 100.0) -> tuple[np.ndarray, np.ndarray]:
+    t = np.arange(int(seconds * fs)) / fs
+    z = 1.0 + amp_g * np.sin(2 * np.pi * freq_hz * t)
+    xyz = np.column_stack([0.05 * np.sin(np.pi * freq_hz * t), np.zeros_like(t), z])
+    return t, xyz
+
+
+@pytest.mark.parametrize(("freq_hz", "mode"), [(1.8, "walk"), (2.7, "run")])
+def test_fft_baseline_cadence_steps_and_mode(freq_hz: float, mode: str) -> None:
+    t, xyz = _gait(freq_hz, 0.4, 30.0)
+    b = FftPeakBaseline().analyze(t, xyz)
+    tl_t, cad, modes = M.timeline_arrays(b.timeline_)
+    late = tl_t >= 8
+    assert np.nanmedian(cad[late]) == pytest.approx(60 * freq_hz, abs=1.0)
+    assert set(modes[late]) == {mode}
+    steps = M.events_in(b.steps_, 8.0, 29.0)
+    assert M.rate_from_events_spm(steps) == pytest.approx(60 * freq_hz, abs=1.0)
+
+
+def test_fft_baseline_still_when_flat() -> None:
+    t = np.arange(2000) / 100.0
+    xyz = np.column_stack([np.zeros_like(t), np.zeros_like(t), np.ones_like(t)])
+    tl_t, cad, modes = M.timeline_arrays(FftPeakBaseline().analyze(t, xyz).timeline_)
+    assert set(modes[tl_t >= 6]) == {"still"}
+    assert np.isnan(cad).all()
+
+
+# ---------------------------------------------------------------- the benchmark code end to end (tiny input)
+
+
+def _tiny_recordings() -> tuple[Recording, Recording]:
+    _, walk = _gait(1.8, 0.3, 40.0, fs=64.0)
+    _, run = _gait(2.6, 0.9, 30.0, fs=64.0)
+    xyz = np.vstack([walk, run])
+    t = np.arange(xyz.shape[0]) / 64.0
+    steps = np.r_[np.arange(0.3, 40.0, 1 / 1.8), 40.0 + np.arange(0.2, 30.0, 1 / 2.6)]
+    hexo = Recording(
+        dataset="hexoskin",
+        name="synthetic",
+        t_s=t,
+        xyz_g=xyz,
+        fs_hz=64.0,
+        placement="chest",
+        segments=[Segment(0.0, 40.0, "walk"), Segment(40.0, 70.0, "run")],
+        device_steps_s=steps,
+        transitions=[(40.0, "walk", "run")],
+    )
+    tm, lower = _gait(1.7, 0.3, 30.0, fs=100.0)
+    ic = np.arange(5.0, 25.0, 1 / 1.7)
+    mob = Recording(
+        dataset="mobilise-d",
+        name="synthetic",
+        t_s=tm,
+        xyz_g=lower,
+        fs_hz=100.0,
+        placement="lower back",
+        bouts=[RefBout(start_s=5.0, end_s=25.0, cadence_spm=102.0, ic_s=ic)],
+    )
+    return hexo, mob
+
+
+def test_evaluation_and_report_run_on_tiny_input(tmp_path: Path) -> None:
+    from bench import report, signal_bench
+
+    hexo, mob = _tiny_recordings()
+    rep_h = signal_bench.evaluate_hexoskin([hexo], ["fft"])
+    rep_m = signal_bench.evaluate_mobilise([mob], ["fft"])
+    assert not rep_h.errors
+    assert not rep_m.errors
+    rows_h = {r.metric: r for r in rep_h.rows}
+    rows_m = {r.metric: r for r in rep_m.rows}
+    walk_row = next(r for k, r in rows_h.items() if k.startswith("walking cadence") and "median" in k)
+    assert walk_row.values["fft"] == pytest.approx(0.0, abs=1.5)  # 108 spm signal vs 108 spm steps
+    assert next(r for k, r in rows_m.items() if k.startswith("cadence abs error")).values["fft"] < 2.0
+    wr = next(r for k, r in rows_h.items() if k.startswith("walk/run right"))
+    assert 90.0 < wr.values["fft"] < 100.0  # its causal 6-s window still says walk 4-5 s after the change
+    lat = next(r for k, r in rows_h.items() if k.startswith("transition latency, median"))
+    assert 3.0 <= lat.values["fft"] <= 6.0
+    res = {
+        "reports": [rep_m, rep_h],
+        "speed_rows": [],
+        "speed_raw": {},
+        "algos": ["fft"],
+        "elapsed_s": 1.0,
+        "machine": "test",
+        "versions": "test",
+        "notes": ["- a note"],
+    }
+    out = tmp_path / "RESULTS.md"
+    other = "<!-- ble_bench:start -->\n## BLE\nkept\n<!-- ble_bench:end -->\n"
+    out.write_text("# Benchmark results\n\nstale text\n\n" + other)
+    report.write_results(res, out, ["signal"])
+    report.write_results(res, out, ["signal"])  # twice: replaced, not appended
+    text = out.read_text()
+    assert other.strip() in text  # another benchmark's section survives
+    assert "stale text" not in text
+    assert "### hexoskin-chest" in text
+    assert text.count("<!-- signal_bench:start -->") == 1
+    assert "| metric | target | FFT baseline |" in text
+    assert "python -m bench signal" in text
+
+
+def test_a_failing_algorithm_is_reported_not_raised(monkeypatch: pytest.MonkeyPatch) -> None:
+    from bench import algorithms, signal_bench
+
+    def boom(*_: object) -> tuple[list[dict[str, object]], np.ndarray]:
+        raise RuntimeError("broken")
+
+    monkeypatch.setitem(algorithms.ALGORITHMS, "fft", boom)
+    _, mob = _tiny_recordings()
+    rep = signal_bench.evaluate_mobilise([mob], ["fft"])
+    assert "broken" in rep.errors["fft"]
+
+
+# ---------------------------------------------------------------- labels
+
+
+def test_hexoskin_labels_are_consistent() -> None:
+    doc = json.loads(LABELS.read_text())
+    assert doc["subjects"]
+    for subject, entry in doc["subjects"].items():
+        segs = entry["segments"]
+        assert segs, subject
+        starts = [s["start"] for s in segs]
+        assert starts == sorted(starts)
+        for a, b in itertools.pairwise(segs):
+            assert a["end"] <= b["start"], (subject, a, b)
+        assert {s["label"] for s in segs} <= {"walk", "run", "still", "stairs"}
+        for tr in entry["transitions"]:
+            before = [s for s in segs if s["end"] <= tr["t"] + 1e-6]
+            after = [s for s in segs if s["start"] >= tr["t"] - 1e-6]
+            assert before and after, (subject, tr)
+            assert before[-1]["label"] == tr["from"]
+            assert after[0]["label"] == tr["to"]
+
+
+def test_label_rules_classify_constructed_features() -> None:
+    from bench.label_tool import classify, spans
+
+    f = {
+        "sd": np.r_[np.full(10, 0.01), np.full(10, 0.3), np.full(10, 0.8)],
+        "min": np.r_[np.full(10, 0.99), np.full(10, 0.6), np.full(10, 0.05)],
+        "rate": np.r_[np.zeros(10), np.full(10, 110.0), np.full(10, 160.0)],
+        "devcad": np.r_[np.zeros(10), np.full(10, 110.0), np.full(10, 160.0)],
+    }
+    assert [(s["start"], s["end"], s["label"]) for s in spans(classify(f))] == [
+        (0.0, 10.0, "still"),
+        (10.0, 20.0, "walk"),
+        (20.0, 30.0, "run"),
+    ]
+
+
+def test_coach_best_ignores_the_oracle_column_and_reports_ties() -> None:
+    from bench.signal_bench import Row, le
+
+    algos = ["coach", "fft", "gaitlumbar", "gaitlumbar_ref"]
+    row = Row(
+        "x",
+        "<= 1",
+        le(1.0),
+        "lower",
+        values={"coach": 1.0, "fft": 2.0, "gaitlumbar": 3.0, "gaitlumbar_ref": 0.1},
+    )
+    assert row.coach_best(algos) == "yes"
+    assert (row.verdict("coach"), row.verdict("fft")) == ("pass", "FAIL")
+    row.values["gaitlumbar"] = 1.0
+    assert row.coach_best(algos) == "tie"
+    row.values["fft"] = 0.5
+    assert row.coach_best(algos) == "no"
+    higher = Row(
+        "f1", ">= 0.97", None, "higher", values={"coach": 0.9, "fft": 0.8, "gaitlumbar": float("nan")}
+    )
+    assert higher.coach_best(algos[:3]) == "yes"
+
+
+# ---------------------------------------------------------------- loaders on the real data (read-only)
+
+DATA = REPO.parent / "shared" / "data"
+needs_data = pytest.mark.skipif(
+    not (DATA / "mobilise-d-lowerback").is_dir(), reason="shared/data not present"
+)
+
+
+@needs_data
+def test_mobilise_loader_matches_the_source_example() -> None:
+    from bench.datasets import load_mobilise
+
+    recs = {r.name: r for r in load_mobilise()}
+    rec = recs["HA/001 Test5 Trial1"]  # SOURCE.txt: 1246 samples, INDIP cadence 100.5 spm, 9 ICs
+    assert rec.xyz_g.shape == (1246, 3)
+    assert rec.fs_hz == 100.0
+    (bout,) = rec.bouts
+    assert bout.cadence_spm == pytest.approx(100.5, abs=0.05)
+    assert bout.ic_s.size == 9
+    assert bout.start_s <= bout.ic_s[0] <= bout.ic_s[-1] <= bout.end_s
+    assert not recs["HA/002 Test5 Trial1"].bouts  # SOURCE.txt: no INDIP reference for these trials
+
+
+@needs_data
+def test_speed_csv_writer_makes_a_private_tzyx_csv(tmp_path: Path) -> None:
+    from bench.speed import write_csv
+
+    path = tmp_path / "x.csv"
+    write_csv(path, 3.0, 100.0)
+    lines = path.read_text().splitlines()
+    assert lines[0] == "t,x,y,z"
+    assert len(lines) == 301
+    t, x, y, z = (float(v) for v in lines[2].split(","))
+    assert t == pytest.approx(0.01)
+    assert 0.5 < math.sqrt(x * x + y * y + z * z) < 2.0  # g, gravity present
+    assert path.stat().st_mode & 0o777 == 0o600

@@ -1,0 +1,455 @@
+"""The streaming gait estimator and the batch analysis, on synthetic signals of known step frequency.
+
+The synthetic gait (:func:`gait_signal`) is a vertical acceleration with the step frequency, a stride
+component (left/right asymmetry, as a chest strap sees it), harmonics and noise, plus small horizontal
+sways; running adds an impact peak and a near-free-fall flight phase. It is rotated to a random strap
+orientation and sampled at a given rate with jitter, drift and gaps.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import pytest
+
+from coach.signal import GaitAnalysis, GaitSecond, StreamingGaitEstimator
+
+
+def random_rotation(rng: np.random.Generator) -> np.ndarray:
+    q, r = np.linalg.qr(rng.standard_normal((3, 3)))
+    q = q * np.sign(np.diag(r))
+    if np.linalg.det(q) < 0:
+        q[:, 0] = -q[:, 0]
+    return q
+
+
+def gait_signal(
+    *,
+    fs_hz: float = 100.0,
+    duration_s: float = 60.0,
+    cadence_spm: float = 110.0,
+    run: bool = False,
+    noise_g: float = 0.02,
+    stride_g: float = 0.12,
+    rotate: bool = True,
+    jitter_s: float = 0.0,
+    t_start_s: float = 12.5,
+    seed: int = 0,
+) -> tuple[np.ndarray, np.ndarray]:
+    """(t_s, xyz_g) of steady walking or running at ``cadence_spm`` steps/min (see the module docstring)."""
+    rng = np.random.default_rng(seed)
+    n = int(duration_s * fs_hz)
+    t = np.arange(n) / fs_hz
+    if jitter_s:
+        t = t + rng.uniform(-jitter_s, jitter_s, n)
+        t.sort()
+    ph = 2 * np.pi * cadence_spm / 60.0 * t
+    if run:
+        # impact + push-off half cycle, flight (vertical near -1 g dynamic) the other half
+        v = 2.3 * np.maximum(0.0, np.sin(ph)) ** 2 - 0.6 + 0.1 * np.sin(ph / 2)
+    else:
+        v = 0.3 * np.sin(ph) + stride_g * np.sin(ph / 2 + 0.4) + 0.08 * np.sin(2 * ph + 1.0)
+    xyz = np.stack([0.08 * np.sin(ph / 2), 0.12 * np.sin(ph + 0.5), 1.0 + v], axis=1)
+    xyz += noise_g * rng.standard_normal(xyz.shape)
+    if rotate:
+        xyz = xyz @ random_rotation(rng).T
+    return t + t_start_s, xyz
+
+
+def standing(
+    *, fs_hz: float = 100.0, duration_s: float = 30.0, t_start_s: float = 0.0, seed: int = 1
+) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    n = int(duration_s * fs_hz)
+    t = t_start_s + np.arange(n) / fs_hz
+    g = random_rotation(rng) @ np.array([0.0, 0.0, 1.0])
+    return t, np.tile(g, (n, 1)) + 0.004 * rng.standard_normal((n, 3))
+
+
+def steady(seconds: list[GaitSecond], skip: int = 6) -> list[GaitSecond]:
+    return seconds[skip:-1]
+
+
+def cadences(seconds: list[GaitSecond]) -> np.ndarray:
+    return np.array([s.cadence_spm if s.cadence_spm is not None else np.nan for s in seconds])
+
+
+# ----------------------------------------------------------------------------------------------- cadence
+
+
+@pytest.mark.parametrize("fs_hz", [25.0, 50.0, 100.0, 200.0])
+@pytest.mark.parametrize("cadence_spm", [75.0, 105.0, 128.0])
+def test_walking_cadence_at_any_rate_and_orientation(fs_hz: float, cadence_spm: float) -> None:
+    t, xyz = gait_signal(fs_hz=fs_hz, cadence_spm=cadence_spm, duration_s=40, seed=int(fs_hz + cadence_spm))
+    ga = GaitAnalysis().analyze(t, xyz)
+    got = cadences(steady(ga.seconds_))
+    assert np.isfinite(got).all()
+    assert np.median(np.abs(got - cadence_spm)) < 0.5
+    assert np.max(np.abs(got - cadence_spm)) < 2.0
+    assert {s.mode for s in steady(ga.seconds_)} == {"walk"}
+    assert ga.sampling_rate_hz_ == pytest.approx(fs_hz, rel=1e-3)
+
+
+@pytest.mark.parametrize("noise_g", [0.0, 0.05, 0.15])
+def test_cadence_under_noise(noise_g: float) -> None:
+    t, xyz = gait_signal(cadence_spm=112.0, noise_g=noise_g, duration_s=40, seed=3)
+    got = cadences(steady(GaitAnalysis().analyze(t, xyz).seconds_))
+    assert np.median(np.abs(got - 112.0)) < 1.0
+
+
+@pytest.mark.parametrize("stride_g", [0.0, 0.15, 0.3])
+@pytest.mark.parametrize("cadence_spm", [80.0, 118.0, 135.0])
+def test_reports_step_rate_not_stride_rate_even_with_strong_asymmetry(
+    stride_g: float, cadence_spm: float
+) -> None:
+    """Chest signals carry a stride component (left/right asymmetry, a limp); at 0.3 g it equals the step
+    component and the ACF at the step lag is about 0: cadence must still be steps, one event per step."""
+    t, xyz = gait_signal(cadence_spm=cadence_spm, stride_g=stride_g, duration_s=30, seed=4)
+    ga = GaitAnalysis().analyze(t, xyz)
+    got = cadences(steady(ga.seconds_, skip=8))  # the strongest asymmetry takes a few seconds to lock on
+    assert np.median(got) == pytest.approx(cadence_spm, abs=1.0)
+    steps = np.asarray(ga.steps_)
+    inside = steps[(steps >= 3.0) & (steps < 28.0)]
+    assert inside.size >= 0.85 * cadence_spm / 60.0 * 25.0
+
+
+@pytest.mark.parametrize("cadence_spm", [135.0, 160.0, 185.0])
+def test_running_cadence_and_mode(cadence_spm: float) -> None:
+    t, xyz = gait_signal(cadence_spm=cadence_spm, run=True, duration_s=30, seed=5)
+    sec = steady(GaitAnalysis().analyze(t, xyz).seconds_)
+    assert {s.mode for s in sec} == {"run"}
+    assert np.median(np.abs(cadences(sec) - cadence_spm)) < 0.5
+
+
+def test_fast_walking_stays_walk_and_slow_jog_is_run() -> None:
+    """Cadence alone cannot decide: 138 steps/min walking is walk, 138 steps/min jogging (impacts) is run."""
+    tw, xw = gait_signal(cadence_spm=138.0, duration_s=30, seed=6)
+    tr, xr = gait_signal(cadence_spm=138.0, run=True, duration_s=30, seed=6)
+    assert {s.mode for s in steady(GaitAnalysis().analyze(tw, xw).seconds_)} == {"walk"}
+    assert {s.mode for s in steady(GaitAnalysis().analyze(tr, xr).seconds_)} == {"run"}
+
+
+def hesitant_walk(
+    seed: int, *, n_steps: int = 70, mean_step_s: float = 0.6, spread: float = 0.3
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(t_s, xyz_g, step_times_s): one loading pulse per step, step intervals spread +-``spread`` at random
+    (a hesitant, irregular walker: no clean rhythm for the autocorrelation to lock onto)."""
+    rng = np.random.default_rng(seed)
+    steps = 5.0 + np.cumsum(mean_step_s * (1.0 + spread * rng.uniform(-1.0, 1.0, n_steps)))
+    t = np.arange(0.0, steps[-1] + 5.0, 0.01)
+    v = np.zeros_like(t)
+    for s in steps:
+        v += 0.5 * np.exp(-0.5 * ((t - s - 0.06) / 0.05) ** 2) - 0.2 * np.exp(
+            -0.5 * ((t - s - 0.25) / 0.1) ** 2
+        )
+    xyz = np.stack([np.zeros_like(t), np.zeros_like(t), 1.0 + v], axis=1) + 0.02 * rng.standard_normal(
+        (t.size, 3)
+    )
+    return t, xyz, steps
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_irregular_steps_cadence_follows_the_steps(seed: int) -> None:
+    t, xyz, steps = hesitant_walk(seed)
+    true_spm = 60.0 * (steps.size - 1) / (steps[-1] - steps[0])
+    ga = GaitAnalysis().analyze(t, xyz)
+    sec = [s for s in ga.seconds_ if steps[0] + 6.0 <= s.t <= steps[-1] - 1.0]
+    got = cadences(sec)
+    assert np.isfinite(got).all()
+    assert abs(float(np.mean(got)) - true_spm) < 2.5
+    # the weak rhythm is measured as such, and the cadence then comes from the step events
+    weak = [s for s in sec if s.confidence < 0.6]
+    assert weak and all("cadence_steps_spm" in s.features for s in weak[len(weak) // 2 :])
+    live = _stream(t, xyz, np.random.default_rng(seed).integers(1, 250, 40))
+    assert live == ga.seconds_  # the step-based path is as block-invariant as the rest
+
+
+def test_rate_drift_and_jitter() -> None:
+    """A nominal 100 Hz stream that really runs at 100.3 Hz, with +-2 ms jitter: times come from t, not fs."""
+    t, xyz = gait_signal(fs_hz=100.3, cadence_spm=104.0, jitter_s=0.002, duration_s=40, seed=7)
+    got = cadences(steady(GaitAnalysis().analyze(t, xyz).seconds_))
+    assert np.median(np.abs(got - 104.0)) < 0.5
+
+
+# ----------------------------------------------------------------------------------------------- steps
+
+
+@pytest.mark.parametrize(("cadence_spm", "run"), [(90.0, False), (115.0, False), (165.0, True)])
+def test_one_step_event_per_step(cadence_spm: float, run: bool) -> None:
+    t, xyz = gait_signal(cadence_spm=cadence_spm, run=run, duration_s=40, seed=8)
+    ga = GaitAnalysis().analyze(t, xyz)
+    steps = np.asarray(ga.steps_)  # seconds from the first sample
+    inside = steps[(steps >= 2.0) & (steps < 37.0)]
+    assert inside.size == pytest.approx(cadence_spm / 60.0 * 35.0, abs=1.5)
+    iv = np.diff(inside)
+    assert np.all(np.abs(iv - 60.0 / cadence_spm) < 0.1 * 60.0 / cadence_spm)
+    assert np.all(np.diff(steps) > 0)
+
+
+def test_step_events_sit_on_the_rising_edge_before_the_loading_peak() -> None:
+    """The documented landmark: where the vertical acceleration, rising towards its peak after initial contact,
+    crosses half the peak height (between the zero crossing, lowest vertical velocity, and the peak)."""
+    cad = 100.0
+    t, xyz = gait_signal(cadence_spm=cad, stride_g=0.0, noise_g=0.0, rotate=False, duration_s=30, t_start_s=0)
+    steps = np.asarray(GaitAnalysis().analyze(t, xyz).steps_)
+    period = 60.0 / cad
+    ph = np.linspace(-np.pi, np.pi, 200001)
+    v = 0.3 * np.sin(ph) + 0.08 * np.sin(2 * ph + 1.0)
+    i_peak = int(np.argmax(v))
+    i_half = i_peak - int(np.argmax(v[:i_peak][::-1] < 0.5 * v[i_peak]))
+    expected = np.mod(ph[i_half] / (2 * np.pi) * period, period)
+    offsets = np.mod(steps - expected + period / 2, period) - period / 2
+    assert np.median(np.abs(offsets)) < 0.04
+    assert np.all(np.abs(offsets[3:-3]) < 0.06)
+
+
+# ----------------------------------------------------------------------------------------------- still, gaps
+
+
+def test_standing_is_still_with_no_cadence_and_no_steps() -> None:
+    t, xyz = standing(duration_s=30)
+    ga = GaitAnalysis().analyze(t, xyz)
+    assert {s.mode for s in ga.seconds_[3:]} == {"still"}
+    assert all(s.cadence_spm is None for s in ga.seconds_)
+    assert ga.steps_ == []
+
+
+def test_still_walk_still_transitions_are_quick() -> None:
+    t1, x1 = standing(duration_s=20, seed=9)
+    t2, x2 = gait_signal(duration_s=30, t_start_s=20.0, cadence_spm=110, seed=9)
+    t3, x3 = standing(duration_s=20, t_start_s=50.0, seed=9)
+    t = np.concatenate([t1, t2, t3])
+    xyz = np.concatenate([x1, x2, x3])
+    ga = GaitAnalysis().analyze(t, xyz)
+    modes = [r["mode"] for r in ga.timeline_]
+    first_walk = modes.index("walk")
+    assert 20 <= first_walk <= 23
+    last_walk = len(modes) - 1 - modes[::-1].index("walk")
+    assert 49 <= last_walk <= 52
+    assert modes[-10:] == ["still"] * 10
+
+
+def test_gap_resets_and_reports_unknown() -> None:
+    t, xyz = gait_signal(duration_s=60, cadence_spm=110, seed=10, t_start_s=0.0)
+    keep = (t < 25.0) | (t >= 28.0)
+    ga = GaitAnalysis().analyze(t[keep], xyz[keep])
+    by_t = {round(r["t"]): r for r in ga.timeline_}
+    assert by_t[26]["mode"] == "unknown" and by_t[26]["cadence_spm"] is None
+    assert by_t[20]["mode"] == "walk"
+    assert by_t[40]["mode"] == "walk"
+    assert not any(25.0 < s < 28.0 for s in ga.steps_)
+
+
+def test_mode_does_not_flicker() -> None:
+    """Alternating walk/run every 20 s: each mode holds as one segment per bout (hysteresis)."""
+    pieces_t, pieces_x = [], []
+    for k in range(6):
+        t, x = gait_signal(
+            duration_s=20,
+            t_start_s=20.0 * k,
+            run=bool(k % 2),
+            cadence_spm=150 if k % 2 else 120,
+            seed=11,
+        )
+        pieces_t.append(t)
+        pieces_x.append(x)
+    ga = GaitAnalysis().analyze(np.concatenate(pieces_t), np.concatenate(pieces_x))
+    gait_segments = [s for s in ga.segments_ if s["mode"] in ("walk", "run")]
+    assert [s["mode"] for s in gait_segments] == ["walk", "run"] * 3
+    for k in range(1, 6):  # latency of each change
+        change = 20.0 * k
+        new = "run" if k % 2 else "walk"
+        switched = next(r["t"] for r in ga.timeline_ if r["t"] >= change and r["mode"] == new)
+        assert switched - change <= 3.0
+
+
+# ----------------------------------------------------------------------------------------------- streaming
+
+
+def _stream(t: np.ndarray, xyz: np.ndarray, sizes: np.ndarray, **params: Any) -> list[GaitSecond]:
+    est = StreamingGaitEstimator(**params)
+    out: list[GaitSecond] = []
+    i = 0
+    k = 0
+    while i < t.size:
+        n = int(sizes[k % sizes.size])
+        out.extend(est.feed_acc(t[i : i + n], xyz[i : i + n]))
+        i += n
+        k += 1
+    return out
+
+
+@pytest.mark.parametrize("fs_hz", [52.0, 130.07, 200.0])
+def test_streaming_equals_batch_exactly(fs_hz: float) -> None:
+    t1, x1 = gait_signal(fs_hz=fs_hz, duration_s=25, cadence_spm=112, seed=12, t_start_s=3.0)
+    t2, x2 = gait_signal(fs_hz=fs_hz, duration_s=25, cadence_spm=158, run=True, seed=12, t_start_s=28.2)
+    t = np.concatenate([t1, t2])
+    xyz = np.concatenate([x1, x2])
+    keep = (t < 20.0) | (t > 21.3)  # a gap
+    t, xyz = t[keep], xyz[keep]
+    batch = GaitAnalysis().analyze(t, xyz).seconds_
+    rng = np.random.default_rng(0)
+    for sizes in (np.array([1]), np.array([36]), rng.integers(1, 300, 50)):
+        live = _stream(t, xyz, sizes)
+        assert live == batch  # dataclass equality: every field, floats bit for bit
+
+
+def test_emits_once_per_second_of_signal_time() -> None:
+    t, xyz = gait_signal(duration_s=10.0, t_start_s=100.0)
+    est = StreamingGaitEstimator()
+    times = [s.t for k in range(0, t.size, 20) for s in est.feed_acc(t[k : k + 20], xyz[k : k + 20])]
+    assert times == pytest.approx([100.0 + k for k in range(9)])  # second 9 needs a sample at or after 110 s
+
+
+def test_memory_is_bounded() -> None:
+    est = StreamingGaitEstimator()
+    t, xyz = gait_signal(duration_s=30, cadence_spm=110)
+    est.feed_acc(t, xyz)
+    size_30 = est._bp.size
+    for k in range(1, 5):
+        est.feed_acc(t + 30.0 * k, xyz)
+    assert est._bp.size == size_30
+    assert len(est._recent_peaks) <= 64
+    assert len(est._step_hist) <= 32
+
+
+def test_out_of_order_and_duplicate_samples_are_dropped() -> None:
+    t, xyz = gait_signal(duration_s=20)
+    est = StreamingGaitEstimator()
+    est.feed_acc(t[:1000], xyz[:1000])
+    assert est.feed_acc(t[500:900], xyz[500:900]) == []
+    out = est.feed_acc(t[1000:], xyz[1000:])
+    assert out and out[0].t == pytest.approx(t[0] + 9.0)
+
+
+def test_bad_shapes_are_value_errors() -> None:
+    est = StreamingGaitEstimator()
+    with pytest.raises(ValueError, match="shape"):
+        est.feed_acc([0.0, 0.01], [[0, 0, 1]])
+    with pytest.raises(ValueError, match="internal_rate_hz"):
+        StreamingGaitEstimator(internal_rate_hz=64)
+    with pytest.raises(ValueError):
+        GaitAnalysis().analyze([0.0], [[0.0, 0.0, 1.0]])
+
+
+# ----------------------------------------------------------------------------------------------- fusion
+
+
+def test_foot_pod_reporting_strides_is_doubled_and_fused() -> None:
+    t, xyz = gait_signal(duration_s=30, cadence_spm=120.0, seed=13)
+    fp = [(float(s), 60.5) for s in np.arange(t[0], t[-1], 1.0)]  # strides/min
+    ga = GaitAnalysis().analyze(t, xyz, foot_pod=fp)
+    sec = steady(ga.seconds_)
+    assert all(s.features["foot_pod_spm"] == 121.0 for s in sec)
+    got = cadences(sec)
+    assert np.all(got > 120.0) and np.all(got < 121.0)
+
+
+def test_disagreeing_foot_pod_is_ignored() -> None:
+    t, xyz = gait_signal(duration_s=30, cadence_spm=120.0, seed=13)
+    fp = [(float(s), 95.0) for s in np.arange(t[0], t[-1], 1.0)]
+    base = cadences(steady(GaitAnalysis().analyze(t, xyz).seconds_))
+    got = cadences(steady(GaitAnalysis().analyze(t, xyz, foot_pod=fp).seconds_))
+    assert np.array_equal(base, got)
+
+
+def test_heart_rate_alone_never_makes_a_run() -> None:
+    t, xyz = standing(duration_s=20)
+    hr = [(float(s), 175.0) for s in np.arange(0, 20)]
+    ga = GaitAnalysis().analyze(t, xyz, heart_rate=hr)
+    assert "run" not in {r["mode"] for r in ga.timeline_}
+    tw, xw = gait_signal(duration_s=30, cadence_spm=115.0, seed=14)
+    hr = [(float(s), 60.0 + 4.0 * (s - tw[0])) for s in np.arange(tw[0], tw[-1], 1.0)]  # climbing to 175
+    modes = {s.mode for s in steady(GaitAnalysis().analyze(tw, xw, heart_rate=hr).seconds_)}
+    assert modes == {"walk"}
+
+
+# ----------------------------------------------------------------------------------------------- contract
+
+
+def test_gait_analysis_follows_the_algorithm_convention() -> None:
+    ga = GaitAnalysis(window_s=6.0)
+    assert ga.params == {"window_s": 6.0}
+    t, xyz = gait_signal(duration_s=12.0)
+    assert ga.analyze(t, xyz) is ga
+    for name in ("sampling_rate_hz_", "duration_s_", "timeline_", "steps_", "segments_", "summary_"):
+        assert hasattr(ga, name)
+    assert ga.duration_s_ == pytest.approx(t[-1] - t[0])
+    assert [r["t"] for r in ga.timeline_] == [float(k) for k in range(len(ga.timeline_))]
+    for row in ga.timeline_:
+        assert set(row) == {"t", "cadence_spm", "mode", "confidence"}
+        assert row["mode"] in ("walk", "run", "still", "unknown")
+        assert 0.0 <= row["confidence"] <= 1.0
+    s = ga.summary_
+    assert s["seconds_walking"] + s["seconds_running"] + s["seconds_still"] + s["seconds_unknown"] == len(
+        ga.timeline_
+    )
+    assert s["step_count"] == len(ga.steps_)
+    assert all(seg["end"] > seg["start"] for seg in ga.segments_)
+    with pytest.raises(TypeError):
+        GaitAnalysis(no_such_param=1)
+
+
+def test_device_cadence_path_without_accelerometer() -> None:
+    fp = [(float(k), 112.0, 1.3) for k in range(30)] + [(float(k), 166.0, 3.0) for k in range(30, 60)]
+    ga = GaitAnalysis().analyze(None, None, foot_pod=fp)
+    assert ga.source_ == "device"
+    modes = [r["mode"] for r in ga.timeline_]
+    assert modes[5:28] == ["walk"] * 23 and modes[33:] == ["run"] * (len(modes) - 33)
+    assert ga.steps_ == []
+    assert ga.summary_["cadence_run_spm"] == 166.0
+    assert not math.isnan(ga.duration_s_)
+
+
+def test_foot_pod_fusion_covers_a_whole_long_recording() -> None:
+    """Batch hands over all readings up front: fusion must work at the start, not only at the end."""
+    t, xyz = gait_signal(duration_s=600, cadence_spm=120.0, seed=15)
+    fp = [(float(s), 121.0) for s in np.arange(t[0], t[-1], 1.0)]
+    sec = GaitAnalysis().analyze(t, xyz, foot_pod=fp).seconds_
+    assert sum("foot_pod_spm" in s.features for s in sec[5:-1]) == len(sec) - 6
+
+
+def test_params_round_trip() -> None:
+    est = StreamingGaitEstimator(window_s=6.0, switch_s=3)
+    params = est.get_params()
+    assert params["window_s"] == 6.0 and params["switch_s"] == 3
+    assert StreamingGaitEstimator(**params).get_params() == params
+
+
+def test_strap_slipping_mid_bout_does_not_break_the_bout() -> None:
+    """The strap rotates by 40 degrees within a second: gravity is re-estimated, mode and cadence hold."""
+    for run, cad in ((False, 115.0), (True, 160.0)):
+        t, x = gait_signal(duration_s=60, cadence_spm=cad, run=run, rotate=False, seed=3, t_start_s=0.0)
+        ang = np.deg2rad(40.0) * np.clip(t - 30.0, 0.0, 1.0)
+        c, s = np.cos(ang), np.sin(ang)
+        slipped = np.stack([x[:, 0], x[:, 1] * c - x[:, 2] * s, x[:, 1] * s + x[:, 2] * c], axis=1)
+        sec = steady(GaitAnalysis().analyze(t, slipped).seconds_)
+        assert {s.mode for s in sec} == {"run" if run else "walk"}
+        assert np.max(np.abs(cadences(sec) - cad)) < 1.0
+
+
+def test_running_clipped_at_2_g_is_still_running() -> None:
+    """A strap left at its 2 G range clips the impacts; flight and cadence still tell it is running."""
+    t, x = gait_signal(duration_s=30, cadence_spm=150.0, run=True, seed=0)
+    clipped = np.clip(x, -2.0, 2.0)
+    assert (clipped != x).any()
+    sec = steady(GaitAnalysis().analyze(t, clipped).seconds_)
+    assert {s.mode for s in sec} == {"run"}
+    assert np.median(np.abs(cadences(sec) - 150.0)) < 0.5
+
+
+def test_docs_example_runs() -> None:
+    """The example in docs/signal.md is executed, so it cannot rot."""
+    import re
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[1] / "docs" / "signal.md").read_text(encoding="utf-8")
+    blocks = re.findall(r"```python\n(.*?)```", text, flags=re.DOTALL)
+    assert blocks
+    for code in blocks:
+        namespace: dict[str, Any] = {}
+        exec(compile(code, "docs/signal.md", "exec"), namespace)
+        assert namespace["live"][-1].mode == "walk"
+        assert round(namespace["live"][-1].cadence_spm) == 120
