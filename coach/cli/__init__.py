@@ -23,6 +23,8 @@ COMMANDS: dict[str, str] = {
     "analyze": "coach.cli.analyze_cmd:analyze",
     "capture": "coach.cli.capture_cmd:capture",
     "convert": "coach.cli.convert_cmd:convert",
+    "record": "coach.cli.record_cmd:record",
+    "scan": "coach.cli.scan_cmd:scan",
 }
 
 
@@ -53,6 +55,8 @@ SHORT_HELP: dict[str, str] = {
     "analyze": "Cadence, steps and walk/run/still of a recording (csv, Polar, capture, FIT).",
     "capture": "Inspect and decode capture files (recorded sensor traffic).",
     "convert": "Turn real recordings (Hexoskin chest, FIT) into capture files.",
+    "record": "Record a capture file from a chest strap (or a virtual one).",
+    "scan": "List nearby Bluetooth sensors and what they offer.",
 }
 
 

@@ -1,0 +1,133 @@
+"""Bluetooth failures become one sentence with advice: classification, scanning, the CLI's exit code."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from bleak.backends.scanner import AdvertisementDataCallback, BaseBleakScanner
+from bleak.exc import (
+    BleakBluetoothNotAvailableError,
+    BleakBluetoothNotAvailableReason,
+    BleakDBusError,
+    BleakDeviceNotFoundError,
+    BleakError,
+)
+
+from sensors.ble.client import pmd_sentence
+from sensors.ble.diagnose import classify
+from sensors.ble.scan import BleakBackends, scan
+from sensors.codecs.pmd import PmdResponse, PmdSettings
+from sensors.errors import BluetoothUnavailable, SensorBusy, SensorNotFound, SensorUnavailableError
+
+REPO = Path(__file__).resolve().parents[1]
+Reason = BleakBluetoothNotAvailableReason
+
+
+@pytest.mark.parametrize(
+    ("exc", "kind", "needle"),
+    [
+        (FileNotFoundError(2, "No such file or directory"), BluetoothUnavailable, "no D-Bus"),
+        (ConnectionRefusedError(111, "refused"), BluetoothUnavailable, "no D-Bus"),
+        (PermissionError(13, "denied"), BluetoothUnavailable, "permission denied"),
+        (BleakDBusError("org.freedesktop.DBus.Error.ServiceUnknown", []), BluetoothUnavailable, "BlueZ"),
+        (
+            BleakDBusError("org.bluez.Error.NotReady", ["Resource Not Ready"]),
+            BluetoothUnavailable,
+            "switched off",
+        ),
+        (BleakDBusError("org.freedesktop.DBus.Error.AccessDenied", []), BluetoothUnavailable, "permission"),
+        (BleakDBusError("org.bluez.Error.InProgress", []), SensorBusy, "busy"),
+        (BleakBluetoothNotAvailableError("off", Reason.POWERED_OFF), BluetoothUnavailable, "switched off"),
+        (
+            BleakBluetoothNotAvailableError("no", Reason.NO_BLUETOOTH),
+            BluetoothUnavailable,
+            "no Bluetooth adapter",
+        ),
+        (BleakBluetoothNotAvailableError("no", Reason.DENIED_BY_USER), BluetoothUnavailable, "permission"),
+        (BleakError("No Bluetooth adapters found."), BluetoothUnavailable, "no Bluetooth adapter"),
+        (BleakDeviceNotFoundError("AA:BB:CC:DD:EE:FF"), SensorNotFound, "AA:BB:CC:DD:EE:FF"),
+    ],
+)
+def test_stack_failures_are_classified_with_advice(exc: BaseException, kind: type, needle: str) -> None:
+    error = classify(exc)
+    assert isinstance(error, kind) and isinstance(error, SensorUnavailableError)
+    assert needle in str(error)
+    assert error.advice and error.advice in str(error)
+
+
+@pytest.mark.parametrize(
+    "exc",
+    [
+        BleakError("Not connected"),
+        TimeoutError(),
+        BleakDBusError("org.bluez.Error.Failed", ["le-connection-abort"]),
+    ],
+)
+def test_link_failures_are_transient(exc: BaseException) -> None:
+    assert classify(exc) is None
+
+
+class _NoDbusScanner(BaseBleakScanner):
+    """What bleak's BlueZ backend does on a machine without a D-Bus system bus."""
+
+    def __init__(
+        self, callback: AdvertisementDataCallback | None, uuids: list[str] | None, *a: Any, **k: Any
+    ) -> None:
+        super().__init__(callback, uuids)
+
+    async def start(self) -> None:
+        raise FileNotFoundError(2, "No such file or directory")
+
+    async def stop(self) -> None:
+        pass
+
+
+async def test_scan_without_dbus_raises_bluetooth_unavailable() -> None:
+    with pytest.raises(BluetoothUnavailable) as caught:
+        await scan(0.1, backends=BleakBackends(scanner=_NoDbusScanner))
+    assert "bluez" in str(caught.value).lower()
+
+
+def test_pmd_sentence_names_request_status_and_offer() -> None:
+    offered = PmdSettings.from_bytes(
+        bytes.fromhex("00 04 19 00 32 00 64 00 C8 00 01 01 10 00 02 03 02 00 04 00 08 00")
+    )
+    from sensors.ble.client import AccConfig
+
+    text = pmd_sentence(PmdResponse(0x02, 0x02, 9, 0), AccConfig(range_g=16), offered)
+    assert text == (
+        "The strap refused the start of the accelerometer at 100 Hz, 16 G, 16 bit: The sensor does not offer "
+        "this range. (code 9 ERROR_INVALID_RANGE); it offers 25/50/100/200 Hz, 2/4/8 G, 16 bit."
+    )
+
+
+def _coach(*args: str) -> subprocess.CompletedProcess[str]:
+    # No system bus at all, whatever the machine has: bleak's BlueZ backend then fails like on a bare container.
+    env = {**os.environ, "DBUS_SYSTEM_BUS_ADDRESS": "unix:path=/nonexistent/coach-test-bus"}
+    return subprocess.run(
+        [sys.executable, "-m", "coach", *args], capture_output=True, text=True, cwd=REPO, env=env, timeout=60
+    )
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="the D-Bus failure mode is Linux's")
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("scan", "--timeout", "1"),
+        ("record", "--sensor", "ble:AA:BB:CC:DD:EE:FF", "--duration", "5", "-o", "X"),
+    ],
+    ids=["scan", "record"],
+)
+def test_no_bluez_is_one_clear_line_and_the_sensor_exit_code(args: tuple[str, ...], tmp_path: Path) -> None:
+    args = tuple(str(tmp_path / "out.jsonl") if a == "X" else a for a in args)
+    proc = _coach(*args)
+    assert proc.returncode == 5, proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("coach: error: "), proc.stderr
+    assert "Traceback" not in proc.stderr and "bluez" in lines[0].lower()
+    assert not (tmp_path / "out.jsonl").exists()  # nothing recorded, no empty capture left behind

@@ -1,0 +1,316 @@
+"""End to end: the production BLE client (sensors.ble) against the virtual strap over bumble's real GATT stack.
+
+No hardware: bumble controllers on an in-process link, bleak driven through the bumble backend. The strap
+replays the committed fixtures; time runs on a ScaledClock, so "seconds" below are capture seconds.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+
+import pytest
+
+from sensors import uuids
+from sensors.ble.client import AccConfig, BleSource, ClientConfig
+from sensors.ble.policy import ReconnectPolicy
+from sensors.ble.scan import find_device, scan
+from sensors.capture import CaptureWriter, PayloadRecord, read_capture
+from sensors.codecs.pmd import PmdOpCode, PmdRequest
+from sensors.errors import SensorNotFound
+from sensors.samples import AccBlock, FootPodSample, HeartRateSample, Sample, SensorEvent
+from sensors.virtual.clock import ScaledClock
+from sensors.virtual.script import StrapScript
+from sensors.virtual.source import VirtualRig, VirtualSource
+from sensors.virtual.strap import advertised_name
+
+REPO = Path(__file__).resolve().parents[1]
+CHEST = REPO / "fixtures" / "chest-walk-jog-walk-hexoskin-005.jsonl"
+CHEST_RAW = REPO / "fixtures" / "chest-walk-jog-walk-hexoskin-008.jsonl"
+RSC_FIXTURE = REPO / "fixtures" / "fit-run-fenix5-hrm.jsonl"
+STREAMED = {uuids.HEART_RATE_MEASUREMENT, uuids.PMD_DATA, uuids.RSC_MEASUREMENT}
+#: Fast reconnects and short radio timeouts for tests (capture seconds for delays, wall seconds for timeouts).
+FAST = ClientConfig(
+    connect_timeout_s=0.5,
+    scan_timeout_s=2.0,
+    request_timeout_s=2.0,
+    start_timeout_s=5.0,
+    policy=ReconnectPolicy(first_delay_s=0.0, base_delay_s=0.5, factor=2.0, max_delay_s=2.0, jitter=0.0),
+)
+
+
+def trimmed(src: Path, dst: Path, end_s: float) -> Path:
+    """A copy of capture ``src`` with the records up to ``end_s`` capture seconds."""
+    capture = read_capture(src)
+    with CaptureWriter(dst, device=capture.header.device, source=f"{src.name} cut at {end_s:g} s") as writer:
+        for record in capture.records:
+            if record.t > end_s:
+                break
+            if isinstance(record, PayloadRecord):
+                writer.payload(record.t, record.char, record.data)
+            else:
+                writer.event(record.t, record.event, **record.fields)
+    return dst
+
+
+def streamed(records: list[PayloadRecord]) -> list[tuple[str, bytes]]:
+    return [(r.char, r.data) for r in records if r.char in STREAMED]
+
+
+def events(samples: list[Sample], name: str) -> list[SensorEvent]:
+    return [s for s in samples if isinstance(s, SensorEvent) and s.event == name]
+
+
+async def collect(source: AsyncIterator[Sample] | VirtualSource, limit_s: float) -> list[Sample]:
+    out: list[Sample] = []
+    async with asyncio.timeout(limit_s):
+        async for sample in source:
+            out.append(sample)
+    return out
+
+
+async def wait_for(predicate: Callable[[], bool], limit_s: float = 5.0) -> None:
+    """Yield to the loop until ``predicate`` holds (bounded; the virtual link runs in this loop)."""
+    async with asyncio.timeout(limit_s):
+        while not predicate():
+            await asyncio.sleep(0.005)
+
+
+@pytest.fixture
+async def chest_rig() -> AsyncIterator[VirtualRig]:
+    rig = await VirtualRig.create(StrapScript.from_capture(CHEST), clock=ScaledClock(10.0))
+    yield rig
+    await rig.close()
+
+
+# ----------------------------------------------------------------------------------------------- scanning
+
+
+async def test_scan_finds_the_virtual_strap_by_name(chest_rig: VirtualRig) -> None:
+    results = await scan(0.3, backends=chest_rig.backends)
+    name = advertised_name(chest_rig.strap.script.name)
+    (found,) = [r for r in results if r.name == name]
+    assert found.capabilities.heart_rate and found.capabilities.usable
+    assert found.capabilities.pmd is None  # a Polar name: PMD likely, confirmed only after connecting
+    assert found.service_uuids == (uuids.HEART_RATE_SERVICE,)
+    device = await find_device(name="polar h10", timeout_s=2.0, backends=chest_rig.backends)
+    assert device.address == found.address
+    with pytest.raises(SensorNotFound) as caught:
+        await find_device(name="Wahoo TICKR", timeout_s=0.3, backends=chest_rig.backends)
+    assert found.label() in caught.value.seen
+    assert "seen: " + found.label() in str(caught.value)
+
+
+# ----------------------------------------------------------------------------------------------- streaming
+
+
+async def test_connect_subscribe_and_start_acc_at_100_hz(tmp_path: Path) -> None:
+    source = VirtualSource(trimmed(CHEST, tmp_path / "cut.jsonl", 8.0), speed=20.0, config=FAST)
+    samples = await collect(source, 20.0)
+    (connected,) = events(samples, "connected")
+    assert connected.fields["mtu"] == 232 and connected.fields["reconnect"] == 0
+    assert {e.fields["char"] for e in events(samples, "subscribed")} == {
+        uuids.HEART_RATE_MEASUREMENT,
+        uuids.BATTERY_LEVEL,
+        uuids.PMD_DATA,
+    }
+    (started,) = events(samples, "pmd_started")
+    assert started.fields["sample_rate_hz"] == 100 and started.fields["range_g"] == 8
+    assert source.rig is not None
+    requests = [PmdRequest.from_bytes(r) for r in source.rig.strap.pmd.requests]
+    assert [r.op_code for r in requests[:2]] == [PmdOpCode.GET_SETTINGS, PmdOpCode.START]
+    settings = requests[1].settings
+    assert settings is not None and (settings.sample_rate_hz, settings.range, settings.resolution_bits) == (
+        100,
+        8,
+        16,
+    )
+    acc = [s for s in samples if isinstance(s, AccBlock)]
+    assert sum(len(b) for b in acc) > 500  # ~7 s at 100 Hz
+    assert any(isinstance(s, HeartRateSample) for s in samples)
+    assert source.capabilities_ is not None and source.capabilities_.pmd is True
+
+
+@pytest.mark.parametrize("fixture", [CHEST, CHEST_RAW], ids=["compressed-acc", "raw-acc"])
+async def test_60_s_recorded_through_the_client_equal_the_fixture_byte_for_byte(
+    fixture: Path, tmp_path: Path
+) -> None:
+    cut = trimmed(fixture, tmp_path / "cut.jsonl", 60.0)
+    out = tmp_path / "recorded.jsonl"
+    with CaptureWriter(out, source="test") as writer:
+        source = VirtualSource(cut, speed=20.0, capture=writer, config=FAST)
+        await collect(source, 30.0)
+    expected = streamed(read_capture(cut).payloads)
+    got = streamed(read_capture(out).payloads)
+    assert len(expected) > 150
+    assert got == expected  # byte for byte, in order, none lost
+    assert source.rig is not None and source.rig.strap.lost == 0
+    assert source.drops_ == 0
+
+
+@pytest.mark.slow
+async def test_drop_every_20_s_reconnects_within_2_s_and_never_gives_up(tmp_path: Path) -> None:
+    cut = trimmed(CHEST, tmp_path / "cut.jsonl", 121.0)
+    out = tmp_path / "recorded.jsonl"
+    with CaptureWriter(out, source="test") as writer:
+        source = VirtualSource(cut, drop_every_s=20.0, speed=10.0, capture=writer, config=FAST)
+        await collect(source, 60.0)
+    assert source.rig is not None
+    strap_drops = source.rig.strap.drops
+    assert len(strap_drops) >= 5  # at 20, 40, 60, 80, 100 s of capture time
+    capture = read_capture(out)
+    evs = capture.events
+    downs = [
+        e for e in evs if e.event == "disconnected" and "connection timeout" in str(e.fields.get("reason"))
+    ]
+    ups = [e for e in evs if e.event == "connected" and e.fields.get("reconnect", 0) > 0]
+    assert len(downs) == len(strap_drops) == source.drops_
+    assert len(ups) == len(downs)
+    data_t = [r.t for r in capture.payloads if r.char == uuids.PMD_DATA]
+    for down, up in zip(downs, ups, strict=True):
+        assert up.t > down.t
+        assert up.t - down.t < 2.0, f"reconnected after {up.t - down.t:.2f} s"
+        assert up.fields["outage_s"] == pytest.approx(up.t - down.t, abs=2e-6)
+        # The gap is in the capture: no data between the drop and the reconnection, data again after it.
+        assert not [t for t in data_t if down.t < t < up.t]
+        assert [t for t in data_t if up.t < t < up.t + 5.0], "the stream did not resume"
+    starts = [e for e in evs if e.event == "pmd_started"]
+    assert len(starts) == len(ups) + 1  # restarted after every reconnection
+
+
+# ----------------------------------------------------------------------------------------------- failures
+
+
+async def test_link_lost_during_a_control_point_write_is_retried(chest_rig: VirtualRig) -> None:
+    strap = chest_rig.strap
+    strap.cp_write_delay_s = 30.0  # the strap never answers the write...
+    source = BleSource(
+        name="Polar H10", clock=chest_rig.strap.clock, config=FAST, backends=chest_rig.backends
+    )
+    starting = asyncio.create_task(source.start())
+    await asyncio.wait_for(strap.cp_written.wait(), 5.0)
+    strap.cp_write_delay_s = 0.0
+    assert await strap.drop_link()  # ...and the link drops while the write is pending
+    await asyncio.wait_for(starting, 10.0)  # start() retried the set-up on a new connection
+    samples = await _drain(source)
+    failed = events(samples, "connect_failed")
+    assert failed and "lost" in failed[0].fields["reason"]
+    assert events(samples, "pmd_started")
+    assert source.connected and source.connections_ == 2
+    await source.aclose()
+
+
+async def test_connect_timeout_then_retry_with_backoff_until_the_strap_is_back(chest_rig: VirtualRig) -> None:
+    strap = chest_rig.strap
+    source = BleSource(name="Polar H10", clock=strap.clock, config=FAST, backends=chest_rig.backends)
+    await source.start()
+    await strap.stop_advertising()  # out of range: every connect attempt times out
+    await strap.drop_link()
+    await wait_for(lambda: source.reconnect_attempts_ >= 5, 20.0)
+    assert not source.connected
+    await strap.resume_advertising()
+    await wait_for(lambda: source.connected, 10.0)
+    samples = await _drain(source)
+    failed = events(samples, "connect_failed")
+    assert len(failed) >= 4 and "timed out" in failed[0].fields["reason"]
+    # Every third failure rescans (BlueZ forgets devices): that one reports what the scan saw instead.
+    assert all("timed out" in e.fields["reason"] or "advertised within" in e.fields["reason"] for e in failed)
+    delays = [e.fields["delay_s"] for e in events(samples, "reconnect_attempt")]
+    assert delays[:4] == [0.0, 0.5, 1.0, 2.0]  # FAST's policy: immediate, then doubling up to 2 s
+    assert max(delays) == 2.0  # capped, and it kept going
+    (again,) = [e for e in events(samples, "connected") if e.fields["reconnect"] == 1]
+    assert again.fields["outage_s"] > 0
+    await source.aclose()
+
+
+async def test_unsupported_sample_rate_gives_the_pmd_error_sentence_and_heart_rate_goes_on(
+    tmp_path: Path,
+) -> None:
+    config = ClientConfig(
+        acc=AccConfig(sample_rate_hz=300), connect_timeout_s=2.0, request_timeout_s=2.0, start_timeout_s=5.0
+    )
+    source = VirtualSource(trimmed(CHEST, tmp_path / "cut.jsonl", 12.0), speed=20.0, config=config)
+    samples = await collect(source, 20.0)
+    (error,) = events(samples, "pmd_error")
+    assert error.fields["status"] == 8 and error.fields["status_name"] == "ERROR_INVALID_SAMPLE_RATE"
+    text = error.fields["text"]
+    assert "refused the start of the accelerometer at 300 Hz" in text
+    assert "does not offer this sample rate" in text and "it offers 25/50/100/200 Hz, 2/4/8 G, 16 bit" in text
+    assert source.pmd_error_ == text
+    assert not events(samples, "pmd_started")
+    assert not [s for s in samples if isinstance(s, AccBlock)]
+    assert [s for s in samples if isinstance(s, HeartRateSample)]  # the session goes on with heart rate
+
+
+async def test_hr_only_strap_serves_no_pmd(tmp_path: Path) -> None:
+    source = VirtualSource(
+        trimmed(CHEST, tmp_path / "cut.jsonl", 10.0), hr_only=True, speed=20.0, config=FAST
+    )
+    samples = await collect(source, 20.0)
+    assert source.capabilities_ is not None and source.capabilities_.pmd is False
+    assert source.rig is not None and source.rig.strap.pmd.requests == []
+    assert not events(samples, "pmd_started") and not events(samples, "pmd_error")
+    assert not [s for s in samples if isinstance(s, AccBlock)]
+    hr = [s for s in samples if isinstance(s, HeartRateSample)]
+    assert len(hr) >= 7 and all(s.contact for s in hr)
+
+
+async def test_strap_with_rsc_streams_foot_pod_samples(tmp_path: Path) -> None:
+    cut = trimmed(RSC_FIXTURE, tmp_path / "cut.jsonl", 20.0)
+    out = tmp_path / "recorded.jsonl"
+    with CaptureWriter(out, source="test") as writer:
+        source = VirtualSource(cut, speed=20.0, capture=writer, config=FAST)
+        samples = await collect(source, 20.0)
+    assert source.capabilities_ is not None
+    assert (source.capabilities_.rsc, source.capabilities_.pmd) == (True, False)
+    pods = [s for s in samples if isinstance(s, FootPodSample)]
+    assert len(pods) >= 15 and max(p.cadence_spm for p in pods) > 100
+    assert streamed(read_capture(out).payloads) == streamed(read_capture(cut).payloads)
+
+
+async def _drain(source: BleSource) -> list[Sample]:
+    """Everything the source has queued so far (without waiting for more)."""
+    out: list[Sample] = []
+    queue = source._queue  # test-only peek at what the session would have consumed
+    while not queue.empty():
+        item = queue.get_nowait()
+        if item is not None:
+            out.append(item)
+    return out
+
+
+async def test_a_capture_that_cannot_be_written_ends_the_session_with_that_error(tmp_path: Path) -> None:
+    writer = CaptureWriter(tmp_path / "rec.jsonl", source="test")
+    source = VirtualSource(
+        trimmed(CHEST, tmp_path / "cut.jsonl", 20.0), speed=20.0, capture=writer, config=FAST
+    )
+    seen = 0
+    with pytest.raises(ValueError, match="closed"):
+        async with asyncio.timeout(20.0):
+            async for sample in source:
+                seen += 1
+                if isinstance(sample, HeartRateSample):
+                    writer.close()  # as if the disk went away: the next payload cannot be recorded
+    assert seen > 0 and isinstance(source.capture_error_, ValueError)
+    assert source.rig is not None and not source.rig.strap.connected.is_set()  # closed down properly
+
+
+async def test_first_connection_times_out_then_start_retries(chest_rig: VirtualRig) -> None:
+    strap = chest_rig.strap
+    device = await find_device(name="Polar H10", timeout_s=2.0, backends=chest_rig.backends)
+    await strap.stop_advertising()  # seen in the scan, then out of range
+    source = BleSource(device=device, clock=strap.clock, config=FAST, backends=chest_rig.backends)
+    starting = asyncio.create_task(source.start())
+    await wait_for(lambda: source.reconnect_attempts_ >= 2, 10.0)
+    assert not starting.done()
+    await strap.resume_advertising()
+    await asyncio.wait_for(starting, 10.0)
+    samples = await _drain(source)
+    assert "timed out" in events(samples, "connect_failed")[0].fields["reason"]
+    assert events(samples, "connected") and source.connected
+    await source.aclose()
+    assert (
+        not source.connected
+        and events(await _drain(source), "disconnected")[0].fields["reason"] == "session ended"
+    )

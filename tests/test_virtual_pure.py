@@ -1,0 +1,157 @@
+"""The virtual strap's pure parts: its PMD control point answers, what it serves from a capture, its adverts."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from sensors import uuids
+from sensors.capture import PayloadRecord
+from sensors.codecs.pmd import PmdFeatures, PmdRequest, PmdResponse, PmdSettings, PmdStatus
+from sensors.virtual.clock import ScaledClock
+from sensors.virtual.pmd_server import FEATURES_ACC_ONLY, PmdServer
+from sensors.virtual.script import H10_ACC_SETTINGS, StrapScript
+from sensors.virtual.strap import advertised_name, advertising_data
+
+REPO = Path(__file__).resolve().parents[1]
+ACC = 0x02
+H10 = PmdSettings.from_bytes(H10_ACC_SETTINGS)
+
+
+def start(rate: int = 100, resolution: int = 16, range_g: int = 8) -> bytes:
+    return bytes(
+        PmdRequest.start(
+            ACC, PmdSettings.build(sample_rate_hz=rate, resolution_bits=resolution, range=range_g)
+        )
+    )
+
+
+def answer(server: PmdServer, request: bytes, mtu: int = 232) -> PmdResponse:
+    return PmdResponse.from_bytes(server.handle(request, mtu=mtu))
+
+
+def test_get_settings_answers_like_an_h10() -> None:
+    # Polar online measurement doc v1.0 p.12: the H10's ACC settings response, byte for byte.
+    raw = PmdServer(H10).handle(bytes.fromhex("01 02"), mtu=232)
+    assert raw == bytes.fromhex(
+        "F0 01 02 00 00 00 04 19 00 32 00 64 00 C8 00 01 01 10 00 02 03 02 00 04 00 08 00"
+    )
+
+
+def test_start_and_stop() -> None:
+    server = PmdServer(H10)
+    # doc p.13: a successful H10 start is answered F0 02 02 00 00 01 (one reserved byte).
+    assert server.handle(start(200), mtu=232) == bytes.fromhex("F0 02 02 00 00 01")
+    assert server.started is not None and server.started.sample_rate_hz == 200
+    assert answer(server, start()).status == PmdStatus.ERROR_ALREADY_IN_STATE
+    assert server.handle(bytes.fromhex("03 02"), mtu=232) == bytes.fromhex("F0 03 02 00 00")
+    assert server.started is None
+    assert answer(server, bytes.fromhex("03 02")).status == PmdStatus.ERROR_ALREADY_IN_STATE
+    server.handle(start(), mtu=232)
+    server.reset()  # the link dropped
+    assert server.started is None
+    assert len(server.requests) == 5
+
+
+@pytest.mark.parametrize(
+    ("request_bytes", "status"),
+    [
+        (start(rate=300), PmdStatus.ERROR_INVALID_SAMPLE_RATE),
+        (start(resolution=14), PmdStatus.ERROR_INVALID_RESOLUTION),
+        (start(range_g=16), PmdStatus.ERROR_INVALID_RANGE),
+        (bytes.fromhex("02 02"), PmdStatus.ERROR_INVALID_PARAMETER),  # a real H10: start without settings
+        (bytes.fromhex("02 02 00 01 64 00"), PmdStatus.ERROR_INVALID_PARAMETER),  # resolution missing
+        (bytes.fromhex("02 02 00 01 64"), PmdStatus.ERROR_INVALID_LENGTH),  # TLV cut short
+        (bytes.fromhex("02 00 00 01 82 00 01 01 0E 00"), PmdStatus.ERROR_NOT_SUPPORTED),  # ECG: not served
+        (bytes.fromhex("07 02"), PmdStatus.ERROR_INVALID_OP_CODE),
+        (bytes.fromhex("01"), PmdStatus.ERROR_INVALID_LENGTH),
+    ],
+)
+def test_refusals_use_the_documented_codes(request_bytes: bytes, status: int) -> None:
+    server = PmdServer(H10)
+    response = answer(server, request_bytes)
+    assert response.status == status and not response.ok
+    assert response.op_code == (request_bytes[0] if request_bytes else 0)
+    assert server.started is None
+
+
+def test_frames_larger_than_the_mtu_allows_are_refused() -> None:
+    server = PmdServer(H10, max_notification_bytes=202)
+    assert answer(server, start(), mtu=23).status == PmdStatus.ERROR_INVALID_MTU
+    assert answer(server, start(), mtu=232).ok
+
+
+def test_features_read_offers_acc_only() -> None:
+    features = PmdFeatures.from_bytes(FEATURES_ACC_ONLY)
+    assert features.measurement_types == (ACC,) and len(FEATURES_ACC_ONLY) == 17
+
+
+def test_script_from_the_chest_fixture() -> None:
+    script = StrapScript.from_capture(REPO / "fixtures" / "chest-walk-jog-walk-hexoskin-005.jsonl")
+    assert script.name.startswith("Polar H10")
+    assert script.has_hr and script.has_pmd and not script.has_rsc
+    assert {r.char for r in script.stream} == {uuids.HEART_RATE_MEASUREMENT, uuids.PMD_DATA}
+    assert script.acc_settings == H10_ACC_SETTINGS  # the recorded get-settings response
+    assert script.body_sensor_location == b"\x01"
+    assert 1.0 <= script.start_s < 2.1 and script.duration_s > 290
+    assert script.max_notification_bytes <= 229
+    hr_only = script.without_pmd()
+    assert not hr_only.has_pmd and hr_only.has_hr and len(hr_only.stream) < len(script.stream)
+
+
+def test_battery_follows_the_recorded_reads() -> None:
+    records = [
+        PayloadRecord(0.5, uuids.BATTERY_LEVEL, b"\x57"),
+        PayloadRecord(60.0, uuids.BATTERY_LEVEL, b"\x56"),
+        PayloadRecord(1.0, uuids.HEART_RATE_MEASUREMENT, b"\x06\x48"),
+    ]
+    script = StrapScript.from_records(records)
+    assert (script.battery_at(0.0), script.battery_at(30.0), script.battery_at(61.0)) == (
+        b"\x57",
+        b"\x57",
+        b"\x56",
+    )
+    assert StrapScript.from_records([]).battery_at(5.0) == b"\x64"
+    assert script.name == "coach virtual strap"
+
+
+def test_advertising_data_fits_31_bytes_and_shortens_long_names() -> None:
+    short = advertising_data("Polar H10 A1")
+    assert len(short) <= 31 and b"Polar H10 A1" in short and advertised_name("Polar H10 A1") == "Polar H10 A1"
+    long_name = "Polar H10 (Hexoskin 005hexoskin re-encoded)"
+    data = advertising_data(long_name, rsc=True)
+    assert len(data) == 31
+    assert long_name.startswith(advertised_name(long_name, rsc=True))
+    assert len(advertised_name(long_name, rsc=True)) < len(advertised_name(long_name))
+    assert bytes.fromhex("0d18 1418") in data  # 16-bit Heart Rate and RSC service UUIDs, little endian
+
+
+def test_scaled_clock() -> None:
+    class Manual:
+        def __init__(self) -> None:
+            self.t = 100.0
+            self.slept: list[float] = []
+
+        def now(self) -> float:
+            return self.t
+
+        async def sleep(self, seconds: float) -> None:
+            self.slept.append(seconds)
+
+    base = Manual()
+    clock = ScaledClock(20.0, base)
+    base.t += 1.5
+    assert clock.now() == pytest.approx(30.0) and clock.to_wall_s(2.0) == pytest.approx(0.1)
+    with pytest.raises(ValueError):
+        ScaledClock(0.0)
+
+
+@given(st.binary(max_size=40), st.integers(min_value=23, max_value=517))
+def test_any_control_point_write_gets_a_wellformed_answer(request_bytes: bytes, mtu: int) -> None:
+    server = PmdServer(H10, max_notification_bytes=229)
+    response = PmdResponse.from_bytes(server.handle(request_bytes, mtu=mtu))
+    assert response.op_code == (request_bytes[0] if request_bytes else 0)
+    assert (server.started is not None) == (response.ok and response.op_code == 0x02)
