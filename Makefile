@@ -5,7 +5,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint bench venv clean docs-cli
+.PHONY: demo test lint bench venv clean docs-cli report-screenshot
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -16,8 +16,7 @@ $(STAMP): pyproject.toml
 venv: $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/coach capture info fixtures/chest-walk-jog-walk-hexoskin-008.jsonl
-	$(BIN)/coach capture decode fixtures/chest-walk-jog-walk-hexoskin-008.jsonl | head -n 20
+	$(BIN)/coach demo
 
 test: $(STAMP)
 	$(BIN)/python -m pytest
@@ -27,8 +26,33 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
-bench: $(STAMP)
+# the bench extra (scikit-digital-health, compared side by side) is installed only for `make bench`
+$(VENV)/.bench-installed: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[bench]'
+	@touch $@
+
+bench: $(STAMP) $(VENV)/.bench-installed
 	$(BIN)/python -m bench
+
+# The HTML report of a demo session (after a shorter run whose replay ends early), rendered by headless Chromium
+# (Debian: apt-get install chromium) into docs/img/report.png for docs/report.md.
+REPORT_DEMO := build/report-demo
+CHROMIUM ?= chromium
+report-screenshot: $(STAMP)
+	rm -rf $(REPORT_DEMO) && mkdir -p $(REPORT_DEMO) docs/img
+	$(BIN)/coach run --sensor replay:fixtures/chest-walk-jog-walk-hexoskin-008.jsonl --programme back-pain \
+		--stage 1 --speed 100 --voice none --data-dir $(REPORT_DEMO) > /dev/null
+	$(BIN)/coach pain 1 --when before --session latest --data-dir $(REPORT_DEMO) > /dev/null
+	$(BIN)/coach pain 3 --when after --session latest --data-dir $(REPORT_DEMO) > /dev/null
+	$(BIN)/coach pain 2 --when next-morning --session latest --data-dir $(REPORT_DEMO) > /dev/null
+	$(BIN)/coach demo --voice none --data-dir $(REPORT_DEMO) > /dev/null
+	$(BIN)/coach pain 2 --when before --session latest --data-dir $(REPORT_DEMO) > /dev/null
+	$(BIN)/coach pain 3 --when after --session latest --note "lower back a bit stiff, eased after 10 min" \
+		--data-dir $(REPORT_DEMO) > /dev/null
+	$(BIN)/coach report latest --html $(REPORT_DEMO)/report.html --data-dir $(REPORT_DEMO)
+	$(CHROMIUM) --headless --no-sandbox --disable-gpu --disable-background-networking --disable-component-update \
+		--disable-sync --no-first-run --hide-scrollbars --screenshot=$(CURDIR)/docs/img/report.png \
+		--window-size=1200,1800 file://$(CURDIR)/$(REPORT_DEMO)/report.html 2> /dev/null
 
 docs-cli: $(STAMP)
 	$(BIN)/python tools/gen_cli_docs.py > docs/cli.md

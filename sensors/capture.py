@@ -209,7 +209,7 @@ class CaptureWriter:
                 raise ValueError(f"header key {key!r} is reserved")
             header[key] = value
         header_line = _dumps(header)
-        _make_private_dirs(self.path.parent)
+        make_private_dirs(self.path.parent)
         flags = os.O_WRONLY | os.O_CREAT | (os.O_TRUNC if overwrite else os.O_EXCL)
         fd = os.open(self.path, flags, 0o600)
         try:
@@ -331,7 +331,7 @@ def _dumps(obj: Mapping[str, Any]) -> str:
         raise ValueError(f"not JSON-serialisable: {exc}") from exc
 
 
-def _make_private_dirs(folder: Path) -> None:
+def make_private_dirs(folder: Path) -> None:
     """Create ``folder`` and any missing parents user-only (0700); existing folders are left alone."""
     missing: list[Path] = []
     while not folder.exists():

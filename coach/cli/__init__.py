@@ -23,7 +23,10 @@ COMMANDS: dict[str, str] = {
     "analyze": "coach.cli.analyze_cmd:analyze",
     "capture": "coach.cli.capture_cmd:capture",
     "convert": "coach.cli.convert_cmd:convert",
+    "demo": "coach.cli.run_cmd:demo",
+    "programme": "coach.cli.programme_cmd:programme",
     "record": "coach.cli.record_cmd:record",
+    "run": "coach.cli.run_cmd:run",
     "scan": "coach.cli.scan_cmd:scan",
 }
 
@@ -55,7 +58,10 @@ SHORT_HELP: dict[str, str] = {
     "analyze": "Cadence, steps and walk/run/still of a recording (csv, Polar, capture, FIT).",
     "capture": "Inspect and decode capture files (recorded sensor traffic).",
     "convert": "Turn real recordings (Hexoskin chest, FIT) into capture files.",
+    "demo": "A one-minute coached session on a bundled real walk/run recording.",
+    "programme": "List, show and validate walk/run programmes.",
     "record": "Record a capture file from a chest strap (or a virtual one).",
+    "run": "Run a coached walk/run session (live strap, virtual strap or replay).",
     "scan": "List nearby Bluetooth sensors and what they offer.",
 }
 

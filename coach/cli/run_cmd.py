@@ -1,0 +1,289 @@
+"""``coach run`` (a coached session) and ``coach demo`` (the same product path on a bundled real recording)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+from typing import Any
+
+import click
+
+#: The demo: stage 1 of back-pain with its walks shortened, the session clock DEMO_SPEED times the wall clock.
+DEMO_PROGRAMME = "back-pain"
+DEMO_STAGE = 1
+DEMO_WARMUP_S = 60.0  # the 5-minute warm-up walk is 1:00 in the demo
+DEMO_WALK_S = 45.0  # every other walk of stage 1 is 0:45 in the demo; runs keep their 1:00
+DEMO_SPEED = 8.0
+DEMO_HEADS_UP_S = 20.0
+DEMO_RECORDING = "chest-walk-jog-walk-hexoskin-005.jsonl"
+
+_voice_option = click.option(
+    "--voice",
+    type=click.Choice(["tts", "text", "none"]),
+    default="tts",
+    show_default=True,
+    help="tts: speak (falls back to text with one notice when the machine cannot speak); text: print the cues; "
+    "none: silent.",
+)
+_audio_out_option = click.option(
+    "--audio-out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Also write the session's audio track (every cue at its session time) to this WAV file.",
+)
+_data_dir_option = click.option(
+    "--data-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Where session folders go (default: the user data directory; env COACH_DATA_DIR).",
+)
+
+
+@click.command("run")
+@click.option(
+    "--sensor",
+    required=True,
+    metavar="MONIKER",
+    help="ble:ADDRESS, ble:name=NAME, virtual:CAPTURE.jsonl (emulated strap) or replay:CAPTURE.jsonl.",
+)
+@click.option(
+    "--programme", "programme_name", required=True, metavar="NAME|FILE", help="Built-in name or .toml."
+)
+@click.option(
+    "--stage", type=click.IntRange(min=1), default=1, show_default=True, help="Stage to run (1-based)."
+)
+@click.option(
+    "--speed",
+    type=click.FloatRange(min=0.1, max=100.0),
+    default=1.0,
+    show_default=True,
+    help="Session clock speed (replay: and virtual: only): 10 runs a 30-minute session in 3 minutes.",
+)
+@_voice_option
+@_audio_out_option
+@_data_dir_option
+@click.option(
+    "--heads-up",
+    "heads_up_s",
+    type=click.FloatRange(min=0.0, max=120.0),
+    default=10.0,
+    show_default=True,
+    help="Seconds of warning before each change (0 = none).",
+)
+@click.option(
+    "--countdown/--no-countdown", default=False, show_default=True, help="Say 3-2-1 before changes."
+)
+@click.option(
+    "--hr-ceiling", "hr_ceiling_bpm", type=click.IntRange(60, 230), help="Heart-rate ceiling (bpm)."
+)
+@click.option(
+    "--cadence-baseline",
+    "cadence_baseline_spm",
+    type=click.FloatRange(60, 240),
+    help="Your own running cadence (steps/min); default: measured in the first running minute.",
+)
+@click.option(
+    "--loop",
+    is_flag=True,
+    help="replay:/virtual: start the recording again when it ends (until the plan ends).",
+)
+@click.option("--json", "as_json", is_flag=True, help="At the end print the summary as JSON.")
+def run(
+    sensor: str,
+    programme_name: str,
+    stage: int,
+    speed: float,
+    voice: str,
+    audio_out: Path | None,
+    data_dir: Path | None,
+    heads_up_s: float,
+    countdown: bool,
+    hr_ceiling_bpm: int | None,
+    cadence_baseline_spm: float | None,
+    loop: bool,
+    as_json: bool,
+) -> None:
+    """Run a coached walk/run session: the coach calls every change and checks you follow it.
+
+    Ctrl-C ends the session early; its folder is still written. Not medical advice: follow your physio.
+    """
+    from coach.programme import load_programme
+    from coach.runner import SessionOptions, run_session
+
+    plan = load_programme(programme_name).plan(stage)  # bad programme: one line, before anything starts
+    opts = SessionOptions(
+        sensor=sensor,
+        programme=programme_name,
+        stage=stage,
+        speed=speed,
+        voice=voice,
+        audio_out=audio_out,
+        data_dir=data_dir,
+        heads_up_s=heads_up_s,
+        countdown=countdown,
+        hr_ceiling_bpm=hr_ceiling_bpm,
+        cadence_baseline_spm=cadence_baseline_spm,
+        loop=loop,
+        plan=plan,
+        echo=click.echo,
+    )
+    result = asyncio.run(run_session(opts))
+    _finish(result, as_json=as_json)
+
+
+def demo_recording() -> Path:
+    """The bundled real walk/jog/walk chest recording (a copy of fixtures/ shipped as package data)."""
+    from importlib import resources
+
+    from coach.errors import InputError
+
+    path = Path(str(resources.files("coach") / "data" / "demo" / DEMO_RECORDING))
+    if not path.is_file():
+        raise InputError(f"the demo recording {path} is missing; reinstall coach")
+    return path
+
+
+def demo_options(
+    *,
+    voice: str,
+    audio_out: Path | None,
+    data_dir: Path | None,
+    speed: float = DEMO_SPEED,
+    prefer_virtual: bool = True,
+    echo: Any = print,
+) -> tuple[Any, str]:
+    """The demo's session options and the line that says honestly what was compressed."""
+    from dataclasses import replace
+
+    from coach.programme import load_programme
+    from coach.runner import SessionOptions
+
+    stage_plan = load_programme(DEMO_PROGRAMME).plan(DEMO_STAGE)
+    walks = {i.duration_s for i in stage_plan.intervals if i.activity == "walk" and i.label != "warm-up"}
+    warmup = next((i.duration_s for i in stage_plan.intervals if i.label == "warm-up"), 0.0)
+    runs = {i.duration_s for i in stage_plan.intervals if i.activity == "run"}
+    intervals = []
+    start = 0.0
+    for interval in stage_plan.intervals:
+        if interval.activity == "run":
+            duration = interval.duration_s
+        else:
+            duration = DEMO_WARMUP_S if interval.label == "warm-up" else DEMO_WALK_S
+        intervals.append(replace(interval, duration_s=duration, start_s=start))
+        start += duration
+    plan = replace(
+        stage_plan, intervals=tuple(intervals), stage_title=stage_plan.stage_title + " (demo: short walks)"
+    )
+    recording = demo_recording()
+    note = (
+        f"Demo: stage {DEMO_STAGE} of {DEMO_PROGRAMME} ({stage_plan.stage_title}, "
+        f"{_mmss(stage_plan.duration_s)}) compressed: warm-up {_mmss(warmup)} -> {_mmss(DEMO_WARMUP_S)}, walks "
+        f"{', '.join(_mmss(w) for w in sorted(walks))} -> {_mmss(DEMO_WALK_S)}, runs kept at "
+        f"{', '.join(_mmss(r) for r in sorted(runs))}; the session clock runs {speed:g}x faster, so "
+        f"{_mmss(plan.duration_s)} of session take about {plan.duration_s / speed:.0f} s. "
+        f"The sensor is a real {_mmss(300)} walk/jog/walk chest recording ({DEMO_RECORDING}, Hexoskin subject 005, "
+        f"MIT), replayed and looped; it does not follow the plan, so expect adherence prompts."
+    )
+    import importlib.util
+
+    virtual = prefer_virtual and importlib.util.find_spec("bumble") is not None
+    how = (
+        "streamed by the virtual strap (bumble) over a GATT link to the BLE client"
+        if virtual
+        else "replayed (install coach[virtual] to stream it through the virtual strap)"
+    )
+    note = note.replace("replayed and looped", f"{how}, and looped")
+    opts = SessionOptions(
+        sensor=f"{'virtual' if virtual else 'replay'}:{recording}",
+        programme=DEMO_PROGRAMME,
+        stage=DEMO_STAGE,
+        speed=speed,
+        voice=voice,
+        audio_out=audio_out,
+        data_dir=data_dir,
+        heads_up_s=DEMO_HEADS_UP_S,
+        loop=True,
+        demo=True,
+        note=note,
+        plan=plan,
+        echo=echo,
+    )
+    return opts, note
+
+
+@click.command("demo")
+@_voice_option
+@_audio_out_option
+@_data_dir_option
+def demo(voice: str, audio_out: Path | None, data_dir: Path | None) -> None:
+    """A one-minute coached session: stage 1 of back-pain on a bundled real walk/jog recording.
+
+    The real product path (replay -> signal -> session engine -> voice -> session folder), time-compressed; it
+    says at the start exactly what was compressed.
+    """
+    from coach.runner import run_session
+
+    opts, note = demo_options(voice=voice, audio_out=audio_out, data_dir=data_dir, echo=click.echo)
+    click.echo(note)
+    result = asyncio.run(run_session(opts))
+    _finish(result, as_json=False)
+
+
+def _mmss(seconds: float) -> str:
+    total = round(seconds)
+    return f"{total // 60}:{total % 60:02d}"
+
+
+def _finish(result: Any, *, as_json: bool) -> None:
+    summary = result.summary
+    if as_json:
+        click.echo(json.dumps(summary, indent=2))
+        if result.end_reason == "interrupted":
+            raise click.exceptions.Exit(130)
+        return
+    click.echo("")
+    click.echo(f"Session {result.session_id}: {summary.get('end_reason')}, written to {result.folder}")
+    cues = summary.get("cues", {})
+    click.echo(
+        f"  {len(summary.get('intervals', []))} intervals, {cues.get('spoken', 0)} cues "
+        f"({', '.join(f'{k} {v}' for k, v in sorted(cues.get('by_type', {}).items()))}), "
+        f"wall time {result.wall_duration_s:.0f} s"
+    )
+    adherence = summary.get("adherence")
+    comply = summary.get("time_to_comply_median_s")
+    baseline = summary.get("cadence_baseline_spm")
+    click.echo(
+        "  followed the plan "
+        + (f"{adherence * 100:.0f} % of the time" if adherence is not None else "(no gait data)")
+        + (f"; median time to follow a change {comply:.0f} s" if comply is not None else "")
+        + (f"; running cadence baseline {baseline:.0f} steps/min" if baseline else "")
+    )
+    for interval in summary.get("intervals", []):
+        med = interval.get("cadence_median_spm")
+        adh = interval.get("adherence")
+        ttc = interval.get("time_to_comply_s")
+        click.echo(
+            f"    {interval['index'] + 1:>2}. {interval['activity']:<4} {_mmss(interval['planned_duration_s'])}"
+            f"  followed {'-' if adh is None else f'{adh * 100:3.0f} %'}"
+            f"  in {'never' if ttc is None else f'{ttc:.0f} s'}"
+            f"  cadence {'-' if med is None else f'{med:.0f}'}"
+        )
+    _report(result)
+    if result.end_reason == "interrupted":
+        from coach.errors import EXIT_INTERRUPTED
+
+        raise click.exceptions.Exit(EXIT_INTERRUPTED)
+
+
+def _report(result: Any) -> None:
+    """The post-run report, when coach.report is installed (issue 6)."""
+    try:
+        from coach import report
+    except ImportError:
+        return
+    render = getattr(report, "print_session_report", None) or getattr(report, "render_session", None)
+    if render is None:
+        return
+    try:
+        render(result.folder)
+    except Exception as exc:  # a report problem must not fail a session that went fine
+        click.echo(f"  (no report: {exc})")

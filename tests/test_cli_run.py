@@ -1,0 +1,156 @@
+"""``coach run`` and ``coach demo``: errors as one line with their exit code, a short real run, the demo."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from coach.cli import cli, main
+from coach.errors import EXIT_INPUT, EXIT_PROGRAMME, EXIT_USAGE
+
+REPO = Path(__file__).resolve().parents[1]
+FIXTURE = REPO / "fixtures" / "chest-walk-jog-walk-hexoskin-005.jsonl"
+SHORT = 'name = "short"\ntitle = "Short"\n[[stages]]\ntitle = "s"\nsession = [{ walk = "30s" }, { run = "30s" }]\n'
+
+
+def _run_main(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
+    with pytest.raises(SystemExit) as info:
+        main(args)
+    code = info.value.code
+    assert isinstance(code, int)
+    return code, capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "start"),
+    [
+        (["--programme", "no-such"], EXIT_PROGRAMME, "coach: error: unknown programme 'no-such' (built in: "),
+        (
+            ["--programme", "back-pain", "--stage", "40"],
+            EXIT_PROGRAMME,
+            "coach: error: programme 'back-pain' has ",
+        ),
+        (["--programme", "missing.toml"], EXIT_PROGRAMME, "coach: error: missing.toml: no such file"),
+    ],
+)
+def test_run_bad_programme_one_line(
+    args: list[str], code: int, start: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    got, err = _run_main(["run", "--sensor", f"replay:{FIXTURE}", *args, "--data-dir", str(tmp_path)], capsys)
+    assert got == code
+    assert err.startswith(start) and err.count("\n") == 1, err
+    assert not (tmp_path / "sessions").exists()  # nothing started
+
+
+def test_run_bad_programme_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    bad = tmp_path / "bad.toml"
+    bad.write_text(SHORT.replace('"30s"', '"-30s"', 1))
+    got, err = _run_main(["run", "--sensor", f"replay:{FIXTURE}", "--programme", str(bad)], capsys)
+    assert got == EXIT_PROGRAMME
+    assert (
+        err == f"coach: error: {bad}: stage 1, step 1, walk: duration must be more than 0 seconds "
+        "(got '-30s')\n"
+    )
+
+
+@pytest.mark.parametrize(
+    ("sensor", "code", "fragment"),
+    [
+        ("bogus:thing", EXIT_USAGE, "unknown sensor 'bogus:thing'"),
+        ("replay:/nonexistent/x.jsonl", EXIT_INPUT, "/nonexistent/x.jsonl: no such capture file"),
+        ("virtual:/nonexistent/x.jsonl", EXIT_INPUT, "/nonexistent/x.jsonl: no such capture file"),
+    ],
+)
+def test_run_bad_sensor_one_line(
+    sensor: str, code: int, fragment: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    got, err = _run_main(
+        [
+            "run",
+            "--sensor",
+            sensor,
+            "--programme",
+            "back-pain",
+            "--voice",
+            "none",
+            "--data-dir",
+            str(tmp_path),
+        ],
+        capsys,
+    )
+    assert got == code
+    assert err.startswith("coach: error: ") and fragment in err and err.count("\n") == 1, err
+    assert not (tmp_path / "sessions").exists()  # nothing started
+
+
+@pytest.mark.slow
+def test_run_short_session_on_a_replay(tmp_path: Path) -> None:
+    """``coach run`` end to end through click: 60 s of plan at 5x (12 s)."""
+    plan = tmp_path / "short.toml"
+    plan.write_text(SHORT)
+    result = CliRunner().invoke(
+        cli,
+        [
+            "run",
+            "--sensor",
+            f"replay:{FIXTURE}",
+            "--programme",
+            str(plan),
+            "--speed",
+            "5",
+            "--voice",
+            "text",
+            "--data-dir",
+            str(tmp_path / "data"),
+            "--json",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    # at 5x a 10 s heads-up (2 s of wall time) is too short to say: the lead grows, and the text says so
+    assert "using 15 s" in result.output
+    assert (
+        "[cue] Walk for thirty seconds." in result.output and "[cue] Run in fifteen seconds." in result.output
+    )
+    summary = json.loads(result.output[result.output.index("{\n") :])
+    assert summary["complete"] and summary["end_reason"] == "completed" and summary["speed"] == 5.0
+    assert [i["activity"] for i in summary["intervals"]] == ["walk", "run"]
+    folder = tmp_path / "data" / "sessions" / summary["session_id"]
+    assert (folder / "events.jsonl").is_file() and (folder / "capture.jsonl").is_file()
+
+
+@pytest.mark.slow
+def test_demo_finishes_and_cues_every_change(tmp_path: Path) -> None:
+    started = time.monotonic()
+    proc = subprocess.run(
+        [sys.executable, "-m", "coach", "demo", "--voice", "text", "--data-dir", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=170,
+        cwd=REPO,
+    )
+    took = time.monotonic() - started
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert took < 120, f"the demo took {took:.0f} s"
+    assert "Traceback" not in proc.stderr
+    assert "Demo: stage 1 of back-pain" in proc.stdout  # says what was compressed
+    assert "written to" in proc.stdout
+    (folder,) = (tmp_path / "sessions").iterdir()
+    events = [json.loads(line) for line in (folder / "events.jsonl").read_text().splitlines()]
+    start = events[0]
+    assert start["kind"] == "session_start" and start["demo"] is True and start["stage"] == 1
+    plan = start["plan"]
+    cues = [e for e in events if e["kind"] == "cue" and not e.get("dropped")]
+    changes = {c["interval_index"] for c in cues if c["type"] == "change"}
+    assert changes == set(range(len(plan))), "an interval change was not announced"
+    heads = {c["interval_index"] for c in cues if c["type"] == "heads_up"}
+    assert heads >= set(range(1, len(plan))), "a change had no heads-up"
+    assert events[-1]["kind"] == "session_end" and events[-1]["reason"] == "completed"
+    for a, b in itertools.pairwise(cues):
+        assert b["t"] >= a["t"] + a["duration_s"] * start["speed"] * 0.9, (a, b)
