@@ -244,7 +244,7 @@ def to_tcx_bytes(activity: Activity) -> bytes:
             el(el(node, "MaximumHeartRateBpm"), "Value", str(max(1, max_hr)))
         el(node, "Intensity", "Resting" if lap.is_rest else "Active")
         el(node, "TriggerMethod", "Time")
-        track = el(node, "Track")
+        track = el(node, "Track") if recs else node  # the schema wants at least one Trackpoint in a Track
         for r in recs:
             tp = el(track, "Trackpoint")
             el(tp, "Time", _iso(_at(activity, r.t_s)))

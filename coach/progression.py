@@ -6,19 +6,25 @@ practice (each stage at least twice; do not progress with increased pain, swelli
 * pain during or after a session: 0-2/10 is safe, up to 5/10 acceptable, above 5 is a flare-up;
 * pain must settle by the next morning (next-morning score not above the before-session score);
 * pain must not increase week to week;
-* a stage is done at least ``min_sessions_per_stage`` times, with good adherence, before moving on;
+* a stage is done at least ``min_sessions_per_stage`` times (or the stage's own ``sessions = N`` from the
+  programme, passed as ``min_sessions_by_stage``), with good adherence, before moving on;
 * after a flare-up, step back one stage; after two in a row, stop and see the physio.
 
-This is coaching, not diagnosis: the thresholds live in :class:`ProgressionConfig` so a physio can change them.
+This is coaching, not diagnosis: the thresholds live in :class:`ProgressionConfig` so a physio can change them,
+without touching code, in a ``progression.toml`` file (:func:`config_from_toml`, docs/progression.md).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+import math
+import tomllib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, fields
 from datetime import datetime, timedelta
 from statistics import mean
-from typing import Literal
+from typing import Any, Literal
+
+from coach.errors import InputError
 
 Action = Literal["start", "progress", "repeat", "step_back", "stop"]
 
@@ -39,6 +45,55 @@ class ProgressionConfig:
             raise ValueError("min_sessions_per_stage must be at least 1")
         if not 0 <= self.min_adherence <= 1:
             raise ValueError("min_adherence is a share between 0 and 1")
+        if not 0 <= self.next_morning_tolerance <= 10:
+            raise ValueError("next_morning_tolerance must be between 0 and 10")
+        if self.flareups_before_stop < 1:
+            raise ValueError("flareups_before_stop must be at least 1")
+
+
+#: progression.toml fields: (kind, lowest, highest). Whole numbers for counts, numbers (0-10 scale) for pain.
+CONFIG_FIELDS: dict[str, tuple[type, float, float]] = {
+    "pain_safe_max": (float, 0, 10),
+    "pain_acceptable_max": (float, 0, 10),
+    "min_sessions_per_stage": (int, 1, 100),
+    "min_adherence": (float, 0, 1),
+    "next_morning_tolerance": (float, 0, 10),
+    "flareups_before_stop": (int, 1, 100),
+}
+
+
+def config_from_toml(text: str, source: str = "progression.toml") -> ProgressionConfig:
+    """A :class:`ProgressionConfig` from TOML text (top-level keys = the field names; missing = default).
+
+    Pure. Raises :class:`~coach.errors.InputError` naming ``source`` and the field, e.g.
+    ``progression.toml: pain_acceptable_max: must be between 0 and 10 (got 12)``.
+    """
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise InputError(f"{source}: not valid TOML: {exc}") from None
+    kwargs: dict[str, Any] = {}
+    for key, value in data.items():
+        if key not in CONFIG_FIELDS:
+            raise InputError(
+                f"{source}: {key}: unknown field (expected one of: {', '.join(sorted(CONFIG_FIELDS))})"
+            )
+        kind, lo, hi = CONFIG_FIELDS[key]
+        ok = isinstance(value, int) if kind is int else isinstance(value, int | float)
+        if isinstance(value, bool) or not ok:
+            what = "a whole number" if kind is int else "a number"
+            raise InputError(f"{source}: {key}: expected {what} (got {value!r})")
+        if not (math.isfinite(value) and lo <= value <= hi):
+            raise InputError(f"{source}: {key}: must be between {lo:g} and {hi:g} (got {value!r})")
+        kwargs[key] = kind(value)
+    try:
+        return ProgressionConfig(**kwargs)
+    except ValueError as exc:
+        raise InputError(f"{source}: {exc}") from None
+
+
+def config_as_dict(config: ProgressionConfig) -> dict[str, Any]:
+    return {f.name: getattr(config, f.name) for f in fields(config)}
 
 
 @dataclass(frozen=True)
@@ -68,6 +123,10 @@ class Decision:
 
     def explain(self) -> str:
         return " ".join(self.reasons)
+
+
+def _times(n: int) -> str:
+    return "once" if n == 1 else f"{n} times"
 
 
 def _is_flareup(s: SessionOutcome, cfg: ProgressionConfig) -> bool:
@@ -100,12 +159,23 @@ def _weekly_trend_up(history: Sequence[SessionOutcome]) -> bool:
 
 
 def decide(
-    history: Sequence[SessionOutcome], n_stages: int, config: ProgressionConfig | None = None
+    history: Sequence[SessionOutcome],
+    n_stages: int,
+    config: ProgressionConfig | None = None,
+    *,
+    min_sessions_by_stage: Mapping[int, int] | None = None,
 ) -> Decision:
-    """The next session's stage and why, from the sessions done so far (oldest first)."""
+    """The next session's stage and why, from the sessions done so far (oldest first).
+
+    ``min_sessions_by_stage``: ``{stage: N}`` from the programme (each stage's ``sessions = N``); a stage not in
+    it uses ``config.min_sessions_per_stage``.
+    """
     cfg = config or ProgressionConfig()
     if n_stages < 1:
         raise ValueError("a programme has at least one stage")
+    by_stage = dict(min_sessions_by_stage or {})
+    if any(n < 1 for n in by_stage.values()):
+        raise ValueError("a stage is done at least once (min_sessions_by_stage values must be >= 1)")
     if not history:
         return Decision("start", 1, ("First session: start at stage 1.",))
     history = sorted(history, key=lambda s: s.when)
@@ -168,14 +238,14 @@ def decide(
         and not _is_flareup(s, cfg)
         and (s.adherence is None or s.adherence >= cfg.min_adherence)
     ]
-    if len(good_at_stage) < cfg.min_sessions_per_stage:
-        left = cfg.min_sessions_per_stage - len(good_at_stage)
+    need = by_stage.get(stage, cfg.min_sessions_per_stage)
+    if len(good_at_stage) < need:
+        left = need - len(good_at_stage)
+        what = "Each stage is" if stage not in by_stage else f"Stage {stage} is"
         return Decision(
             "repeat",
             stage,
-            (
-                f"Each stage is done at least {cfg.min_sessions_per_stage} times: {left} more at stage {stage}.",
-            ),
+            (f"{what} done at least {_times(need)}: {left} more at stage {stage}.",),
         )
     if settled is None:
         return Decision(
@@ -191,7 +261,7 @@ def decide(
         "progress",
         stage + 1,
         (
-            f"Stage {stage} done {len(good_at_stage)} times with pain within {cfg.pain_acceptable_max:g}/10,"
+            f"Stage {stage} done {_times(len(good_at_stage))} with pain within {cfg.pain_acceptable_max:g}/10,"
             " settled by the next morning and good adherence.",
             f"Move on to stage {stage + 1}.",
         ),

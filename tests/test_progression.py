@@ -75,3 +75,60 @@ def test_thresholds_are_configurable() -> None:
 def test_bad_config_is_refused() -> None:
     with pytest.raises(ValueError):
         ProgressionConfig(pain_safe_max=6, pain_acceptable_max=5)
+
+
+#: (name, history, {stage: sessions} from the programme, action, next stage)
+BY_STAGE_CASES = [
+    ("stage says 3: two good sessions repeat", [s(0, 1), s(2, 1)], {1: 3}, "repeat", 1),
+    ("stage says 3: three good sessions progress", [s(0, 1), s(2, 1), s(4, 1)], {1: 3}, "progress", 2),
+    ("stage says 1: one good session progresses", [s(0, 1)], {1: 1}, "progress", 2),
+    ("another stage's count does not apply", [s(0, 2), s(2, 2)], {1: 4}, "progress", 3),
+    ("flare-up still steps back", [s(0, 2), s(2, 2, during=7)], {2: 1}, "step_back", 1),
+]
+
+
+@pytest.mark.parametrize(
+    ("name", "history", "by_stage", "action", "stage"), BY_STAGE_CASES, ids=[c[0] for c in BY_STAGE_CASES]
+)
+def test_per_stage_minimum_from_the_programme(
+    name: str, history: list[SessionOutcome], by_stage: dict[int, int], action: str, stage: int
+) -> None:
+    d = decide(history, n_stages=5, min_sessions_by_stage=by_stage)
+    assert (d.action, d.next_stage) == (action, stage), d.explain()
+
+
+def test_per_stage_minimum_names_the_stage_and_refuses_zero() -> None:
+    d = decide([s(0, 1)], n_stages=5, min_sessions_by_stage={1: 3})
+    assert d.reasons == ("Stage 1 is done at least 3 times: 2 more at stage 1.",)
+    with pytest.raises(ValueError):
+        decide([s(0, 1)], n_stages=5, min_sessions_by_stage={1: 0})
+
+
+def test_config_from_toml_reads_every_field_and_names_file_and_field() -> None:
+    from coach.errors import InputError
+    from coach.progression import config_as_dict, config_from_toml
+
+    text = (
+        "pain_safe_max = 1\npain_acceptable_max = 4\nmin_sessions_per_stage = 3\nmin_adherence = 0.7\n"
+        "next_morning_tolerance = 0.5\nflareups_before_stop = 3\n"
+    )
+    cfg = config_from_toml(text, "p.toml")
+    assert config_as_dict(cfg) == {
+        "pain_safe_max": 1.0,
+        "pain_acceptable_max": 4.0,
+        "min_sessions_per_stage": 3,
+        "min_adherence": 0.7,
+        "next_morning_tolerance": 0.5,
+        "flareups_before_stop": 3,
+    }
+    assert config_from_toml("", "p.toml") == ProgressionConfig()
+    assert decide([s(0, 1), s(2, 1)], n_stages=5, config=cfg).action == "repeat"  # 3 sessions now
+    for bad, needle in [
+        ("min_adherence = 80", "p.toml: min_adherence: must be between 0 and 1 (got 80)"),
+        ("flareups_before_stop = true", "p.toml: flareups_before_stop: expected a whole number"),
+        ('pain_safe_max = "2"', "p.toml: pain_safe_max: expected a number"),
+        ("[pain]\nsafe = 2", "p.toml: pain: unknown field"),
+    ]:
+        with pytest.raises(InputError) as info:
+            config_from_toml(bad, "p.toml")
+        assert str(info.value).startswith(needle), str(info.value)

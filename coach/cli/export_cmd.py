@@ -1,0 +1,45 @@
+"""``coach export SESSION --fit FILE --tcx FILE``: a session as FIT and/or TCX for Strava, Garmin Connect & co."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from coach.cli.report_cmd import data_dir_option, resolve
+
+
+@click.command("export")
+@click.argument("session", metavar="SESSION|latest")
+@click.option(
+    "--fit", "fit_path", type=click.Path(dir_okay=False, path_type=Path), help="Write a FIT activity file."
+)
+@click.option("--tcx", "tcx_path", type=click.Path(dir_okay=False, path_type=Path), help="Write a TCX file.")
+@data_dir_option
+def export(session: str, fit_path: Path | None, tcx_path: Path | None, data_dir: Path | None) -> None:
+    """Export a session: 1 Hz heart rate and cadence, one lap per interval (runs active, walks rest).
+
+    FIT and TCX store running cadence in strides/min; coach converts from its steps/min.
+    """
+    from coach.errors import InputError
+    from coach.export import to_fit_bytes, to_tcx_bytes, write_private
+    from coach.report import read_session, session_activity
+    from coach.session_index import resolve_session
+    from coach.storage import Database
+
+    if fit_path is None and tcx_path is None:
+        raise InputError("say where to write: --fit FILE and/or --tcx FILE")
+    root = resolve(data_dir)
+    with Database.in_dir(root) as db:
+        row = resolve_session(db, root, session)
+    activity = session_activity(read_session(Path(row["folder"])))
+    if not activity.records:
+        raise InputError(f"session {row['id']} has no heart-rate or cadence records to export")
+    for path, encode, kind in ((fit_path, to_fit_bytes, "FIT"), (tcx_path, to_tcx_bytes, "TCX")):
+        if path is None:
+            continue
+        try:
+            write_private(path, encode(activity))
+        except OSError as exc:
+            raise InputError(f"{path}: cannot write ({exc.strerror or exc})") from None
+        click.echo(f"{kind}: {path} ({len(activity.records)} records, {len(activity.laps)} laps)")

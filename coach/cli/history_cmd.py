@@ -1,0 +1,91 @@
+"""``coach history [--rebuild]``: every session with date, stage, adherence, cadence, pain and trend arrows."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import click
+
+from coach.cli.report_cmd import data_dir_option, resolve
+
+
+def arrow(cur: float | None, prev: float | None, *, higher_is_better: bool, tol: float = 0.0) -> str:
+    """``↑``/``↓`` when the value moved by more than ``tol`` (``+``/``-`` marks whether that is good), ``→`` if not."""
+    if cur is None or prev is None:
+        return "  "
+    if abs(cur - prev) <= tol:
+        return "→ "
+    good = (cur > prev) == higher_is_better
+    return ("↑" if cur > prev else "↓") + ("+" if good else "-")
+
+
+def _f(v: Any, fmt: str = "{:.0f}") -> str:
+    return "-" if v is None else fmt.format(v)
+
+
+@click.command("history")
+@click.option("--rebuild", is_flag=True, help="Recreate the database index from the session folders first.")
+@click.option("--json", "as_json", is_flag=True, help="Print the rows as JSON.")
+@data_dir_option
+def history(rebuild: bool, as_json: bool, data_dir: Path | None) -> None:
+    """Sessions with date, stage, adherence, cadence, heart rate and pain, with trend arrows.
+
+    Arrows compare with the session before: ↑/↓ is the direction, + marks a change for the better (more of the
+    plan followed, higher running cadence, less pain), - a change for the worse.
+    """
+    from coach import session_index as si
+    from coach.storage import Database
+
+    root = resolve(data_dir)
+    if rebuild:
+        n, warnings = si.rebuild(root)
+        click.echo(f"rebuilt the index from {n} session folder(s) in {si.sessions_dir(root)}")
+        for w in warnings:
+            click.echo(f"  warning: {w}", err=True)
+    with Database.in_dir(root) as db:
+        for w in si.sync(db, root):
+            click.echo(f"warning: {w}", err=True)
+        rows = [si.history_row(db, r) for r in db.sessions()]
+        prompts = si.pending_pain_prompts(db, datetime.now(UTC))
+        latest = db.session("latest")
+        decision = (
+            si.decision_for(db, latest["programme"]) if latest and latest["stage"] is not None else None
+        )
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+        return
+    if not rows:
+        click.echo(
+            f"No sessions in {root} yet: `coach demo` or `coach run` make one, `coach import FILE` adds one."
+        )
+        return
+    click.echo("date              stage  done  followed   cadence walk/run   HR   pain before/after/morning")
+    prev: dict[str, Any] | None = None
+    for r in rows:
+        p = prev or {}
+        when = si.parse_time(r["started_at"]).astimezone().strftime("%Y-%m-%d %H:%M")
+        done = "yes" if r["complete"] else "no"
+        if r["imported"]:
+            done = "imp"
+        click.echo(
+            f"{when}  {_f(r['stage']):>5}  {done:>4}  "
+            f"{_f(None if r['adherence'] is None else r['adherence'] * 100, '{:.0f} %'):>6} "
+            f"{arrow(r['adherence'], p.get('adherence'), higher_is_better=True, tol=0.02)}  "
+            f"{_f(r['cadence_walk_spm']):>5} / {_f(r['cadence_run_spm']):>3} "
+            f"{arrow(r['cadence_run_spm'], p.get('cadence_run_spm'), higher_is_better=True, tol=1.0)}  "
+            f"{_f(r['hr_mean_bpm']):>4}  "
+            f"{_f(r['pain_before'], '{:g}'):>3} / {_f(r['pain_after'], '{:g}'):>2} "
+            f"{arrow(r['pain_after'], p.get('pain_after'), higher_is_better=False)}/ "
+            f"{_f(r['pain_next_morning'], '{:g}'):>2} "
+            f"{arrow(r['pain_next_morning'], p.get('pain_next_morning'), higher_is_better=False)}  {r['id']}"
+        )
+        prev = r
+    if decision is not None:
+        click.echo(
+            f"\nNext: stage {decision.next_stage} ({decision.action.replace('_', ' ')}). {decision.explain()}"
+        )
+    for prompt in prompts:
+        click.echo(prompt)

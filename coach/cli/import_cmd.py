@@ -1,0 +1,60 @@
+"""``coach import FILE``: a FIT activity or a Polar Sensor Logger ACC (+HR) export becomes a coach session."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from coach.cli.report_cmd import data_dir_option, resolve
+
+
+@click.command("import")
+@click.argument("file", type=click.Path(path_type=Path))
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["auto", "fit", "polar-csv"]),
+    default="auto",
+    show_default=True,
+    help="File format (auto looks at the name and the first bytes).",
+)
+@click.option(
+    "--hr",
+    "hr_path",
+    type=click.Path(path_type=Path),
+    help="Polar Sensor Logger HR export to go with "
+    "the ACC file (default: the ..._HR file beside it, if any).",
+)
+@click.option("--programme", metavar="NAME|FILE", help="The programme the recording followed (with --stage).")
+@click.option(
+    "--stage",
+    type=click.IntRange(min=1),
+    help="The stage the recording followed: its plan is aligned "
+    "at the start of the recording and adherence is measured against it.",
+)
+@click.option("--force", is_flag=True, help="Import a file again even if it was imported before.")
+@data_dir_option
+def import_(
+    file: Path,
+    fmt: str,
+    hr_path: Path | None,
+    programme: str | None,
+    stage: int | None,
+    force: bool,
+    data_dir: Path | None,
+) -> None:
+    """Import a recording made with another tool, with the same analysis and report as a coached session.
+
+    FILE is a FIT activity (cadence strides/min is turned into steps/min) or a Polar Sensor Logger ACC export.
+    """
+    from coach.importer import import_recording
+
+    root = resolve(data_dir)
+    sid, folder, notes = import_recording(
+        file, root, fmt=fmt, hr_path=hr_path, programme=programme, stage=stage, force=force
+    )
+    click.echo(f"Imported {file.name} as session {sid} ({folder})")
+    for note in notes:
+        click.echo(f"  {note}")
+    click.echo(f"Report: coach report {sid}")

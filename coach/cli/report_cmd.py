@@ -1,0 +1,80 @@
+"""``coach report [SESSION|latest] [--html FILE] [--json] [--open]``: the post-run report of one session."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def data_dir_option(f: F) -> F:
+    """``--data-dir`` shared by the after-the-run commands (resolved by coach.session_record.resolve_data_dir)."""
+    return click.option(
+        "--data-dir",
+        type=click.Path(file_okay=False, path_type=Path),
+        help="Where sessions and the database live (default: the user data directory; env COACH_DATA_DIR).",
+    )(f)
+
+
+def resolve(data_dir: Path | None) -> Path:
+    from coach.session_record import resolve_data_dir
+
+    return resolve_data_dir(data_dir)
+
+
+@click.command("report")
+@click.argument("session", default="latest", metavar="[SESSION|latest|FOLDER]")
+@click.option(
+    "--html", "html_path", type=click.Path(dir_okay=False, path_type=Path), help="Write the HTML report here."
+)
+@click.option(
+    "--json", "as_json", is_flag=True, help="Print the report model as JSON (same numbers, for other tools)."
+)
+@click.option(
+    "--open",
+    "open_browser",
+    is_flag=True,
+    help="Open the HTML report in a browser (written to the session folder as report.html unless --html is given).",
+)
+@data_dir_option
+def report(
+    session: str, html_path: Path | None, as_json: bool, open_browser: bool, data_dir: Path | None
+) -> None:
+    """Planned vs done per interval, cadence and heart rate, pain and the next step for one session.
+
+    SESSION is a session id (see `coach history`), `latest` (the default) or a session folder.
+    """
+    from coach.export import write_private
+    from coach.report import build_report, format_text, read_session
+    from coach.report_html import render_html
+    from coach.session_index import report_for, resolve_session
+    from coach.storage import Database
+
+    folder = Path(session)
+    if session != "latest" and (folder / "events.jsonl").is_file():
+        model = build_report(read_session(folder))
+    else:
+        root = resolve(data_dir)
+        with Database.in_dir(root) as db:
+            row = resolve_session(db, root, session)
+            model = report_for(db, row["id"])
+    if open_browser and html_path is None:
+        html_path = Path(model["session"]["folder"]) / "report.html"
+    if html_path is not None:
+        write_private(html_path, render_html(model).encode("utf-8"))
+    if as_json:
+        click.echo(json.dumps(model, indent=2, ensure_ascii=False))
+    else:
+        click.echo(format_text(model))
+        if html_path is not None:
+            click.echo(f"HTML report: {html_path}")
+    if open_browser and html_path is not None:
+        import webbrowser
+
+        if not webbrowser.open(html_path.resolve().as_uri()):
+            click.echo(f"could not start a browser; open {html_path} yourself", err=True)

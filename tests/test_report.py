@@ -1,0 +1,316 @@
+"""The post-run report: numbers recomputed independently from the events, interrupted sessions, HTML, export."""
+
+from __future__ import annotations
+
+import io
+import re
+import statistics
+import subprocess
+import sys
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import fitdecode
+import pytest
+from lxml import etree
+
+from coach.errors import InputError
+from coach.export import fit_cadence_to_spm, to_fit_bytes, to_tcx_bytes
+from coach.report import build_report, read_session, session_activity
+from coach.report_html import render_html
+from coach.session_index import index_session, pending_pain_prompts, report_for, sync
+from coach.storage import Database
+from tests.after_run_helpers import hand_records, write_folder
+
+REPO = Path(__file__).resolve().parents[1]
+SCHEMA = REPO.parent / "shared" / "data" / "schemas" / "TrainingCenterDatabasev2.xsd"
+
+
+def _gait(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [r for r in records if r["kind"] == "gait"]
+
+
+def _check_against_events(report: dict[str, Any], records: list[dict[str, Any]]) -> int:
+    """Recompute every interval's numbers straight from the events; return how many intervals were checked."""
+    starts = {r["index"]: r["t"] for r in records if r["kind"] == "interval_start"}
+    ends = {r["index"]: r for r in records if r["kind"] == "interval_end"}
+    gait = _gait(records)
+    checked = 0
+    for iv in report["intervals"]:
+        i = iv["index"]
+        if i not in starts:
+            assert iv["status"] == "not reached"
+            continue
+        lo = starts[i]
+        hi = ends[i]["t"] if i in ends else max(r["t"] for r in records) + 1.0
+        inside = [g for g in gait if lo <= g["t"] < hi]
+        cads = [g["cadence_spm"] for g in inside if g["cadence_spm"] is not None]
+        hrs = [g["hr_bpm"] for g in inside if g["hr_bpm"] is not None]
+        if cads:
+            assert iv["cadence_mean_spm"] == pytest.approx(sum(cads) / len(cads), abs=0.05)
+            sd = statistics.pstdev(cads) if len(cads) > 1 else 0.0
+            assert iv["cadence_sd_spm"] == pytest.approx(sd, abs=0.05)
+        else:
+            assert iv["cadence_mean_spm"] is None
+        if hrs:
+            assert iv["hr_mean_bpm"] == pytest.approx(sum(hrs) / len(hrs), abs=0.05)
+            assert iv["hr_max_bpm"] == pytest.approx(max(hrs), abs=0.5)
+        if i in ends:
+            assert (
+                iv["compliant_share"] == pytest.approx(ends[i]["adherence"], abs=1e-3)
+                if ends[i]["adherence"] is not None
+                else iv["compliant_share"] is None
+            )
+            assert iv["time_to_comply_s"] == (
+                None
+                if ends[i]["time_to_comply_s"] is None
+                else pytest.approx(ends[i]["time_to_comply_s"], abs=0.05)
+            )
+        checked += 1
+    # the series and the histogram are the gait records, nothing more, nothing less
+    assert report["series"]["t_s"] == pytest.approx([g["t"] for g in gait], abs=1e-3)
+    hist = report["cadence_histogram"]
+    for mode in ("walk", "run"):
+        n = sum(1 for g in gait if g["mode"] == mode and g["cadence_spm"] is not None)
+        assert sum(hist[mode]) == n
+    return checked
+
+
+def test_hand_built_session_numbers_match_the_events(tmp_path: Path) -> None:
+    records = hand_records()
+    report = build_report(read_session(write_folder(tmp_path, records)))
+    assert _check_against_events(report, records) == 4
+    assert report["session"]["complete"] is True
+    ivs = report["intervals"]
+    assert [iv["detected"] for iv in ivs] == ["walk", "run", "walk", "run"]
+    # HR drop in the walk after a run: peak of its first 20 s minus the mean of its last 10 s (hand-computed)
+    walk = [g for g in _gait(records) if 70 <= g["t"] < 110 and g["hr_bpm"] is not None]
+    peak = max(g["hr_bpm"] for g in walk if g["t"] < 90)
+    end = statistics.fmean(g["hr_bpm"] for g in walk if g["t"] >= 100)
+    assert ivs[2]["hr_drop_bpm"] == pytest.approx(peak - end, abs=0.05)
+    assert ivs[0]["hr_drop_bpm"] is None  # the warm-up follows no run
+    # overall: walk/run cadence medians over the detected seconds
+    gait = _gait(records)
+    walk_cad = [g["cadence_spm"] for g in gait if g["mode"] == "walk"]
+    assert report["summary"]["cadence_walk_spm"] == pytest.approx(statistics.median(walk_cad), abs=0.05)
+    assert report["summary"]["cues_spoken"] == 1
+    assert report["summary"]["cue_latency_median_s"] == pytest.approx(0.5)
+
+
+def test_torn_last_line_is_skipped_and_a_bad_middle_line_is_an_error(tmp_path: Path) -> None:
+    folder = write_folder(tmp_path, hand_records())
+    events = folder / "events.jsonl"
+    whole = build_report(read_session(folder))
+    events.write_text(events.read_text() + '{"t": 141.0, "kind": "ga')
+    torn = build_report(read_session(folder))
+    assert any("torn last line" in w for w in torn["warnings"])
+    assert torn["intervals"] == whole["intervals"]
+    lines = events.read_text().split("\n")
+    lines[5] = "{not json"
+    events.write_text("\n".join(lines[:-1]) + "\n")
+    with pytest.raises(InputError, match=r"events.jsonl:6: bad events record"):
+        read_session(folder)
+
+
+def test_interrupted_session_is_reported_as_far_as_it_went(tmp_path: Path) -> None:
+    records = hand_records(stop_at=50.0)
+    report = build_report(read_session(write_folder(tmp_path, records, summary_complete=False)))
+    assert report["session"]["complete"] is False
+    assert report["session"]["end_reason"] == "interrupted"
+    assert [iv["status"] for iv in report["intervals"]] == [
+        "completed",
+        "stopped",
+        "not reached",
+        "not reached",
+    ]
+    run = report["intervals"][1]
+    gait = [g for g in _gait(records) if 30 <= g["t"] < 50]
+    known = [g for g in gait if g["mode"] != "unknown"]
+    assert run["compliant_share"] == pytest.approx(
+        sum(g["mode"] == "run" for g in known) / len(known), abs=1e-3
+    )
+    assert run["time_to_comply_s"] == pytest.approx(
+        6.25, abs=0.06
+    )  # first of 3 running seconds in a row, from the start
+    assert _check_against_events(report, records) == 2
+    assert any("did not finish" in w for w in report["warnings"])
+
+
+def _html_checks(html: str) -> None:
+    assert html.count("<svg") >= 5  # cadence, HR, histogram, pain, trend
+    assert "<script" not in html.lower()
+    assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", html)
+
+
+def test_html_has_the_plots_and_escapes_user_text(tmp_path: Path) -> None:
+    folder = write_folder(tmp_path, hand_records())
+    with Database.in_dir(tmp_path) as db:
+        sid = index_session(db, folder)
+        db.add_pain(3, "after", session_id=sid, note="<script>alert(1)</script>")
+        db.add_pain(2, "before", session_id=sid)
+        html = render_html(report_for(db, sid))
+    _html_checks(html)
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert "Stage &lt;1&gt; &amp; &quot;test&quot;" in html  # the stage title from the file, escaped too
+    # planned intervals shaded: one rect per interval in each time plot, with the planned activity's colour
+    assert html.count('fill="#fed7aa"') >= 4 and html.count('fill="#dbeafe"') >= 4
+
+
+def test_pending_pain_prompts(tmp_path: Path) -> None:
+    folder = write_folder(tmp_path, hand_records())
+    started = datetime(2026, 11, 20, 7, 30, tzinfo=UTC)
+    with Database.in_dir(tmp_path) as db:
+        sid = index_session(db, folder)
+        soon = pending_pain_prompts(db, started + timedelta(hours=1))
+        assert len(soon) == 1 and "--when after" in soon[0]
+        db.add_pain(2, "after", session_id=sid, now=started + timedelta(hours=1))
+        assert pending_pain_prompts(db, started + timedelta(hours=2)) == []
+        tomorrow = pending_pain_prompts(db, started + timedelta(days=1))
+        assert len(tomorrow) == 1 and f"--when next-morning --session {sid}" in tomorrow[0]
+        db.add_pain(1, "next-morning", session_id=sid, now=started + timedelta(days=1))
+        assert pending_pain_prompts(db, started + timedelta(days=1, hours=1)) == []
+        assert pending_pain_prompts(db, started + timedelta(days=5)) == []  # too old to ask about
+
+
+def _round_trip(folder: Path) -> None:
+    session = read_session(folder)
+    activity = session_activity(session)
+    gait = _gait(session.records)
+    assert len(activity.records) == len(gait) > 0
+    started = [r for r in session.records if r["kind"] == "interval_start"]
+    assert len(activity.laps) == len(started)
+    with fitdecode.FitReader(
+        io.BytesIO(to_fit_bytes(activity)), check_crc=fitdecode.CrcCheck.ENABLED
+    ) as reader:
+        frames = [f for f in reader if isinstance(f, fitdecode.FitDataMessage)]
+    recs = [f for f in frames if f.name == "record"]
+    assert len(recs) == len(gait)
+    for frame, g in zip(recs, gait, strict=True):
+        hr = frame.get_value("heart_rate") if frame.has_field("heart_rate") else None
+        assert hr == (None if g["hr_bpm"] is None else round(g["hr_bpm"]))
+        cad = frame.get_value("cadence") if frame.has_field("cadence") else None
+        if g["cadence_spm"] is None:
+            assert cad is None
+        else:
+            spm = fit_cadence_to_spm(cad, frame.get_value("fractional_cadence"))
+            assert spm == pytest.approx(g["cadence_spm"], abs=2 / 128)
+    laps = [f for f in frames if f.name == "lap"]
+    assert [lap.get_value("intensity") for lap in laps] == [
+        "active" if r["activity"] == "run" else "rest" for r in started
+    ]
+    tcx = to_tcx_bytes(activity)
+    doc = etree.fromstring(tcx)
+    if SCHEMA.is_file():
+        etree.XMLSchema(etree.parse(str(SCHEMA))).assertValid(doc)
+    ns = {
+        "t": "http://www.garmin.com/xmlschemas/TrainingCenterDatabase/v2",
+        "x": "http://www.garmin.com/xmlschemas/ActivityExtension/v2",
+    }
+    points = doc.findall(".//t:Trackpoint", ns)
+    in_laps = [g for g in gait if any(lap.start_s <= g["t"] < lap.end_s for lap in activity.laps)]
+    assert len(points) >= len(in_laps) - 1
+    for tp in points:
+        t = datetime.fromisoformat(tp.findtext("t:Time", namespaces=ns).replace("Z", "+00:00"))
+        g = min(
+            gait, key=lambda r: abs((activity.start_time + timedelta(seconds=r["t"]) - t).total_seconds())
+        )
+        rc = tp.findtext(".//x:RunCadence", namespaces=ns)
+        assert (rc is None) == (g["cadence_spm"] is None)
+        if rc is not None:
+            assert int(rc) == round(g["cadence_spm"] / 2)
+        hr = tp.findtext("t:HeartRateBpm/t:Value", namespaces=ns)
+        assert (None if hr is None else int(hr)) == (None if g["hr_bpm"] is None else round(g["hr_bpm"]))
+
+
+def test_fit_and_tcx_round_trip_of_a_hand_built_session(tmp_path: Path) -> None:
+    _round_trip(write_folder(tmp_path, hand_records()))
+
+
+# ---------------------------------------------------------------------------- sessions made by the real runner
+
+
+@pytest.fixture(scope="module")
+def runner_sessions(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A real `coach demo` session (complete) and a `coach run` whose replay ends early (incomplete)."""
+    data = tmp_path_factory.mktemp("coach-data")
+    cmd = [sys.executable, "-m", "coach", "--data-dir", str(data)]
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(data), "COACH_DATA_DIR": str(data)}
+    subprocess.run(
+        [sys.executable, "-m", "coach", "demo", "--voice", "none", "--data-dir", str(data)],
+        check=True,
+        capture_output=True,
+        timeout=400,
+        env=env,
+        cwd=REPO,
+    )
+    subprocess.run(
+        [
+            *cmd[:3],
+            "run",
+            "--sensor",
+            f"replay:{REPO / 'fixtures' / 'chest-walk-jog-walk-hexoskin-008.jsonl'}",
+            "--programme",
+            "back-pain",
+            "--stage",
+            "1",
+            "--speed",
+            "100",
+            "--voice",
+            "none",
+            "--data-dir",
+            str(data),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=200,
+        env=env,
+        cwd=REPO,
+    )
+    return data
+
+
+@pytest.mark.slow
+def test_runner_sessions_report_numbers_match_the_events(runner_sessions: Path) -> None:
+    folders = sorted((runner_sessions / "sessions").iterdir())
+    assert len(folders) == 2
+    complete = []
+    for folder in folders:
+        session = read_session(folder)
+        report = build_report(session)
+        assert _check_against_events(report, session.records) >= 2
+        complete.append(report["session"]["complete"])
+        _round_trip(folder)
+        summary = session.summary or {}
+        if summary.get("adherence") is not None:
+            assert report["summary"]["adherence"] == pytest.approx(summary["adherence"], abs=0.01)
+    assert complete == [True, False]  # the demo finishes; the 5-minute replay ends inside a 30-minute plan
+    with Database.in_dir(runner_sessions) as db:
+        sync(db, runner_sessions)
+        rows = db.sessions()
+        assert [bool(r["completed"]) for r in rows] == [True, False]
+        db.add_pain(7, "after", session_id=rows[0]["id"], note="<b>sharp</b>")
+        html = render_html(report_for(db, rows[1]["id"]))
+    _html_checks(html)
+    assert "&lt;b&gt;sharp&lt;/b&gt;" not in html  # that note is the other session's
+    assert "incomplete" in html
+
+
+def test_html_header_shows_the_recording_file_name_not_the_machine_path(tmp_path: Path) -> None:
+    from coach.report_html import short_source
+
+    records = hand_records()
+    records[0]["source"] = (
+        "replay:/home/someone/projects/coach/fixtures/chest-walk-jog-walk-hexoskin-005.jsonl"
+    )
+    folder = write_folder(tmp_path, records)
+    with Database.in_dir(tmp_path) as db:
+        sid = index_session(db, folder)
+        model = report_for(db, sid)
+    html = render_html(model)
+    assert "source replay: chest-walk-jog-walk-hexoskin-005.jsonl" in html
+    assert "/home/someone" not in html
+    assert model["session"]["source"] == records[0]["source"]  # the full source stays in the JSON
+    assert short_source("ble:name=Polar H10 A1") == "ble:name=Polar H10 A1"
+    assert short_source("virtual:C:\\data\\x.jsonl") == "virtual: x.jsonl"
+    assert short_source("import:fit:run.fit#sha256=ab") == "import:fit:run.fit#sha256=ab"
