@@ -19,7 +19,6 @@ import hashlib
 import logging
 import os
 import shutil
-import struct
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -60,6 +59,8 @@ def fit_start_and_laps(path: Path) -> tuple[datetime | None, list[tuple[float, f
     """First record time and the laps as (start_s, end_s) relative to it."""
     import fitdecode
 
+    from coach.signal.io import fit_read_errors
+
     first: datetime | None = None
     laps: list[tuple[datetime, float]] = []
     try:
@@ -79,16 +80,7 @@ def fit_start_and_laps(path: Path) -> tuple[datetime | None, list[tuple[float, f
                     )
                     if isinstance(st, datetime) and isinstance(dur, int | float):
                         laps.append((st, float(dur)))
-    except (
-        fitdecode.FitError,
-        ValueError,
-        KeyError,
-        EOFError,
-        IndexError,
-        TypeError,
-        OverflowError,
-        struct.error,
-    ) as exc:
+    except fit_read_errors() as exc:
         raise InputError(f"{path}: not a readable FIT file: {exc}") from None
     if first is not None and first.tzinfo is None:
         first = first.replace(tzinfo=UTC)
@@ -344,7 +336,7 @@ def _fit_heart_rate_only(path: Path) -> Any:
     """A FIT file with heart rate but no cadence (older watches): HR rows only, no gait."""
     import fitdecode
 
-    from coach.signal.io import Recording
+    from coach.signal.io import Recording, fit_read_errors
 
     hr: list[tuple[float, float]] = []
     t_first: datetime | None = None
@@ -360,16 +352,7 @@ def _fit_heart_rate_only(path: Path) -> Any:
                 t_first = t_first or ts
                 if isinstance(bpm, int | float) and bpm > 0:
                     hr.append(((ts - t_first).total_seconds(), float(bpm)))
-    except (
-        fitdecode.FitError,
-        ValueError,
-        KeyError,
-        EOFError,
-        IndexError,
-        TypeError,
-        OverflowError,
-        struct.error,
-    ) as exc:
+    except fit_read_errors() as exc:
         raise InputError(f"{path}: not a readable FIT file: {exc}") from None
     if not hr:
         raise InputError(

@@ -366,6 +366,23 @@ def _load_capture(path: Path) -> Recording:
 # ---------------------------------------------------------------------------------------------- fit
 
 
+def fit_read_errors() -> tuple[type[BaseException], ...]:
+    """What reading a corrupt FIT file with fitdecode can raise: it trips anywhere, not only in FitError."""
+    import fitdecode
+
+    return (
+        fitdecode.FitError,
+        ValueError,
+        KeyError,
+        EOFError,
+        IndexError,
+        TypeError,
+        OverflowError,
+        AssertionError,
+        struct.error,
+    )
+
+
 def _load_fit(path: Path) -> Recording:
     import fitdecode
 
@@ -403,18 +420,7 @@ def _load_fit(path: Path) -> Recording:
                     if isinstance(spd, int | float):
                         row = (*row, float(spd))
                     fp.append(row)
-    except fitdecode.FitError as exc:
-        raise InputError(f"{path}: not a readable FIT file: {exc}") from exc
-    except (
-        ValueError,
-        KeyError,
-        EOFError,
-        IndexError,
-        TypeError,
-        OverflowError,
-        AssertionError,
-        struct.error,
-    ) as exc:  # a corrupt file can trip fitdecode anywhere
+    except fit_read_errors() as exc:
         raise InputError(f"{path}: not a readable FIT file: {exc}") from exc
     if sport is not None and sport.lower() in ("cycling", "swimming", "rowing"):
         raise InputError(f"{path}: a {sport} activity: its cadence is not steps, nothing to analyse")
