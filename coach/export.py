@@ -143,7 +143,7 @@ def to_fit_bytes(activity: Activity) -> bytes:
         cad = _cadence_mean_spm(recs)
         if cad is not None:
             whole, frac = spm_to_fit_cadence(cad)
-            lap_msg["avg_running_cadence"] = whole
+            lap_msg["avg_cadence"] = whole  # avg_running_cadence is only its running-sport name (a subfield)
             lap_msg["avg_fractional_cadence"] = frac
         dist = _distance(recs)
         if dist is not None:
@@ -180,7 +180,7 @@ def to_fit_bytes(activity: Activity) -> bytes:
     cad = _cadence_mean_spm(activity.records)
     if cad is not None:
         whole, frac = spm_to_fit_cadence(cad)
-        session["avg_running_cadence"] = whole
+        session["avg_cadence"] = whole  # the SDK encoder drops subfield names such as avg_running_cadence
         session["avg_fractional_cadence"] = frac
     enc.write_mesg(session)
     offset_s = round((activity.start_time.utcoffset() or timedelta(0)).total_seconds())

@@ -264,19 +264,29 @@ def _intervals(session: SessionFolder, rows: list[dict[str, Any]], last_t: float
         ttc = stats["time_to_comply_s"]
         actual = end_t - start_t
         status = "completed"
+        live: dict[str, Any] | None = None
         if end is not None:
-            # What the coach measured live wins over the recomputation (same definitions, finer time base).
-            if isinstance(end.get("seconds_by_mode"), dict):
+            # The report counts each detected second by its own time (the gait rows). The engine's live tally
+            # counts a second when it reached the coach, which lags by the detection delay (about 1 s at real
+            # time, several session seconds when a replay is fast-forwarded); it is kept as `live` for reference
+            # and used only when the interval has no gait rows.
+            live = {
+                "seconds_by_mode": end.get("seconds_by_mode"),
+                "adherence": _num(end.get("adherence")),
+                "time_to_comply_s": _num(end.get("time_to_comply_s")),
+            }
+            has_rows = sum(by_mode.values()) > 0
+            if not has_rows and isinstance(end.get("seconds_by_mode"), dict):
                 by_mode = {m: float(end["seconds_by_mode"].get(m, 0.0) or 0.0) for m in MODES}
-            if "adherence" in end:
-                adherence = _num(end.get("adherence"))
-            if "time_to_comply_s" in end:
-                ttc = _num(end.get("time_to_comply_s"))
+                if "adherence" in end:
+                    adherence = _num(end.get("adherence"))
+                if "time_to_comply_s" in end:
+                    ttc = _num(end.get("time_to_comply_s"))
             actual = _num(end.get("actual_duration_s")) or actual
             status = "completed" if end.get("reason", "completed") == "completed" else "stopped"
         else:
             status = "stopped"
-            if idx in complies:
+            if idx in complies and sum(by_mode.values()) == 0:
                 ttc = _num(complies[idx].get("time_to_comply_s"))
         known = {m: by_mode[m] for m in ("walk", "run", "still")}
         detected = max(known, key=lambda m: known[m]) if sum(known.values()) > 0 else "unknown"
@@ -301,6 +311,7 @@ def _intervals(session: SessionFolder, rows: list[dict[str, Any]], last_t: float
             hr_mean_bpm=_r(stats["hr_mean_bpm"]),
             hr_max_bpm=_r(stats["hr_max_bpm"], 0),
             hr_drop_bpm=_r(drop),
+            live=live,
         )
         out.append(item)
         prev_activity = activity
@@ -351,6 +362,10 @@ def build_report(
     total_w = sum(w for _, w in weights)
     adherence = sum(a * w for a, w in weights) / total_w if total_w > 0 else None
     ttcs = [iv["time_to_comply_s"] for iv in intervals if iv.get("time_to_comply_s") is not None]
+    # intervals with a known share followed but never followed for long enough: the median above leaves them out
+    never = sum(
+        1 for iv in intervals if iv.get("compliant_share") is not None and iv.get("time_to_comply_s") is None
+    )
     by_mode = {m: float(sum(1 for r in rows if r["mode"] == m)) for m in MODES}
     cad = {
         m: [r["cadence_spm"] for r in rows if r["mode"] == m and r["cadence_spm"] is not None]
@@ -400,6 +415,9 @@ def build_report(
             "stage_title": start.get("stage_title"),
             "source": start.get("source"),
             "demo": bool(start.get("demo")),
+            "speed": _num(start.get("speed")),
+            # a demo or a fast-forwarded replay: shown in the history, never counted towards progression
+            "rehearsal": bool(start.get("demo")) or _num(start.get("speed")) not in (None, 1.0),
             "imported": bool(start.get("imported")),
             "plan_kind": start.get("plan_kind") or "programme",
             "note": start.get("note"),
@@ -411,6 +429,7 @@ def build_report(
         "summary": {
             "adherence": _r(adherence, 3),
             "time_to_comply_median_s": _r(_median(ttcs), 1),
+            "intervals_never_followed": never,
             "intervals_planned": len(intervals),
             "intervals_done": sum(1 for iv in intervals if iv["status"] == "completed"),
             "seconds_by_mode": by_mode,
@@ -503,7 +522,8 @@ def format_text(report: Mapping[str, Any]) -> str:
         + ("  [demo]" if s["demo"] else ""),
         f"  {_mmss(s['duration_s'])} done of {_mmss(s['planned_duration_s'])} planned; "
         f"followed the plan {_fmt(None if m['adherence'] is None else m['adherence'] * 100, ' %')}; "
-        f"median time to follow a change {_fmt(m['time_to_comply_median_s'], ' s')}",
+        f"median time to follow a change {_fmt(m['time_to_comply_median_s'], ' s')}"
+        + (f" ({m['intervals_never_followed']} never followed)" if m.get("intervals_never_followed") else ""),
         f"  cadence walk {_fmt(m['cadence_walk_spm'])} / run {_fmt(m['cadence_run_spm'])} steps/min; "
         f"HR mean {_fmt(m['hr_mean_bpm'])} max {_fmt(m['hr_max_bpm'])} bpm",
         f"  {'#':>2}  {'plan':<10}  {'detected':<14}  {'followed':>8}  {'comply':>6}  {'cadence':>9}  "
@@ -544,12 +564,23 @@ def format_text(report: Mapping[str, Any]) -> str:
         )
     dec = report.get("decision")
     if dec:
-        lines.append(
-            f"  next: stage {dec['next_stage']} ({dec['action'].replace('_', ' ')}): {' '.join(dec['reasons'])}"
-        )
+        lines.append(_next_line(report, dec))
     for w in report.get("warnings", []):
         lines.append(f"  note: {w}")
     return "\n".join(lines)
+
+
+def _next_line(report: Mapping[str, Any], dec: Mapping[str, Any]) -> str:
+    line = (
+        f"  next: stage {dec['next_stage']} ({dec['action'].replace('_', ' ')}): {' '.join(dec['reasons'])}"
+    )
+    s = report.get("session") or {}
+    if s.get("rehearsal"):
+        why = "a demo" if s.get("demo") else f"a rehearsal at --speed {s.get('speed'):g}"
+        line += (
+            f"\n  (this session was {why}: it is kept in the history but does not count towards progression)"
+        )
+    return line
 
 
 def print_session_report(folder: str | Path) -> None:
@@ -565,9 +596,7 @@ def print_session_report(folder: str | Path) -> None:
         report = report_for(db, sid)
         dec = report.get("decision")
         if dec:
-            print(
-                f"  next: stage {dec['next_stage']} ({dec['action'].replace('_', ' ')}): {' '.join(dec['reasons'])}"
-            )
+            print(_next_line(report, dec))
         print(f"  full report: coach report {sid} --html report.html")
         for prompt in pending_pain_prompts(db, datetime.now(UTC)):
             print(f"  {prompt}")

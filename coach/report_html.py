@@ -478,7 +478,15 @@ def render_html(report: Mapping[str, Any]) -> str:
         (_pct(m["adherence"]), "followed the plan"),
         (f"{m['intervals_done']} / {m['intervals_planned']}", "intervals done"),
         (f"{_mmss(s['duration_s'])}", f"of {_mmss(s['planned_duration_s'])} planned"),
-        (_f(m["time_to_comply_median_s"], 0, " s"), "median time to follow a cue"),
+        (
+            _f(m["time_to_comply_median_s"], 0, " s"),
+            "median time to follow a cue"
+            + (
+                f" ({m['intervals_never_followed']} never followed)"
+                if m.get("intervals_never_followed")
+                else ""
+            ),
+        ),
         (f"{_f(m['cadence_walk_spm'])} / {_f(m['cadence_run_spm'])}", "cadence walk / run (steps/min)"),
         (f"{_f(m['hr_mean_bpm'])} / {_f(m['hr_max_bpm'])}", "heart rate mean / max (bpm)"),
     ]
@@ -495,7 +503,15 @@ def render_html(report: Mapping[str, Any]) -> str:
         }.get(dec["action"], dec["action"])
         dec_html = (
             f'<div class="decision {esc(dec["action"])}"><b>Next session: {esc(action)}, stage {esc(dec["next_stage"])}.'
-            f"</b> {' '.join(esc(r) for r in dec['reasons'])}</div>"
+            f"</b> {' '.join(esc(r) for r in dec['reasons'])}"
+            + (
+                " <i>This session was "
+                + ("a demo" if s.get("demo") else f"a rehearsal at --speed {s.get('speed'):g}")
+                + ": it is kept in the history but does not count towards progression.</i>"
+                if s.get("rehearsal")
+                else ""
+            )
+            + "</div>"
         )
     pain = report.get("pain") or {}
     notes = [f"{name}: {p['note']}" for key, name in PAIN_WHEN if (p := pain.get(key)) and p.get("note")]

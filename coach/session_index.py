@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -81,7 +81,12 @@ def index_session(db: Database, folder: Path) -> str:
             "hr_mean_bpm": m["hr_mean_bpm"],
             "hr_max_bpm": m["hr_max_bpm"],
             "summary_json": {k: v for k, v in m.items() if k != "cues_by_type"}
-            | {"end_reason": s["end_reason"], "imported": s["imported"], "demo": s["demo"]},
+            | {
+                "end_reason": s["end_reason"],
+                "imported": s["imported"],
+                "demo": s["demo"],
+                "rehearsal": s["rehearsal"],
+            },
         },
         intervals=[
             {
@@ -211,7 +216,7 @@ def outcomes(db: Database, *, programme: str | None = None, until: str | None = 
     up to and including the session ``until``."""
     out: list[SessionOutcome] = []
     for row in db.sessions(programme):
-        if row["stage"] is not None:
+        if row["stage"] is not None and not is_rehearsal(row):
             pain = pain_model(db, row)
             out.append(
                 SessionOutcome(
@@ -228,6 +233,16 @@ def outcomes(db: Database, *, programme: str | None = None, until: str | None = 
         if until is not None and row["id"] == until:
             break
     return out
+
+
+def is_rehearsal(row: Mapping[str, Any]) -> bool:
+    """Sessions that are not a real run: `coach demo` (compressed, on a bundled recording) and replays or virtual
+    straps fast-forwarded with --speed. They are shown in the history, never progressed on."""
+    try:
+        summary = json.loads(row.get("summary_json") or "{}")
+    except (TypeError, ValueError):
+        return False
+    return isinstance(summary, dict) and bool(summary.get("demo") or summary.get("rehearsal"))
 
 
 PROGRESSION_CONFIG = "progression.toml"

@@ -450,6 +450,7 @@ class Voice:
         rate_wpm: int = DEFAULT_RATE_WPM,
         render_timeout_s: float = 10.0,
         max_failures: int = 3,
+        playback_grace_s: float = 5.0,
     ) -> None:
         if mode not in ("tts", "text", "none"):
             raise SpeechError(f"unknown voice mode {mode!r}: use tts, text or none")
@@ -460,6 +461,8 @@ class Voice:
         self.rate_wpm = rate_wpm
         self.render_timeout_s = render_timeout_s
         self.max_failures = max_failures
+        #: A playback still running this long after the cue's own length is a hung player: stop it, drop it.
+        self.playback_grace_s = playback_grace_s
         self.cache = WavCache(cache_dir)
         self.tape = AudioTape(audio_out) if audio_out is not None else None
         self._tape_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="coach-tape")
@@ -701,7 +704,12 @@ class Voice:
             if playback is not None:
                 self._playback = playback
                 self._play_task = asyncio.get_running_loop().create_task(
-                    self._watch_playback(playback, text, echoed=rendered.backend == "chime")
+                    self._watch_playback(
+                        playback,
+                        text,
+                        echoed=rendered.backend == "chime",
+                        limit_s=rendered.duration_s + self.playback_grace_s,
+                    )
                 )
             if self.tape is not None:
                 self._background_task(self._tape_add(t_start, rendered))
@@ -709,8 +717,16 @@ class Voice:
             self.spoken.append((planned_t if planned_t is not None else t_start, kind, cue))
             return cue
 
-    async def _watch_playback(self, playback: Playback, text: str, *, echoed: bool) -> None:
-        rc = await playback.wait()
+    async def _watch_playback(self, playback: Playback, text: str, *, echoed: bool, limit_s: float) -> None:
+        try:
+            rc = await asyncio.wait_for(playback.wait(), limit_s)
+        except TimeoutError:
+            # A hung player (a blocked sound device) would hold every later cue back: stop it and stop using it.
+            playback.stop()
+            if not echoed:
+                self.echo(f"[cue] {text}")
+            self._player_failed(f"{self.player_name or 'player'}: still playing {limit_s:.0f} s later (hung)")
+            return
         if rc != 0:
             # The runner did not hear it: show it now (late beats lost) and stop using this player.
             if not echoed:

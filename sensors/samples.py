@@ -168,9 +168,13 @@ class PmdState:
             self.factor = settings.factor
 
     def apply_fields(self, fields: Mapping[str, Any]) -> None:
-        """Take settings from an event's fields (``sample_rate_hz``, ``resolution_bits``, ``range_g``, ``factor``)."""
+        """Take settings from an event's fields (``sample_rate_hz``, ``resolution_bits``, ``range_g``, ``factor``).
+
+        Values a strap cannot send (a rate outside the PMD setting's uint16 range 1..65535, a non-finite factor)
+        are ignored: the fields come from a file that may be damaged.
+        """
         rate = fields.get("sample_rate_hz")
-        if isinstance(rate, int | float) and rate > 0:
+        if isinstance(rate, int | float) and 1 <= rate <= 0xFFFF:  # the wire's uint16 range
             self.sample_rate_hz = float(rate)
         resolution = fields.get("resolution_bits")
         if isinstance(resolution, int) and 1 <= resolution <= 32:

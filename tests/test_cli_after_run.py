@@ -77,6 +77,26 @@ def test_plan_steps_back_after_a_flare_up(data: Path) -> None:
     assert "Next session: stage 2" in out and "Step back" in out
 
 
+@pytest.mark.parametrize(
+    "rehearsal",
+    [{"demo": True}, {"speed": 20.0}, {"speed": 0.0}],
+    ids=["demo", "fast-forwarded", "as-fast-as-possible"],
+)
+def test_a_rehearsal_session_does_not_count_towards_progression(
+    data: Path, rehearsal: dict[str, object]
+) -> None:
+    demo = _stage(hand_records("20261122T073000Z"), 3)
+    # `coach demo`, or a replay / virtual strap run with --speed: nobody ran it in real time
+    demo[0].update(rehearsal)
+    write_folder(data, demo)
+    code, out = _run("pain", "7", "--when", "after", "--session", "20261122T073000Z", "--data-dir", str(data))
+    assert code == 0
+    code, out = _run("plan", "--data-dir", str(data))
+    assert code == 0, out
+    assert "Current stage: 1" in out and "Step back" not in out  # decided from the real session only
+    assert "1 more at stage 1" in out
+
+
 def _stage(records: list[dict[str, object]], stage: int) -> list[dict[str, object]]:
     records[0]["stage"] = stage
     return records

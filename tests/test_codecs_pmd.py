@@ -523,3 +523,13 @@ def test_timestamper_follows_its_documented_rule(rate_hz: float, frames: list[tu
 )
 def test_data_frame_value_round_trip(frame: PmdDataFrame) -> None:
     assert PmdDataFrame.from_bytes(bytes(frame)) == frame
+
+
+@pytest.mark.parametrize("frame_type", [0, 1])
+@pytest.mark.parametrize("factor", [1e10, 3.0e38])
+def test_a_factor_that_overflows_is_a_decode_error(frame_type: int, factor: float) -> None:
+    # A FACTOR is any finite float32 on the wire; one that scales the samples past what a float32 or an int32 mG
+    # holds is a bad frame (DecodeError), never an OverflowError escaping the decoder.
+    frame = build_acc_frame([(30000, -30000, 1)], 123, frame_type=frame_type)
+    with pytest.raises(DecodeError, match="factor"):
+        decode_acc(frame, factor=factor)

@@ -76,6 +76,19 @@ def test_fit_parses_with_fitdecode_and_keeps_hr_and_cadence() -> None:
     assert session.get_value("sport") == "running"
 
 
+def test_fit_lap_and_session_average_cadence_are_written_in_strides() -> None:
+    frames = _fitdecode_frames(to_fit_bytes(_activity()))
+    laps = [f for f in frames if f.name == "lap"]
+    # avg_cadence (field 17, shown as avg_running_cadence for running) + avg_fractional_cadence, strides/min
+    avg = [fit_cadence_to_spm(lap.get_value(17), lap.get_value("avg_fractional_cadence")) for lap in laps]
+    assert avg == [pytest.approx(spm, abs=1 / 64) for spm in (112.7, 163.3, 112.7)]
+    session = next(f for f in frames if f.name == "session")
+    cads = [r.cadence_spm for r in _activity().records if r.cadence_spm is not None]
+    # avg_cadence (field 18 in session), shown as avg_running_cadence for running
+    spm = fit_cadence_to_spm(session.get_value(18), session.get_value("avg_fractional_cadence"))
+    assert spm == pytest.approx(sum(cads) / len(cads), abs=1 / 64)
+
+
 def test_fit_parses_with_garmin_sdk_decoder_integrity_on() -> None:
     from garmin_fit_sdk import Decoder, Stream
 

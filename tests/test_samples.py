@@ -293,3 +293,23 @@ def test_a_disconnection_ends_the_run_of_frames() -> None:
     assert isinstance(block, AccBlock)
     assert np.diff(block.t_s) == pytest.approx([0.01] * 9)
     assert block.t == pytest.approx(0.23)
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [{"sample_rate_hz": 1e-300}, {"sample_rate_hz": 1e300}, {"sample_rate_hz": 0.5}, {"factor": 1e30}],
+)
+def test_absurd_pmd_started_fields_never_crash_the_decoder(fields: dict[str, float]) -> None:
+    # A capture's event fields are plain JSON: an absurd rate or factor is ignored or makes a decode_error event,
+    # it never raises out of feed() (replay and `coach analyze` would die with a traceback).
+    dec = SampleDecoder()
+    dec.feed_event(0.0, "pmd_started", {"sample_rate_hz": 100, "resolution_bits": 16, "range_g": 8})
+    dec.feed_event(0.5, "pmd_started", fields)
+    assert dec.pmd.sample_rate_hz == 100.0
+    frame = build_acc_frame([(1000, -1000, 3)] * 10, T0_NS, frame_type=1)
+    out = dec.feed(1.0, uuids.PMD_DATA, bytes(frame))
+    out += dec.feed(
+        1.1, uuids.PMD_DATA, bytes(build_acc_frame([(1, 2, 3)] * 10, T0_NS + 10**8, frame_type=1))
+    )
+    for sample in out:
+        assert isinstance(sample, AccBlock | SensorEvent)

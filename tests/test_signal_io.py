@@ -180,3 +180,39 @@ def test_polar_timestamp_beyond_64_bits_is_a_clean_error(tmp_path: Path) -> None
     path.write_text(POLAR_HEADER + "\n" + "\n".join(rows) + "\n", encoding="utf-8")
     with pytest.raises(InputError, match=r":22: sensor timestamp .* out of range"):
         load_recording(path)
+
+
+@pytest.mark.parametrize("late", [1, 2])  # the broken record in the middle, or the second of three
+def test_fit_with_one_record_decades_away_is_a_clean_error(tmp_path: Path, late: int) -> None:
+    # One corrupt record timestamp in the middle (the last one is fine): without the check, the device-cadence
+    # timeline would loop over 80 years of seconds (a hang, then out of memory) instead of saying what is wrong.
+    from datetime import UTC, datetime, timedelta
+
+    from garmin_fit_sdk import Encoder, Profile
+
+    mesg = Profile["mesg_num"]
+    enc = Encoder()
+    t0 = datetime(2020, 1, 1, tzinfo=UTC)
+    enc.write_mesg({"mesg_num": mesg["FILE_ID"], "type": "activity", "time_created": t0})
+    stamps = [t0 + timedelta(seconds=k) for k in range(4)]
+    stamps.insert(late, datetime(2100, 1, 1, tzinfo=UTC))
+    for ts in stamps:
+        enc.write_mesg({"mesg_num": mesg["RECORD"], "timestamp": ts, "cadence": 85, "heart_rate": 120})
+    path = tmp_path / "broken.fit"
+    path.write_bytes(enc.close())
+    with pytest.raises(InputError, match="broken time stamp"):
+        load_recording(path)
+
+
+def test_foot_pod_capture_with_a_time_decades_away_is_a_clean_error(tmp_path: Path) -> None:
+    # The same for a capture with RSC but no accelerometer: a record at t = 1e9 s must not make a 30-year timeline.
+    from sensors import uuids
+    from sensors.capture import CaptureWriter
+    from sensors.codecs import RscMeasurement
+
+    path = tmp_path / "rsc.jsonl"
+    with CaptureWriter(path, source="test") as writer:
+        for t in (0.0, 1.0, 2.0, 1e9):
+            writer.payload(t, uuids.RSC_MEASUREMENT, bytes(RscMeasurement(speed_mps=3.0, cadence_spm=170)))
+    with pytest.raises(InputError, match="broken time stamp"):
+        load_recording(path)

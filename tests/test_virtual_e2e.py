@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -314,3 +315,29 @@ async def test_first_connection_times_out_then_start_retries(chest_rig: VirtualR
         not source.connected
         and events(await _drain(source), "disconnected")[0].fields["reason"] == "session ended"
     )
+
+
+async def test_an_unexpected_error_while_reconnecting_does_not_kill_the_supervisor(
+    chest_rig: VirtualRig,
+) -> None:
+    # A backend may raise something bleak does not wrap (a KeyError, a RuntimeError): the supervisor logs it,
+    # records connect_failed and tries again, instead of dying and leaving the session without its strap.
+    strap = chest_rig.strap
+    source = BleSource(name="Polar H10", clock=strap.clock, config=FAST, backends=chest_rig.backends)
+    await source.start()
+    real_connect = source._connect_once
+    calls = 0
+
+    async def flaky_connect(device: Any) -> None:
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            raise RuntimeError("backend bug")
+        await real_connect(device)
+
+    source._connect_once = flaky_connect  # type: ignore[method-assign]
+    assert await strap.drop_link()
+    await wait_for(lambda: source.connections_ == 2, 10.0)
+    failed = events(await _drain(source), "connect_failed")
+    assert failed and "backend bug" in failed[0].fields["reason"]
+    await source.aclose()

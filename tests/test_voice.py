@@ -625,3 +625,29 @@ async def test_real_pyttsx3_worker_renders_many_phrases_completely(tmp_path: Pat
         await worker.close()
     for text, counts in frames.items():
         assert max(counts) - min(counts) < 0.05 * max(counts), (text, counts)  # never a truncated render
+
+
+class HungPlayback(GatedPlayback):
+    """A player that never finishes on its own (a blocked sound device)."""
+
+
+class HungPlayer(GatedPlayer):
+    name = "hung"
+
+    async def start(self, path: Path) -> Playback:
+        self.playbacks.append(HungPlayback())
+        return self.playbacks[-1]
+
+
+@pytest.mark.realtime
+async def test_a_hung_player_is_stopped_and_dropped_so_later_cues_are_not_held_back(tmp_path: Path) -> None:
+    player = HungPlayer()
+    v, echo = voice(tmp_path, [FunctionRenderer("fn", tone_fn)], player=player)
+    v.playback_grace_s = 0.2
+    await v.prerender(["Run for one minute", "Walk for four minutes"])
+    await v.say("Run for one minute", kind="change")
+    second = await asyncio.wait_for(v.say("Walk for four minutes", kind="change"), 5)
+    assert player.playbacks[0].stopped  # the watchdog stopped the hung playback
+    assert len(player.playbacks) == 1 and second.backend == "text"  # and the player is no longer used
+    assert echo.cues == ["[cue] Run for one minute", "[cue] Walk for four minutes"]
+    await asyncio.wait_for(v.close(), 5)

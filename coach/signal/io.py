@@ -354,6 +354,7 @@ def _load_capture(path: Path) -> Recording:
         if not fp:
             raise InputError(f"{path}: the capture holds no accelerometer data and no foot-pod cadence")
         notes.append("no accelerometer in the capture: timeline from the foot pod's cadence")
+        _check_device_span(path, fp)
         return Recording(t_s=None, xyz_g=None, heart_rate=hr, foot_pod=fp, format="capture", notes=notes)
     t = np.concatenate(blocks_t)
     xyz = np.concatenate(blocks_x) * 1e-3
@@ -432,11 +433,19 @@ def _load_fit(path: Path) -> Recording:
         notes.append(f"FIT sport: {sport}")
     if not fp:
         raise InputError(f"{path}: the FIT file has no cadence records (heart rate only): nothing to analyse")
-    if not fp[-1][0] <= MAX_DURATION_S:
-        raise InputError(
-            f"{path}: {fp[-1][0] / 3600:.3g} hours of records (more than {MAX_DURATION_S / 3600:g}): a broken time stamp?"
-        )
+    _check_device_span(path, fp)
     return Recording(t_s=None, xyz_g=None, heart_rate=hr, foot_pod=fp, format="fit", notes=notes)
+
+
+def _check_device_span(path: Path, foot_pod: list[tuple[float, ...]]) -> None:
+    """A device-cadence timeline has one entry per second from the first reading to the last: refuse a span
+    longer than :data:`MAX_DURATION_S` (one corrupt time stamp anywhere, not only the last one)."""
+    times = [row[0] for row in foot_pod]
+    span_s = max(times) - min(times)
+    if not span_s <= MAX_DURATION_S:
+        raise InputError(
+            f"{path}: {span_s / 3600:.3g} hours of records (more than {MAX_DURATION_S / 3600:g}): a broken time stamp?"
+        )
 
 
 def _field(frame: Any, name: str) -> Any:

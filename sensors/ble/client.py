@@ -300,10 +300,17 @@ class BleSource:
                 await self._connect_once(self._device)
             except asyncio.CancelledError:
                 raise
-            except RETRIED_ERRORS as exc:
+            except Exception as exc:
+                # Anything else (a backend bug, an error bleak does not wrap) is retried too: a supervisor that
+                # died here would leave the session running without its strap, silently, until the end.
                 failures += 1
                 self._event("connect_failed", reason=_reason(exc), attempt=backoff.attempts)
-                logger.info("reconnection attempt %d failed: %s", backoff.attempts, _reason(exc))
+                if isinstance(exc, RETRIED_ERRORS):
+                    logger.info("reconnection attempt %d failed: %s", backoff.attempts, _reason(exc))
+                else:
+                    logger.warning(
+                        "reconnection attempt %d failed unexpectedly", backoff.attempts, exc_info=exc
+                    )
                 continue
             failures = 0
             backoff.reset()

@@ -26,7 +26,7 @@ import enum
 import itertools
 import math
 import struct
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Self
 
@@ -717,8 +717,8 @@ def decode_acc(
     Raw types 0x00-0x02 and compressed type 0x81 are mG on the wire; compressed 0x81 is still multiplied by
     ``factor`` when one other than 1.0 was given (Polar SDK behaviour). Compressed type 0x80 is in sensor units
     and needs ``factor`` (G per LSB, from the start response's FACTOR setting): mG = trunc(f32(factor * 1000) *
-    value) in float32 arithmetic, bit-exact with the SDK. Raises :class:`DecodeError` for a bad frame, or for a
-    0x80 frame when no factor is known.
+    value) in float32 arithmetic, bit-exact with the SDK. Raises :class:`DecodeError` for a bad frame, for a
+    0x80 frame when no factor is known, and for a factor that scales a value past float32 or int32.
     """
     wire = acc_wire_samples(frame, resolution_bits=resolution_bits)
     if frame.compressed and frame.frame_type == 0:
@@ -726,21 +726,42 @@ def decode_acc(
             raise DecodeError(
                 "PMD ACC frame", bytes(frame), "compressed type 0x80 needs the FACTOR of the start response"
             )
-        scale = _f32(_f32(factor) * 1000.0)
-        return tuple(
-            (
-                math.trunc(_f32(_f32(x) * scale)),
-                math.trunc(_f32(_f32(y) * scale)),
-                math.trunc(_f32(_f32(z) * scale)),
-            )
-            for x, y, z in wire
-        )
+        try:
+            scale = _f32(_f32(factor) * 1000.0)
+        except OverflowError:
+            raise DecodeError(
+                "PMD ACC frame", bytes(frame), f"factor {factor!r} does not fit a float32"
+            ) from None
+        return _scaled(frame, wire, lambda v: _f32(_f32(v) * scale), factor)
     if frame.compressed and factor is not None and _f32(factor) != 1.0:
         f = _f32(factor)
-        return tuple(
-            (math.trunc(_f32(x * f)), math.trunc(_f32(y * f)), math.trunc(_f32(z * f))) for x, y, z in wire
-        )
+        return _scaled(frame, wire, lambda v: _f32(v * f), factor)
     return wire
+
+
+#: Largest magnitude of a decoded ACC value in mG (int32, what :class:`sensors.samples.AccBlock` holds).
+_MAX_MG = (1 << 31) - 1
+
+
+def _scaled(
+    frame: PmdDataFrame,
+    wire: tuple[tuple[int, int, int], ...],
+    scale: Callable[[int], float],
+    factor: float,
+) -> tuple[tuple[int, int, int], ...]:
+    """Apply ``scale`` to every value and truncate toward zero; a FACTOR that overflows is a :class:`DecodeError`."""
+    out: list[tuple[int, int, int]] = []
+    try:
+        for x, y, z in wire:
+            row = (math.trunc(scale(x)), math.trunc(scale(y)), math.trunc(scale(z)))
+            if any(abs(v) > _MAX_MG for v in row):
+                raise OverflowError
+            out.append(row)
+    except (OverflowError, ValueError):
+        raise DecodeError(
+            "PMD ACC frame", bytes(frame), f"factor {factor!r} scales the samples out of any mG range"
+        ) from None
+    return tuple(out)
 
 
 def decode_ecg(frame: PmdDataFrame) -> tuple[int, ...]:
