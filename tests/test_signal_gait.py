@@ -453,3 +453,28 @@ def test_docs_example_runs() -> None:
         exec(compile(code, "docs/signal.md", "exec"), namespace)
         assert namespace["live"][-1].mode == "walk"
         assert round(namespace["live"][-1].cadence_spm) == 120
+
+
+def test_a_long_gap_costs_bounded_memory_and_gives_unknown_seconds() -> None:
+    """A strap lost for three hours (or a hole in a file): the internal grid across the gap is built a minute at a
+    time, so memory does not grow with the gap (it used to allocate the whole gap at once: 4 GB for 20 h)."""
+    import tracemalloc
+
+    t1, x1 = gait_signal(duration_s=20.0, t_start_s=0.0, seed=1)
+    t2, x2 = gait_signal(duration_s=20.0, t_start_s=0.0, seed=2)
+    gap_s = 3 * 3600.0
+    est = StreamingGaitEstimator()
+    out = est.feed_acc(t1, x1)
+    tracemalloc.start()
+    out += est.feed_acc(t2 + t1[-1] + gap_s, x2)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert peak < 64e6, f"peak {peak / 1e6:.0f} MB for a 3-hour gap"
+    seconds = [g.t for g in out]
+    assert seconds == sorted(seconds) and len(seconds) == len(set(seconds))
+    in_gap = [g for g in out if t1[-1] + 2 < g.t < t1[-1] + gap_s - 2]
+    assert len(in_gap) > 0.99 * (gap_s - 4)
+    assert {g.mode for g in in_gap} == {"unknown"}
+    assert all(g.cadence_spm is None for g in in_gap)
+    # and walking is found again after the gap
+    assert any(g.mode == "walk" for g in out if g.t > t1[-1] + gap_s + 8)

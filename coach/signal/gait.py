@@ -44,6 +44,9 @@ MODES = ("walk", "run", "still", "unknown")
 FloatArray = NDArray[np.float64]
 
 
+GRID_CHUNK_S = 60  # seconds of internal grid built per step (bounds memory across long gaps)
+
+
 @dataclass(frozen=True, slots=True)
 class GaitSecond:
     """What the estimator says about one second of signal.
@@ -286,22 +289,32 @@ class StreamingGaitEstimator:
         xr = np.concatenate((self._tail_x[None, :], x))
         self._tail_t = float(tr[-1])
         self._tail_x = xr[-1].copy()
-        self._emit_grid(tr, xr)
-        return self._process_hops()
+        # The grid is built and processed a minute at a time, so a long gap between two samples (a strap lost for
+        # an hour, a hole in a file) costs bounded memory; any split gives the same results (streaming == batch).
+        last_i = self._grid_last_index(float(tr[-1]))
+        out: list[GaitSecond] = []
+        while self._next_i <= last_i:
+            self._emit_grid(tr, xr, min(last_i, self._next_i + GRID_CHUNK_S * self._fs - 1))
+            out += self._process_hops()
+        return out + self._process_hops()
 
     # ------------------------------------------------------------------ stage 1: resample + filter
-    def _emit_grid(self, tr: FloatArray, xr: FloatArray) -> None:
+    def _grid_last_index(self, t_last: float) -> int:
+        """Index of the last grid point strictly before the last raw sample: each grid point is interpolated
+        between the same two raw samples whatever the block boundaries, so streaming and batch agree bit for bit."""
         assert self.t0_s is not None
         fs = self._fs
-        # Grid points strictly before the last raw sample: each is interpolated between the same two raw
-        # samples whatever the block boundaries, so streaming and batch agree bit for bit.
-        last_i = math.ceil((tr[-1] - self.t0_s) * fs)
-        while last_i >= 0 and self.t0_s + last_i / fs >= tr[-1]:
+        last_i = math.ceil((t_last - self.t0_s) * fs)
+        while last_i >= 0 and self.t0_s + last_i / fs >= t_last:
             last_i -= 1
-        while self.t0_s + (last_i + 1) / fs < tr[-1]:
+        while self.t0_s + (last_i + 1) / fs < t_last:
             last_i += 1
-        if last_i < self._next_i:
-            return
+        return last_i
+
+    def _emit_grid(self, tr: FloatArray, xr: FloatArray, last_i: int) -> None:
+        """Resample grid points ``_next_i .. last_i`` from the raw samples, filter them and append them."""
+        assert self.t0_s is not None
+        fs = self._fs
         idx = np.arange(self._next_i, last_i + 1)
         tg = self.t0_s + idx / fs
         j = np.searchsorted(tr, tg, side="right") - 1
