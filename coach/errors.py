@@ -7,6 +7,8 @@ exits with that code. Messages say what to do.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 # Exit codes. 0 ok, 1 unexpected, 2 usage (click's own), then one per family of failure.
 EXIT_USAGE = 2
 EXIT_INPUT = 3  # a file that is missing, unreadable, malformed
@@ -47,3 +49,16 @@ class SpeechError(CoachError):
 
 class StorageError(CoachError):
     exit_code = EXIT_STORAGE
+
+
+def read_text_file(path: str | Path, error: type[CoachError] = InputError) -> str:
+    """The UTF-8 text of a file the user named, or ``error`` with one line saying why it cannot be read."""
+    p = Path(path)
+    try:
+        return p.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise error(f"{p}: no such file") from None
+    except UnicodeDecodeError:
+        raise error(f"{p}: not a UTF-8 text file") from None
+    except OSError as exc:
+        raise error(f"{p}: cannot read ({exc.strerror or exc})") from None

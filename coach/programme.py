@@ -21,7 +21,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
 
-from coach.errors import ProgrammeError
+from coach.errors import ProgrammeError, read_text_file
 
 logger = logging.getLogger(__name__)
 
@@ -456,14 +456,7 @@ def builtin_names() -> list[str]:
 def load_file(path: str | Path) -> Programme:
     """Load and validate a programme file."""
     p = Path(path)
-    try:
-        text = p.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ProgrammeError(f"{p}: no such file") from None
-    except UnicodeDecodeError:
-        raise ProgrammeError(f"{p}: not a UTF-8 text file") from None
-    except OSError as exc:
-        raise ProgrammeError(f"{p}: cannot read ({exc.strerror or exc})") from None
+    text = read_text_file(p, ProgrammeError)
     return replace(parse_programme(text, str(p)), file=str(p.resolve()), toml=text)
 
 

@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from coach.activity import Activity, ActivityLap, ActivityRecord
-from coach.errors import InputError
+from coach.errors import InputError, read_text_file
 
 logger = logging.getLogger(__name__)
 
@@ -65,14 +65,7 @@ class SessionFolder:
 
 def read_jsonl(path: Path) -> tuple[list[dict[str, Any]], list[str]]:
     """JSON Lines with the session-folder rule: a torn *last* line is a warning, any other bad line an error."""
-    try:
-        raw = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise InputError(f"{path}: no such file") from None
-    except UnicodeDecodeError:
-        raise InputError(f"{path}: not a UTF-8 text file") from None
-    except OSError as exc:
-        raise InputError(f"{path}: cannot read ({exc.strerror or exc})") from None
+    raw = read_text_file(path)
     lines = raw.split("\n")
     torn_allowed = not raw.endswith("\n")
     out: list[dict[str, Any]] = []

@@ -19,7 +19,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from coach.errors import CoachError, InputError
+from coach.errors import CoachError, InputError, read_text_file
 from coach.progression import Decision, ProgressionConfig, SessionOutcome, config_from_toml, decide
 from coach.report import build_report, read_session
 from coach.storage import Database, PainEntry
@@ -257,15 +257,7 @@ def progression_config(data_dir: Path | None, path: Path | None = None) -> Progr
         path = Path(data_dir) / PROGRESSION_CONFIG
         if not path.exists():
             return ProgressionConfig()
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise InputError(f"{path}: no such file") from None
-    except UnicodeDecodeError:
-        raise InputError(f"{path}: not a UTF-8 text file") from None
-    except OSError as exc:
-        raise InputError(f"{path}: cannot read ({exc.strerror or exc})") from None
-    return config_from_toml(text, str(path))
+    return config_from_toml(read_text_file(path), str(path))
 
 
 def _session_start(row: dict[str, Any]) -> dict[str, Any]:
