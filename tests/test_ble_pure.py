@@ -207,3 +207,41 @@ async def test_scan_reports_the_complete_name_not_the_shortened_advertisement() 
     results = await scan(0.01, backends=BleakBackends(scanner=TurnsScanner))
     assert [r.name for r in results] == [full]
     assert f"--sensor 'ble:name={full}'" in format_results(results, show_all=False)[-1]
+
+
+# ---------------------------------------------------------------- accelerometer settings vs what a strap offers
+
+
+def _offer(rates: tuple[int, ...], ranges: tuple[int, ...] = (2, 4, 8), bits: tuple[int, ...] = (16,)) -> Any:
+    from sensors.codecs.pmd import PmdSettings, PmdSettingType
+
+    return PmdSettings(
+        (
+            (PmdSettingType.SAMPLE_RATE, rates),
+            (PmdSettingType.RESOLUTION, bits),
+            (PmdSettingType.RANGE, ranges),
+        )
+    )
+
+
+@pytest.mark.parametrize(
+    ("wanted", "offered", "expected"),
+    [
+        ((100, 8, 16), _offer((25, 50, 100, 200)), (100, 8, 16)),  # an H10: as wanted
+        ((100, 8, 16), _offer((52,), (2, 4, 8, 16)), (52, 8, 16)),  # a Verity Sense: 52 Hz
+        ((300, 8, 16), _offer((25, 50, 100, 200)), (200, 8, 16)),
+        ((75, 8, 16), _offer((50, 100)), (100, 8, 16)),  # log-scale nearest (75 is nearer 100 than 50 is)
+        ((100, 8, 16), _offer((100,), (2, 4)), (100, 4, 16)),  # no range that wide: the widest
+        ((100, 3, 16), _offer((100,), (2, 4, 8)), (100, 4, 16)),  # the smallest range at least as wide
+        ((100, 8, 14), _offer((100,), bits=(12, 16)), (100, 8, 16)),
+    ],
+)
+def test_acc_settings_fit_what_the_strap_offers(
+    wanted: tuple[int, int, int], offered: Any, expected: tuple[int, int, int]
+) -> None:
+    from sensors.ble.client import AccConfig
+
+    acc = AccConfig(sample_rate_hz=wanted[0], range_g=wanted[1], resolution_bits=wanted[2])
+    got = acc.fitted_to(offered)
+    assert (got.sample_rate_hz, got.range_g, got.resolution_bits) == expected
+    assert acc.fitted_to(None) == acc  # no answer to get-settings: ask for what was wanted

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import subprocess
 import sys
 from pathlib import Path
@@ -9,12 +10,16 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from coach.cli import cli
-from coach.cli.record_cmd import Progress
+from coach.cli import cli, main
+from coach.cli.record_cmd import Progress, record_capture
 from coach.cli.scan_cmd import format_results
+from coach.errors import EXIT_SENSOR
 from sensors.ble.capabilities import from_advertisement
+from sensors.ble.client import BleSource
 from sensors.ble.scan import ScanResult
-from sensors.capture import read_capture
+from sensors.capture import CaptureWriter, read_capture
+from sensors.clock import FakeClock
+from sensors.errors import SensorBusy, SensorNotFound
 
 REPO = Path(__file__).resolve().parents[1]
 CHEST = "fixtures/chest-walk-jog-walk-hexoskin-005.jsonl"
@@ -113,6 +118,87 @@ def test_progress_line() -> None:
     p.tick(20.0)
     assert p.acc_rate_hz() == pytest.approx(100.0)
     assert p.line(90) == "  20.0/90 s | HR 131 bpm | ACC 100.0 samples/s | drops 1 | reconnecting"
+
+
+def test_the_first_progress_line_shows_no_acc_rate_until_one_can_be_measured() -> None:
+    p = Progress()
+    p.acc_samples = 40  # samples arrived before the first tick: no interval to divide by yet
+    p.tick(0.5)
+    assert p.acc_rate_hz() is None
+    assert p.line(90) == "   0.5/90 s | HR -- bpm | ACC    -- samples/s | drops 0 | reconnecting"
+    p.tick(0.5)  # a second tick at the same session time: still a zero interval
+    assert p.acc_rate_hz() is None
+    p.acc_samples = 90
+    p.tick(1.0)
+    assert p.acc_rate_hz() == pytest.approx(100.0)  # (90 - 40) samples over 0.5 s
+    assert "| ACC 100.0 samples/s |" in p.line(None)
+
+
+class RefusingSource(BleSource):
+    """The real client, whose strap refuses at start (what a strap held by a phone does) after something was
+    recorded; it counts the aclose calls. Only ``start`` is replaced: every other method is BleSource's own."""
+
+    def __init__(self, capture: CaptureWriter | None = None) -> None:
+        super().__init__(name="Polar H10 TEST", capture=capture, clock=FakeClock())
+        self.closes = 0
+
+    async def start(self) -> None:
+        self._event("connect_failed", reason="the strap refused the connection")
+        raise SensorBusy("Polar H10 TEST is connected to another device", "disconnect it from the phone app")
+
+    async def aclose(self) -> None:
+        self.closes += 1
+        await super().aclose()
+
+
+async def test_record_capture_closes_the_source_when_start_fails() -> None:
+    source = RefusingSource()
+    lines: list[Progress] = []
+    with pytest.raises(SensorBusy):
+        await record_capture(source, 10.0, on_progress=lines.append, stop=asyncio.Event())
+    assert source.closes == 1 and lines == []
+    assert asyncio.all_tasks() == {asyncio.current_task()}  # no timer, stopper or consumer task left
+
+
+async def test_record_capture_closes_a_virtual_rig_whose_start_fails(tmp_path: Path) -> None:
+    from sensors.ble.client import ClientConfig
+    from sensors.virtual.source import VirtualRig, VirtualSource
+
+    config = ClientConfig(scan_timeout_s=0.3, connect_timeout_s=0.5, start_timeout_s=2.0)
+    source = VirtualSource(REPO / CHEST, speed=20.0, config=config)
+    rig = source.rig = await VirtualRig.create(source.script, clock=source.clock)
+    source.backends = rig.backends
+    await rig.strap.stop_advertising()  # out of range: start() fails with SensorNotFound
+    with pytest.raises(SensorNotFound):
+        await record_capture(source, 5.0)
+    assert rig.strap._main is not None and rig.strap._main.done() and rig.air.devices == []
+    assert rig.closed
+
+
+def test_record_start_refused_one_line_exit_5_and_the_capture_is_kept(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import sensors.ble.source
+
+    made: list[RefusingSource] = []
+
+    def open_refusing(*_args: object, **_kwargs: object) -> RefusingSource:
+        made.append(RefusingSource())
+        return made[-1]
+
+    monkeypatch.setattr(sensors.ble.source, "open_source", open_refusing)
+    out = tmp_path / "out.jsonl"
+    with pytest.raises(SystemExit) as exited:
+        main(["record", "--sensor", f"virtual:{REPO / CHEST}", "--duration", "5", "-o", str(out)])
+    assert exited.value.code == EXIT_SENSOR == 5
+    err = capsys.readouterr().err
+    assert err == (
+        "coach: error: Polar H10 TEST is connected to another device: disconnect it from the phone app\n"
+    )
+    assert made[0].closes == 1
+    capture = read_capture(out)  # what was recorded before the refusal is kept, readable, user-only
+    assert [e.event for e in capture.events] == ["connect_failed"]
+    assert out.stat().st_mode & 0o777 == 0o600
 
 
 def test_scan_table_hides_unusable_devices() -> None:

@@ -7,10 +7,12 @@ replays the committed fixtures; time runs on a ScaledClock, so "seconds" below a
 from __future__ import annotations
 
 import asyncio
+import math
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 
 from sensors import uuids
@@ -22,7 +24,7 @@ from sensors.codecs.pmd import PmdOpCode, PmdRequest
 from sensors.errors import SensorNotFound
 from sensors.samples import AccBlock, FootPodSample, HeartRateSample, Sample, SensorEvent
 from sensors.virtual.clock import ScaledClock
-from sensors.virtual.script import StrapScript
+from sensors.virtual.script import H10_ACC_SETTINGS, StrapScript
 from sensors.virtual.source import VirtualRig, VirtualSource
 from sensors.virtual.strap import advertised_name
 
@@ -225,23 +227,105 @@ async def test_connect_timeout_then_retry_with_backoff_until_the_strap_is_back(c
     await source.aclose()
 
 
-async def test_unsupported_sample_rate_gives_the_pmd_error_sentence_and_heart_rate_goes_on(
-    tmp_path: Path,
+@pytest.mark.parametrize("rate_hz", [300, 200])  # 300: no H10 rate; 200: an H10 rate, not the recording's
+async def test_a_rate_the_strap_does_not_offer_becomes_the_nearest_it_does(
+    tmp_path: Path, rate_hz: int
 ) -> None:
+    """The strap replays frames recorded at 100 Hz (8 G, 16 bit) and offers only that: the client reads the offer
+    and asks for 100 Hz instead of getting no accelerometer at all; the capture says what was asked first."""
     config = ClientConfig(
-        acc=AccConfig(sample_rate_hz=300), connect_timeout_s=2.0, request_timeout_s=2.0, start_timeout_s=5.0
+        acc=AccConfig(sample_rate_hz=rate_hz),
+        connect_timeout_s=2.0,
+        request_timeout_s=2.0,
+        start_timeout_s=5.0,
     )
     source = VirtualSource(trimmed(CHEST, tmp_path / "cut.jsonl", 12.0), speed=20.0, config=config)
     samples = await collect(source, 20.0)
+    assert not events(samples, "pmd_error") and source.pmd_error_ is None
+    (started,) = events(samples, "pmd_started")
+    assert started.fields["sample_rate_hz"] == 100
+    assert started.fields["adjusted_from"] == f"{rate_hz} Hz, 8 G, 16 bit"
+    blocks = [s for s in samples if isinstance(s, AccBlock)]
+    t = np.concatenate([b.t_s for b in blocks])
+    assert len(t) > 500 and float(np.median(np.diff(t))) == pytest.approx(1 / 100, rel=0.01)
+
+
+async def test_a_refused_start_gives_the_pmd_error_sentence_and_heart_rate_goes_on(tmp_path: Path) -> None:
+    config = ClientConfig(connect_timeout_s=2.0, request_timeout_s=2.0, start_timeout_s=5.0)
+    source = VirtualSource(trimmed(CHEST, tmp_path / "cut.jsonl", 12.0), speed=20.0, config=config)
+    # A strap that would wait 60 s for a client that never gets ready (its default is 5 s)...
+    source.rig = await VirtualRig.create(source.script, clock=source.clock, ready_timeout_s=60.0)
+    source.backends = source.rig.backends
+    # ...and that needs notifications larger than any MTU the link can give: it refuses every start.
+    source.rig.strap.pmd.max_notification_bytes = 10_000
+    samples = await collect(source, 20.0)
     (error,) = events(samples, "pmd_error")
-    assert error.fields["status"] == 8 and error.fields["status_name"] == "ERROR_INVALID_SAMPLE_RATE"
+    assert error.fields["status_name"] == "ERROR_INVALID_MTU"
     text = error.fields["text"]
-    assert "refused the start of the accelerometer at 300 Hz" in text
-    assert "does not offer this sample rate" in text and "it offers 25/50/100/200 Hz, 2/4/8 G, 16 bit" in text
+    assert "refused the start of the accelerometer at 100 Hz, 8 G, 16 bit" in text
+    assert "it offers 100 Hz, 8 G, 16 bit" in text
     assert source.pmd_error_ == text
     assert not events(samples, "pmd_started")
     assert not [s for s in samples if isinstance(s, AccBlock)]
-    assert [s for s in samples if isinstance(s, HeartRateSample)]  # the session goes on with heart rate
+    hr = [s for s in samples if isinstance(s, HeartRateSample)]
+    assert hr  # the session goes on with heart rate...
+    # ...from the start: the refusal settles the strap's set-up, it does not wait for its ready timeout.
+    assert hr[0].t < 30.0
+
+
+def synthetic_capture(path: Path, rate_hz: int, seconds: float) -> Path:
+    """A chest capture as `coach record` writes it, with ACC at ``rate_hz`` (a 1.8 Hz sway) and HR every second."""
+    from sensors.clock import FakeClock
+    from sensors.codecs import HeartRateMeasurement, build_acc_frame
+
+    per_frame = 36
+    with CaptureWriter(path, device={"name": "Polar H10 SYNTH"}, source="synthetic", clock=FakeClock()) as w:
+        w.event(0.0, "connected", name="Polar H10 SYNTH")
+        w.payload(0.4, uuids.PMD_CONTROL_POINT, bytes.fromhex(f"F0 01 02 00 00 {H10_ACC_SETTINGS.hex()}"))
+        w.payload(0.5, uuids.PMD_CONTROL_POINT, bytes.fromhex("F0 02 02 00 00 01"))
+        w.event(0.5, "pmd_started", measurement="acc", sample_rate_hz=rate_hz, resolution_bits=16, range_g=8)
+        n, next_hr = 0, 1.0
+        while n / rate_hz < seconds:
+            rows = [
+                (0, round(300 * math.sin(2 * math.pi * 1.8 * (n + i) / rate_hz)), 1000)
+                for i in range(per_frame)
+            ]
+            n += per_frame
+            t = 1.0 + n / rate_hz
+            while next_hr <= t:
+                w.payload(
+                    next_hr, uuids.HEART_RATE_MEASUREMENT, bytes(HeartRateMeasurement(bpm=110, contact=True))
+                )
+                next_hr += 1.0
+            frame = build_acc_frame(rows, 700_000_000 * 10**9 + round(n / rate_hz * 1e9), compressed=False)
+            w.payload(t + 0.01, uuids.PMD_DATA, bytes(frame))
+    return path
+
+
+async def test_without_a_config_the_client_asks_for_the_rate_the_strap_serves(tmp_path: Path) -> None:
+    capture = synthetic_capture(tmp_path / "acc50.jsonl", 50, 6.0)
+    source = VirtualSource(capture, speed=20.0)  # no config: what `coach run --sensor virtual:` does
+    assert source.rig is None and source.config.acc == AccConfig(sample_rate_hz=50)
+    samples = await collect(source, 20.0)
+    assert not events(samples, "pmd_error")
+    (started,) = events(samples, "pmd_started")
+    assert started.fields["sample_rate_hz"] == 50
+    blocks = [s for s in samples if isinstance(s, AccBlock)]
+    t = np.concatenate([b.t_s for b in blocks])
+    assert len(t) > 200 and float(np.median(np.diff(t))) == pytest.approx(1 / 50, rel=0.01)
+
+
+async def test_a_failed_start_closes_the_rig(tmp_path: Path) -> None:
+    config = ClientConfig(scan_timeout_s=0.3, connect_timeout_s=0.5, start_timeout_s=2.0)
+    source = VirtualSource(trimmed(CHEST, tmp_path / "cut.jsonl", 8.0), speed=20.0, config=config)
+    rig = source.rig = await VirtualRig.create(source.script, clock=source.clock)
+    source.backends = rig.backends
+    await rig.strap.stop_advertising()  # out of range: the scan finds nothing
+    with pytest.raises(SensorNotFound):
+        await source.start()
+    assert rig.strap._main is not None and rig.strap._main.done()  # no strap task, no link left behind
+    assert rig.air.devices == [] and rig.closed
+    await source.aclose()  # closing again is harmless
 
 
 async def test_hr_only_strap_serves_no_pmd(tmp_path: Path) -> None:
@@ -276,6 +360,8 @@ async def _drain(source: BleSource) -> list[Sample]:
     queue = source._queue  # test-only peek at what the session would have consumed
     while not queue.empty():
         item = queue.get_nowait()
+        if isinstance(item, BaseException):
+            raise item
         if item is not None:
             out.append(item)
     return out

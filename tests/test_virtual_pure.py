@@ -9,11 +9,21 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from sensors import uuids
-from sensors.capture import PayloadRecord
-from sensors.codecs.pmd import PmdFeatures, PmdRequest, PmdResponse, PmdSettings, PmdStatus
+from sensors.ble.client import AccConfig
+from sensors.capture import EventRecord, PayloadRecord
+from sensors.codecs.pmd import (
+    PmdFeatures,
+    PmdRequest,
+    PmdResponse,
+    PmdSettings,
+    PmdSettingType,
+    PmdStatus,
+    build_acc_frame,
+)
 from sensors.virtual.clock import ScaledClock
 from sensors.virtual.pmd_server import FEATURES_ACC_ONLY, PmdServer
-from sensors.virtual.script import H10_ACC_SETTINGS, StrapScript
+from sensors.virtual.script import H10_ACC_SETTINGS, StrapScript, measured_acc_rate_hz
+from sensors.virtual.source import servable_acc_config
 from sensors.virtual.strap import advertised_name, advertising_data
 
 REPO = Path(__file__).resolve().parents[1]
@@ -76,6 +86,7 @@ def test_refusals_use_the_documented_codes(request_bytes: bytes, status: int) ->
     assert response.status == status and not response.ok
     assert response.op_code == (request_bytes[0] if request_bytes else 0)
     assert server.started is None
+    assert server.refused == (status if request_bytes[0] == 0x02 else None)  # a refused start is remembered
 
 
 def test_frames_larger_than_the_mtu_allows_are_refused() -> None:
@@ -94,12 +105,87 @@ def test_script_from_the_chest_fixture() -> None:
     assert script.name.startswith("Polar H10")
     assert script.has_hr and script.has_pmd and not script.has_rsc
     assert {r.char for r in script.stream} == {uuids.HEART_RATE_MEASUREMENT, uuids.PMD_DATA}
-    assert script.acc_settings == H10_ACC_SETTINGS  # the recorded get-settings response
+    # The recorded H10 answer (25/50/100/200 Hz, 2/4/8 G) narrowed to what the frames were recorded at
+    # (the pmd_started event: 100 Hz, 16 bit, 8 G): replayed frames cannot be served at another rate.
+    assert PmdSettings.from_bytes(script.acc_settings) == PmdSettings.build(
+        sample_rate_hz=100, resolution_bits=16, range=8
+    )
+    assert script.acc_sample_rates_hz == (100,)
     assert script.body_sensor_location == b"\x01"
     assert 1.0 <= script.start_s < 2.1 and script.duration_s > 290
     assert script.max_notification_bytes <= 229
     hr_only = script.without_pmd()
     assert not hr_only.has_pmd and hr_only.has_hr and len(hr_only.stream) < len(script.stream)
+
+
+def test_the_strap_refuses_a_rate_its_recording_cannot_serve() -> None:
+    script = StrapScript.from_capture(REPO / "fixtures" / "chest-walk-jog-walk-hexoskin-005.jsonl")
+    server = PmdServer(PmdSettings.from_bytes(script.acc_settings))
+    offered = answer(server, bytes.fromhex("01 02")).settings
+    assert offered is not None and offered.values(PmdSettingType.SAMPLE_RATE) == (100,)
+    # Polar doc / ble-vectors error codes: 8 ERROR_INVALID_SAMPLE_RATE, 9 ERROR_INVALID_RANGE.
+    assert answer(server, start(rate=200)).status == PmdStatus.ERROR_INVALID_SAMPLE_RATE
+    assert answer(server, start(rate=50)).status == PmdStatus.ERROR_INVALID_SAMPLE_RATE
+    assert answer(server, start(range_g=2)).status == PmdStatus.ERROR_INVALID_RANGE
+    assert server.started is None
+    assert server.refused == PmdStatus.ERROR_INVALID_RANGE
+    assert answer(server, start(rate=100)).ok and server.refused is None
+
+
+def acc_records(
+    rate_hz: float, seconds: float, *, per_frame: int = 36, gap_after_s: float | None = None
+) -> list[PayloadRecord]:
+    """PMD ACC data payloads (raw int16 frames) of a stream at ``rate_hz``; ``gap_after_s`` drops 3 s of frames."""
+    out: list[PayloadRecord] = []
+    n = 0
+    t0_ns = 700_000_000 * 10**9
+    while n / rate_hz < seconds:
+        n += per_frame
+        t = n / rate_hz
+        if gap_after_s is not None and gap_after_s < t < gap_after_s + 3.0:
+            continue
+        rows = [(0, 10 * (i % 7), 1000) for i in range(per_frame)]
+        frame = build_acc_frame(rows, t0_ns + round(t * 1e9), compressed=False)
+        out.append(PayloadRecord(1.0 + t + 0.02, uuids.PMD_DATA, bytes(frame)))
+    return out
+
+
+H10_SETTINGS_RESPONSE = PayloadRecord(
+    0.4, uuids.PMD_CONTROL_POINT, bytes.fromhex("F0 01 02 00 00") + H10_ACC_SETTINGS
+)
+
+
+@pytest.mark.parametrize(
+    ("rate_hz", "offered_hz"),
+    [(50.03, 50), (200.0, 200), (25.0, 25), (130.1, 130)],  # 130 Hz: offered by no H10, served as recorded
+)
+def test_without_a_pmd_started_event_the_rate_is_measured_from_the_frames(
+    rate_hz: float, offered_hz: int
+) -> None:
+    records = [H10_SETTINGS_RESPONSE, *acc_records(rate_hz, 20.0, gap_after_s=8.0)]
+    assert measured_acc_rate_hz(records[1:]) == pytest.approx(
+        rate_hz, rel=1e-6
+    )  # the 3 s gap does not bias it
+    script = StrapScript.from_records(records)
+    settings = PmdSettings.from_bytes(script.acc_settings)
+    assert settings.values(PmdSettingType.SAMPLE_RATE) == (offered_hz,)
+    assert settings.values(PmdSettingType.RANGE) == (2, 4, 8)  # not recorded: the strap's own offer stands
+
+
+def test_the_pmd_started_event_names_rate_range_and_resolution() -> None:
+    started = EventRecord(
+        0.6, "pmd_started", {"measurement": "acc", "sample_rate_hz": 200, "resolution_bits": 16, "range_g": 4}
+    )
+    script = StrapScript.from_records([H10_SETTINGS_RESPONSE, started, *acc_records(200.0, 5.0)])
+    assert PmdSettings.from_bytes(script.acc_settings) == PmdSettings.build(
+        sample_rate_hz=200, resolution_bits=16, range=4
+    )
+    assert servable_acc_config(script) == AccConfig(sample_rate_hz=200, range_g=4, resolution_bits=16)
+    # No PMD data: nothing to narrow, the strap serves no PMD anyway.
+    assert StrapScript.from_records([H10_SETTINGS_RESPONSE, started]).acc_settings == H10_ACC_SETTINGS
+    assert servable_acc_config(StrapScript.from_records([])) == AccConfig()  # H10 menu: the client's default
+    garbled = PayloadRecord(0.4, uuids.PMD_CONTROL_POINT, bytes.fromhex("F0 01 02 00 00 00 04 19"))
+    assert StrapScript.from_records([garbled]).acc_settings == H10_ACC_SETTINGS  # cut short: ignored
 
 
 def test_battery_follows_the_recorded_reads() -> None:

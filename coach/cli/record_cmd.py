@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import signal
 import sys
 import time
@@ -20,6 +21,8 @@ import click
 
 if TYPE_CHECKING:
     from sensors.ble.client import BleSource
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -34,14 +37,15 @@ class Progress:
     connected: bool = False
     _window: list[tuple[float, int]] = field(default_factory=list)
 
-    def acc_rate_hz(self, window_s: float = 5.0) -> float:
-        """ACC samples per session second since the oldest tick of the last ``window_s`` (or the previous tick)."""
+    def acc_rate_hz(self, window_s: float = 5.0) -> float | None:
+        """ACC samples per session second since the oldest tick of the last ``window_s`` (or the previous tick);
+        None until two ticks span some time (the first tick has nothing to measure a rate over)."""
         if len(self._window) < 2:
-            return 0.0
+            return None
         older = [w for w in self._window[:-1] if w[0] >= self.elapsed_s - window_s] or [self._window[-2]]
         t0, n0 = older[0]
         t1, n1 = self._window[-1]
-        return (n1 - n0) / (t1 - t0) if t1 > t0 else 0.0
+        return (n1 - n0) / (t1 - t0) if t1 > t0 else None
 
     def tick(self, elapsed_s: float) -> None:
         self.elapsed_s = elapsed_s
@@ -52,9 +56,10 @@ class Progress:
         total = f"/{duration_s:.0f}" if duration_s else ""
         hr = f"{self.hr_bpm} bpm" if self.hr_bpm is not None else "-- bpm"
         state = "connected" if self.connected else "reconnecting"
+        rate = self.acc_rate_hz()
+        acc = f"{rate:5.1f}" if rate is not None else f"{'--':>5}"  # "--" as for HR: not measured yet
         return (
-            f"{self.elapsed_s:6.1f}{total} s | HR {hr} | ACC {self.acc_rate_hz():5.1f} samples/s | "
-            f"drops {self.drops} | {state}"
+            f"{self.elapsed_s:6.1f}{total} s | HR {hr} | ACC {acc} samples/s | drops {self.drops} | {state}"
         )
 
 
@@ -75,7 +80,7 @@ async def record_capture(
 ) -> RecordResult:
     """Run ``source`` until ``duration_s`` session seconds passed, the source ended or ``stop`` is set (Ctrl-C);
     ``on_progress`` every ``progress_every_s`` wall seconds. The caller owns the capture writer; the source is
-    closed here."""
+    closed here, whatever happens, also when ``source.start()`` fails (its error then propagates, unmasked)."""
     from sensors.samples import AccBlock, HeartRateSample
 
     progress = Progress()
@@ -89,11 +94,15 @@ async def record_capture(
                 progress.hr_bpm = sample.bpm
 
     ended_by = "duration"
-    await source.start()
-    consumer = asyncio.create_task(consume())
-    timer = asyncio.create_task(source.clock.sleep(duration_s - source.now())) if duration_s else None
-    stopper = asyncio.create_task(stop.wait()) if stop is not None else None
+    consumer: asyncio.Task[None] | None = None
+    timer: asyncio.Task[None] | None = None
+    stopper: asyncio.Task[Any] | None = None
+    failed = True
     try:
+        await source.start()
+        consumer = asyncio.create_task(consume())
+        timer = asyncio.create_task(source.clock.sleep(duration_s - source.now())) if duration_s else None
+        stopper = asyncio.create_task(stop.wait()) if stop is not None else None
         waiting: set[asyncio.Future[Any]] = {consumer, *(t for t in (timer, stopper) if t is not None)}
         while True:
             done, _ = await asyncio.wait(
@@ -113,13 +122,20 @@ async def record_capture(
             if stopper is not None and stopper in done:
                 ended_by = "interrupted"
                 break
+        failed = False
     finally:
         for task in (timer, stopper, consumer):
             if task is not None and not task.done():
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
-        await source.aclose()
+        try:
+            await source.aclose()
+        except Exception:
+            if not failed:
+                raise
+            # The error already on its way (e.g. the strap refused) is the one the user must see.
+            logger.warning("closing %s after a failure failed too", source.label, exc_info=True)
     progress.tick(source.now())
     progress.drops = source.drops_
     return RecordResult(elapsed_s=source.now(), progress=progress, ended_by=ended_by)

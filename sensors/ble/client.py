@@ -28,6 +28,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import random
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
@@ -86,6 +87,30 @@ class AccConfig:
         return PmdSettings.build(
             sample_rate_hz=self.sample_rate_hz, resolution_bits=self.resolution_bits, range=self.range_g
         )
+
+    def describe(self) -> str:
+        return f"{self.sample_rate_hz} Hz, {self.range_g} G, {self.resolution_bits} bit"
+
+    def fitted_to(self, offered: PmdSettings | None) -> AccConfig:
+        """The settings to ask a strap for, given what its get-settings answer ``offered``: each value the strap
+        does not offer is replaced by the nearest one it does (a Verity Sense has 52 Hz, not 100): the sample
+        rate nearest on a log scale (a tie goes to the higher), the smallest range at least as wide as wanted
+        (else the widest: running must not clip), the highest resolution. Values the strap does not list, and
+        everything when ``offered`` is None, stay as they are."""
+        if offered is None:
+            return self
+
+        def listed(kind: PmdSettingType) -> list[int]:
+            return sorted(int(v) for v in offered.values(kind) if isinstance(v, int) and v > 0)
+
+        rate, rng, res = self.sample_rate_hz, self.range_g, self.resolution_bits
+        if (rates := listed(PmdSettingType.SAMPLE_RATE)) and rate not in rates:
+            rate = min(rates, key=lambda r: (abs(math.log(r / self.sample_rate_hz)), -r))
+        if (ranges := listed(PmdSettingType.RANGE)) and rng not in ranges:
+            rng = min((r for r in ranges if r >= self.range_g), default=ranges[-1])
+        if (bits := listed(PmdSettingType.RESOLUTION)) and res not in bits:
+            res = bits[-1]
+        return AccConfig(sample_rate_hz=rate, range_g=rng, resolution_bits=res)
 
 
 @dataclass(frozen=True, slots=True)
@@ -405,9 +430,17 @@ class BleSource:
         if "read" in cp.properties:
             self._payload(uuids.PMD_CONTROL_POINT, bytes(await client.read_gatt_char(cp)))
         offered: PmdSettings | None = None
+        wanted = acc
         try:
             settings_response = await self._pmd_request(client, PmdRequest.get_settings(MeasurementType.ACC))
             offered = settings_response.settings
+            acc = wanted.fitted_to(offered)
+            if acc != wanted:
+                logger.warning(
+                    "the strap does not offer %s for the accelerometer; asking for %s",
+                    wanted.describe(),
+                    acc.describe(),
+                )
             response = await self._pmd_request(client, PmdRequest.start(MeasurementType.ACC, acc.settings()))
         except PmdRefused as refused:
             sentence = pmd_sentence(refused.response, acc, offered)
@@ -423,13 +456,18 @@ class BleSource:
             return
         already = response.status == PmdStatus.ERROR_ALREADY_IN_STATE
         self.pmd_error_ = None
+        extra: dict[str, Any] = {}
+        if already:
+            extra["already_running"] = True
+        if acc != wanted:
+            extra["adjusted_from"] = wanted.describe()
         self._event(
             "pmd_started",
             measurement="acc",
             sample_rate_hz=acc.sample_rate_hz,
             range_g=acc.range_g,
             resolution_bits=acc.resolution_bits,
-            **({"already_running": True} if already else {}),
+            **extra,
         )
 
     async def _pmd_request(

@@ -40,16 +40,19 @@ _REQUIRED = (PmdSettingType.SAMPLE_RATE, PmdSettingType.RESOLUTION)
 @dataclass
 class PmdServer:
     """Control point state for one strap. ``started`` holds the settings of the running ACC stream (or None);
-    ``requests`` every request received, raw."""
+    ``refused`` the status of the last refused start on this connection (or None); ``requests`` every request
+    received, raw."""
 
     offered: PmdSettings
     max_notification_bytes: int = 0
     started: PmdSettings | None = None
+    refused: PmdStatus | None = None
     requests: list[bytes] = field(default_factory=list)
 
     def reset(self) -> None:
         """The link dropped: a real strap stops streaming."""
         self.started = None
+        self.refused = None
 
     def handle(self, request: bytes, *, mtu: int) -> bytes:
         """Apply ``request`` and return the response indication's bytes."""
@@ -58,6 +61,8 @@ class PmdServer:
         op = request[0] if request else 0
         kind = request[1] if len(request) > 1 else 0
         status, params = self._handle(request, op, kind, mtu)
+        if op == PmdOpCode.START:
+            self.refused = None if self.started is not None else PmdStatus(status)
         return bytes(PmdResponse(op, kind, status, 0, params))
 
     def _handle(self, request: bytes, op: int, kind: int, mtu: int) -> tuple[PmdStatus, bytes]:

@@ -16,10 +16,11 @@ import os
 import random
 from dataclasses import dataclass
 
-from sensors.ble.client import BleSource, ClientConfig
+from sensors.ble.client import AccConfig, BleSource, ClientConfig
 from sensors.ble.scan import BleakBackends
 from sensors.capture import CaptureWriter
 from sensors.clock import Clock
+from sensors.codecs.pmd import PmdSettings
 from sensors.virtual.backend import BumbleAdapter, BumbleClient, BumbleScanner
 from sensors.virtual.clock import ScaledClock
 from sensors.virtual.link import VirtualAir
@@ -36,6 +37,7 @@ class VirtualRig:
     air: VirtualAir
     strap: VirtualStrap
     adapter: BumbleAdapter
+    closed: bool = False
 
     @property
     def backends(self) -> BleakBackends:
@@ -64,16 +66,33 @@ class VirtualRig:
             guard=air.guard,
         )
         adapter = BumbleAdapter(air)
-        await strap.start()
+        try:
+            await strap.start()
+        except BaseException:
+            await strap.stop()
+            await air.close()
+            raise
         return cls(air=air, strap=strap, adapter=adapter)
 
     async def close(self) -> None:
-        await self.strap.stop()
-        await self.air.close()
+        """Stop the strap's tasks and tear the air down (idempotent)."""
+        if self.closed:
+            return
+        self.closed = True
+        try:
+            await self.strap.stop()
+        finally:
+            await self.air.close()
 
 
 class VirtualSource(BleSource):
-    """``BleSource`` on a virtual strap streaming ``path`` (read at construction: a bad file fails early)."""
+    """``BleSource`` on a virtual strap streaming ``path`` (read at construction: a bad file fails early).
+
+    Without a ``config`` the client asks for the accelerometer at the rate, range and resolution the strap can
+    serve (the recording's, :attr:`StrapScript.acc_settings`); with one, it asks for the config's settings fitted
+    to what the strap offers (:meth:`AccConfig.fitted_to`), as with a real strap.
+    If :meth:`start` fails, the rig is closed before the error propagates.
+    """
 
     def __init__(
         self,
@@ -90,6 +109,8 @@ class VirtualSource(BleSource):
     ) -> None:
         self.script = StrapScript.from_capture(path, hr_only=hr_only)
         self.drop_every_s = drop_every_s
+        if config is None:
+            config = ClientConfig(acc=servable_acc_config(self.script))
         super().__init__(
             name=advertised_name(self.script.name, rsc=self.script.has_rsc),
             capture=capture,
@@ -105,7 +126,11 @@ class VirtualSource(BleSource):
         if self.rig is None:
             self.rig = await VirtualRig.create(self.script, clock=self.clock, drop_every_s=self.drop_every_s)
             self.backends = self.rig.backends
-        await super().start()
+        try:
+            await super().start()
+        except BaseException:
+            await self.aclose()  # no strap or link task may outlive a failed start
+            raise
         if self._watcher is None:
             self._watcher = asyncio.create_task(self._end_when_finished(), name="virtual-strap-watch")
 
@@ -131,3 +156,9 @@ class VirtualSource(BleSource):
         finally:
             if self.rig is not None:
                 await self.rig.close()
+
+
+def servable_acc_config(script: StrapScript) -> AccConfig:
+    """The accelerometer stream to ask ``script``'s strap for: ``AccConfig``'s defaults fitted to what the strap
+    offers (a recording with PMD data offers one rate, range and resolution, see :mod:`sensors.virtual.script`)."""
+    return AccConfig().fitted_to(PmdSettings.from_bytes(script.acc_settings))

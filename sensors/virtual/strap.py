@@ -11,8 +11,8 @@ Services (the layout of a Polar H10, plus RSC when the capture has RSC records):
   data (notify), unless the strap is ``hr_only`` or the capture has no PMD data. Largest MTU 232, as an H10.
 
 Timeline: the strap's clock (a :class:`~sensors.virtual.clock.ScaledClock` for ``--speed``) starts the capture
-when the central is ready (subscribed to every stream the strap serves and ACC started), or ``ready_timeout_s``
-after the first connection. From then on the capture plays on, connected or not: what falls in a gap is lost,
+when the central is ready (subscribed to every stream the strap serves and ACC started, or its ACC start
+refused), or ``ready_timeout_s`` after the first connection. From then on the capture plays on, connected or not: what falls in a gap is lost,
 as with a real strap. ``drop_every_s`` drops the link with reason 0x08 (connection timeout) every so many
 seconds of capture time; the strap advertises again ``comeback_s`` later. At the end of the capture it
 disconnects (0x13, as if switched off), stops advertising and sets :attr:`finished`.
@@ -302,7 +302,12 @@ class VirtualStrap:
             return
         if self.serves_rsc and not self._subscribed(self.rsc):
             return
-        if self.serves_pmd and (self.pmd.started is None or not self._subscribed(self.pmd_data)):
+        # A refused ACC start settles PMD too: the client goes on without ACC, so heart rate starts now.
+        if (
+            self.serves_pmd
+            and self.pmd.refused is None
+            and (self.pmd.started is None or not self._subscribed(self.pmd_data))
+        ):
             return
         self._ready.set()
 
