@@ -22,7 +22,9 @@ def main(argv: list[str] | None = None) -> int:
         "names", nargs="*", metavar="NAME", help=f"benchmarks to run: {', '.join(BENCHMARKS)} (default: all)"
     )
     p.add_argument(
-        "--algorithms", default="coach,fft,gaitlumbar,gaitlumbar_ref", help="comma-separated, default all"
+        "--algorithms",
+        default="coach,fft,gaitlumbar,gaitlumbar_ref,mobgap,mobgap_ref",
+        help="comma-separated, default all",
     )
     p.add_argument("--quick", action="store_true", help="shorter speed runs; does not write RESULTS.md")
     p.add_argument("--no-speed", action="store_true", help="skip the speed and memory measurements")

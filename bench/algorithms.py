@@ -12,6 +12,9 @@
   contact detection and cadence. Its mode rows are not scored (it was told where gait is).
   (``GaitLumbar.predict``'s own default, ``gait_pred=True`` = the whole recording is one bout, finds no
   valid gait cycle at all on the longer recordings here, so it is not shown.)
+- ``mobgap`` / ``mobgap_ref``: the Mobilise-D consortium's own pipeline (mobgap 1.2.0), its gait sequences,
+  initial contacts and per-second cadence without reference, and its contact detection + cadence told the
+  same reference gait spans as ``gaitlumbar_ref``: see :mod:`bench.mobgap_peer`.
 
 Each adapter returns an :class:`AlgoResult` (timeline arrays, steps, wall time) or the error it raised, so
 one broken algorithm never stops the benchmark.
@@ -32,6 +35,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from bench.metrics import timeline_arrays
+from bench.mobgap_peer import run_mobgap, run_mobgap_ref
 
 FloatArray = NDArray[np.float64]
 Timeline = list[dict[str, Any]]
@@ -129,15 +133,19 @@ ALGORITHMS: dict[str, Runner] = {
     "fft": run_fft,
     "gaitlumbar": run_gaitlumbar,
     "gaitlumbar_ref": run_gaitlumbar_ref,
+    "mobgap": run_mobgap,
+    "mobgap_ref": run_mobgap_ref,
 }
 TITLES = {
     "coach": "coach",
     "fft": "FFT baseline",
     "gaitlumbar": "GaitLumbar",
     "gaitlumbar_ref": "GaitLumbar ref-bouts",
+    "mobgap": "Mobilise-D (mobgap)",
+    "mobgap_ref": "Mobilise-D ref-bouts",
 }
 # algorithms told the reference gait bouts: their mode rows are not scored
-ORACLE = {"gaitlumbar_ref"}
+ORACLE = {"gaitlumbar_ref", "mobgap_ref"}
 
 
 def run_algorithm(

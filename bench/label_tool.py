@@ -103,7 +103,9 @@ def spans(classes: list[str]) -> list[dict[str, object]]:
 def transitions(spans_: list[dict[str, object]], steps_s: FloatArray) -> list[dict[str, object]]:
     """Change times between consecutive spans of different labels, from the device's steps.
 
-    - to still (gap <= 10 s): 0.5 s after the last device step that follows another within 1 s;
+    - to still (gap <= 10 s): 0.5 s after the last device step before the still span (walkers slow down over a
+      few steps before they stop, with longer and irregular intervals that the device still logs now and then,
+      but its regular cadence ends earlier: the chest signal shows steps up to that last logged one);
     - from still (gap <= 10 s): 0.5 s before the first device step that starts 4 steps each within 1 s;
     - walk <-> run (gap <= 3 s): the middle of the gap;
     clipped to the gap. Other pairs (e.g. run -> walk with the treadmill stopped in between) are skipped.
@@ -118,9 +120,9 @@ def transitions(spans_: list[dict[str, object]], steps_s: FloatArray) -> list[di
         t: float | None = None
         ev = steps_s[(steps_s >= a_end - 3.0) & (steps_s <= b_start + 3.0)]
         if lb == "still":
-            regular = [ev[i] for i in range(1, ev.size) if ev[i] - ev[i - 1] <= 1.0 and ev[i] <= b_start]
-            t = (regular[-1] + 0.5) if regular else a_end
-            rule = "last regular device step + 0.5 s"
+            before = ev[ev <= b_start]
+            t = (float(before[-1]) + 0.5) if before.size else a_end
+            rule = "last device step + 0.5 s"
         elif la == "still":
             starts = [
                 ev[i] for i in range(ev.size - 3) if ev[i] >= a_end and np.all(np.diff(ev[i : i + 4]) <= 1.0)

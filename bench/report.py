@@ -65,6 +65,14 @@ def fit_table(fit: Sequence[dict[str, object]]) -> str:
     return "\n".join(lines)
 
 
+def _variants(value: object) -> tuple[list[str], list[list[str]]]:
+    """The robustness table of ``res["variants"]``: (header, rows of cells)."""
+    assert isinstance(value, (tuple, list)) and len(value) == 2
+    header: Sequence[str] = value[0]
+    table: Sequence[Sequence[str]] = value[1]
+    return list(header), [list(r) for r in table]
+
+
 def print_summary(res: dict[str, object]) -> None:
     algos: list[str] = res["algos"]  # type: ignore[assignment]
     for rep in res["reports"]:  # type: ignore[attr-defined]
@@ -82,6 +90,12 @@ def print_summary(res: dict[str, object]) -> None:
         for k, v in raw.items():
             if k.endswith("error"):
                 print(f"   {k}: {v}")
+    variants = res.get("variants")
+    if variants:
+        header, table = _variants(variants)
+        print("\n== robustness (coach): " + " | ".join(header))
+        for r in table:
+            print("   " + " | ".join(r))
     fit = res.get("fit")
     if isinstance(fit, list) and fit:
         print("\n== garmin-fit: coach analyze FILE.fit vs device cadence")
@@ -120,7 +134,8 @@ def write_results(res: dict[str, object], path: Path, argv: Sequence[str]) -> No
         "- data: ../shared/data (see each SOURCE.txt); labels: bench/labels/ (README.md there says how they were made)",
         "",
         'Values are pass/FAIL against the issue 3 targets; "coach best?" says whether coach is better than',
-        "the FFT baseline and GaitLumbar on that row (yes / tie / no; the ref-bouts oracle is not counted).",
+        "every other method run on that data without reference information (FFT baseline, GaitLumbar,",
+        "Mobilise-D's mobgap) on that row (yes / tie / no; the ref-bouts oracles are not counted).",
         "Metric definitions: bench/signal_bench.py (module docstring).",
         "The targets are for acceptance on unseen recordings; these are development data.",
     ]
@@ -165,6 +180,21 @@ def write_results(res: dict[str, object], path: Path, argv: Sequence[str]) -> No
             "(steps/min = 2 x (cadence + fractional_cadence)); a strides-for-steps slip would read ~50 %.",
             "",
             fit_table(fit),
+        ]
+    variants = res.get("variants")
+    if variants:
+        header, table = _variants(variants)
+        lines += [
+            "",
+            "### robustness: the same recordings, altered (coach)",
+            "",
+            "Acceptance is on other sensors and links; `bench/variants.py` alters the recordings above the way",
+            "they differ (rate, mounting angle, clock jitter and drift, lost packets, noise; fixed seeds) and",
+            "scores coach again with the same metrics.",
+            "",
+            "| " + " | ".join(header) + " |",
+            "|" + "|".join(["---"] * len(header)) + "|",
+            *["| " + " | ".join(r) + " |" for r in table],
         ]
     notes = res.get("notes")
     if isinstance(notes, list) and notes:

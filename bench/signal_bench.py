@@ -54,7 +54,9 @@ from bench import metrics as M
 from bench.algorithms import ORACLE, TITLES, AlgoResult, run_algorithm
 from bench.datasets import Recording, load_hexoskin, load_mobilise
 
-ALGOS = ("coach", "fft", "gaitlumbar", "gaitlumbar_ref")
+ALGOS = ("coach", "fft", "gaitlumbar", "gaitlumbar_ref", "mobgap", "mobgap_ref")
+#: lower-back methods that refuse other mountings (mobgap checks its sensor frame): not run on the chest data
+LOWER_BACK_ONLY = {"mobgap", "mobgap_ref"}
 
 
 @dataclass
@@ -112,6 +114,7 @@ class DatasetReport:
     rows: list[Row]
     errors: dict[str, str]
     details: list[str] = field(default_factory=list)
+    keyed: dict[str, Row] = field(default_factory=dict)  # the rows by short key (for the variants table)
 
 
 def gait_spans(rec: Recording, min_len_s: float = 10.0) -> list[tuple[float, float]]:
@@ -158,6 +161,9 @@ def _speed_row(
     row = Row("analysis time per hour of signal, in-process (s)", "info", None, "lower")
     total = sum(r.duration_s for r in recs)
     for a in algos:
+        if not results[a]:  # not run on this data set
+            row.note[a] = "n/a"
+            continue
         el = sum(results[a][r.name].elapsed_s for r in recs if not results[a][r.name].error)
         row.values[a] = 3600.0 * el / total if total else float("nan")
     return row
@@ -254,9 +260,77 @@ def evaluate_mobilise(recs: Sequence[Recording], algos: Sequence[str]) -> Datase
     desc = (
         f"{len(recs)} recordings with reference, {n_bouts} INDIP walking bouts, "
         f"{sum(b.ic_s.size for r in recs for b in r.bouts)} reference initial contacts, "
-        f"{dur / 60:.1f} min of lower-back data at 100 Hz (walking only, no running)."
+        f"{dur / 60:.1f} min of lower-back data at 100 Hz (walking only, no running). "
+        "Bound for the first two rows: the reference contacts themselves, fed to a causal once-a-second "
+        "timeline (INDIP formula over the last 4 s), give a per-bout error of median {:.2f}, P90 {:.2f} "
+        "steps/min (bench.signal_bench.perfect_step_ceiling): the INDIP cadence is a stride-weighted mean over "
+        "the whole bout, a live timeline a time-weighted one that starts late.".format(
+            *perfect_step_ceiling(recs)
+        )
     )
-    return DatasetReport("mobilise-d-lowerback", desc, out_rows, errors, details)
+    return DatasetReport("mobilise-d-lowerback", desc, out_rows, errors, details, rows)
+
+
+#: (dataset, row key, column title) shown per variant in the robustness table
+VARIANT_COLUMNS = (
+    ("hexoskin-chest", "wr", "walk/run right (%)"),
+    ("hexoskin-chest", "frun", 'false "run" (%)'),
+    ("hexoskin-chest", "b_med", "walk cadence per bout, median / P90 (spm)"),
+    ("hexoskin-chest", "j_med", "jog cadence per 10 s, median / P90 (spm)"),
+    ("hexoskin-chest", "cov", "chest coverage (%)"),
+    ("hexoskin-chest", "f1o", "chest step F1 (offset removed)"),
+    ("hexoskin-chest", "lat_med", "latency median / worst (s)"),
+    ("mobilise-d-lowerback", "f1", "lower-back step F1"),
+    ("mobilise-d-lowerback", "cads_med", "lower-back cadence per bout from steps, median (spm)"),
+)
+_PAIRS = {"b_med": "b_p90", "j_med": "j_p90", "lat_med": "lat_max"}
+
+
+def evaluate_variants(
+    mobilise: Sequence[Recording], hexoskin: Sequence[Recording]
+) -> tuple[list[str], list[list[str]]]:
+    """coach on the same recordings under each alteration of bench.variants: (header, rows of cells)."""
+    from bench.variants import VARIANTS, altered
+
+    header = ["recordings", *[title for _, _, title in VARIANT_COLUMNS]]
+    table: list[list[str]] = []
+    for name in VARIANTS:
+        reps = {
+            "mobilise-d-lowerback": evaluate_mobilise(altered(mobilise, name), ["coach"]),
+            "hexoskin-chest": evaluate_hexoskin(altered(hexoskin, name), ["coach"]),
+        }
+        cells = [name]
+        for ds, key, _ in VARIANT_COLUMNS:
+            row = reps[ds].keyed[key]
+            txt = M.fmt(row.values.get("coach", float("nan")), row.digits)
+            if key in _PAIRS:
+                other = reps[ds].keyed[_PAIRS[key]]
+                txt += " / " + M.fmt(other.values.get("coach", float("nan")), other.digits)
+            cells.append(txt)
+        table.append(cells)
+    return header, table
+
+
+def perfect_step_ceiling(recs: Sequence[Recording], window_s: float = 4.0) -> tuple[float, float]:
+    """Per-bout cadence error of a causal once-a-second timeline fed the *reference* contacts.
+
+    Each second ``t`` reports the INDIP formula (mean of 120 / stride time) over the reference contacts in
+    ``[t + 1 - window_s, t + 1]`` (what was known at the end of that second); the bout's value is the mean of its
+    seconds, scored like the algorithms. With perfect steps, this is what the timeline row can reach at best:
+    the INDIP cadence is a stride-weighted mean over the whole bout, a live timeline a time-weighted one."""
+    errs: list[float] = []
+    for rec in recs:
+        for b in rec.bouts:
+            ic = b.ic_s
+            vals = []
+            for t in np.arange(math.ceil(b.start_s), b.end_s + 1e-9):
+                s = ic[(ic <= t + 1.0) & (ic >= t + 1.0 - window_s)]
+                if s.size >= 3:
+                    vals.append(float(np.mean(120.0 / (s[2:] - s[:-2]))))
+            if vals:
+                errs.append(abs(float(np.mean(vals)) - b.cadence_spm))
+    st = M.abs_error_stats(errs)
+    return st["median"], st["p90"]
 
 
 def _jog_windows(seg: M.Segment, width_s: float = 10.0, skip_s: float = 3.0) -> list[tuple[float, float]]:
@@ -288,7 +362,9 @@ def _bout_error(r: AlgoResult, dev: M.FloatArray, wins: Sequence[tuple[float, fl
 
 
 def evaluate_hexoskin(recs: Sequence[Recording], algos: Sequence[str]) -> DatasetReport:
-    results = run_all(recs, algos)
+    skipped = [a for a in algos if a in LOWER_BACK_ONLY]
+    results = run_all(recs, [a for a in algos if a not in LOWER_BACK_ONLY])
+    results.update({a: {} for a in skipped})
     rows = {
         "b_med": Row("walking cadence abs error per bout vs device, median (spm)", "<= 0.3", le(0.3)),
         "b_p90": Row("walking cadence abs error per bout vs device, P90 (spm)", "<= 1.0", le(1.0)),
@@ -337,6 +413,10 @@ def evaluate_hexoskin(recs: Sequence[Recording], algos: Sequence[str]) -> Datase
         for lab in ("walk", "run")
     }
     for a in algos:
+        if a in skipped:
+            for row in rows.values():
+                row.note[a] = "n/a"
+            continue
         err = _first_error(results[a])
         if err:
             errors[a] = err
@@ -431,7 +511,7 @@ def evaluate_hexoskin(recs: Sequence[Recording], algos: Sequence[str]) -> Datase
         f"{n_win['walk']} of {n_all['walk']} walking windows ({n_bouts} walk spans with >= 2 of them = the bouts), "
         f"{n_win['run']} of {n_all['run']} jogging windows."
     )
-    return DatasetReport("hexoskin-chest", desc, out_rows, errors, details)
+    return DatasetReport("hexoskin-chest", desc, out_rows, errors, details, rows)
 
 
 def evaluate_speed(quick: bool) -> tuple[list[Row], dict[str, object]]:
@@ -496,6 +576,12 @@ def versions() -> str:
         v += f", scikit-digital-health {skdh.__version__}"
     except Exception as exc:
         v += f", scikit-digital-health not importable ({type(exc).__name__}: {exc})"
+    try:
+        from importlib.metadata import version
+
+        v += f", mobgap {version('mobgap')}"
+    except Exception as exc:
+        v += f", mobgap not installed ({type(exc).__name__})"
     return v
 
 
@@ -519,6 +605,11 @@ NOTES = [
     "  'ref-bouts' column tells it the reference gait spans, to show its contact detection at its best.",
     "  Its own default (`gait_pred=True`, whole recording = one bout) returns no valid cycle on the longer",
     "  recordings here, so it is not a column.",
+    "- **Mobilise-D (mobgap)** (mobgap 1.2.0, the Mobilise-D consortium's own Python pipeline, `bench` extra;",
+    "  bench/mobgap_peer.py): the contact and cadence path of its `MobilisedPipelineHealthy` (GsdIluz gait",
+    "  sequences, IcdIonescu initial contacts, CadFromIcDetector cadence per second, offline and smoothed), with",
+    "  no reference information; 'ref-bouts' runs its contact detection and cadence on the reference gait spans.",
+    "  It is a lower-back method that checks its sensor frame and refuses the chest data (n/a there).",
     "- Seconds: timeline entries are evaluated at their own `t` (s from the first sample), so a causal",
     "  estimator's delay shows up in latency and at bout starts, as it would live.",
 ]
@@ -527,7 +618,11 @@ NOTES = [
 def run(*, quick: bool = False, algos: Sequence[str] = ALGOS, speed: bool = True) -> dict[str, object]:
     """Run the signal benchmark; returns the reports (rendered by bench.report)."""
     t0 = time.perf_counter()
-    reports = [evaluate_mobilise(load_mobilise(), algos), evaluate_hexoskin(load_hexoskin(), algos)]
+    mobilise, hexoskin = load_mobilise(), load_hexoskin()
+    reports = [evaluate_mobilise(mobilise, algos), evaluate_hexoskin(hexoskin, algos)]
+    variants: tuple[list[str], list[list[str]]] | None = None
+    if "coach" in algos and not quick:
+        variants = evaluate_variants([r for r in mobilise if r.bouts], hexoskin)
     speed_rows: list[Row] = []
     speed_raw: dict[str, object] = {}
     fit: list[dict[str, object]] = []
@@ -538,6 +633,7 @@ def run(*, quick: bool = False, algos: Sequence[str] = ALGOS, speed: bool = True
         fit = fit_check.run()
     return {
         "fit": fit,
+        "variants": variants,
         "notes": NOTES,
         "reports": reports,
         "speed_rows": speed_rows,

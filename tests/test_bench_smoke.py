@@ -249,6 +249,80 @@ def test_evaluation_and_report_run_on_tiny_input(tmp_path: Path) -> None:
     assert "python -m bench signal" in text
 
 
+def test_variants_alter_the_recordings_as_described() -> None:
+    from bench.variants import VARIANTS, altered
+
+    hexo, _ = _tiny_recordings()
+    norm = np.linalg.norm(hexo.xyz_g, axis=1)
+    by = {name: altered([hexo], name) for name in VARIANTS}
+    assert by["as recorded"][0].t_s is hexo.t_s
+    for name, fs in (("25 Hz", 25.0), ("50 Hz", 50.0), ("200 Hz", 200.0)):
+        (r,) = by[name]
+        assert r.fs_hz == fs and np.median(np.diff(r.t_s)) == pytest.approx(1.0 / fs)
+        assert r.t_s[-1] == pytest.approx(hexo.t_s[-1], abs=2.0 / 64.0)
+    rotated = by["rotated (3 mountings)"]
+    assert len(rotated) == 3 and len({r.name for r in rotated}) == 3
+    for r in rotated:
+        assert np.allclose(np.linalg.norm(r.xyz_g, axis=1), norm)  # a rotation, nothing else
+        assert not np.allclose(r.xyz_g, hexo.xyz_g)
+    (jd,) = by["jitter + drift"]
+    dt = np.diff(jd.t_s)
+    assert (dt > 0).all() and dt.std() > 0.001 and jd.t_s[-1] <= hexo.t_s[-1]
+    (lost,) = by["lost packets"]
+    assert np.isin(lost.t_s, hexo.t_s).all()
+    assert 0.85 < lost.t_s.size / hexo.t_s.size < 0.97  # 5 % bursts + a 3-s gap in a 70-s recording
+    assert np.diff(lost.t_s).max() >= 3.0
+    (noisy,) = by["noise 0.02 g"]
+    assert np.std(noisy.xyz_g - hexo.xyz_g) == pytest.approx(0.02, rel=0.1)
+
+
+def test_variants_table_and_perfect_step_ceiling_on_tiny_input(tmp_path: Path) -> None:
+    from bench import report, signal_bench
+    from bench.variants import VARIANTS
+
+    hexo, mob = _tiny_recordings()
+    header, table = signal_bench.evaluate_variants([mob], [hexo])
+    assert [row[0] for row in table] == list(VARIANTS)
+    assert all(len(row) == len(header) for row in table)
+    assert table[0][1] != "-"  # walk/run right is a number
+    # perfect steps: regular contacts give the bout's cadence back exactly...
+    assert signal_bench.perfect_step_ceiling([mob]) == pytest.approx((0.0, 0.0), abs=1e-9)
+    # ...a 2.5-s pause inside the bout does not (INDIP: stride-weighted over the bout; timeline: per second)
+    ic = np.r_[np.arange(5.0, 12.0, 0.6), np.arange(14.5, 25.0, 0.6)]
+    paused = RefBout(5.0, 25.0, float(np.mean(120.0 / (ic[2:] - ic[:-2]))), ic)
+    med, _ = signal_bench.perfect_step_ceiling([Recording(**{**mob.__dict__, "bouts": [paused]})])
+    assert med > 1.0
+    res = {
+        "reports": [],
+        "speed_rows": [],
+        "speed_raw": {},
+        "algos": ["coach"],
+        "elapsed_s": 1.0,
+        "machine": "test",
+        "versions": "test",
+        "variants": (header, table),
+    }
+    out = tmp_path / "RESULTS.md"
+    report.write_results(res, out, ["signal"])
+    text = out.read_text()
+    assert "### robustness: the same recordings, altered (coach)" in text
+    assert "| lost packets |" in text
+
+
+def test_lower_back_only_methods_are_not_run_on_the_chest_data(monkeypatch: pytest.MonkeyPatch) -> None:
+    from bench import algorithms, signal_bench
+
+    def must_not_run(*_: object, **__: object) -> tuple[list[dict[str, object]], np.ndarray]:
+        raise AssertionError("a lower-back-only method ran on chest data")
+
+    monkeypatch.setitem(algorithms.ALGORITHMS, "mobgap", must_not_run)
+    hexo, _ = _tiny_recordings()
+    rep = signal_bench.evaluate_hexoskin([hexo], ["fft", "mobgap"])
+    assert not rep.errors
+    assert all(row.note.get("mobgap") == "n/a" for row in rep.rows)
+    assert rep.keyed["wr"].coach_best(["fft", "mobgap"]) == ""  # no coach column: nothing to rank
+
+
 def test_a_failing_algorithm_is_reported_not_raised(monkeypatch: pytest.MonkeyPatch) -> None:
     from bench import algorithms, signal_bench
 

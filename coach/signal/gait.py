@@ -132,8 +132,10 @@ class StreamingGaitEstimator:
         still_rms_g: float = 0.03,
         active_fraction: float = 0.3,
         gap_s: float = 0.5,
+        gap_hold_s: int = 3,
         switch_s: int = 2,
         switch_still_s: int = 2,
+        feature_lowpass_hz: float = 10.0,
         run_range_g: float = 1.7,
         run_min_g: float = 0.25,
         run_weights: tuple[float, float, float] = (6.0, 3.0, 0.6),
@@ -165,8 +167,10 @@ class StreamingGaitEstimator:
         self.still_rms_g = still_rms_g
         self.active_fraction = active_fraction
         self.gap_s = gap_s
+        self.gap_hold_s = gap_hold_s
         self.switch_s = switch_s
         self.switch_still_s = switch_still_s
+        self.feature_lowpass_hz = feature_lowpass_hz
         self.run_range_g = run_range_g
         self.run_min_g = run_min_g
         self.run_weights = run_weights
@@ -205,6 +209,9 @@ class StreamingGaitEstimator:
         self._w_g = np.hanning(n_g + 2)[1:-1].copy()
         self._h_lp = lowpass_fir(min(self.lowpass_hz, 0.4 * fs), fs, self.lowpass_length_s)
         self._lp_delay_s = (self._h_lp.size - 1) / 2 / fs
+        flp = self.feature_lowpass_hz
+        # a short FIR (0.2 s, 0.1-s delay): a smoother that makes the impact/flight features the same at 25-200 Hz
+        self._h_feat = lowpass_fir(min(flp, 0.4 * fs), fs, 0.2) if flp > 0 else np.ones(1)
         self._win_n = round(self.window_s * fs)
         self._lag_min = max(2, math.floor(60.0 / self.max_cadence_spm * fs))
         self._lag_max = math.ceil(60.0 / self.min_cadence_spm * fs)
@@ -224,6 +231,7 @@ class StreamingGaitEstimator:
         self._hist_bm = np.zeros((n_g - 1, 3))  # last block means (gravity FIR state)
         self._hist_bw = np.zeros(n_g - 1)  # their weights (0 = not valid / before a reset)
         self._hist_av = np.zeros(self._h_lp.size - 1)  # low-pass FIR state
+        self._hist_vf = np.ones(self._h_feat.size - 1)  # feature low-pass FIR state (vertical, in g)
         n0 = self._keep_n
         self._buf_i0 = -n0
         self._bp = np.zeros(n0)
@@ -234,6 +242,7 @@ class StreamingGaitEstimator:
         self._mode = "unknown"
         self._pending_mode = "unknown"
         self._pending_count = 0
+        self._gap_hops = 0  # consecutive seconds that were mostly gap
         self._period_s: float | None = None
         self._last_step_t: float | None = None
         self._peak_pending: tuple[float, float] | None = None  # (time relative to t0, height)
@@ -361,6 +370,7 @@ class StreamingGaitEstimator:
             self._hist_bm[:] = 0.0
             self._hist_bw[:] = 0.0
             self._hist_av[:] = 0.0
+            self._hist_vf[:] = 1.0
             self._reset_filters = False
         m = x.shape[0] // blk
         xb = x.reshape(m, blk, 3)
@@ -388,6 +398,10 @@ class StreamingGaitEstimator:
         av = np.concatenate((self._hist_av, v - gn))
         bp[:] = _fir_valid(av, self._h_lp)
         self._hist_av = av[-(self._h_lp.size - 1) :].copy()
+        if self._h_feat.size > 1:
+            vf = np.concatenate((self._hist_vf, v))
+            self._hist_vf = vf[-(self._h_feat.size - 1) :].copy()
+            v = _fir_valid(vf, self._h_feat)
         v_out[:] = v
 
     def _append(self, bp: FloatArray, gn: FloatArray, dyn: FloatArray, valid: NDArray[np.bool_]) -> None:
@@ -665,7 +679,11 @@ class StreamingGaitEstimator:
             raw = "unknown"  # large movement without a step rhythm
         # hysteresis
         if gap:
-            self._mode = "unknown"
+            # A short gap (a lost notification or a quick reconnect) holds the walk/run mode and its cadence:
+            # the runner does not change what they do because the link did. A longer one is unknown.
+            self._gap_hops += 1
+            if self._mode not in ("walk", "run") or self._gap_hops > self.gap_hold_s:
+                self._mode = "unknown"
             self._pending_mode = "unknown"
             self._pending_count = 0
             self._peak_pending = None
@@ -683,6 +701,8 @@ class StreamingGaitEstimator:
         else:
             self._pending_mode = raw
             self._pending_count = 0
+        if not gap:
+            self._gap_hops = 0
         mode = self._mode
         if mode == "walk" and hr is not None:
             self._hr_walk = hr if self._hr_walk is None else 0.9 * self._hr_walk + 0.1 * hr

@@ -1,0 +1,115 @@
+"""Robustness on real data: the benchmark recordings altered the way other straps and other days alter them.
+
+Acceptance is measured on recordings we do not have: other sensors (other rates, other mounting angles, other
+clocks), other links (lost packets). This runs coach on the same real recordings after each alteration and
+reports the main scores, so a method that only works at the rate, angle or clock of the development data shows
+up here. Every alteration is deterministic (fixed seeds).
+
+Alterations (each applied to the whole recording; times stay in the original time base):
+- ``25 Hz`` / ``50 Hz`` / ``200 Hz``: polyphase resampling (a Polar H10 offers 25-200 Hz);
+- ``rotated``: three fixed mountings (upside down, on its side, tilted 30/60/10 degrees), pooled;
+- ``jitter + drift``: sample times with 2 ms jitter and a +-2 % sinusoidal rate drift (60 s period), the signal
+  interpolated at those times (a strap clock that wanders, host timestamps that jitter);
+- ``lost packets``: 5 % of the time removed in 80-ms bursts (one notification each) plus a 3-s gap every 2 min
+  (a link drop and reconnect);
+- ``noise``: white noise of 0.02 g RMS per axis (a cheaper accelerometer).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Sequence
+
+import numpy as np
+from numpy.typing import NDArray
+
+from bench.datasets import Recording, resample_uniform
+
+FloatArray = NDArray[np.float64]
+Transform = Callable[[Recording], Recording]
+
+
+def _rate(fs_hz: float) -> Transform:
+    def f(rec: Recording) -> Recording:
+        x = resample_uniform(rec.xyz_g, rec.fs_hz, fs_hz)
+        return dataclasses.replace(rec, t_s=np.arange(x.shape[0]) / fs_hz, xyz_g=x, fs_hz=fs_hz)
+
+    return f
+
+
+def _rotation(euler_deg: tuple[float, float, float]) -> FloatArray:
+    ax, ay, az = np.radians(euler_deg)
+    rx = np.array([[1, 0, 0], [0, np.cos(ax), -np.sin(ax)], [0, np.sin(ax), np.cos(ax)]])
+    ry = np.array([[np.cos(ay), 0, np.sin(ay)], [0, 1, 0], [-np.sin(ay), 0, np.cos(ay)]])
+    rz = np.array([[np.cos(az), -np.sin(az), 0], [np.sin(az), np.cos(az), 0], [0, 0, 1]])
+    return np.asarray(rz @ ry @ rx, dtype=np.float64)
+
+
+ROTATIONS = ((180.0, 0.0, 0.0), (90.0, 0.0, 0.0), (30.0, 60.0, 10.0))
+
+
+def _rotated(euler_deg: tuple[float, float, float]) -> Transform:
+    m = _rotation(euler_deg)
+
+    def f(rec: Recording) -> Recording:
+        return dataclasses.replace(rec, xyz_g=rec.xyz_g @ m.T)
+
+    return f
+
+
+def _jitter_drift(rec: Recording) -> Recording:
+    rng = np.random.default_rng(20261126)
+    dt = 1.0 / rec.fs_hz
+    n = rec.t_s.size
+    k = np.arange(n)
+    steps = dt * (1.0 + 0.02 * np.sin(2.0 * np.pi * k * dt / 60.0))
+    t = rec.t_s[0] + np.concatenate(([0.0], np.cumsum(steps[:-1])))
+    t = t + rng.normal(0.0, 0.002, n)
+    t[0] = rec.t_s[0]
+    t = np.maximum.accumulate(t)
+    keep = np.concatenate(([True], np.diff(t) > 0)) & (t <= rec.t_s[-1])
+    t = t[keep]
+    x = np.column_stack([np.interp(t, rec.t_s, rec.xyz_g[:, i]) for i in range(3)])
+    return dataclasses.replace(rec, t_s=t, xyz_g=x)
+
+
+def _lost_packets(rec: Recording) -> Recording:
+    rng = np.random.default_rng(20261127)
+    t = rec.t_s
+    drop = np.zeros(t.size, dtype=bool)
+    n_bursts = int(0.05 * (t[-1] - t[0]) / 0.08)
+    for s in rng.uniform(t[0] + 0.5, t[-1] - 0.5, n_bursts):
+        drop |= (t >= s) & (t < s + 0.08)
+    for s in np.arange(t[0] + 60.0, t[-1] - 5.0, 120.0):
+        drop |= (t >= s) & (t < s + 3.0)
+    drop[0] = False
+    return dataclasses.replace(rec, t_s=t[~drop], xyz_g=rec.xyz_g[~drop])
+
+
+def _noise(rec: Recording) -> Recording:
+    rng = np.random.default_rng(20261128)
+    return dataclasses.replace(rec, xyz_g=rec.xyz_g + rng.normal(0.0, 0.02, rec.xyz_g.shape))
+
+
+#: name -> the alterations whose recordings are pooled under that name
+VARIANTS: dict[str, tuple[Transform, ...]] = {
+    "as recorded": (lambda r: r,),
+    "25 Hz": (_rate(25.0),),
+    "50 Hz": (_rate(50.0),),
+    "200 Hz": (_rate(200.0),),
+    "rotated (3 mountings)": tuple(_rotated(e) for e in ROTATIONS),
+    "jitter + drift": (_jitter_drift,),
+    "lost packets": (_lost_packets,),
+    "noise 0.02 g": (_noise,),
+}
+
+
+def altered(recs: Sequence[Recording], variant: str) -> list[Recording]:
+    """The recordings under one variant (several alterations are pooled, each recording renamed)."""
+    out: list[Recording] = []
+    fns = VARIANTS[variant]
+    for i, fn in enumerate(fns):
+        for rec in recs:
+            r = fn(rec)
+            out.append(r if len(fns) == 1 else dataclasses.replace(r, name=f"{rec.name} #{i}"))
+    return out
