@@ -26,7 +26,7 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
-# the bench extra (scikit-digital-health, compared side by side) is installed only for `make bench`
+# the bench extra (scikit-digital-health and mobgap, compared side by side) is installed only for `make bench`
 $(VENV)/.bench-installed: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[bench]'
 	@touch $@

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -216,3 +217,45 @@ def test_foot_pod_capture_with_a_time_decades_away_is_a_clean_error(tmp_path: Pa
             writer.payload(t, uuids.RSC_MEASUREMENT, bytes(RscMeasurement(speed_mps=3.0, cadence_spm=170)))
     with pytest.raises(InputError, match="broken time stamp"):
         load_recording(path)
+
+
+def _rsc_capture(path: Path, cadence: int, speed_mps: float, seconds: int = 60) -> Path:
+    from sensors import uuids
+    from sensors.capture import CaptureWriter
+    from sensors.codecs import RscMeasurement
+
+    with CaptureWriter(path, source="test") as writer:
+        for t in range(seconds):
+            rsc = RscMeasurement(speed_mps=speed_mps, cadence_spm=cadence)
+            writer.payload(float(t), uuids.RSC_MEASUREMENT, bytes(rsc))
+    return path
+
+
+@pytest.mark.parametrize(
+    ("cadence", "speed_mps", "expected_spm", "mode"),
+    [
+        (82, 2.8, 164, "run"),  # a jog reported in strides: a 2.05 m "step" is impossible
+        (56, 1.3, 112, "walk"),  # a walk reported in strides: 1.39 m "steps"
+        (164, 2.8, 164, "run"),  # steps: left alone
+        (112, 1.3, 112, "walk"),
+        (180, 5.5, 180, "run"),  # a fast runner's long steps are not strides (360/min is impossible)
+    ],
+)
+def test_foot_pod_capture_reporting_strides_is_read_as_steps(
+    tmp_path: Path, cadence: int, speed_mps: float, expected_spm: int, mode: str
+) -> None:
+    """BRIEF: some straps report strides in RSC. Without an accelerometer to compare with, the step length
+    (speed / cadence) tells, and `coach analyze` says what it assumed."""
+    from click.testing import CliRunner
+
+    from coach.cli import cli
+
+    path = _rsc_capture(tmp_path / "rsc.jsonl", cadence, speed_mps)
+    res = CliRunner().invoke(cli, ["analyze", str(path), "--json"])
+    assert res.exit_code == 0, res.output
+    doc = json.loads(res.stdout)
+    walk_run = [r for r in doc["timeline"] if r["mode"] in ("walk", "run")]
+    assert len(walk_run) > 50 and {r["mode"] for r in walk_run} == {mode}
+    assert {r["cadence_spm"] for r in walk_run} == {float(expected_spm)}
+    doubled = [n for n in doc["summary"]["notes"] if "strides/min" in n and "doubled" in n]
+    assert len(doubled) == (1 if expected_spm != cadence else 0)

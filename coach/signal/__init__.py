@@ -9,7 +9,13 @@ The method, its references and parameters are in docs/signal.md.
 
 from __future__ import annotations
 
-from coach.signal.analysis import GaitAnalysis, device_cadence_timeline, segments_from_timeline, summarize
+from coach.signal.analysis import (
+    GaitAnalysis,
+    device_cadence_timeline,
+    device_cadence_unit,
+    segments_from_timeline,
+    summarize,
+)
 from coach.signal.gait import MODES, GaitSecond, StreamingGaitEstimator
 
 __all__ = [
@@ -18,6 +24,7 @@ __all__ = [
     "GaitSecond",
     "StreamingGaitEstimator",
     "device_cadence_timeline",
+    "device_cadence_unit",
     "segments_from_timeline",
     "summarize",
 ]
