@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -267,3 +268,79 @@ def test_ctrl_c_stops_the_recording_cleanly_and_keeps_the_capture(tmp_path: Path
     capture = read_capture(out)
     assert capture.payloads and capture.events[-1].event == "disconnected"
     assert capture.events[-1].fields["reason"] == "session ended"
+
+
+class HangingSource(BleSource):
+    """The real client whose start never finishes (a strap that is never found, BlueZ stuck); counts aclose."""
+
+    def __init__(self) -> None:
+        super().__init__(name="Polar H10 TEST", clock=FakeClock())
+        self.closes = 0
+        self.starting = asyncio.Event()
+
+    async def start(self) -> None:
+        self.starting.set()
+        await asyncio.Event().wait()
+
+    async def aclose(self) -> None:
+        self.closes += 1
+        await super().aclose()
+
+
+async def test_ctrl_c_while_connecting_stops_at_once_and_closes_the_source() -> None:
+    source = HangingSource()
+    stop = asyncio.Event()
+
+    async def press_ctrl_c() -> None:
+        await source.starting.wait()
+        stop.set()
+
+    presser = asyncio.create_task(press_ctrl_c())
+    result = await asyncio.wait_for(record_capture(source, 60.0, stop=stop), timeout=10.0)
+    await presser
+    assert result.ended_by == "interrupted" and source.closes == 1
+    assert asyncio.all_tasks() == {asyncio.current_task()}  # the start attempt is cancelled, nothing left
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="SIGINT to a child process")
+def test_ctrl_c_while_connecting_ends_the_command_cleanly(tmp_path: Path) -> None:
+    """`coach record` answers Ctrl-C while it is still connecting (a strap that is never found used to hold
+    the command for up to a minute): exit 0, one line, no empty capture left behind."""
+    import signal
+
+    marker = tmp_path / "connecting"
+    out = tmp_path / "out.jsonl"
+    script = f"""
+import asyncio, pathlib
+import sensors.ble.source
+from sensors.ble.client import BleSource
+
+class Hanging(BleSource):
+    async def start(self):
+        pathlib.Path({str(marker)!r}).write_text("connecting")
+        await asyncio.Event().wait()
+
+sensors.ble.source.open_source = lambda *a, **k: Hanging(name="Polar H10 TEST")
+from coach.cli import main
+main(["record", "--sensor", "virtual:{REPO / CHEST}", "--duration", "60", "-o", {str(out)!r}])
+"""
+    proc = subprocess.Popen(
+        [sys.executable, "-c", script], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO
+    )
+    try:
+        deadline = time.monotonic() + 30.0
+        while not marker.exists() and time.monotonic() < deadline and proc.poll() is None:
+            time.sleep(0.05)
+        assert marker.exists(), proc.stderr.read() if proc.stderr else ""
+        proc.send_signal(signal.SIGINT)
+        stdout, stderr = proc.communicate(timeout=15.0)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, stderr
+    assert "Traceback" not in stderr
+    assert (
+        stdout.strip()
+        == "Stopped with Ctrl-C before ble:name=Polar H10 TEST was connected: nothing recorded."
+    )
+    assert not out.exists()

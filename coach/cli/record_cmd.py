@@ -97,12 +97,25 @@ async def record_capture(
     consumer: asyncio.Task[None] | None = None
     timer: asyncio.Task[None] | None = None
     stopper: asyncio.Task[Any] | None = None
+    starter: asyncio.Task[None] | None = None
     failed = True
     try:
-        await source.start()
+        # Ctrl-C must work while the strap is still being found and connected (that can take a minute).
+        starter = asyncio.create_task(source.start())
+        stopper = asyncio.create_task(stop.wait()) if stop is not None else None
+        await asyncio.wait(
+            {starter, *(t for t in (stopper,) if t is not None)}, return_when=asyncio.FIRST_COMPLETED
+        )
+        if not starter.done():
+            starter.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await starter
+            ended_by = "interrupted"
+            failed = False
+            return RecordResult(elapsed_s=source.now(), progress=progress, ended_by=ended_by)
+        starter.result()
         consumer = asyncio.create_task(consume())
         timer = asyncio.create_task(source.clock.sleep(duration_s - source.now())) if duration_s else None
-        stopper = asyncio.create_task(stop.wait()) if stop is not None else None
         waiting: set[asyncio.Future[Any]] = {consumer, *(t for t in (timer, stopper) if t is not None)}
         while True:
             done, _ = await asyncio.wait(
@@ -124,7 +137,7 @@ async def record_capture(
                 break
         failed = False
     finally:
-        for task in (timer, stopper, consumer):
+        for task in (timer, stopper, consumer, starter):
             if task is not None and not task.done():
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
@@ -266,6 +279,16 @@ def record(
     writer.close()
     if tty and not quiet:
         click.echo("", err=True)
+    if result.ended_by == "interrupted" and not source.connections_:
+        if writer.records_written == 0:
+            output.unlink(missing_ok=True)
+            click.echo(f"Stopped with Ctrl-C before {source.label} was connected: nothing recorded.")
+        else:
+            click.echo(
+                f"Stopped with Ctrl-C before {source.label} was connected: {output} keeps "
+                f"{writer.records_written} record(s) of the attempt."
+            )
+        return
     p = result.progress
     outages = source.outages_s_
     longest = f", longest gap {max(outages):.1f} s" if outages else ""
