@@ -23,7 +23,7 @@ import json
 import logging
 import math
 import statistics
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -576,8 +576,11 @@ def _next_line(report: Mapping[str, Any], dec: Mapping[str, Any]) -> str:
     return line
 
 
-def print_session_report(folder: str | Path) -> None:
-    """Hook for ``coach run``/``coach demo``: index the session, print the next step and the pain prompt."""
+def print_session_report(
+    folder: str | Path, *, intro: Callable[[Mapping[str, Any]], Iterable[str]] | None = None
+) -> None:
+    """Hook for ``coach run``/``coach demo``: index the session, print ``intro(report)`` (the caller's lines made
+    from the report model, so the end-of-run figures are the report's), the next step and the pain prompt."""
     from datetime import UTC, datetime
 
     from coach.session_index import index_session, pending_pain_prompts, report_for
@@ -587,6 +590,9 @@ def print_session_report(folder: str | Path) -> None:
     with Database.in_dir(data_dir) as db:
         sid = index_session(db, Path(folder))
         report = report_for(db, sid)
+        if intro is not None:
+            for line in intro(report):
+                print(line)
         dec = report.get("decision")
         if dec:
             print(_next_line(report, dec))

@@ -126,6 +126,42 @@ def test_run_short_session_on_a_replay(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
+def test_the_end_of_run_figures_are_the_reports(tmp_path: Path) -> None:
+    """What `coach run` prints at the end (followed %, per interval) is what `coach report` says, not the engine's
+    live tally, which lags by the detection delay (several session seconds at --speed 50)."""
+    import re
+
+    plan = tmp_path / "three.toml"
+    plan.write_text(
+        SHORT.replace('{ run = "30s" }', '{ run = "60s" }, { walk = "60s" }').replace('"30s"', '"60s"')
+    )
+    data = str(tmp_path / "data")
+    # at 50x the live tally and the report differ (third interval: 30 % live, 25 % by the gait seconds' times)
+    args = [
+        "run",
+        "--sensor",
+        f"replay:{FIXTURE}",
+        "--programme",
+        str(plan),
+        "--speed",
+        "50",
+        "--voice",
+        "none",
+    ]
+    result = CliRunner().invoke(cli, [*args, "--data-dir", data])
+    assert result.exit_code == 0, result.output
+    rep = CliRunner().invoke(cli, ["report", "latest", "--json", "--data-dir", data])
+    assert rep.exit_code == 0, rep.output
+    model = json.loads(rep.stdout)
+    overall = re.search(r"followed the plan (\d+) % of the time", result.output)
+    assert overall is not None, result.output
+    assert int(overall.group(1)) == round(model["summary"]["adherence"] * 100)
+    shown = re.findall(r"^ +(\d+)\. (walk|run) +\d+:\d\d +followed +(\d+) %", result.output, re.M)
+    assert [(int(n) - 1, a, int(p)) for n, a, p in shown] == [
+        (iv["index"], iv["activity"], round(iv["compliant_share"] * 100)) for iv in model["intervals"]
+    ]
+
+
 def test_demo_finishes_and_cues_every_change(tmp_path: Path) -> None:
     started = time.monotonic()
     proc = subprocess.run(

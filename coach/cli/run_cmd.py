@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -248,42 +249,78 @@ def _finish(result: Any, *, as_json: bool) -> None:
         f"({', '.join(f'{k} {v}' for k, v in sorted(cues.get('by_type', {}).items()))}), "
         f"wall time {result.wall_duration_s:.0f} s"
     )
-    adherence = summary.get("adherence")
-    comply = summary.get("time_to_comply_median_s")
     baseline = summary.get("cadence_baseline_spm")
-    click.echo(
-        "  followed the plan "
-        + (f"{adherence * 100:.0f} % of the time" if adherence is not None else "(no gait data)")
-        + (f"; median time to follow a change {comply:.0f} s" if comply is not None else "")
-        + (f"; running cadence baseline {baseline:.0f} steps/min" if baseline else "")
-    )
-    for interval in summary.get("intervals", []):
-        med = interval.get("cadence_median_spm")
-        adh = interval.get("adherence")
-        ttc = interval.get("time_to_comply_s")
-        click.echo(
-            f"    {interval['index'] + 1:>2}. {interval['activity']:<4} {_mmss(interval['planned_duration_s'])}"
-            f"  followed {'-' if adh is None else f'{adh * 100:3.0f} %'}"
-            f"  in {'never' if ttc is None else f'{ttc:.0f} s'}"
-            f"  cadence {'-' if med is None else f'{med:.0f}'}"
-        )
-    _report(result)
+    if not _report(result, lambda report: _plan_lines(_from_report(report), baseline)):
+        # no report (it failed, and said why): the engine's live tally, which lags by the detection delay
+        for line in _plan_lines(_from_summary(summary), baseline):
+            click.echo(line)
     if result.end_reason == "interrupted":
         from coach.errors import EXIT_INTERRUPTED
 
         raise click.exceptions.Exit(EXIT_INTERRUPTED)
 
 
-def _report(result: Any) -> None:
-    """The post-run report, when coach.report is installed (issue 6)."""
+Figures = tuple[Any, Any, list[tuple[int, str, float, Any, Any, Any]]]
+
+
+def _from_report(report: Any) -> Figures:
+    """The end-of-run figures from the report model: each detected second counted by its own time, the same
+    numbers as `coach report` (the engine's live tally lags by the detection delay)."""
+    m = report["summary"]
+    rows = [
+        (
+            iv["index"],
+            iv["activity"],
+            iv["planned_duration_s"],
+            iv.get("compliant_share"),
+            iv.get("time_to_comply_s"),
+            iv.get("cadence_mean_spm"),
+        )
+        for iv in report["intervals"]
+    ]
+    return m.get("adherence"), m.get("time_to_comply_median_s"), rows
+
+
+def _from_summary(summary: Any) -> Figures:
+    rows = [
+        (
+            iv["index"],
+            iv["activity"],
+            iv["planned_duration_s"],
+            iv.get("adherence"),
+            iv.get("time_to_comply_s"),
+            iv.get("cadence_median_spm"),
+        )
+        for iv in summary.get("intervals", [])
+    ]
+    return summary.get("adherence"), summary.get("time_to_comply_median_s"), rows
+
+
+def _plan_lines(figures: Figures, baseline: float | None) -> list[str]:
+    adherence, comply, rows = figures
+    lines = [
+        "  followed the plan "
+        + (f"{adherence * 100:.0f} % of the time" if adherence is not None else "(no gait data)")
+        + (f"; median time to follow a change {comply:.0f} s" if comply is not None else "")
+        + (f"; running cadence baseline {baseline:.0f} steps/min" if baseline else "")
+    ]
+    for index, activity, planned_s, adh, ttc, cad in rows:
+        lines.append(
+            f"    {index + 1:>2}. {activity:<4} {_mmss(planned_s)}"
+            f"  followed {'-' if adh is None else f'{adh * 100:3.0f} %'}"
+            f"  in {'never' if ttc is None else f'{ttc:.0f} s'}"
+            f"  cadence {'-' if cad is None else f'{cad:.0f}'}"
+        )
+    return lines
+
+
+def _report(result: Any, intro: Callable[[Any], list[str]]) -> bool:
+    """Index the session and print ``intro(report)``, the next step and the pain prompt; False if no report."""
+    from coach import report
+
     try:
-        from coach import report
-    except ImportError:
-        return
-    render = getattr(report, "print_session_report", None) or getattr(report, "render_session", None)
-    if render is None:
-        return
-    try:
-        render(result.folder)
+        report.print_session_report(result.folder, intro=intro)
     except Exception as exc:  # a report problem must not fail a session that went fine
         click.echo(f"  (no report: {exc})")
+        return False
+    return True
