@@ -107,7 +107,9 @@ class SignalTracker:
     disconnected: bool = False
     sensor: str = "connected"
     gait_seconds: int = 0
+    foot_pod_factor: float = 1.0  # 2.0 once the foot pod's cadence is found to be strides/min
     _records: list[dict[str, Any]] = field(default_factory=list)
+    _pod_rows: list[tuple[float, float, float]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         if self.estimator is None:
@@ -137,9 +139,10 @@ class SignalTracker:
                 self.hr_t = t
                 self.estimator.feed_heart_rate(t, float(sample.bpm))
         elif isinstance(sample, FootPodSample):
-            self.estimator.feed_foot_pod(t, float(sample.cadence_spm))
+            cadence = self._foot_pod_cadence(t, sample)
+            self.estimator.feed_foot_pod(t, cadence)
             if t - self.last_gait_t > 3.0:  # no accelerometer: the foot pod decides
-                self.cadence_spm = float(sample.cadence_spm) if sample.cadence_spm else None
+                self.cadence_spm = cadence if sample.cadence_spm else None
                 self.mode = "run" if sample.running else ("walk" if sample.cadence_spm else "still")
                 self.confidence = None
         elif isinstance(sample, BatterySample) and sample.percent != self.battery_percent:
@@ -147,6 +150,20 @@ class SignalTracker:
             self._records.append(
                 {"t": round(t, 3), "kind": "sensor", "state": "battery", "battery_percent": sample.percent}
             )
+
+    def _foot_pod_cadence(self, t: float, sample: Any) -> float:
+        """The foot pod's cadence in steps/min: some pods and straps send strides in RSC (BRIEF). Over the first
+        two minutes of moving samples the step length (speed / cadence) decides, as `coach analyze` does
+        (:func:`coach.signal.device_cadence_unit`); once strides are found, every value is doubled."""
+        if self.foot_pod_factor == 1.0 and len(self._pod_rows) < 120:
+            self._pod_rows.append((t, float(sample.cadence_spm), float(sample.speed_mps)))
+            from coach.signal import device_cadence_unit
+
+            factor, note = device_cadence_unit(self._pod_rows)
+            if factor != 1.0:
+                self.foot_pod_factor = factor
+                logger.warning("foot pod: %s", note)
+        return float(sample.cadence_spm) * self.foot_pod_factor
 
     def _gait(self, second: Any) -> None:
         self.gait_seconds += 1

@@ -535,3 +535,17 @@ async def test_a_programme_file_is_kept_with_the_session(tmp_path: Path) -> None
     assert json.loads((result.folder / "summary.json").read_text())["programme_file"] == str(path.resolve())
     builtin = await run_fake_session(tmp_path / "b", plan_of('{ walk = "5s" }'))
     assert "programme_file" not in read_events(builtin[0].folder)[0]  # parsed from text: no file to keep
+
+
+@pytest.mark.parametrize(("cadence", "speed_mps", "shown"), [(82, 2.8, 164), (164, 2.8, 164), (56, 1.3, 112)])
+def test_signal_tracker_reads_a_strides_foot_pod_as_steps(cadence: int, speed_mps: float, shown: int) -> None:
+    """No accelerometer, a foot pod that sends strides/min (BRIEF): the live cadence is in steps/min once the
+    step length (speed / cadence) has shown it, as `coach analyze` does offline."""
+    from sensors.samples import FootPodSample
+
+    tracker = SignalTracker()
+    for k in range(20):
+        tracker.feed(FootPodSample(float(k), speed_mps, cadence, running=speed_mps > 2))
+    state = tracker.state(20.0)
+    assert state.cadence_spm == shown
+    assert state.mode == ("run" if speed_mps > 2 else "walk")
