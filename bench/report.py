@@ -96,6 +96,12 @@ def print_summary(res: dict[str, object]) -> None:
         print("\n== robustness (coach): " + " | ".join(header))
         for r in table:
             print("   " + " | ".join(r))
+    subjects = res.get("subjects")
+    if subjects:
+        header, table = _variants(subjects)
+        print("\n== per person (coach, hexoskin): " + " | ".join(header))
+        for r in table:
+            print("   " + " | ".join(r))
     fit = res.get("fit")
     if isinstance(fit, list) and fit:
         print("\n== garmin-fit: coach analyze FILE.fit vs device cadence")
@@ -191,6 +197,20 @@ def write_results(res: dict[str, object], path: Path, argv: Sequence[str]) -> No
             "Acceptance is on other sensors and links; `bench/variants.py` alters the recordings above the way",
             "they differ (rate, mounting angle, clock jitter and drift, lost packets, noise; fixed seeds) and",
             "scores coach again with the same metrics.",
+            "",
+            "| " + " | ".join(header) + " |",
+            "|" + "|".join(["---"] * len(header)) + "|",
+            *["| " + " | ".join(r) + " |" for r in table],
+        ]
+    subjects = res.get("subjects")
+    if subjects:
+        header, table = _variants(subjects)
+        lines += [
+            "",
+            "### per person: hexoskin-chest, each subject alone (coach)",
+            "",
+            "One set of parameters for everybody; the spread between people is what an unseen person may see.",
+            "-: the subject has no such span (001 did not jog) or no regular device steps there.",
             "",
             "| " + " | ".join(header) + " |",
             "|" + "|".join(["---"] * len(header)) + "|",

@@ -311,6 +311,37 @@ def evaluate_variants(
     return header, table
 
 
+#: (row key, column title) per hexoskin subject in the per-person table
+SUBJECT_COLUMNS = (
+    ("wr", "walk/run right (%)"),
+    ("frun", 'false "run" (%)'),
+    ("b_med", "walk cadence per bout, median / P90 (spm)"),
+    ("j_med", "jog cadence per 10 s, median / P90 (spm)"),
+    ("cov", "coverage (%)"),
+    ("f1o", "step F1 (offset removed)"),
+    ("lat_med", "latency median / worst (s)"),
+)
+
+
+def evaluate_subjects(hexoskin: Sequence[Recording]) -> tuple[list[str], list[list[str]]]:
+    """coach scored on each hexoskin person alone (same metrics): one set of parameters for everybody, so the
+    spread between people is what an unseen person may see."""
+    header = ["subject", *[title for _, title in SUBJECT_COLUMNS]]
+    table: list[list[str]] = []
+    for rec in hexoskin:
+        rep = evaluate_hexoskin([rec], ["coach"])
+        cells = [rec.name]
+        for key, _ in SUBJECT_COLUMNS:
+            row = rep.keyed[key]
+            txt = M.fmt(row.values.get("coach", float("nan")), row.digits)
+            if key in _PAIRS:
+                other = rep.keyed[_PAIRS[key]]
+                txt += " / " + M.fmt(other.values.get("coach", float("nan")), other.digits)
+            cells.append(txt)
+        table.append(cells)
+    return header, table
+
+
 def perfect_step_ceiling(recs: Sequence[Recording], window_s: float = 4.0) -> tuple[float, float]:
     """Per-bout cadence error of a causal once-a-second timeline fed the *reference* contacts.
 
@@ -621,8 +652,10 @@ def run(*, quick: bool = False, algos: Sequence[str] = ALGOS, speed: bool = True
     mobilise, hexoskin = load_mobilise(), load_hexoskin()
     reports = [evaluate_mobilise(mobilise, algos), evaluate_hexoskin(hexoskin, algos)]
     variants: tuple[list[str], list[list[str]]] | None = None
+    subjects: tuple[list[str], list[list[str]]] | None = None
     if "coach" in algos and not quick:
         variants = evaluate_variants([r for r in mobilise if r.bouts], hexoskin)
+        subjects = evaluate_subjects(hexoskin)
     speed_rows: list[Row] = []
     speed_raw: dict[str, object] = {}
     fit: list[dict[str, object]] = []
@@ -634,6 +667,7 @@ def run(*, quick: bool = False, algos: Sequence[str] = ALGOS, speed: bool = True
     return {
         "fit": fit,
         "variants": variants,
+        "subjects": subjects,
         "notes": NOTES,
         "reports": reports,
         "speed_rows": speed_rows,

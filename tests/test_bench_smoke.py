@@ -292,6 +292,8 @@ def test_variants_table_and_perfect_step_ceiling_on_tiny_input(tmp_path: Path) -
     paused = RefBout(5.0, 25.0, float(np.mean(120.0 / (ic[2:] - ic[:-2]))), ic)
     med, _ = signal_bench.perfect_step_ceiling([Recording(**{**mob.__dict__, "bouts": [paused]})])
     assert med > 1.0
+    sub_header, sub_table = signal_bench.evaluate_subjects([hexo])
+    assert [row[0] for row in sub_table] == ["synthetic"] and len(sub_table[0]) == len(sub_header)
     res = {
         "reports": [],
         "speed_rows": [],
@@ -301,12 +303,14 @@ def test_variants_table_and_perfect_step_ceiling_on_tiny_input(tmp_path: Path) -
         "machine": "test",
         "versions": "test",
         "variants": (header, table),
+        "subjects": (sub_header, sub_table),
     }
     out = tmp_path / "RESULTS.md"
     report.write_results(res, out, ["signal"])
     text = out.read_text()
     assert "### robustness: the same recordings, altered (coach)" in text
     assert "| lost packets |" in text
+    assert "### per person: hexoskin-chest, each subject alone (coach)" in text and "| synthetic |" in text
 
 
 def test_lower_back_only_methods_are_not_run_on_the_chest_data(monkeypatch: pytest.MonkeyPatch) -> None:
