@@ -65,12 +65,40 @@ def fit_table(fit: Sequence[dict[str, object]]) -> str:
     return "\n".join(lines)
 
 
-def _variants(value: object) -> tuple[list[str], list[list[str]]]:
-    """The robustness table of ``res["variants"]``: (header, rows of cells)."""
-    assert isinstance(value, (tuple, list)) and len(value) == 2
-    header: Sequence[str] = value[0]
-    table: Sequence[Sequence[str]] = value[1]
-    return list(header), [list(r) for r in table]
+#: the coach-only tables of a result: (key in the result, title, lines of explanation)
+COACH_TABLES = (
+    (
+        "variants",
+        "robustness: the same recordings, altered (coach)",
+        [
+            "Acceptance is on other sensors and links; `bench/variants.py` alters the recordings above the way",
+            "they differ (rate, mounting angle, clock jitter and drift, lost packets, noise; fixed seeds) and",
+            "scores coach again with the same metrics.",
+        ],
+    ),
+    (
+        "subjects",
+        "per person: hexoskin-chest, each subject alone (coach)",
+        [
+            "One set of parameters for everybody; the spread between people is what an unseen person may see.",
+            "-: the subject has no such span (001 did not jog) or no regular device steps there.",
+        ],
+    ),
+)
+
+
+def _coach_tables(res: dict[str, object]) -> list[tuple[str, list[str], list[str], list[list[str]]]]:
+    """The coach-only tables present in ``res``: (title, explanation, header, rows of cells)."""
+    out = []
+    for key, title, about in COACH_TABLES:
+        value = res.get(key)
+        if not value:
+            continue
+        assert isinstance(value, (tuple, list)) and len(value) == 2
+        header: Sequence[str] = value[0]
+        table: Sequence[Sequence[str]] = value[1]
+        out.append((title, about, list(header), [list(r) for r in table]))
+    return out
 
 
 def print_summary(res: dict[str, object]) -> None:
@@ -90,16 +118,8 @@ def print_summary(res: dict[str, object]) -> None:
         for k, v in raw.items():
             if k.endswith("error"):
                 print(f"   {k}: {v}")
-    variants = res.get("variants")
-    if variants:
-        header, table = _variants(variants)
-        print("\n== robustness (coach): " + " | ".join(header))
-        for r in table:
-            print("   " + " | ".join(r))
-    subjects = res.get("subjects")
-    if subjects:
-        header, table = _variants(subjects)
-        print("\n== per person (coach, hexoskin): " + " | ".join(header))
+    for title, _, header, table in _coach_tables(res):
+        print(f"\n== {title}: " + " | ".join(header))
         for r in table:
             print("   " + " | ".join(r))
     fit = res.get("fit")
@@ -187,30 +207,12 @@ def write_results(res: dict[str, object], path: Path, argv: Sequence[str]) -> No
             "",
             fit_table(fit),
         ]
-    variants = res.get("variants")
-    if variants:
-        header, table = _variants(variants)
+    for title, about, header, table in _coach_tables(res):
         lines += [
             "",
-            "### robustness: the same recordings, altered (coach)",
+            f"### {title}",
             "",
-            "Acceptance is on other sensors and links; `bench/variants.py` alters the recordings above the way",
-            "they differ (rate, mounting angle, clock jitter and drift, lost packets, noise; fixed seeds) and",
-            "scores coach again with the same metrics.",
-            "",
-            "| " + " | ".join(header) + " |",
-            "|" + "|".join(["---"] * len(header)) + "|",
-            *["| " + " | ".join(r) + " |" for r in table],
-        ]
-    subjects = res.get("subjects")
-    if subjects:
-        header, table = _variants(subjects)
-        lines += [
-            "",
-            "### per person: hexoskin-chest, each subject alone (coach)",
-            "",
-            "One set of parameters for everybody; the spread between people is what an unseen person may see.",
-            "-: the subject has no such span (001 did not jog) or no regular device steps there.",
+            *about,
             "",
             "| " + " | ".join(header) + " |",
             "|" + "|".join(["---"] * len(header)) + "|",

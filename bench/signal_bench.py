@@ -299,16 +299,16 @@ def evaluate_variants(
             "mobilise-d-lowerback": evaluate_mobilise(altered(mobilise, name), ["coach"]),
             "hexoskin-chest": evaluate_hexoskin(altered(hexoskin, name), ["coach"]),
         }
-        cells = [name]
-        for ds, key, _ in VARIANT_COLUMNS:
-            row = reps[ds].keyed[key]
-            txt = M.fmt(row.values.get("coach", float("nan")), row.digits)
-            if key in _PAIRS:
-                other = reps[ds].keyed[_PAIRS[key]]
-                txt += " / " + M.fmt(other.values.get("coach", float("nan")), other.digits)
-            cells.append(txt)
-        table.append(cells)
+        table.append([name, *[_coach_cell(reps[ds], key) for ds, key, _ in VARIANT_COLUMNS]])
     return header, table
+
+
+def _coach_cell(rep: DatasetReport, key: str) -> str:
+    """coach's value of row ``key`` as text; with its P90 / worst after a slash for the rows in ``_PAIRS``."""
+    keys = (key, _PAIRS[key]) if key in _PAIRS else (key,)
+    return " / ".join(
+        M.fmt(rep.keyed[k].values.get("coach", float("nan")), rep.keyed[k].digits) for k in keys
+    )
 
 
 #: (row key, column title) per hexoskin subject in the per-person table
@@ -330,15 +330,7 @@ def evaluate_subjects(hexoskin: Sequence[Recording]) -> tuple[list[str], list[li
     table: list[list[str]] = []
     for rec in hexoskin:
         rep = evaluate_hexoskin([rec], ["coach"])
-        cells = [rec.name]
-        for key, _ in SUBJECT_COLUMNS:
-            row = rep.keyed[key]
-            txt = M.fmt(row.values.get("coach", float("nan")), row.digits)
-            if key in _PAIRS:
-                other = rep.keyed[_PAIRS[key]]
-                txt += " / " + M.fmt(other.values.get("coach", float("nan")), other.digits)
-            cells.append(txt)
-        table.append(cells)
+        table.append([rec.name, *[_coach_cell(rep, key) for key, _ in SUBJECT_COLUMNS]])
     return header, table
 
 
