@@ -30,6 +30,14 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--no-speed", action="store_true", help="skip the speed and memory measurements")
     p.add_argument("--no-write", action="store_true", help="do not write bench/RESULTS.md")
     p.add_argument("--results", type=Path, default=RESULTS, help="where to write the results (markdown)")
+    p.add_argument(
+        "--set",
+        dest="params",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="signal: run coach with this StreamingGaitEstimator parameter (repeatable; implies --no-write)",
+    )
     args = p.parse_args(argv)
     names = args.names or list(BENCHMARKS)
     if unknown_names := sorted(set(names) - set(BENCHMARKS)):
@@ -41,9 +49,13 @@ def main(argv: list[str] | None = None) -> int:
         unknown = sorted(set(algos) - set(signal_bench.ALGOS))
         if unknown:
             p.error(f"unknown algorithm(s): {', '.join(unknown)}")
+        if args.params:
+            from bench.algorithms import COACH_PARAMS
+
+            COACH_PARAMS.update(_parse_params(p, args.params))
         res = signal_bench.run(quick=args.quick, algos=algos, speed=not args.no_speed)
         report.print_summary(res)
-        if not (args.no_write or args.quick):
+        if not (args.no_write or args.quick or args.params):
             report.write_results(res, args.results, argv)
     rc = 0
     if "voice" in names:  # cue latency at real time (issue 5); prints its own summary
@@ -66,6 +78,29 @@ def main(argv: list[str] | None = None) -> int:
 
         rc = max(rc, robustness.main(["--no-write"] if args.no_write else []))
     return rc
+
+
+def _parse_params(p: argparse.ArgumentParser, items: list[str]) -> dict[str, object]:
+    """``NAME=VALUE`` pairs (VALUE a Python literal) checked against StreamingGaitEstimator's parameters."""
+    import ast
+
+    from coach.signal import StreamingGaitEstimator
+
+    known = StreamingGaitEstimator().get_params()
+    out: dict[str, object] = {}
+    for item in items:
+        name, sep, text = item.partition("=")
+        if not sep or name not in known:
+            p.error(f"--set {item}: expected NAME=VALUE with NAME one of {', '.join(known)}")
+        try:
+            out[name] = ast.literal_eval(text)
+        except (ValueError, SyntaxError):
+            p.error(f"--set {item}: {text!r} is not a number, tuple or other Python literal")
+    try:
+        StreamingGaitEstimator(**out)
+    except (TypeError, ValueError) as exc:
+        p.error(f"--set: {exc}")
+    return out
 
 
 if __name__ == "__main__":

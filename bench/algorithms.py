@@ -56,10 +56,15 @@ class AlgoResult:
 Runner = Callable[..., tuple[Timeline, FloatArray]]
 
 
+#: StreamingGaitEstimator parameters for the coach column (`python -m bench signal --set NAME=VALUE`); empty =
+#: the shipped defaults, the only setting whose results are written to bench/RESULTS.md
+COACH_PARAMS: dict[str, Any] = {}
+
+
 def run_coach(t_s: FloatArray, xyz_g: FloatArray, fs_hz: float) -> tuple[Timeline, FloatArray]:
     from coach.signal import GaitAnalysis
 
-    ga = GaitAnalysis().analyze(t_s, xyz_g)
+    ga = GaitAnalysis(**COACH_PARAMS).analyze(t_s, xyz_g)
     return list(ga.timeline_), np.asarray(ga.steps_, dtype=float)
 
 

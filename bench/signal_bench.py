@@ -138,7 +138,7 @@ def run_all(recs: Sequence[Recording], algos: Sequence[str]) -> dict[str, dict[s
     return out
 
 
-MODE_ROWS = {"run", "walk", "wr", "all", "frun", "lat_med", "lat_max", "slowjog"}
+MODE_ROWS = {"run", "walk", "wr", "all", "frun", "runout", "lat_med", "lat_max", "slowjog"}
 
 
 def _oracle_notes(rows: dict[str, Row], algos: Sequence[str]) -> None:
@@ -412,6 +412,13 @@ def evaluate_hexoskin(recs: Sequence[Recording], algos: Sequence[str]) -> Datase
         "slowjog": Row("run seconds at device rate < 150 spm called run (%)", "", None, "higher", digits=1),
         "all": Row("walk/run/still right, same rule (%)", "", None, "higher", digits=2),
         "frun": Row('"run" called while walking or still (% of s)', "<= 0.2", le(0.2), "lower", digits=2),
+        "runout": Row(
+            '"run" called outside labelled runs, unlabelled stretches (stairs, starts) included (s)',
+            "info",
+            None,
+            "lower",
+            digits=0,
+        ),
         "lat_med": Row("transition latency, median (s)", "<= 2", le(2.0), "lower", digits=1),
         "lat_max": Row("transition latency, worst (s)", "<= 4", le(4.0), "lower", digits=1),
     }
@@ -453,7 +460,7 @@ def evaluate_hexoskin(recs: Sequence[Recording], algos: Sequence[str]) -> Datase
         lats: list[tuple[str, float, str, str, float]] = []
         half = cov_n = cov_d = 0
         conf: dict[tuple[str, str], int] = {}
-        slow_n = slow_d = 0
+        slow_n = slow_d = run_out = 0
         matches_o: list[M.EventMatch] = []
         offsets: list[float] = []
         for rec in recs:
@@ -490,6 +497,7 @@ def evaluate_hexoskin(recs: Sequence[Recording], algos: Sequence[str]) -> Datase
                             slow_d += int(sel.sum())
             for k, v in M.mode_confusion(rec.segments, r.t_s, r.mode, margin_s=3.0).items():
                 conf[k] = conf.get(k, 0) + v
+            run_out += int(((r.mode == "run") & (M.label_at(rec.segments, r.t_s) != "run")).sum())
             trans = rec.transitions or M.label_changes(rec.segments, max_gap_s=1.0)
             lt_ = M.transition_latencies(trans, rec.segments, r.t_s, r.mode, stay_s=10.0, max_gap_s=10.0)
             lats.extend((rec.name, *x) for x in lt_)
@@ -514,6 +522,7 @@ def evaluate_hexoskin(recs: Sequence[Recording], algos: Sequence[str]) -> Datase
         bad, tot = M.false_label_count(conf, "run", ("walk", "still"))
         rows["frun"].values[a] = 100.0 * bad / tot if tot else float("nan")
         rows["slowjog"].values[a] = 100.0 * slow_n / slow_d if slow_d else float("nan")
+        rows["runout"].values[a] = float(run_out)
         lat_vals = [x[-1] for x in lats]
         rows["lat_med"].values[a] = float(np.median(lat_vals)) if lat_vals else float("nan")
         rows["lat_max"].values[a] = float(np.max(lat_vals)) if lat_vals else float("nan")

@@ -436,3 +436,25 @@ def test_speed_csv_writer_makes_a_private_tzyx_csv(tmp_path: Path) -> None:
     assert t == pytest.approx(0.01)
     assert 0.5 < math.sqrt(x * x + y * y + z * z) < 2.0  # g, gravity present
     assert path.stat().st_mode & 0o777 == 0o600
+
+
+def test_set_parses_estimator_parameters_and_reaches_the_coach_column(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import argparse
+
+    from bench import algorithms
+    from bench.__main__ import _parse_params
+
+    p = argparse.ArgumentParser()
+    assert _parse_params(p, ["switch_still_s=3", "run_weights=(6.0, 3.0, 0.0)"]) == {
+        "switch_still_s": 3,
+        "run_weights": (6.0, 3.0, 0.0),
+    }
+    for bad in (["nope=1"], ["window_s"], ["window_s=abc"], ["internal_rate_hz=7"]):
+        with pytest.raises(SystemExit):
+            _parse_params(p, bad)
+    monkeypatch.setattr(algorithms, "COACH_PARAMS", {"internal_rate_hz": 7})  # the column really uses them
+    _, mob = _tiny_recordings()
+    res = algorithms.run_algorithm("coach", mob.t_s, mob.xyz_g, mob.fs_hz)
+    assert res.error is not None and "internal_rate_hz" in res.error
