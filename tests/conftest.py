@@ -13,8 +13,7 @@ from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
-SHARED_DATA = REPO.parent / "shared" / "data"
+from tests.realdata import DATA
 
 
 class NetworkBlocked(RuntimeError):
@@ -52,8 +51,6 @@ def _no_network(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
 
 @pytest.fixture
-def shared_data() -> Path:
-    """The read-only real recordings beside the checkout (shared/data); skip when absent."""
-    if not SHARED_DATA.is_dir():
-        pytest.skip("shared/data is not beside this checkout")
-    return SHARED_DATA
+def data_dir() -> Path:
+    """The committed real recordings (tests/data; provenance and licences in tests/data/README.md)."""
+    return DATA

@@ -105,7 +105,6 @@ def test_capture_fixture(tmp_path: Path) -> None:
     assert 140 < s["cadence_run_spm"] < 175
 
 
-@pytest.mark.skipif(not FIT_DIR.is_dir(), reason="shared data not present")
 def test_fit_uses_device_cadence() -> None:
     code, out, err = run_main("analyze", FIT_DIR / "activity-small-fenix2-run.fit", "--json")
     assert code == 0, err

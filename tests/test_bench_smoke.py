@@ -15,6 +15,7 @@ from bench import metrics as M
 from bench.baselines import FftPeakBaseline
 from bench.datasets import Recording, RefBout
 from bench.metrics import Segment
+from tests.realdata import DATA, MOBILISE_DIR
 
 REPO = Path(__file__).resolve().parents[1]
 LABELS = REPO / "bench" / "labels" / "hexoskin.json"
@@ -402,17 +403,11 @@ def test_coach_best_ignores_the_oracle_column_and_reports_ties() -> None:
 
 # ---------------------------------------------------------------- loaders on the real data (read-only)
 
-DATA = REPO.parent / "shared" / "data"
-needs_data = pytest.mark.skipif(
-    not (DATA / "mobilise-d-lowerback").is_dir(), reason="shared/data not present"
-)
 
-
-@needs_data
 def test_mobilise_loader_matches_the_source_example() -> None:
     from bench.datasets import load_mobilise
 
-    recs = {r.name: r for r in load_mobilise()}
+    recs = {r.name: r for r in load_mobilise(MOBILISE_DIR)}
     rec = recs["HA/001 Test5 Trial1"]  # SOURCE.txt: 1246 samples, INDIP cadence 100.5 spm, 9 ICs
     assert rec.xyz_g.shape == (1246, 3)
     assert rec.fs_hz == 100.0
@@ -423,9 +418,11 @@ def test_mobilise_loader_matches_the_source_example() -> None:
     assert not recs["HA/002 Test5 Trial1"].bouts  # SOURCE.txt: no INDIP reference for these trials
 
 
-@needs_data
-def test_speed_csv_writer_makes_a_private_tzyx_csv(tmp_path: Path) -> None:
+def test_speed_csv_writer_makes_a_private_tzyx_csv(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from bench import datasets
     from bench.speed import write_csv
+
+    monkeypatch.setattr(datasets, "DATA", DATA)  # the committed chest recordings, not the whole corpus
 
     path = tmp_path / "x.csv"
     write_csv(path, 3.0, 100.0)

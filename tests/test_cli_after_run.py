@@ -144,9 +144,9 @@ def test_export_writes_fit_and_tcx(data: Path, tmp_path: Path) -> None:
     assert "4 laps" in out
 
 
-def test_import_command(shared_data: Path, tmp_path: Path) -> None:
+def test_import_command(data_dir: Path, tmp_path: Path) -> None:
     code, out = _run(
-        "import", str(shared_data / "garmin-fit" / "garmin-fenix-5-run.fit"), "--data-dir", str(tmp_path)
+        "import", str(data_dir / "garmin-fit" / "garmin-fenix-5-run.fit"), "--data-dir", str(tmp_path)
     )
     assert code == 0, out
     assert "Imported garmin-fenix-5-run.fit as session 20170611T143409Z" in out

@@ -1,6 +1,6 @@
 """``coach capture info|decode`` (coach/cli/capture_cmd.py), including the must-show checks of issue 2:
 
-- a capture built from every vector of shared/data/ble-vectors/ble_test_vectors.json, decoded by
+- a capture built from every vector of tests/data/ble-vectors/ble_test_vectors.json, decoded by
   ``coach capture decode --json``, reproduces every expected value;
 - a corrupt capture (bad JSON line, unknown characteristic, bad hex, torn last line) gives clear messages, never a
   traceback, and all good records are still decoded.
@@ -32,9 +32,9 @@ from sensors.uuids import (
     RSC_MEASUREMENT,
     normalize_uuid,
 )
+from tests.realdata import BLE_VECTORS
 
 REPO = Path(__file__).resolve().parents[1]
-VECTORS = REPO.parent / "shared" / "data" / "ble-vectors" / "ble_test_vectors.json"
 UNKNOWN_CHAR = "0000fff1-0000-1000-8000-00805f9b34fb"
 
 
@@ -67,9 +67,7 @@ def _hex(text: str) -> bytes:
 
 
 def vectors() -> dict[str, Any]:
-    if not VECTORS.exists():
-        pytest.skip("shared/data/ble-vectors is not beside this checkout")
-    data: dict[str, Any] = json.loads(VECTORS.read_text(encoding="utf-8"))
+    data: dict[str, Any] = json.loads(BLE_VECTORS.read_text(encoding="utf-8"))
     return data
 
 
@@ -85,7 +83,7 @@ def build_vector_capture(path: Path) -> list[tuple[int, str, dict[str, Any]]]:
     line = 1  # the header
     t = 0.0
 
-    with CaptureWriter(path, source=f"all vectors of {VECTORS.name}") as w:
+    with CaptureWriter(path, source=f"all vectors of {BLE_VECTORS.name}") as w:
 
         def payload(char: str, data: bytes, kind: str, vector: dict[str, Any]) -> None:
             nonlocal line, t

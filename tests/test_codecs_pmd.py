@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import itertools
 import json
-from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -35,10 +34,7 @@ from sensors.codecs.pmd import (
     status_text,
 )
 from sensors.errors import DecodeError
-
-VECTORS_PATH = (
-    Path(__file__).resolve().parents[2] / "shared" / "data" / "ble-vectors" / "ble_test_vectors.json"
-)
+from tests.realdata import BLE_VECTORS
 
 # ---------------------------------------------------------------------------------------------------------------
 # Settings and control point
@@ -384,9 +380,7 @@ def test_timestamp_epoch() -> None:
 
 
 def _vector_frames() -> list[bytes]:
-    if not VECTORS_PATH.exists():
-        return [bytes(build_acc_frame([(0, 0, 1000), (3, -4, 990)], 123))]
-    vectors = json.loads(VECTORS_PATH.read_text())
+    vectors = json.loads(BLE_VECTORS.read_text(encoding="utf-8"))
     return [bytes.fromhex(v["hex"]) for v in vectors["pmd_data_frames"] if "hex" in v]
 
 

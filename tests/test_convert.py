@@ -1,7 +1,7 @@
 """Real recordings -> capture files (sensors.convert, `coach convert`, tools/make_fixtures.py, fixtures/).
 
 The committed fixtures are decoded through the same SampleDecoder a live strap uses and compared with the source
-recordings in ../shared/data: acceleration within the mG quantisation of the resampled signal (and close to the
+recordings in tests/data: acceleration within the mG quantisation of the resampled signal (and close to the
 original 64 Hz samples), every real RR interval exactly, heart rate, cadence and speed from FIT. The fixtures are
 regenerated from the data and compared byte for byte.
 """
@@ -74,7 +74,7 @@ def acc_of(samples: list[Sample]) -> tuple[np.ndarray, np.ndarray, list[AccBlock
     return np.concatenate([b.t_s for b in blocks]), np.concatenate([b.xyz_mg for b in blocks]), blocks
 
 
-def converter_for(name: str, shared_data: Path) -> Any:
+def converter_for(name: str, data_dir: Path) -> Any:
     """Re-run the conversion behind a committed fixture (same options as tools/make_fixtures.py)."""
     args = make_fixtures.FIXTURES[name]
     options = dict(zip(args[2::2], args[3::2], strict=True))
@@ -83,11 +83,11 @@ def converter_for(name: str, shared_data: Path) -> Any:
     seed = int(options["--seed"])
     if args[0] == "hexoskin":
         frames: Literal["compressed", "raw"] = "raw" if options.get("--acc-frames") == "raw" else "compressed"
-        recording = load_hexoskin(shared_data / "hexoskin-chest" / CHEST[name])
+        recording = load_hexoskin(data_dir / "hexoskin-chest" / CHEST[name])
         return recording, HexoskinToPolar(start_s=start, end_s=end, acc_frames=frames, seed=seed).convert(
             recording
         )
-    activity = load_fit(shared_data / "garmin-fit" / FIT[name])
+    activity = load_fit(data_dir / "garmin-fit" / FIT[name])
     return activity, FitToStrap(start_s=start, end_s=end, seed=seed).convert(activity)
 
 
@@ -277,8 +277,8 @@ def test_fit_fixture_streams_hr_and_rsc_at_1hz(name: str) -> None:
 
 
 @pytest.mark.parametrize("name", sorted(CHEST))
-def test_chest_fixture_gives_back_the_source_signal(name: str, shared_data: Path) -> None:
-    recording, conv = converter_for(name, shared_data)
+def test_chest_fixture_gives_back_the_source_signal(name: str, data_dir: Path) -> None:
+    recording, conv = converter_for(name, data_dir)
     samples = decode(FIXTURES / name)
     t, xyz, _ = acc_of(samples)
 
@@ -316,8 +316,8 @@ def test_chest_fixture_gives_back_the_source_signal(name: str, shared_data: Path
 
 
 @pytest.mark.parametrize("name", sorted(FIT))
-def test_fit_fixture_gives_back_the_source_signal(name: str, shared_data: Path) -> None:
-    activity, conv = converter_for(name, shared_data)
+def test_fit_fixture_gives_back_the_source_signal(name: str, data_dir: Path) -> None:
+    activity, conv = converter_for(name, data_dir)
     samples = decode(FIXTURES / name)
     hr = [s for s in samples if isinstance(s, HeartRateSample)]
     pod = [s for s in samples if isinstance(s, FootPodSample)]
@@ -346,13 +346,13 @@ def test_fit_fixture_gives_back_the_source_signal(name: str, shared_data: Path) 
         assert sent == []
 
 
-def test_fit_cadence_is_steps_per_minute(shared_data: Path) -> None:
+def test_fit_cadence_is_steps_per_minute(data_dir: Path) -> None:
     """FIT running cadence is strides/min plus a fraction; the RSC value is twice their sum."""
-    activity = load_fit(shared_data / "garmin-fit" / "garmin-fenix-5-walk.fit")
+    activity = load_fit(data_dir / "garmin-fit" / "garmin-fenix-5-walk.fit")
     import fitdecode
 
     raw = []
-    with fitdecode.FitReader(str(shared_data / "garmin-fit" / "garmin-fenix-5-walk.fit")) as reader:
+    with fitdecode.FitReader(str(data_dir / "garmin-fit" / "garmin-fenix-5-walk.fit")) as reader:
         for frame in reader:
             if isinstance(frame, fitdecode.FitDataMessage) and frame.name == "record":
                 raw.append((frame.get_value("cadence"), frame.get_value("fractional_cadence") or 0.0))
@@ -364,9 +364,9 @@ def test_fit_cadence_is_steps_per_minute(shared_data: Path) -> None:
 # ---------------------------------------------------------------------------------------- reproducibility
 
 
-def _regenerate(name: str, shared_data: Path, tmp_path: Path) -> Path:
+def _regenerate(name: str, data_dir: Path, tmp_path: Path) -> Path:
     out = tmp_path / name
-    result = CliRunner().invoke(cli, make_fixtures.arguments(name, shared_data, out))
+    result = CliRunner().invoke(cli, make_fixtures.arguments(name, data_dir, out))
     assert result.exit_code == 0, result.output
     return out
 
@@ -375,14 +375,14 @@ def _regenerate(name: str, shared_data: Path, tmp_path: Path) -> Path:
     "name",
     [pytest.param(n, marks=pytest.mark.slow) if n in CHEST else n for n in sorted(make_fixtures.FIXTURES)],
 )
-def test_fixture_is_reproduced_byte_for_byte(name: str, shared_data: Path, tmp_path: Path) -> None:
-    out = _regenerate(name, shared_data, tmp_path)
+def test_fixture_is_reproduced_byte_for_byte(name: str, data_dir: Path, tmp_path: Path) -> None:
+    out = _regenerate(name, data_dir, tmp_path)
     assert out.read_bytes() == (FIXTURES / name).read_bytes()
     assert stat.S_IMODE(out.stat().st_mode) == 0o600
 
 
-def test_another_seed_moves_only_arrival_times(shared_data: Path) -> None:
-    activity = load_fit(shared_data / "garmin-fit" / "garmin-fenix-5-walk.fit")
+def test_another_seed_moves_only_arrival_times(data_dir: Path) -> None:
+    activity = load_fit(data_dir / "garmin-fit" / "garmin-fenix-5-walk.fit")
     a = FitToStrap(seed=1).convert(activity).conversion_.items
     b = FitToStrap(seed=2).convert(activity).conversion_.items
 
@@ -398,9 +398,9 @@ def test_another_seed_moves_only_arrival_times(shared_data: Path) -> None:
 # ------------------------------------------------------------------------------------------------ the CLI
 
 
-def test_convert_hexoskin_cli_cut_and_raw_frames(shared_data: Path, tmp_path: Path) -> None:
+def test_convert_hexoskin_cli_cut_and_raw_frames(data_dir: Path, tmp_path: Path) -> None:
     out = tmp_path / "cut.jsonl"
-    folder = shared_data / "hexoskin-chest" / "008hexoskin"
+    folder = data_dir / "hexoskin-chest" / "008hexoskin"
     args = ["convert", "hexoskin", str(folder), "--start", "18:10", "--end", "18:40", "--acc-frames", "raw"]
     result = CliRunner().invoke(cli, [*args, "-o", str(out)])
     assert result.exit_code == 0, result.output
@@ -430,13 +430,13 @@ def test_convert_hexoskin_cli_cut_and_raw_frames(shared_data: Path, tmp_path: Pa
     ],
 )
 def test_convert_bad_input_is_one_line(
-    args: list[str], code: int, message: str, shared_data: Path, tmp_path: Path, capsys: Any
+    args: list[str], code: int, message: str, data_dir: Path, tmp_path: Path, capsys: Any
 ) -> None:
     from coach.cli import main
 
     argv = [
         "convert",
-        *[a.replace("{data}", str(shared_data)) for a in args],
+        *[a.replace("{data}", str(data_dir)) for a in args],
         "-o",
         str(tmp_path / "x.jsonl"),
     ]
@@ -450,12 +450,12 @@ def test_convert_bad_input_is_one_line(
     assert not (tmp_path / "x.jsonl").exists()
 
 
-def test_convert_refuses_to_overwrite_without_force(shared_data: Path, tmp_path: Path, capsys: Any) -> None:
+def test_convert_refuses_to_overwrite_without_force(data_dir: Path, tmp_path: Path, capsys: Any) -> None:
     from coach.cli import main
 
     out = tmp_path / "walk.jsonl"
     out.write_text("keep me\n")
-    argv = ["convert", "fit", str(shared_data / "garmin-fit" / "garmin-fenix-5-walk.fit"), "-o", str(out)]
+    argv = ["convert", "fit", str(data_dir / "garmin-fit" / "garmin-fenix-5-walk.fit"), "-o", str(out)]
     with pytest.raises(SystemExit) as exc:
         main(argv)
     assert exc.value.code == 3

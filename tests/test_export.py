@@ -14,8 +14,7 @@ from lxml import etree
 
 from coach.activity import Activity, ActivityLap, ActivityRecord
 from coach.export import fit_cadence_to_spm, spm_to_fit_cadence, to_fit_bytes, to_tcx_bytes, write_private
-
-SCHEMA = Path(__file__).resolve().parents[2] / "shared" / "data" / "schemas" / "TrainingCenterDatabasev2.xsd"
+from tests.realdata import TCX_SCHEMA
 
 
 def _activity() -> Activity:
@@ -105,11 +104,10 @@ def test_fit_parses_with_garmin_sdk_decoder_integrity_on() -> None:
     assert messages["session_mesgs"][0]["total_elapsed_time"] == 300
 
 
-@pytest.mark.skipif(not SCHEMA.exists(), reason="shared/data schema not beside the checkout")
 def test_tcx_validates_against_garmin_schema_and_keeps_values() -> None:
     act = _activity()
     data = to_tcx_bytes(act)
-    schema = etree.XMLSchema(etree.parse(str(SCHEMA)))
+    schema = etree.XMLSchema(etree.parse(str(TCX_SCHEMA)))
     doc = etree.parse(io.BytesIO(data))
     assert schema.validate(doc), schema.error_log
     ns = {

@@ -24,9 +24,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from coach.errors import CoachError, ProgrammeError
+from tests.realdata import FIT_DIR
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED_FIT = REPO.parent / "shared" / "data" / "garmin-fit" / "garmin-fenix-5-walk.fit"
 CHEST = REPO / "fixtures" / "chest-walk-jog-walk-hexoskin-005.jsonl"
 BACK_PAIN = (REPO / "coach" / "data" / "programmes" / "back-pain.toml").read_text(encoding="utf-8")
 
@@ -225,9 +225,8 @@ def real_files() -> dict[str, bytes]:
         "rec.csv": csv.encode(),
         "Polar_H10_ABCD1234_20240504_091500_ACC.txt": ("\n".join(polar) + "\n").encode(),
         "rec.jsonl": b"\n".join(capture_lines) + b"\n",
+        "walk.fit": (FIT_DIR / "garmin-fenix-5-walk.fit").read_bytes(),
     }
-    if SHARED_FIT.is_file():
-        files["walk.fit"] = SHARED_FIT.read_bytes()
     return files
 
 

@@ -34,8 +34,8 @@ def _fit_records(path: Path) -> list[tuple[float, float | None, float | None]]:
 
 
 @pytest.mark.parametrize("name", ["activity-small-fenix2-run.fit", "garmin-fenix-5-walk.fit"])
-def test_fit_import_keeps_the_device_streams(shared_data: Path, tmp_path: Path, name: str) -> None:
-    path = shared_data / "garmin-fit" / name
+def test_fit_import_keeps_the_device_streams(data_dir: Path, tmp_path: Path, name: str) -> None:
+    path = data_dir / "garmin-fit" / name
     sid, folder, _ = import_recording(path, tmp_path)
     session = read_session(folder)
     report = build_report(session)
@@ -72,8 +72,8 @@ def test_fit_import_keeps_the_device_streams(shared_data: Path, tmp_path: Path, 
         import_recording(path, tmp_path)
 
 
-def test_fit_with_heart_rate_only_gives_a_heart_rate_report(shared_data: Path, tmp_path: Path) -> None:
-    path = shared_data / "garmin-fit" / "2013-02-06-12-11-14.fit"  # FR110: HR only, 5 laps
+def test_fit_with_heart_rate_only_gives_a_heart_rate_report(data_dir: Path, tmp_path: Path) -> None:
+    path = data_dir / "garmin-fit" / "2013-02-06-12-11-14.fit"  # FR110: HR only, 5 laps
     _, folder, notes = import_recording(path, tmp_path)
     assert any("heart rate only" in n for n in notes)
     report = build_report(read_session(folder))
@@ -91,9 +91,9 @@ def test_fit_with_heart_rate_only_gives_a_heart_rate_report(shared_data: Path, t
     assert report["summary"]["hr_max_bpm"] == max(hrs)
 
 
-def test_fit_import_against_a_programme_stage_measures_adherence(shared_data: Path, tmp_path: Path) -> None:
+def test_fit_import_against_a_programme_stage_measures_adherence(data_dir: Path, tmp_path: Path) -> None:
     sid, folder, _ = import_recording(
-        shared_data / "garmin-fit" / "activity-small-fenix2-run.fit", tmp_path, programme="back-pain", stage=1
+        data_dir / "garmin-fit" / "activity-small-fenix2-run.fit", tmp_path, programme="back-pain", stage=1
     )
     report = build_report(read_session(folder))
     first_run = next(iv for iv in report["intervals"] if iv["activity"] == "run")

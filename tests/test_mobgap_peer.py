@@ -5,7 +5,6 @@ example files, with or without the gyroscope; data in another frame is refused."
 from __future__ import annotations
 
 import warnings
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -14,9 +13,7 @@ pytest.importorskip("mobgap")  # the bench extra
 import pandas as pd  # a mobgap dependency
 
 from bench.mobgap_peer import _merge, _timeline, run_mobgap, run_mobgap_ref
-
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "mobilise-d-lowerback"
-needs_data = pytest.mark.skipif(not DATA.is_dir(), reason="shared Mobilise-D data not available")
+from tests.realdata import MOBILISE_DIR
 
 
 def test_merge_joins_overlapping_spans_only() -> None:
@@ -52,7 +49,6 @@ def test_data_not_in_the_mobilise_frame_is_refused() -> None:
         run_mobgap(t, -np.roll(xyz, -1, axis=1), 100.0, gyr_dps=np.zeros((5, 3)))  # upright, bad gyro
 
 
-@needs_data
 @pytest.mark.slow
 @pytest.mark.filterwarnings("ignore::UserWarning")  # mobgap's loader: "Global caching is a little tricky..."
 def test_contacts_and_cadence_equal_the_full_official_pipeline() -> None:
@@ -64,7 +60,7 @@ def test_contacts_and_cadence_equal_the_full_official_pipeline() -> None:
     from bench.mobgap_peer import _contacts_and_cadence, _imu_body_frame, _pipeline
 
     ds = GenericMobilisedDataset(
-        [DATA / "data" / "lab" / "HA" / "001" / "data.mat"],
+        [MOBILISE_DIR / "data" / "lab" / "HA" / "001" / "data.mat"],
         GenericMobilisedDataset.COMMON_TEST_LEVEL_NAMES["tvs_lab"],
         parent_folders_as_metadata=["cohort", "participant_id"],  # the pipeline needs the cohort
         measurement_condition="laboratory",
@@ -100,13 +96,12 @@ def test_contacts_and_cadence_equal_the_full_official_pipeline() -> None:
     assert checked == 3  # Test5 Trial1, Trial2, Test11 Trial1
 
 
-@needs_data
 @pytest.mark.slow
 def test_runners_on_a_real_walk_find_its_steps() -> None:
     from bench import metrics as M
     from bench.datasets import load_mobilise
 
-    rec = next(r for r in load_mobilise() if r.name == "HA/001 Test5 Trial1")
+    rec = next(r for r in load_mobilise(MOBILISE_DIR) if r.name == "HA/001 Test5 Trial1")
     (bout,) = rec.bouts
     for timeline, steps in (
         run_mobgap(rec.t_s, rec.xyz_g, rec.fs_hz),

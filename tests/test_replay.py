@@ -20,7 +20,7 @@ from sensors.samples import AccBlock, FootPodSample, HeartRateSample, Sample, Sa
 from sensors.uuids import HEART_RATE_MEASUREMENT, PMD_CONTROL_POINT, PMD_DATA, RSC_MEASUREMENT
 
 REPO = Path(__file__).resolve().parents[1]
-# Polar PMD document v1.0 (shared/data/ble-vectors: doc_h10_start_acc_200hz_8g and sdk_acc_delta_type1_2samples)
+# Polar PMD document v1.0 (tests/data/ble-vectors: doc_h10_start_acc_200hz_8g and sdk_acc_delta_type1_2samples)
 START_ACC_RESPONSE = bytes.fromhex("f00202000001")
 ACC_FRAME = bytes.fromhex("02650000000000000081f1ff1400f00306017b0f08")
 TIMEOUT_S = 5.0

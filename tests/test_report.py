@@ -22,9 +22,9 @@ from coach.report_html import render_html
 from coach.session_index import index_session, pending_pain_prompts, report_for, sync
 from coach.storage import Database
 from tests.after_run_helpers import hand_records, write_folder
+from tests.realdata import TCX_SCHEMA
 
 REPO = Path(__file__).resolve().parents[1]
-SCHEMA = REPO.parent / "shared" / "data" / "schemas" / "TrainingCenterDatabasev2.xsd"
 
 
 def _gait(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -208,8 +208,7 @@ def _round_trip(folder: Path) -> None:
     ]
     tcx = to_tcx_bytes(activity)
     doc = etree.fromstring(tcx)
-    if SCHEMA.is_file():
-        etree.XMLSchema(etree.parse(str(SCHEMA))).assertValid(doc)
+    etree.XMLSchema(etree.parse(str(TCX_SCHEMA))).assertValid(doc)
     ns = {
         "t": "http://www.garmin.com/xmlschemas/TrainingCenterDatabase/v2",
         "x": "http://www.garmin.com/xmlschemas/ActivityExtension/v2",

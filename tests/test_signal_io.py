@@ -10,12 +10,11 @@ import pytest
 
 from coach.errors import InputError
 from coach.signal.io import detect_format, load_recording
+from tests.realdata import FIT_DIR
 from tests.test_signal_gait import gait_signal
 
 REPO = Path(__file__).resolve().parents[1]
 FIXTURES = REPO / "fixtures"
-SHARED = REPO.parent / "shared" / "data"
-FIT_DIR = SHARED / "garmin-fit"
 
 POLAR_HEADER = "Phone timestamp;sensor timestamp [ns];X [mg];Y [mg];Z [mg]"
 
@@ -94,7 +93,6 @@ def test_capture_with_foot_pod_only() -> None:
     assert 150 < np.median(cad) < 190  # RSC cadence is steps/min
 
 
-@pytest.mark.skipif(not FIT_DIR.is_dir(), reason="shared data not present")
 def test_fit_cadence_is_doubled_to_steps() -> None:
     rec = load_recording(FIT_DIR / "garmin-fenix-5-walk.fit")
     assert rec.format == "fit" and rec.xyz_g is None
@@ -105,7 +103,6 @@ def test_fit_cadence_is_doubled_to_steps() -> None:
     assert any("strides/min x 2" in n for n in rec.notes)
 
 
-@pytest.mark.skipif(not FIT_DIR.is_dir(), reason="shared data not present")
 def test_fit_without_cadence_is_a_clean_error() -> None:
     with pytest.raises(InputError, match="no cadence"):
         load_recording(FIT_DIR / "2013-02-06-12-11-14.fit")

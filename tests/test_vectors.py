@@ -1,4 +1,4 @@
-"""Every vector of ../shared/data/ble-vectors/ble_test_vectors.json against our codecs.
+"""Every vector of tests/data/ble-vectors/ble_test_vectors.json against our codecs.
 
 ``expected_asserted`` (what the source states) is the primary expectation, ``reference_*`` (an independent
 decoder) the secondary one. Every asserted key is mapped explicitly: an unknown key fails the test, so no vector
@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import math
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -31,12 +30,9 @@ from sensors.codecs import (
 )
 from sensors.codecs.pmd import acc_wire_samples, nominal_timestamps, spread_timestamps
 from sensors.errors import DecodeError
+from tests.realdata import BLE_VECTORS
 
-VECTORS_PATH = (
-    Path(__file__).resolve().parents[2] / "shared" / "data" / "ble-vectors" / "ble_test_vectors.json"
-)
-VECTORS: dict[str, Any] = json.loads(VECTORS_PATH.read_text()) if VECTORS_PATH.exists() else {}
-pytestmark = pytest.mark.skipif(not VECTORS, reason=f"{VECTORS_PATH} not found")
+VECTORS: dict[str, Any] = json.loads(BLE_VECTORS.read_text(encoding="utf-8"))
 
 # The vectors file's setting names -> PmdSettings.as_dict() keys.
 SETTING_NAMES = {
