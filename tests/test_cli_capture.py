@@ -659,8 +659,6 @@ def test_info_on_corrupt_capture_lists_warnings_and_fails(tmp_path: Path) -> Non
 
 def test_info_of_the_chest_fixture() -> None:
     path = REPO / "fixtures" / "chest-walk-jog-walk-hexoskin-005.jsonl"
-    if not path.exists():
-        pytest.skip("fixture not converted yet")
     info = json.loads(run("capture", "info", "--json", path).stdout)
     chars = {c["name"]: c for c in info["characteristics"]}
     assert chars["pmd_data"]["acc_samples_per_s"] == pytest.approx(100.0, rel=0.01)

@@ -3,7 +3,8 @@
 - every file under tests/data has a row in tests/data/README.md with its size and SHA-256, and every row names a
   file that is there with exactly those bytes (so nothing is added, edited or dropped silently);
 - every folder with data carries its SOURCE.txt and a licence text;
-- no test reaches outside the repository for data (the development corpus beside the checkout).
+- no test reaches outside the repository for data (the development corpus beside the checkout), and none skips
+  when a data file is missing: committed data is always there, so a missing file must fail, not hide a test.
 """
 
 from __future__ import annotations
@@ -30,6 +31,8 @@ OUTSIDE = (
     re.compile(r"""["']shared["']\s*/"""),
     re.compile(r"\bparents\[\s*[2-9]\s*\]"),
 )
+#: A check whether a path exists (next to a skip, it turns missing data into a silent skip).
+EXISTS = re.compile(r"\.(exists|is_dir|is_file)\(\)")
 
 
 def readme_rows() -> dict[str, tuple[int, str]]:
@@ -116,3 +119,39 @@ def test_no_test_reaches_outside_the_repository_for_data() -> None:
             if any(p.search(line) for p in OUTSIDE):
                 found.append(f"{path.relative_to(TESTS.parent)}:{number}: {line.strip()}")
     assert not found, "use tests/realdata.py (tests/data) instead:\n" + "\n".join(found)
+
+
+def skips_on_missing_files(lines: list[str]) -> list[int]:
+    """Line numbers (from 1) of skips that depend on whether a path exists: a ``skipif`` whose condition (on its
+    line or the next) checks a path, or a ``pytest.skip(`` right after such a check."""
+    found = []
+    for k, line in enumerate(lines):
+        conditional = "skipif(" in line and any(EXISTS.search(x) for x in lines[k : k + 2])
+        after_check = "pytest.skip(" in line and k > 0 and EXISTS.search(lines[k - 1]) is not None
+        if conditional or after_check:
+            found.append(k + 1)
+    return found
+
+
+def test_the_skip_check_catches_the_old_ways() -> None:
+    old = [
+        '@pytest.mark.skipif(not FIT_DIR.is_dir(), reason="data not present")',
+        "needs_data = pytest.mark.skipif(",
+        '    not (DATA / "x").is_dir(), reason="data not present"',
+        ")",
+        "    if not path.exists():",
+        '        pytest.skip("fixture not converted yet")',
+        '@pytest.mark.skipif(shutil.which("sox") is None, reason="sox not installed")',
+    ]
+    assert skips_on_missing_files(old) == [1, 2, 6]
+
+
+def test_no_test_skips_when_a_data_file_is_missing() -> None:
+    found = []
+    for path in _python_files():
+        lines = path.read_text(encoding="utf-8").splitlines()
+        found += [
+            f"{path.relative_to(TESTS.parent)}:{n}: {lines[n - 1].strip()}"
+            for n in skips_on_missing_files(lines)
+        ]
+    assert not found, "committed data is always there; let a missing file fail:\n" + "\n".join(found)

@@ -214,8 +214,6 @@ def test_empty_capture_replays_nothing(tmp_path: Path) -> None:
 @pytest.mark.slow
 def test_replay_of_the_chest_fixture_gives_100_hz_acc_and_1_hz_hr() -> None:
     path = REPO / "fixtures" / "chest-walk-jog-walk-hexoskin-005.jsonl"
-    if not path.exists():
-        pytest.skip("fixture not converted yet")
     source = ReplaySource(path, speed=0)
     samples = list(source.iter_samples())
     acc = [s for s in samples if isinstance(s, AccBlock)]
