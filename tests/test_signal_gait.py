@@ -161,7 +161,9 @@ def test_irregular_steps_cadence_follows_the_steps(seed: int) -> None:
     assert abs(float(np.mean(got)) - true_spm) < 2.5
     # the weak rhythm is measured as such, and the cadence then comes from the step events
     weak = [s for s in sec if s.confidence < 0.6]
-    assert weak and all("cadence_steps_spm" in s.features for s in weak[len(weak) // 2 :])
+    assert weak and all(
+        s.features is not None and s.features.cadence_steps_spm is not None for s in weak[len(weak) // 2 :]
+    )
     live = _stream(t, xyz, np.random.default_rng(seed).integers(1, 250, 40))
     assert live == ga.seconds_  # the step-based path is as block-invariant as the rest
 
@@ -322,12 +324,12 @@ def test_memory_is_bounded() -> None:
     est = StreamingGaitEstimator()
     t, xyz = gait_signal(duration_s=30, cadence_spm=110)
     est.feed_acc(t, xyz)
-    size_30 = est._bp.size
+    size_30 = est._band.size
     for k in range(1, 5):
         est.feed_acc(t + 30.0 * k, xyz)
-    assert est._bp.size == size_30
-    assert len(est._recent_peaks) <= 64
-    assert len(est._step_hist) <= 32
+    assert est._band.size == size_30
+    assert len(est._step_detector._recent) <= est._step_detector.max_recent_peaks
+    assert len(est._step_rate._history) <= est._step_rate.max_history_steps
 
 
 def test_out_of_order_and_duplicate_samples_are_dropped() -> None:
@@ -357,7 +359,7 @@ def test_foot_pod_reporting_strides_is_doubled_and_fused() -> None:
     fp = [(float(s), 60.5) for s in np.arange(t[0], t[-1], 1.0)]  # strides/min
     ga = GaitAnalysis().analyze(t, xyz, foot_pod=fp)
     sec = steady(ga.seconds_)
-    assert all(s.features["foot_pod_spm"] == 121.0 for s in sec)
+    assert all(s.features is not None and s.features.foot_pod_spm == 121.0 for s in sec)
     got = cadences(sec)
     assert np.all(got > 120.0) and np.all(got < 121.0)
 
@@ -423,7 +425,9 @@ def test_foot_pod_fusion_covers_a_whole_long_recording() -> None:
     t, xyz = gait_signal(duration_s=600, cadence_spm=120.0, seed=15)
     fp = [(float(s), 121.0) for s in np.arange(t[0], t[-1], 1.0)]
     sec = GaitAnalysis().analyze(t, xyz, foot_pod=fp).seconds_
-    assert sum("foot_pod_spm" in s.features for s in sec[5:-1]) == len(sec) - 6
+    assert (
+        sum(s.features is not None and s.features.foot_pod_spm is not None for s in sec[5:-1]) == len(sec) - 6
+    )
 
 
 def test_params_round_trip() -> None:
