@@ -655,3 +655,16 @@ def test_device_timeline_uses_the_same_hysteresis() -> None:
     assert seconds[0].mode == "unknown" and seconds[1].mode == "walk"
     assert seconds[10].raw_mode == "still" and seconds[10].mode == "walk"
     assert seconds[21].mode == "run" and seconds[20].mode == "walk"
+
+
+@pytest.mark.parametrize("piece", [*PIECES, HopFeatureExtractor], ids=lambda p: p.__name__)
+def test_every_piece_parameter_is_in_the_docs_table(piece: type) -> None:
+    """docs/signal.md's table names each piece and every one of its parameters."""
+    from pathlib import Path
+
+    doc = (Path(__file__).resolve().parents[1] / "docs" / "signal.md").read_text(encoding="utf-8")
+    table = doc[doc.index("## The pieces and their parameters") :]
+    assert f"`{piece.__name__}`" in table
+    for name in inspect.signature(piece.__init__).parameters:
+        if name not in ("self", "step_period"):
+            assert f"`{name}`" in table, f"{piece.__name__}.{name} is not in docs/signal.md's table"
