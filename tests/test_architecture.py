@@ -19,6 +19,11 @@ PURE = [
     "coach/report_html.py",
     "coach/signal/gait.py",
     "coach/signal/analysis.py",
+    "coach/signal/cadence.py",
+    "coach/signal/decision.py",
+    "coach/signal/dsp.py",
+    "coach/signal/features.py",
+    "coach/signal/steps.py",
 ]
 IO_MODULES = (
     "asyncio",

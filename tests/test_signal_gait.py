@@ -8,13 +8,19 @@ orientation and sampled at a given rate with jitter, drift and gaps.
 
 from __future__ import annotations
 
+import dataclasses
+import inspect
 import math
 from typing import Any
 
 import numpy as np
 import pytest
 
-from coach.signal import GaitAnalysis, GaitSecond, StreamingGaitEstimator
+from coach.signal import GaitAnalysis, GaitSecond, StreamingGaitEstimator, device_cadence_timeline
+from coach.signal.cadence import AcfStepPeriod, FootPodBlend, StepRateCadence
+from coach.signal.decision import GaitGate, ModeHysteresis, WalkRunScore
+from coach.signal.features import GaitFeatures, HopFeatureExtractor, HopFeatures, HopFeatureTable
+from coach.signal.steps import StepDetector
 
 
 def random_rotation(rng: np.random.Generator) -> np.ndarray:
@@ -161,7 +167,9 @@ def test_irregular_steps_cadence_follows_the_steps(seed: int) -> None:
     assert abs(float(np.mean(got)) - true_spm) < 2.5
     # the weak rhythm is measured as such, and the cadence then comes from the step events
     weak = [s for s in sec if s.confidence < 0.6]
-    assert weak and all("cadence_steps_spm" in s.features for s in weak[len(weak) // 2 :])
+    assert weak and all(
+        s.features is not None and s.features.cadence_steps_spm is not None for s in weak[len(weak) // 2 :]
+    )
     live = _stream(t, xyz, np.random.default_rng(seed).integers(1, 250, 40))
     assert live == ga.seconds_  # the step-based path is as block-invariant as the rest
 
@@ -322,12 +330,12 @@ def test_memory_is_bounded() -> None:
     est = StreamingGaitEstimator()
     t, xyz = gait_signal(duration_s=30, cadence_spm=110)
     est.feed_acc(t, xyz)
-    size_30 = est._bp.size
+    size_30 = est._band.size
     for k in range(1, 5):
         est.feed_acc(t + 30.0 * k, xyz)
-    assert est._bp.size == size_30
-    assert len(est._recent_peaks) <= 64
-    assert len(est._step_hist) <= 32
+    assert est._band.size == size_30
+    assert len(est._step_detector._recent) <= est._step_detector.max_recent_peaks
+    assert len(est._step_rate._history) <= est._step_rate.max_history_steps
 
 
 def test_out_of_order_and_duplicate_samples_are_dropped() -> None:
@@ -357,7 +365,7 @@ def test_foot_pod_reporting_strides_is_doubled_and_fused() -> None:
     fp = [(float(s), 60.5) for s in np.arange(t[0], t[-1], 1.0)]  # strides/min
     ga = GaitAnalysis().analyze(t, xyz, foot_pod=fp)
     sec = steady(ga.seconds_)
-    assert all(s.features["foot_pod_spm"] == 121.0 for s in sec)
+    assert all(s.features is not None and s.features.foot_pod_spm == 121.0 for s in sec)
     got = cadences(sec)
     assert np.all(got > 120.0) and np.all(got < 121.0)
 
@@ -423,7 +431,9 @@ def test_foot_pod_fusion_covers_a_whole_long_recording() -> None:
     t, xyz = gait_signal(duration_s=600, cadence_spm=120.0, seed=15)
     fp = [(float(s), 121.0) for s in np.arange(t[0], t[-1], 1.0)]
     sec = GaitAnalysis().analyze(t, xyz, foot_pod=fp).seconds_
-    assert sum("foot_pod_spm" in s.features for s in sec[5:-1]) == len(sec) - 6
+    assert (
+        sum(s.features is not None and s.features.foot_pod_spm is not None for s in sec[5:-1]) == len(sec) - 6
+    )
 
 
 def test_params_round_trip() -> None:
@@ -557,3 +567,104 @@ def test_sharp_heel_strikes_at_a_high_rate_do_not_make_a_walk_a_run(fs_hz: int) 
     t = np.arange(x.shape[0]) / fs_hz
     modes = [r["mode"] for r in GaitAnalysis().analyze(t, x).timeline_][8:]
     assert modes.count("walk") >= len(modes) - 1 and "run" not in modes
+
+
+# ---------------------------------------------------------------------- the pieces the estimator composes
+
+PIECES = [AcfStepPeriod, FootPodBlend, StepRateCadence, StepDetector, GaitGate, WalkRunScore, ModeHysteresis]
+
+
+@pytest.mark.parametrize("piece", [*PIECES, HopFeatureExtractor], ids=lambda p: p.__name__)
+def test_pieces_follow_the_algorithm_convention(piece: type) -> None:
+    """gaitmap's convention: ``__init__`` takes keyword-only parameters and only stores them, by name."""
+    params = [p for p in inspect.signature(piece.__init__).parameters.values() if p.name != "self"]
+    assert params and all(p.kind is inspect.Parameter.KEYWORD_ONLY for p in params)
+    assert all(p.default is not inspect.Parameter.empty for p in params if p.name != "step_period")
+    kwargs = {p.name: p.default for p in params}
+    if piece is HopFeatureExtractor:
+        kwargs["step_period"] = AcfStepPeriod()
+    obj = piece(**kwargs)
+    assert all(getattr(obj, name) is value for name, value in kwargs.items())
+
+
+def test_estimator_parameters_reach_its_pieces() -> None:
+    """Every estimator parameter a piece also has is handed to it (no piece silently keeps its default)."""
+    est_params = StreamingGaitEstimator().get_params()
+    changed: dict[str, Any] = {}
+    for name, value in est_params.items():
+        if isinstance(value, bool) or name in ("internal_rate_hz", "min_cadence_spm", "max_cadence_spm"):
+            continue
+        if isinstance(value, tuple):
+            changed[name] = tuple(v * 1.25 for v in value)
+        elif isinstance(value, int):
+            changed[name] = value + 1
+        else:
+            changed[name] = value * 1.25 + 0.01
+    changed.update(min_cadence_spm=50.0, max_cadence_spm=230.0)
+    est = StreamingGaitEstimator(**changed)
+    pieces = [v for v in vars(est).values() if type(v) in PIECES]
+    assert {type(p) for p in pieces} == set(PIECES)
+    shared = 0
+    for piece in pieces:
+        for name in inspect.signature(type(piece).__init__).parameters:
+            if name in changed:
+                assert getattr(piece, name) == changed[name], (type(piece).__name__, name)
+                shared += 1
+    assert shared >= 20
+    assert est._features.window_s == changed["window_s"]
+
+
+def test_hop_feature_table_rows_are_typed_records() -> None:
+    assert HopFeatureTable._fields == tuple(f.name for f in dataclasses.fields(HopFeatures))
+    t, xyz = gait_signal(duration_s=20, cadence_spm=120.0)
+    sec = GaitAnalysis().analyze(t, xyz).seconds_
+    f = sec[-1].features
+    assert isinstance(f, GaitFeatures) and isinstance(f.hop, HopFeatures)
+    assert f.cadence_acf_spm is not None and abs(f.cadence_acf_spm - 120.0) < 2.0
+    assert f.as_dict()["period_s"] == f.hop.period_s
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        # leaving unknown takes switch_s (2) agreeing seconds, like any other change
+        ("walk walk walk", "unknown walk walk"),
+        ("run walk run run", "unknown unknown unknown run"),
+        # a one-second blip does not switch
+        ("walk walk run walk", "unknown walk walk walk"),
+        ("walk walk still still", "unknown walk walk still"),
+        # gaps: a walk/run mode is held for gap_hold_s (3) seconds, then unknown; still is not held
+        ("walk walk gap gap gap walk", "unknown walk walk walk walk walk"),
+        ("walk walk gap gap gap gap", "unknown walk walk walk walk unknown"),
+        ("still still gap still", "unknown still unknown unknown"),
+        ("still still gap still still", "unknown still unknown unknown still"),
+    ],
+)
+def test_mode_hysteresis_decision_table(raw: str, expected: str) -> None:
+    h = ModeHysteresis(switch_s=2, switch_still_s=2, gap_hold_s=3)
+    got = [h.gap() if r == "gap" else h.update(r) for r in raw.split()]
+    assert got == expected.split()
+
+
+def test_device_timeline_uses_the_same_hysteresis() -> None:
+    """One walk/run hysteresis: the device-cadence path's modes are ModeHysteresis over its raw modes."""
+    rows = [(float(k), 150.0 if 20 <= k < 40 else 110.0 if k != 10 else 20.0) for k in range(60)]
+    seconds, _, _ = device_cadence_timeline(rows)
+    h = ModeHysteresis(switch_s=2, switch_still_s=2)
+    assert [s.mode for s in seconds] == [h.update(s.raw_mode) for s in seconds]
+    assert seconds[0].mode == "unknown" and seconds[1].mode == "walk"
+    assert seconds[10].raw_mode == "still" and seconds[10].mode == "walk"
+    assert seconds[21].mode == "run" and seconds[20].mode == "walk"
+
+
+@pytest.mark.parametrize("piece", [*PIECES, HopFeatureExtractor], ids=lambda p: p.__name__)
+def test_every_piece_parameter_is_in_the_docs_table(piece: type) -> None:
+    """docs/signal.md's table names each piece and every one of its parameters."""
+    from pathlib import Path
+
+    doc = (Path(__file__).resolve().parents[1] / "docs" / "signal.md").read_text(encoding="utf-8")
+    table = doc[doc.index("## The pieces and their parameters") :]
+    assert f"`{piece.__name__}`" in table
+    for name in inspect.signature(piece.__init__).parameters:
+        if name not in ("self", "step_period"):
+            assert f"`{name}`" in table, f"{piece.__name__}.{name} is not in docs/signal.md's table"

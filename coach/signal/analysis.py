@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from coach.signal.decision import ModeHysteresis
 from coach.signal.gait import MODES, GaitSecond, StreamingGaitEstimator
 
 logger = logging.getLogger(__name__)
@@ -223,8 +224,7 @@ def device_cadence_timeline(
     n = math.floor(t_last - t0) + 1
     times = np.array([r[0] for r in rows])
     out: list[GaitSecond] = []
-    mode = "unknown"
-    pending, count = "unknown", 0
+    hysteresis = ModeHysteresis(switch_s=switch_s, switch_still_s=switch_s)
     for k in range(n):
         t = t0 + k
         j = int(np.searchsorted(times, t + 1.0, side="left")) - 1
@@ -239,13 +239,7 @@ def device_cadence_timeline(
             raw = "run"
         else:
             raw = "walk"
-        if raw != mode:
-            count = count + 1 if raw == pending else 1
-            pending = raw
-            if count >= switch_s or mode == "unknown":
-                mode, count = raw, 0
-        else:
-            count = 0
+        mode = hysteresis.update(raw)
         c_out = float(cad) if mode in ("walk", "run") and cad is not None and cad >= 40 else None
         out.append(
             GaitSecond(t=t, cadence_spm=c_out, confidence=0.5 if c_out else 0.0, mode=mode, raw_mode=raw)

@@ -1,4 +1,4 @@
-"""Streaming step cadence, step events and walk/run/still from a body-worn accelerometer.
+"""Streaming step cadence, step events and walk/run/still from a body-worn accelerometer: the pipeline.
 
 The method is described, with its references and parameters, in docs/signal.md. In short, once per second of
 signal time (one *hop*):
@@ -8,28 +8,28 @@ signal time (one *hop*):
    filters and the gait state;
 2. gravity is the low-passed acceleration vector; the *vertical* signal is the projection of the acceleration
    on it (orientation free, Moe-Nilssen 1998), in g, about 1 at rest;
-3. the step period comes from the unbiased autocorrelation of the band-passed vertical acceleration over the
-   last ``window_s`` seconds: the first dominant peak in the plausible lag range is the step (Moe-Nilssen &
-   Helbostad 2004: first peak = step, second = stride), refined by parabolic interpolation at the step and
-   stride lags;
-4. step events: one loading peak of the band-passed vertical acceleration per step (at most one per 0.6 step
-   period), reported at the half-rise point before it, next to initial contact;
-5. still = low dynamic acceleration; run vs walk = a three-feature logistic rule (vertical range, vertical
-   minimum near free fall, cadence as a weak supporting feature), with hysteresis.
+3. per-hop features (:mod:`coach.signal.features`): the step period from the unbiased autocorrelation of the
+   band-passed vertical acceleration over the last ``window_s`` seconds
+   (:class:`~coach.signal.cadence.AcfStepPeriod`), RMS and robust extremes;
+4. step events (:class:`~coach.signal.steps.StepDetector`): one loading peak of the band-passed vertical
+   acceleration per step, reported at the half-rise point before it, next to initial contact;
+5. the decision (:mod:`coach.signal.decision`): gait or not (:class:`~coach.signal.decision.GaitGate`), run vs
+   walk by a logistic rule (:class:`~coach.signal.decision.WalkRunScore`), and the mode hysteresis
+   (:class:`~coach.signal.decision.ModeHysteresis`); the cadence is refined with a foot pod
+   (:class:`~coach.signal.cadence.FootPodBlend`) and the step events (:class:`~coach.signal.cadence.StepRateCadence`).
 
-All per-hop quantities are computed vectorised over every hop completed by a call, so one call with a whole
-recording and many calls with small blocks give identical results (:class:`coach.signal.GaitAnalysis` relies on
-this: batch analysis *is* the streaming estimator).
+:class:`StreamingGaitEstimator` owns the stream (resampling, filters, buffers) and composes those pieces from its
+keyword parameters. All per-hop quantities are computed vectorised over every hop completed by a call, so one call
+with a whole recording and many calls with small blocks give identical results (:class:`coach.signal.GaitAnalysis`
+relies on this: batch analysis *is* the streaming estimator).
 """
 
 from __future__ import annotations
 
 import bisect
 import inspect
-import itertools
 import logging
 import math
-from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -37,14 +37,32 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from coach.signal.cadence import AcfStepPeriod, FootPodBlend, StepRateCadence
+from coach.signal.decision import GAIT_MODES, GaitGate, ModeHysteresis, WalkRunScore
+from coach.signal.dsp import FloatArray, fir_valid, lowpass_fir
+from coach.signal.features import GaitFeatures, HopFeatureExtractor, HopFeatures
+from coach.signal.steps import Peak, StepDetector
+
 logger = logging.getLogger(__name__)
 
 MODES = ("walk", "run", "still", "unknown")
 
-FloatArray = NDArray[np.float64]
+__all__ = ["MODES", "GaitSecond", "StreamingGaitEstimator", "lowpass_fir"]
 
-
-GRID_CHUNK_S = 60  # seconds of internal grid built per step (bounds memory across long gaps)
+#: Seconds of internal grid built per step (bounds memory across long gaps).
+GRID_CHUNK_S = 60
+#: Gravity is estimated from block means, this many blocks a second (the internal rate is a multiple of it).
+GRAVITY_BLOCKS_PER_S = 10
+#: Low-pass cut-offs are capped at this fraction of the internal rate (under its Nyquist frequency).
+MAX_CUTOFF_FRACTION = 0.4
+#: Length (s) of the short FIR that smooths the vertical signal for the walk/run features (0.1-s delay).
+FEATURE_LOWPASS_LENGTH_S = 0.2
+#: Seconds of vertical signal the walk/run features look at (range and minimum).
+FEATURE_WINDOW_S = 2.0
+#: Seconds of signal kept beyond the ACF window (the feature window and the step candidates' look-back).
+EXTRA_KEEP_S = 2
+#: Floor of the gravity magnitude (g) before dividing by it.
+MIN_GRAVITY_G = 1e-6
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,15 +82,10 @@ class GaitSecond:
     steps: tuple[float, ...] = ()
     # Diagnostics (not part of the stable contract): raw per-second decision before hysteresis, features.
     raw_mode: str = "unknown"
-    features: dict[str, float] = field(default_factory=dict, compare=False, repr=False)
+    features: GaitFeatures | None = field(default=None, compare=False, repr=False)
 
 
-def lowpass_fir(cutoff_hz: float, fs: float, length_s: float) -> FloatArray:
-    """Linear-phase windowed-sinc (Hamming) low-pass FIR, odd length, unit gain at 0 Hz."""
-    n = round(length_s * fs) | 1
-    k = np.arange(n) - (n - 1) / 2
-    h = np.sinc(2.0 * cutoff_hz / fs * k) * np.hamming(n)
-    return np.asarray(h / h.sum(), dtype=np.float64)
+_COMPACT_AFTER = 256  # pruned readings dropped from the lists once there are this many
 
 
 class _TimedValues:
@@ -102,7 +115,7 @@ class _TimedValues:
 
     def prune(self, before_s: float) -> None:
         self._start = bisect.bisect_left(self._t, before_s, lo=self._start)
-        if self._start > 256:
+        if self._start > _COMPACT_AFTER:
             del self._t[: self._start]
             del self._v[: self._start]
             self._start = 0
@@ -203,54 +216,91 @@ class StreamingGaitEstimator:
             raise ValueError("internal_rate_hz must be a multiple of 10 within 20..400")
         if not 0 < self.min_cadence_spm < self.max_cadence_spm:
             raise ValueError("need 0 < min_cadence_spm < max_cadence_spm")
+        # the pieces (see docs/signal.md for each one's parameters)
+        self._step_period = AcfStepPeriod(
+            min_cadence_spm=self.min_cadence_spm,
+            max_cadence_spm=self.max_cadence_spm,
+            first_peak_fraction=self.first_peak_fraction,
+            half_lag_max_r=self.half_lag_max_r,
+            quarter_lag_r=self.quarter_lag_r,
+        )
+        self._features = HopFeatureExtractor(
+            step_period=self._step_period, window_s=self.window_s, feature_window_s=FEATURE_WINDOW_S
+        )
+        self._step_detector = StepDetector(
+            step_rise_fraction=self.step_rise_fraction,
+            step_min_distance_periods=self.step_min_distance_periods,
+            step_threshold_std=self.step_threshold_std,
+            step_lookback_s=self.step_lookback_s,
+            comb_asymmetry=self.comb_asymmetry,
+        )
+        self._gate = GaitGate(
+            min_confidence=self.min_confidence,
+            still_rms_g=self.still_rms_g,
+            active_fraction=self.active_fraction,
+            still_max_rms_g=self.still_max_rms_g,
+        )
+        self._run_score = WalkRunScore(
+            run_range_g=self.run_range_g,
+            run_min_g=self.run_min_g,
+            run_weights=self.run_weights,
+            max_walk_cadence_spm=self.max_walk_cadence_spm,
+            heart_rate_weight=self.heart_rate_weight,
+        )
+        self._hysteresis = ModeHysteresis(
+            switch_s=self.switch_s, switch_still_s=self.switch_still_s, gap_hold_s=self.gap_hold_s
+        )
+        self._foot_pod_blend = FootPodBlend(foot_pod_weight=self.foot_pod_weight)
+        self._step_rate = StepRateCadence(
+            step_cadence_window_s=self.step_cadence_window_s,
+            step_cadence_weight=self.step_cadence_weight,
+            step_cadence_relaxed_conf=self.step_cadence_relaxed_conf,
+            min_cadence_spm=self.min_cadence_spm,
+            max_cadence_spm=self.max_cadence_spm,
+        )
+        # the stream: internal rate, filters, buffer sizes
         self._fs = fs
-        self._blk = fs // 10  # gravity is estimated from 0.1-s block means
-        n_g = max(3, round(self.gravity_window_s * 10))
-        self._w_g = np.hanning(n_g + 2)[1:-1].copy()
-        self._h_lp = lowpass_fir(min(self.lowpass_hz, 0.4 * fs), fs, self.lowpass_length_s)
-        self._lp_delay_s = (self._h_lp.size - 1) / 2 / fs
+        self._block_n = fs // GRAVITY_BLOCKS_PER_S  # gravity is estimated from 0.1-s block means
+        n_gravity = max(3, round(self.gravity_window_s * GRAVITY_BLOCKS_PER_S))
+        self._gravity_taps = np.hanning(n_gravity + 2)[1:-1].copy()
+        self._band_taps = lowpass_fir(
+            min(self.lowpass_hz, MAX_CUTOFF_FRACTION * fs), fs, self.lowpass_length_s
+        )
+        self._band_delay_s = (self._band_taps.size - 1) / 2 / fs
         flp = self.feature_lowpass_hz
         # a short FIR (0.2 s, 0.1-s delay): a smoother that makes the impact/flight features the same at 25-200 Hz
-        self._h_feat = lowpass_fir(min(flp, 0.4 * fs), fs, 0.2) if flp > 0 else np.ones(1)
-        self._win_n = round(self.window_s * fs)
-        self._lag_min = max(2, math.floor(60.0 / self.max_cadence_spm * fs))
-        self._lag_max = math.ceil(60.0 / self.min_cadence_spm * fs)
-        self._lag_n = min(int(2.4 * self._lag_max) + 2, self._win_n - fs)
-        self._nfft = 1 << math.ceil(math.log2(self._win_n + self._lag_n + 1))
-        self._feat_n = 2 * fs  # run/walk features over the last 2 s
-        self._keep_n = self._win_n + 2 * fs
-        # state
+        self._feature_taps = (
+            lowpass_fir(min(flp, MAX_CUTOFF_FRACTION * fs), fs, FEATURE_LOWPASS_LENGTH_S)
+            if flp > 0
+            else np.ones(1)
+        )
+        self._longest_lag = self._step_period.lag_range(fs)[1]
+        self._keep_n = self._features.window_samples(fs) + EXTRA_KEEP_S * fs
+        # state of the stream
         self.t0_s: float | None = None
         self._tail_t: float | None = None
         self._tail_x: FloatArray | None = None
         self._next_i = 0
         self._next_hop = 0
         self._reset_filters = True
-        self._pend_x = np.zeros((0, 3))
-        self._pend_valid = np.zeros(0, dtype=bool)
-        self._hist_bm = np.zeros((n_g - 1, 3))  # last block means (gravity FIR state)
-        self._hist_bw = np.zeros(n_g - 1)  # their weights (0 = not valid / before a reset)
-        self._hist_av = np.zeros(self._h_lp.size - 1)  # low-pass FIR state
-        self._hist_vf = np.ones(self._h_feat.size - 1)  # feature low-pass FIR state (vertical, in g)
+        self._pending_x = np.zeros((0, 3))
+        self._pending_valid = np.zeros(0, dtype=bool)
+        self._gravity_means = np.zeros((n_gravity - 1, 3))  # last block means (gravity FIR state)
+        self._gravity_weights = np.zeros(n_gravity - 1)  # their weights (0 = not valid / before a reset)
+        self._band_state = np.zeros(self._band_taps.size - 1)  # band low-pass FIR state
+        self._feature_state = np.ones(
+            self._feature_taps.size - 1
+        )  # feature low-pass FIR state (vertical, in g)
         n0 = self._keep_n
-        self._buf_i0 = -n0
-        self._bp = np.zeros(n0)
-        self._vr = np.zeros(n0)
-        self._dyn = np.zeros(n0)
+        self._buf_i0 = -n0  # global grid index of the buffers' first sample
+        self._band = np.zeros(n0)  # low-passed dynamic vertical acceleration (g, about 0)
+        self._vertical = np.zeros(n0)  # smoothed vertical acceleration (g, about 1 at rest)
+        self._dynamic = np.zeros(n0)  # |acceleration - gravity| (g)
         self._valid = np.zeros(n0, dtype=bool)
-        # sequential state
-        self._mode = "unknown"
-        self._pending_mode = "unknown"
-        self._pending_count = 0
-        self._gap_hops = 0  # consecutive seconds that were mostly gap
-        self._period_s: float | None = None
-        self._last_step_t: float | None = None
-        self._peak_pending: tuple[float, float] | None = None  # (time relative to t0, height)
-        self._recent_peaks: deque[tuple[float, float]] = deque(maxlen=64)
-        self._step_hist: deque[float] = deque(maxlen=32)
+        # state of the decisions
+        self._period_s: float | None = None  # the last step period in gait (held through a brief loss)
         self._foot_pod = _TimedValues()
         self._heart_rate = _TimedValues()
-        self._hr_walk: float | None = None
 
     # ------------------------------------------------------------------ inputs
     def feed_foot_pod(self, t_s: float, cadence_spm: float) -> None:
@@ -320,122 +370,133 @@ class StreamingGaitEstimator:
             last_i += 1
         return last_i
 
-    def _emit_grid(self, tr: FloatArray, xr: FloatArray, last_i: int) -> None:
+    def _emit_grid(self, t_raw: FloatArray, x_raw: FloatArray, last_i: int) -> None:
         """Resample grid points ``_next_i .. last_i`` from the raw samples, filter them and append them."""
         assert self.t0_s is not None
         fs = self._fs
         idx = np.arange(self._next_i, last_i + 1)
-        tg = self.t0_s + idx / fs
-        j = np.searchsorted(tr, tg, side="right") - 1
-        j = np.clip(j, 0, tr.size - 2)
-        dt = tr[j + 1] - tr[j]
-        w = ((tg - tr[j]) / dt)[:, None]
-        xg = xr[j] + w * (xr[j + 1] - xr[j])
+        t_grid = self.t0_s + idx / fs
+        j = np.searchsorted(t_raw, t_grid, side="right") - 1
+        j = np.clip(j, 0, t_raw.size - 2)
+        dt = t_raw[j + 1] - t_raw[j]
+        w = ((t_grid - t_raw[j]) / dt)[:, None]
+        x_grid = x_raw[j] + w * (x_raw[j + 1] - x_raw[j])
         valid = dt <= self.gap_s
         self._next_i = last_i + 1
-        x_all = np.concatenate((self._pend_x, xg))
-        v_all = np.concatenate((self._pend_valid, valid))
-        blk = self._blk
+        x_all = np.concatenate((self._pending_x, x_grid))
+        valid_all = np.concatenate((self._pending_valid, valid))
+        blk = self._block_n
         n_full = (x_all.shape[0] // blk) * blk
-        self._pend_x, self._pend_valid = x_all[n_full:], v_all[n_full:]
+        self._pending_x, self._pending_valid = x_all[n_full:], valid_all[n_full:]
         if n_full == 0:
             return
-        x_all, v_all = x_all[:n_full], v_all[:n_full]
-        bvalid = v_all.reshape(-1, blk).all(axis=1)
-        v_all = np.repeat(bvalid, blk)  # a block with any gap sample is invalid as a whole
-        n = n_full
-        bp = np.zeros(n)
-        gn = np.ones(n)
-        dyn = np.zeros(n)
-        if bvalid.all():
-            runs = [(0, bvalid.size)]
+        x_all, valid_all = x_all[:n_full], valid_all[:n_full]
+        block_valid = valid_all.reshape(-1, blk).all(axis=1)
+        valid_all = np.repeat(block_valid, blk)  # a block with any gap sample is invalid as a whole
+        band = np.zeros(n_full)
+        vertical = np.ones(n_full)
+        dynamic = np.zeros(n_full)
+        if block_valid.all():
+            runs = [(0, block_valid.size)]
         else:
-            edges = np.flatnonzero(np.diff(np.concatenate(([0], bvalid.view(np.int8), [0]))))
+            edges = np.flatnonzero(np.diff(np.concatenate(([0], block_valid.view(np.int8), [0]))))
             runs = list(zip(edges[0::2].tolist(), edges[1::2].tolist(), strict=True))
         pos = 0
         for a, b in runs:
             if a > pos:
                 self._reset_filters = True
             sl = slice(a * blk, b * blk)
-            self._filter_blocks(x_all[sl], bp[sl], gn[sl], dyn[sl])
+            self._filter_blocks(x_all[sl], band[sl], vertical[sl], dynamic[sl])
             pos = b
-        if pos < bvalid.size:
+        if pos < block_valid.size:
             self._reset_filters = True
-        self._append(bp, gn, dyn, v_all)
+        self._append(band, vertical, dynamic, valid_all)
 
-    def _filter_blocks(self, x: FloatArray, bp: FloatArray, v_out: FloatArray, dyn: FloatArray) -> None:
-        """Gravity from a Hann-weighted causal average of 0.1-s block means, vertical projection, low-pass."""
-        blk = self._blk
+    def _filter_blocks(
+        self, x: FloatArray, band: FloatArray, vertical: FloatArray, dynamic: FloatArray
+    ) -> None:
+        """Gravity from a Hann-weighted causal average of 0.1-s block means, vertical projection, low-pass.
+
+        Fills ``band`` (low-passed vertical minus gravity magnitude), ``vertical`` (smoothed vertical) and
+        ``dynamic`` (|acceleration - gravity|), all in g."""
+        blk = self._block_n
         if self._reset_filters:
-            self._hist_bm[:] = 0.0
-            self._hist_bw[:] = 0.0
-            self._hist_av[:] = 0.0
-            self._hist_vf[:] = 1.0
+            self._gravity_means[:] = 0.0
+            self._gravity_weights[:] = 0.0
+            self._band_state[:] = 0.0
+            self._feature_state[:] = 1.0
             self._reset_filters = False
         m = x.shape[0] // blk
         xb = x.reshape(m, blk, 3)
-        bm = xb[:, 0, :].copy()
+        block_mean = xb[:, 0, :].copy()
         for j in range(1, blk):
-            bm += xb[:, j, :]
-        bm *= 1.0 / blk
-        all_bm = np.concatenate((self._hist_bm, bm))
-        all_bw = np.concatenate((self._hist_bw, np.ones(m)))
-        w = self._w_g
-        den = _fir_valid(all_bw, w)
-        g = _fir_valid(all_bm * all_bw[:, None], w) / den[:, None]
-        keep = w.size - 1
-        self._hist_bm = all_bm[-keep:].copy()
-        self._hist_bw = all_bw[-keep:].copy()
-        gnb = np.sqrt(g[:, 0] * g[:, 0] + g[:, 1] * g[:, 1] + g[:, 2] * g[:, 2])
-        gnb = np.maximum(gnb, 1e-6)
-        u = g / gnb[:, None]
-        ur = np.repeat(u, blk, axis=0)
-        gr = np.repeat(g, blk, axis=0)
-        gn = np.repeat(gnb, blk)
-        v = x[:, 0] * ur[:, 0] + x[:, 1] * ur[:, 1] + x[:, 2] * ur[:, 2]
-        d = x - gr
-        dyn[:] = np.sqrt(d[:, 0] * d[:, 0] + d[:, 1] * d[:, 1] + d[:, 2] * d[:, 2])
-        av = np.concatenate((self._hist_av, v - gn))
-        bp[:] = _fir_valid(av, self._h_lp)
-        self._hist_av = av[-(self._h_lp.size - 1) :].copy()
-        if self._h_feat.size > 1:
-            vf = np.concatenate((self._hist_vf, v))
-            self._hist_vf = vf[-(self._h_feat.size - 1) :].copy()
-            v = _fir_valid(vf, self._h_feat)
-        v_out[:] = v
+            block_mean += xb[:, j, :]
+        block_mean *= 1.0 / blk
+        all_means = np.concatenate((self._gravity_means, block_mean))
+        all_weights = np.concatenate((self._gravity_weights, np.ones(m)))
+        taps = self._gravity_taps
+        den = fir_valid(all_weights, taps)
+        g = fir_valid(all_means * all_weights[:, None], taps) / den[:, None]
+        keep = taps.size - 1
+        self._gravity_means = all_means[-keep:].copy()
+        self._gravity_weights = all_weights[-keep:].copy()
+        g_norm_blocks = np.sqrt(g[:, 0] * g[:, 0] + g[:, 1] * g[:, 1] + g[:, 2] * g[:, 2])
+        g_norm_blocks = np.maximum(g_norm_blocks, MIN_GRAVITY_G)
+        unit = np.repeat(g / g_norm_blocks[:, None], blk, axis=0)
+        gravity = np.repeat(g, blk, axis=0)
+        g_norm = np.repeat(g_norm_blocks, blk)
+        v = x[:, 0] * unit[:, 0] + x[:, 1] * unit[:, 1] + x[:, 2] * unit[:, 2]
+        d = x - gravity
+        dynamic[:] = np.sqrt(d[:, 0] * d[:, 0] + d[:, 1] * d[:, 1] + d[:, 2] * d[:, 2])
+        dyn_vertical = np.concatenate((self._band_state, v - g_norm))
+        band[:] = fir_valid(dyn_vertical, self._band_taps)
+        self._band_state = dyn_vertical[-(self._band_taps.size - 1) :].copy()
+        if self._feature_taps.size > 1:
+            vf = np.concatenate((self._feature_state, v))
+            self._feature_state = vf[-(self._feature_taps.size - 1) :].copy()
+            v = fir_valid(vf, self._feature_taps)
+        vertical[:] = v
 
-    def _append(self, bp: FloatArray, gn: FloatArray, dyn: FloatArray, valid: NDArray[np.bool_]) -> None:
-        self._bp = np.concatenate((self._bp, bp))
-        self._vr = np.concatenate((self._vr, gn))
-        self._dyn = np.concatenate((self._dyn, dyn))
+    def _append(
+        self, band: FloatArray, vertical: FloatArray, dynamic: FloatArray, valid: NDArray[np.bool_]
+    ) -> None:
+        self._band = np.concatenate((self._band, band))
+        self._vertical = np.concatenate((self._vertical, vertical))
+        self._dynamic = np.concatenate((self._dynamic, dynamic))
         self._valid = np.concatenate((self._valid, valid))
 
     def _trim(self) -> None:
-        extra = self._bp.size - self._keep_n
+        extra = self._band.size - self._keep_n
         if extra > 0:
-            self._bp = self._bp[extra:]
-            self._vr = self._vr[extra:]
-            self._dyn = self._dyn[extra:]
+            self._band = self._band[extra:]
+            self._vertical = self._vertical[extra:]
+            self._dynamic = self._dynamic[extra:]
             self._valid = self._valid[extra:]
             self._buf_i0 += extra
 
-    # ------------------------------------------------------------------ stage 2: per-hop features (vectorised)
+    # ------------------------------------------------------------------ stage 2: per-hop features and peaks
     def _process_hops(self) -> list[GaitSecond]:
         fs = self._fs
-        n_hops = (self._next_i - self._pend_x.shape[0]) // fs - self._next_hop
+        n_hops = (self._next_i - self._pending_x.shape[0]) // fs - self._next_hop
         if n_hops <= 0:
             self._trim()
             return []
         hops = np.arange(self._next_hop, self._next_hop + n_hops)
         ends = (hops + 1) * fs - self._buf_i0  # local index one past each hop's last sample
-        feats = self._hop_features(ends)
-        comb = np.where(
-            np.isfinite(feats["period_s"]) & (feats["asymmetry"] > self.comb_asymmetry),
-            np.rint(np.nan_to_num(feats["period_s"]) * fs),
-            0,
-        ).astype(np.int64)
-        cand = self._peak_candidates(ends, comb, feats["period_s"] * fs)
-        out = [self._decide(int(h), {k: v[i] for k, v in feats.items()}, cand[i]) for i, h in enumerate(hops)]
+        table = self._features.extract(self._band, self._vertical, self._dynamic, self._valid, ends, fs)
+        comb = self._step_detector.comb_lags(table.period_s, table.asymmetry, fs)
+        candidates = self._step_detector.candidates(
+            self._band,
+            self._valid,
+            ends,
+            comb,
+            table.period_s * fs,
+            sampling_rate_hz=fs,
+            index_offset=self._buf_i0,
+            longest_lag=self._longest_lag,
+            delay_s=self._band_delay_s,
+        )
+        out = [self._decide(int(h), table.row(i), candidates[i]) for i, h in enumerate(hops)]
         self._next_hop += n_hops
         self._trim()
         if self.t0_s is not None:
@@ -444,398 +505,77 @@ class StreamingGaitEstimator:
             self._heart_rate.prune(horizon)
         return out
 
-    def _windows(self, arr: NDArray[Any], ends: NDArray[np.int64], n: int) -> NDArray[Any]:
-        view = np.lib.stride_tricks.sliding_window_view(arr, n)
-        return view[ends - n]
-
-    def _hop_features(self, ends: NDArray[np.int64]) -> dict[str, FloatArray]:
-        fs = self._fs
-        win_n = self._win_n
-        m = self._windows(self._valid, ends, win_n).astype(np.float64)
-        x = self._windows(self._bp, ends, win_n) * m
-        nfft = self._nfft
-        fx = np.fft.rfft(x, nfft, axis=1)
-        r = np.fft.irfft(fx.real * fx.real + fx.imag * fx.imag, nfft, axis=1)[:, : self._lag_n + 1]
-        # number of valid sample pairs per lag: win_n - lag for a full window, by FFT for windows with gaps
-        c = np.tile(np.arange(win_n, win_n - self._lag_n - 1, -1, dtype=np.float64), (m.shape[0], 1))
-        partial = ~(m > 0).all(axis=1)
-        if partial.any():
-            fm = np.fft.rfft(m[partial], nfft, axis=1)
-            cp = np.fft.irfft(fm.real * fm.real + fm.imag * fm.imag, nfft, axis=1)[:, : self._lag_n + 1]
-            c[partial] = np.rint(cp)
-        enough = c >= fs  # at least 1 s of overlap for a lag to count
-        r = np.where(enough, r / np.maximum(c, 1.0), 0.0)
-        r0 = r[:, 0].copy()
-        valid_n = c[:, 0]
-        rn = np.where(r0[:, None] > 0, r / np.where(r0 > 0, r0, 1.0)[:, None], 0.0)
-        period, conf, double, asym = self._period_from_acf(rn)
-        hop_valid = self._windows(self._valid, ends, fs).mean(axis=1)
-        dyn = self._windows(self._dyn, ends, fs)
-        dyn_rms = np.sqrt(np.mean(dyn * dyn, axis=1))
-        b1 = self._windows(self._bp, ends, fs)
-        hop_rms = np.sqrt(np.mean(b1 * b1, axis=1))
-        vl = self._windows(self._vr, ends, self._feat_n)
-        vm = self._windows(self._valid, ends, self._feat_n)
-        # robust extremes (2nd / 98th percentile) of the vertical acceleration over the last 2 s (valid samples)
-        vl_hi = np.where(vm, vl, -np.inf)
-        vl_lo = np.where(vm, vl, np.inf)
-        k = max(1, self._feat_n // 50)  # 2nd percentile from each end
-        hi = -np.partition(-vl_hi, k, axis=1)[:, k]
-        lo = np.partition(vl_lo, k, axis=1)[:, k]
-        ok = np.isfinite(hi) & np.isfinite(lo)
-        hi = np.where(ok, hi, 1.0)
-        lo = np.where(ok, lo, 1.0)
-        return {
-            "period_s": period / fs,
-            "double_period_s": double / fs,
-            "asymmetry": asym,
-            "confidence": conf,
-            "bp_std": np.sqrt(np.maximum(r0, 0.0)),
-            "valid_s": valid_n / fs,
-            "hop_valid": hop_valid,
-            "dyn_rms_g": dyn_rms,
-            "hop_rms_g": hop_rms,
-            "v_hi_g": hi,
-            "v_lo_g": lo,
-        }
-
-    def _period_from_acf(self, rn: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
-        """Step period (in samples, fractional) and confidence from normalised unbiased ACF rows."""
-        h, nl = rn.shape
-        lo, hi = self._lag_min, min(self._lag_max, nl - 2)
-        mid = rn[:, 1:-1]
-        is_pk = (mid > rn[:, :-2]) & (mid >= rn[:, 2:])
-        is_pk = np.concatenate((np.zeros((h, 1), bool), is_pk, np.zeros((h, 1), bool)), axis=1)
-        in_range = np.zeros(nl, dtype=bool)
-        in_range[lo : hi + 1] = True
-        pk = is_pk & in_range[None, :] & (rn > 0.0)
-        wide = np.zeros(nl, dtype=bool)
-        wide[lo : min(2 * hi, nl - 2) + 1] = True
-        pk_wide = is_pk & wide[None, :] & (rn > 0.0)
-        pk_vals = np.where(pk_wide, rn, -np.inf)
-        best = pk_vals.max(axis=1)
-        has = np.isfinite(best)
-        best_lag = np.argmax(pk_vals, axis=1)
-        # A step lag c has the signal in anti-phase at c/2 (r(c/2) < 0); a half-step artefact (double bump
-        # within a step) does not. Among those, the first peak within a fraction of the best one is the step.
-        half_r = rn[:, np.arange(nl) // 2]
-        strong = pk & (rn >= self.first_peak_fraction * best[:, None])
-        cand = strong & (half_r < self.half_lag_max_r)
-        cand = np.where(cand.any(axis=1)[:, None], cand, strong)
-        l1 = np.where(cand.any(axis=1), np.argmax(cand, axis=1), best_lag)
-        rows = np.arange(h)
-        l1 = np.where(has, l1, lo + 1)
-        # Strong left/right asymmetry (a limp, a loose strap) can push the ACF at the step lag down to about 0
-        # while the stride peak dominates; the step still shows as a local maximum at half the chosen lag with
-        # the signal in anti-phase at a quarter and three quarters of it.
-        half = l1 // 2
-        wq = np.maximum(2, half // 6)
-        offs_h = np.arange(-8, 9)
-        gl_h = np.clip(half[:, None] + offs_h[None, :], 1, nl - 2)
-        in_win = np.abs(offs_h)[None, :] <= wq[:, None]
-        hv = np.where(in_win, rn[rows[:, None], gl_h], -np.inf)
-        jh = np.argmax(hv, axis=1)
-        lh = gl_h[rows, jh]
-        is_local = (rn[rows, lh] > rn[rows, lh - 1]) & (rn[rows, lh] >= rn[rows, lh + 1])
-        q1 = rn[rows, np.clip(l1 // 4, 0, nl - 1)]
-        q3 = rn[rows, np.clip((3 * l1) // 4, 0, nl - 1)]
-        use_half = has & (half >= lo) & is_local & (q1 < -self.quarter_lag_r) & (q3 < -self.quarter_lag_r)
-        l1 = np.where(use_half, lh, l1)
-        has = has & (l1 <= hi)
-        l1 = np.where(has, l1, lo + 1)
-        p1 = l1 + _parabolic(rn, rows, l1)
-        r1 = rn[rows, l1]
-        # stride lag near 2*l1: the highest sample within +-20 %
-        w = max(2, int(0.2 * hi))
-        offs = np.arange(-w, w + 1)
-        centre = np.clip(2 * l1, w + 1, nl - w - 2)
-        gl = centre[:, None] + offs[None, :]
-        gv = rn[rows[:, None], gl]
-        j = np.argmax(gv, axis=1)
-        l2 = gl[rows, j]
-        interior = (j > 0) & (j < offs.size - 1) & (2 * l1 + w < nl - 1)
-        p2 = l2 + _parabolic(rn, rows, l2)
-        r2 = rn[rows, l2]
-        period = np.where(interior & (r2 > 0), (p1 + 2.0 * p2) / 5.0, p1)
-        conf = np.clip(np.maximum(r1, np.where(interior, r2, 0.0)), 0.0, 1.0)
-        period = np.where(has, period, np.nan)
-        conf = np.where(has, conf, 0.0)
-        double = np.where(has & interior & (r2 > 0), p2, np.nan)
-        # left/right asymmetry: the stride peak well above the step peak
-        asym = np.where(has & interior, r2 - r1, 0.0)
-        return period, conf, double, asym
-
-    def _peak_candidates(
-        self, ends: NDArray[np.int64], comb: NDArray[np.int64], period_samples: FloatArray
-    ) -> list[list[tuple[float, float]]]:
-        """Local maxima of the low-passed vertical signal, per hop: (time since t0 in s, height).
-
-        Where the stride component dominates (``comb`` > 0, the step period in samples), the signal is first
-        averaged with itself one step earlier, which cancels the stride component (odd multiples of half the
-        step frequency) and keeps the step's: then the weaker foot's step is a maximum of its own.
-        """
-        fs = self._fs
-        first = int(ends[0]) - fs - 1
-        last = int(ends[-1]) - 1  # peaks need a right neighbour: hop k owns local indices [start-1, end-1)
-        idx = np.arange(first - 1, last + 1)
-        hop_idx = np.clip((idx - first) // fs, 0, ends.size - 1)
-        lag = comb[hop_idx]
-        seg = self._bp[idx]
-        val = self._valid[idx]
-        if (lag > 0).any():
-            back = np.maximum(idx - lag, 0)
-            seg = np.where(lag > 0, 0.5 * (seg + self._bp[back]), seg)
-            val = val & self._valid[back]
-        mid = seg[1:-1]
-        pk = (mid > seg[:-2]) & (mid >= seg[2:]) & val[1:-1] & val[:-2] & val[2:]
-        loc = np.flatnonzero(pk)
-        y0, y1, y2 = seg[loc], seg[loc + 1], seg[loc + 2]
-        den = y0 - 2 * y1 + y2
-        delta = np.where(den < 0, 0.5 * (y0 - y2) / np.where(den < 0, den, -1.0), 0.0)
-        height = y1 - 0.25 * (y0 - y2) * delta
-        local_idx = first + loc  # index into buffer of the peak sample
-        # times as (integer global sample index, fraction) so that they do not depend on the buffer offset
-        g_idx = local_idx + self._buf_i0
-        t_frac = delta
-        if self.step_rise_fraction < 1.0 and loc.size:
-            # Initial contact precedes the loading peak: the vertical velocity is lowest (most downward) where
-            # the vertical acceleration crosses zero upwards (McCamley et al. 2012). The landmark is where the
-            # rising edge before the peak crosses ``step_rise_fraction`` x the peak height (0 = that zero
-            # crossing, 1 = the peak itself), searched back at most half a step period.
-            per = period_samples[np.clip(loc // fs, 0, ends.size - 1)]
-            back_n = max(2, int(0.5 * self._lag_max))
-            max_back = np.minimum(np.where(np.isfinite(per), 0.5 * per, 0.25 * fs), back_n)
-            offs = np.arange(-back_n, 1)
-            gi = np.clip(local_idx[:, None] + offs[None, :], 0, self._bp.size - 1)
-            w = self._bp[gi]
-            level = (self.step_rise_fraction * height)[:, None]
-            below = (w < level) & (-offs[None, :] <= max_back[:, None])
-            has_b = below.any(axis=1)
-            k = back_n - np.argmax(below[:, ::-1], axis=1)  # last sample below the level
-            k = np.clip(k, 0, back_n - 1)
-            ya = w[np.arange(loc.size), k]
-            yb = w[np.arange(loc.size), k + 1]
-            frac = np.where(yb > ya, (level[:, 0] - ya) / np.where(yb > ya, yb - ya, 1.0), 0.0)
-            rise_before = has_b & (offs[k] + np.clip(frac, 0.0, 1.0) <= delta)
-            g_idx = np.where(rise_before, g_idx + offs[k], g_idx)
-            t_frac = np.where(rise_before, np.clip(frac, 0.0, 1.0), t_frac)
-        t_rel = (g_idx + t_frac) / fs - self._lp_delay_s
-        hop_of = (local_idx - first) // fs
-        out: list[list[tuple[float, float]]] = [[] for _ in range(ends.size)]
-        for hop_i, tt, hh in zip(hop_of.tolist(), t_rel.tolist(), height.tolist(), strict=True):
-            out[min(hop_i, ends.size - 1)].append((tt, hh))
-        return out
-
     # ------------------------------------------------------------------ stage 3: sequential decisions
-    def _decide(self, hop: int, f: dict[str, float], cands: list[tuple[float, float]]) -> GaitSecond:
+    def _decide(self, hop: int, f: HopFeatures, candidates: list[Peak]) -> GaitSecond:
+        """One second: gait or not, cadence, walk/run, hysteresis, steps."""
         assert self.t0_s is not None
-        t_start = float(hop)
         t_end = float(hop + 1)
-        period_s = f["period_s"]
-        conf = float(f["confidence"])
-        gap = f["hop_valid"] < 0.5
-        enough = f["valid_s"] >= 2.0
-        in_gait = (
-            not gap
-            and enough
-            and math.isfinite(period_s)
-            and conf >= self.min_confidence
-            and f["hop_rms_g"] >= self.still_rms_g
-            and f["hop_rms_g"] >= self.active_fraction * f["bp_std"]
-        )
-        features = {k: float(v) for k, v in f.items()}
+        gap = self._gate.is_gap(f)
+        in_gait = self._gate.in_gait(f)
         hr = self._heart_rate.latest(self.t0_s + t_end, self.foot_pod_max_age_s)
+        period_s = f.period_s
         cadence: float | None = None
-        z = -math.inf
+        cadence_acf: float | None = None
+        foot_pod: float | None = None
+        run_score: float | None = None
         if in_gait:
-            z = self._run_score(f, 60.0 / period_s, hr)
-            if z <= 0 and 60.0 / period_s > self.max_walk_cadence_spm and math.isfinite(f["double_period_s"]):
-                # A walking-like signal (no impact, no flight) at a running cadence: the ACF locked onto a
-                # harmonic within the step; the step is the next peak.
-                period_s = f["double_period_s"]
-                z = self._run_score(f, 60.0 / period_s, hr)
-            cadence = 60.0 / period_s
-            features["cadence_acf_spm"] = cadence
-            fp = self._foot_pod.latest(self.t0_s + t_end, self.foot_pod_max_age_s)
-            if fp is not None and fp > 0:
-                ratio = fp / cadence
-                if abs(ratio - 0.5) < 0.06:  # strides reported as cadence
-                    fp *= 2.0
-                    ratio *= 2.0
-                if abs(ratio - 1.0) < 0.06:
-                    w = self.foot_pod_weight
-                    cadence = (1.0 - w) * cadence + w * fp
-                    z = self._run_score(f, cadence, hr)
-                features["foot_pod_spm"] = fp
-            features["run_score"] = z
-        # raw mode
+            period_s, cadence, run_score, foot_pod = self._gait_cadence(f, t_end, hr)
+            cadence_acf = 60.0 / period_s
+        raw = self._gate.raw_mode(f, run_score=-math.inf if run_score is None else run_score)
         if gap:
-            raw = "unknown"
-        elif in_gait:
-            raw = "run" if z > 0 else "walk"
-        elif f["hop_rms_g"] < self.still_max_rms_g:
-            raw = "still"  # not stepping: standing, sitting, fidgeting
+            # A short gap holds the walk/run mode; the step detector starts afresh after it.
+            mode = self._hysteresis.gap()
+            self._step_detector.reset()
         else:
-            raw = "unknown"  # large movement without a step rhythm
-        # hysteresis
-        if gap:
-            # A short gap (a lost notification or a quick reconnect) holds the walk/run mode and its cadence:
-            # the runner does not change what they do because the link did. A longer one is unknown.
-            self._gap_hops += 1
-            if self._mode not in ("walk", "run") or self._gap_hops > self.gap_hold_s:
-                self._mode = "unknown"
-            self._pending_mode = "unknown"
-            self._pending_count = 0
-            self._peak_pending = None
-            self._recent_peaks.clear()
-        elif raw != self._mode:
-            if raw == self._pending_mode:
-                self._pending_count += 1
-            else:
-                self._pending_mode = raw
-                self._pending_count = 1
-            need = self.switch_still_s if raw == "still" else self.switch_s
-            if self._pending_count >= need:
-                self._mode = raw
-                self._pending_count = 0
-        else:
-            self._pending_mode = raw
-            self._pending_count = 0
-        if not gap:
-            self._gap_hops = 0
-        mode = self._mode
+            mode = self._hysteresis.update(raw)
         if mode == "walk" and hr is not None:
-            self._hr_walk = hr if self._hr_walk is None else 0.9 * self._hr_walk + 0.1 * hr
-        # steps
-        steps = self._steps(t_end, cands, in_gait, period_s if in_gait else None, f["bp_std"])
-        self._step_hist.extend(steps)
-        if cadence is not None and self.step_cadence_window_s > 0:
-            lo_t = t_end - self.step_cadence_window_s
-            recent = [st for st in self._step_hist if st >= lo_t]
-            if len(recent) % 2 == 0:
-                recent = recent[1:]  # whole strides only: left/right asymmetry alternates step intervals
-            p_acf = 60.0 / cadence
-            span = recent[-1] - recent[0] if len(recent) >= 3 else 0.0
-            ivs = [b - a for a, b in itertools.pairwise(recent)]
-            if len(recent) >= 5 and span > 0 and all(0.7 * p_acf <= iv <= 1.4 * p_acf for iv in ivs):
-                c_steps = 60.0 * (len(recent) - 1) / span
-                features["cadence_steps_spm"] = c_steps
-                w = self.step_cadence_weight
-                cadence = (1.0 - w) * cadence + w * c_steps
-            elif conf < self.step_cadence_relaxed_conf and "foot_pod_spm" not in features:
-                # Weak rhythm (turns, hesitant or irregular stepping): the ACF period is unreliable, the steps
-                # themselves are the better estimate: the mean step rate over the step intervals of the window,
-                # leaving out pauses (intervals over 2.5 ACF periods) and split steps (under half of one).
-                ivs_all = [b - a for a, b in itertools.pairwise(st for st in self._step_hist if st >= lo_t)]
-                kept = [iv for iv in ivs_all if 0.5 * p_acf <= iv <= 2.5 * p_acf]
-                if len(kept) >= 2:
-                    c_steps = 60.0 * len(kept) / sum(kept)
-                    if self.min_cadence_spm <= c_steps <= self.max_cadence_spm:
-                        features["cadence_steps_spm"] = c_steps
-                        cadence = c_steps
-        out_cadence = cadence if mode in ("walk", "run") and cadence is not None else None
-        if mode in ("walk", "run") and out_cadence is None and self._period_s is not None:
+            self._run_score.learn_walking_hr(hr)
+        step_period = period_s if in_gait else self._period_s
+        steps = self._step_detector.confirm(t_end, candidates, in_gait, step_period, f.band_std_g)
+        self._step_rate.add_steps(steps)
+        cadence_steps: float | None = None
+        if cadence is not None:
+            cadence, cadence_steps = self._step_rate.refine(
+                cadence, t_end, f.confidence, foot_pod is not None
+            )
+        out_cadence = cadence if mode in GAIT_MODES and cadence is not None else None
+        if mode in GAIT_MODES and out_cadence is None and self._period_s is not None:
             out_cadence = 60.0 / self._period_s  # brief loss of rhythm inside a bout: hold the last value
         if in_gait:
             self._period_s = period_s
-        elif mode not in ("walk", "run"):
+        elif mode not in GAIT_MODES:
             self._period_s = None
         return GaitSecond(
-            t=self.t0_s + t_start,
+            t=self.t0_s + float(hop),
             cadence_spm=None if out_cadence is None else round(float(out_cadence), 3),
-            confidence=round(conf if in_gait else 0.0, 4),
+            confidence=round(f.confidence if in_gait else 0.0, 4),
             mode=mode,
             steps=tuple(self.t0_s + s for s in steps),
             raw_mode=raw,
-            features=features,
+            features=GaitFeatures(
+                hop=f,
+                cadence_acf_spm=cadence_acf,
+                foot_pod_spm=foot_pod,
+                run_score=run_score,
+                cadence_steps_spm=cadence_steps,
+            ),
         )
 
-    def _steps(
-        self,
-        t_end: float,
-        cands: list[tuple[float, float]],
-        in_gait: bool,
-        period_s: float | None,
-        std: float,
-    ) -> list[float]:
-        """Non-maximum suppression of peak candidates at ``step_min_distance_periods`` x the step period."""
-        p = period_s if period_s is not None else self._period_s
-        min_d = self.step_min_distance_periods * (p if p is not None else 0.5)
-        confirmed: list[tuple[float, float]] = []
-        for tt, hh in cands:
-            pend = self._peak_pending
-            if pend is None:
-                self._peak_pending = (tt, hh)
-            elif tt - pend[0] < min_d:
-                if hh > pend[1]:
-                    self._peak_pending = (tt, hh)
-            else:
-                confirmed.append(pend)
-                self._peak_pending = (tt, hh)
-        pend = self._peak_pending
-        if pend is not None and t_end - pend[0] >= min_d:
-            confirmed.append(pend)
-            self._peak_pending = None
-        thr = self.step_threshold_std * std
-        for tt, hh in confirmed:
-            self._recent_peaks.append((tt, hh))
-        while self._recent_peaks and self._recent_peaks[0][0] < t_end - self.step_lookback_s - 1.0:
-            self._recent_peaks.popleft()
-        if not in_gait:
-            return []
-        out: list[float] = []
-        last = self._last_step_t
-        keep: deque[tuple[float, float]] = deque(maxlen=self._recent_peaks.maxlen)
-        for tt, hh in self._recent_peaks:
-            if tt < t_end - self.step_lookback_s - 1.0:
-                continue
-            if hh >= thr and (last is None or tt - last >= min_d):
-                out.append(tt)
-                last = tt
-            elif last is not None and tt <= last:
-                continue
-            else:
-                keep.append((tt, hh))
-        self._recent_peaks = keep
-        self._last_step_t = last
-        return out
-
-    def _run_score(self, f: dict[str, float], cadence_spm: float, hr_bpm: float | None) -> float:
-        """Logistic run-vs-walk score (> 0 = run): vertical range and minimum (impact and flight), cadence as a
-        weak supporting feature, heart rate above the walking level as a weaker one."""
-        w_r, w_m, w_c = self.run_weights
-        z = (
-            w_r * (f["v_hi_g"] - f["v_lo_g"] - self.run_range_g)
-            + w_m * (self.run_min_g - f["v_lo_g"])
-            + w_c * max(-1.5, min(1.5, (cadence_spm - 140.0) / 20.0))
-        )
-        if hr_bpm is not None and self._hr_walk is not None:
-            z += self.heart_rate_weight * max(-1.0, min(1.0, (hr_bpm - self._hr_walk - 15.0) / 15.0))
-        return z
-
-
-def _fir_valid(x: FloatArray, h: FloatArray) -> FloatArray:
-    """``np.convolve(x, h, "valid")`` along axis 0, summed tap by tap in a fixed order.
-
-    np.convolve's inner loop may sum in an order that depends on memory alignment, so the same sample could
-    come out a few ulps different depending on how the stream was split into blocks; this keeps streaming and
-    batch results bit-identical.
-    """
-    n = x.shape[0] - h.size + 1
-    taps = h[::-1]
-    y = taps[0] * x[0:n]
-    for k in range(1, h.size):
-        y = y + taps[k] * x[k : k + n]
-    return np.asarray(y, dtype=np.float64)
-
-
-def _parabolic(r: FloatArray, rows: NDArray[np.int64], lag: NDArray[np.int64]) -> FloatArray:
-    n = r.shape[1]
-    lag = np.clip(lag, 1, n - 2)
-    y0 = r[rows, lag - 1]
-    y1 = r[rows, lag]
-    y2 = r[rows, lag + 1]
-    den = y0 - 2.0 * y1 + y2
-    safe = np.where(den < 0, den, -1.0)
-    d = np.where(den < 0, 0.5 * (y0 - y2) / safe, 0.0)
-    return np.asarray(np.clip(d, -0.5, 0.5), dtype=np.float64)
+    def _gait_cadence(
+        self, f: HopFeatures, t_end: float, hr: float | None
+    ) -> tuple[float, float, float, float | None]:
+        """(step period, cadence, run score, foot-pod cadence or ``None``) of a second in gait."""
+        assert self.t0_s is not None
+        period_s = f.period_s
+        z = self._run_score.score(f, 60.0 / period_s, hr)
+        if self._run_score.walking_harmonic(z, 60.0 / period_s) and math.isfinite(f.double_period_s):
+            period_s = f.double_period_s  # the step is the next ACF peak
+            z = self._run_score.score(f, 60.0 / period_s, hr)
+        cadence = 60.0 / period_s
+        foot_pod = self._foot_pod.latest(self.t0_s + t_end, self.foot_pod_max_age_s)
+        if foot_pod is None or not foot_pod > 0:
+            return period_s, cadence, z, None
+        cadence, foot_pod, agreed = self._foot_pod_blend.blend(cadence, foot_pod)
+        if agreed:
+            z = self._run_score.score(f, cadence, hr)
+        return period_s, cadence, z, foot_pod

@@ -1,0 +1,183 @@
+"""Walk/run/still decision pieces: the gait gate, the walk-vs-run score, and the one mode hysteresis.
+
+Each piece stores keyword-only parameters (units in their names); see docs/signal.md (steps 4, 7 and 8 and the
+parameter table). :class:`coach.signal.StreamingGaitEstimator` composes them; :class:`ModeHysteresis` is also the
+hysteresis of the device-cadence timeline (:func:`coach.signal.device_cadence_timeline`).
+"""
+
+from __future__ import annotations
+
+import math
+
+from coach.signal.features import HopFeatures
+
+GAIT_MODES = ("walk", "run")
+
+
+class GaitGate:
+    """Is a second a gap, in gait, still, or unknown?
+
+    A second is a *gap* when less than ``min_valid_fraction`` of it has valid samples. It is *in gait* when the
+    ACF window holds at least ``min_valid_window_s`` of valid signal, a step period was found with an ACF
+    confidence of at least ``min_confidence``, and the vertical RMS of the second is at least ``still_rms_g`` and
+    at least ``active_fraction`` of the window's RMS (so a stop is seen within a second). Not in gait: ``still``
+    when the vertical RMS is below ``still_max_rms_g`` (standing, sitting, fidgeting), else ``unknown`` (large
+    movement without a step rhythm).
+    """
+
+    def __init__(
+        self,
+        *,
+        min_confidence: float = 0.15,
+        still_rms_g: float = 0.03,
+        active_fraction: float = 0.3,
+        still_max_rms_g: float = 0.1,
+        min_valid_fraction: float = 0.5,
+        min_valid_window_s: float = 2.0,
+    ) -> None:
+        self.min_confidence = min_confidence
+        self.still_rms_g = still_rms_g
+        self.active_fraction = active_fraction
+        self.still_max_rms_g = still_max_rms_g
+        self.min_valid_fraction = min_valid_fraction
+        self.min_valid_window_s = min_valid_window_s
+
+    def is_gap(self, f: HopFeatures) -> bool:
+        return bool(f.valid_fraction < self.min_valid_fraction)
+
+    def in_gait(self, f: HopFeatures) -> bool:
+        return bool(
+            not self.is_gap(f)
+            and f.valid_window_s >= self.min_valid_window_s
+            and math.isfinite(f.period_s)
+            and float(f.confidence) >= self.min_confidence
+            and f.hop_rms_g >= self.still_rms_g
+            and f.hop_rms_g >= self.active_fraction * f.band_std_g
+        )
+
+    def raw_mode(self, f: HopFeatures, *, run_score: float) -> str:
+        """The second's own mode, before hysteresis (``run_score`` > 0 = run; only used in gait)."""
+        if self.is_gap(f):
+            return "unknown"
+        if self.in_gait(f):
+            return "run" if run_score > 0 else "walk"
+        if f.hop_rms_g < self.still_max_rms_g:
+            return "still"  # not stepping: standing, sitting, fidgeting
+        return "unknown"  # large movement without a step rhythm
+
+
+class WalkRunScore:
+    """Logistic run-vs-walk score (> 0 = run) of one second in gait::
+
+        z = w_range (range - run_range_g) + w_min (run_min_g - minimum)
+            + w_cadence clip((cadence - cadence_pivot_spm) / cadence_scale_spm, -cadence_clip, cadence_clip)
+            [+ heart_rate_weight clip((hr - walking hr - hr_margin_bpm) / hr_scale_bpm, -hr_clip, hr_clip)]
+
+    with (w_range, w_min, w_cadence) = ``run_weights``, range and minimum the robust extremes of the vertical
+    acceleration (impact and flight phase). Heart rate counts once a walking level is known: an exponential
+    average (weight ``walking_hr_smoothing`` per second) of the heart rate over seconds reported as walking.
+    A walking-like second (z <= 0) at more than ``max_walk_cadence_spm`` means the ACF locked onto a harmonic
+    within the step (see :meth:`walking_harmonic`).
+    """
+
+    def __init__(
+        self,
+        *,
+        run_range_g: float = 1.7,
+        run_min_g: float = 0.25,
+        run_weights: tuple[float, float, float] = (6.0, 3.0, 0.6),
+        max_walk_cadence_spm: float = 150.0,
+        heart_rate_weight: float = 0.4,
+        cadence_pivot_spm: float = 140.0,
+        cadence_scale_spm: float = 20.0,
+        cadence_clip: float = 1.5,
+        hr_margin_bpm: float = 15.0,
+        hr_scale_bpm: float = 15.0,
+        hr_clip: float = 1.0,
+        walking_hr_smoothing: float = 0.1,
+    ) -> None:
+        self.run_range_g = run_range_g
+        self.run_min_g = run_min_g
+        self.run_weights = run_weights
+        self.max_walk_cadence_spm = max_walk_cadence_spm
+        self.heart_rate_weight = heart_rate_weight
+        self.cadence_pivot_spm = cadence_pivot_spm
+        self.cadence_scale_spm = cadence_scale_spm
+        self.cadence_clip = cadence_clip
+        self.hr_margin_bpm = hr_margin_bpm
+        self.hr_scale_bpm = hr_scale_bpm
+        self.hr_clip = hr_clip
+        self.walking_hr_smoothing = walking_hr_smoothing
+        self.walking_hr_bpm_: float | None = None
+
+    def score(self, f: HopFeatures, cadence_spm: float, hr_bpm: float | None) -> float:
+        w_range, w_min, w_cadence = self.run_weights
+        c = self.cadence_clip
+        z = (
+            w_range * (f.vertical_high_g - f.vertical_low_g - self.run_range_g)
+            + w_min * (self.run_min_g - f.vertical_low_g)
+            + w_cadence * max(-c, min(c, (cadence_spm - self.cadence_pivot_spm) / self.cadence_scale_spm))
+        )
+        if hr_bpm is not None and self.walking_hr_bpm_ is not None:
+            h = self.hr_clip
+            above = (hr_bpm - self.walking_hr_bpm_ - self.hr_margin_bpm) / self.hr_scale_bpm
+            z += self.heart_rate_weight * max(-h, min(h, above))
+        return float(z)
+
+    def walking_harmonic(self, run_score: float, cadence_spm: float) -> bool:
+        """A walking-like signal (no impact, no flight) at a running cadence: the ACF locked onto a harmonic
+        within the step, and the step is the next peak."""
+        return run_score <= 0 and cadence_spm > self.max_walk_cadence_spm
+
+    def learn_walking_hr(self, hr_bpm: float) -> None:
+        """Update the walking heart-rate level with a second reported as walking."""
+        a = self.walking_hr_smoothing
+        self.walking_hr_bpm_ = (
+            hr_bpm if self.walking_hr_bpm_ is None else (1.0 - a) * self.walking_hr_bpm_ + a * hr_bpm
+        )
+
+
+class ModeHysteresis:
+    """The reported mode: it changes after ``switch_s`` consecutive seconds agree on a new mode
+    (``switch_still_s`` for a change to ``still``), whatever the current mode, ``unknown`` included.
+
+    A gap second (:meth:`gap`) keeps a walk or run mode for up to ``gap_hold_s`` seconds (a lost notification or
+    a quick reconnect: the runner does not change what they do because the link did), then the mode is
+    ``unknown``. Counts are in seconds: call :meth:`update` or :meth:`gap` once per second.
+    """
+
+    def __init__(self, *, switch_s: int = 2, switch_still_s: int = 2, gap_hold_s: int = 3) -> None:
+        self.switch_s = switch_s
+        self.switch_still_s = switch_still_s
+        self.gap_hold_s = gap_hold_s
+        self.mode_ = "unknown"
+        self._pending = "unknown"
+        self._pending_s = 0
+        self._gap_s = 0
+
+    def update(self, raw_mode: str) -> str:
+        """One second whose own mode is ``raw_mode``; returns the reported mode."""
+        if raw_mode != self.mode_:
+            if raw_mode == self._pending:
+                self._pending_s += 1
+            else:
+                self._pending = raw_mode
+                self._pending_s = 1
+            need = self.switch_still_s if raw_mode == "still" else self.switch_s
+            if self._pending_s >= need:
+                self.mode_ = raw_mode
+                self._pending_s = 0
+        else:
+            self._pending = raw_mode
+            self._pending_s = 0
+        self._gap_s = 0
+        return self.mode_
+
+    def gap(self) -> str:
+        """One second that was mostly gap; returns the reported mode."""
+        self._gap_s += 1
+        if self.mode_ not in GAIT_MODES or self._gap_s > self.gap_hold_s:
+            self.mode_ = "unknown"
+        self._pending = "unknown"
+        self._pending_s = 0
+        return self.mode_

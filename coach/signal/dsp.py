@@ -1,0 +1,48 @@
+"""Small numeric helpers shared by the signal pieces: FIR design and filtering, parabolic peak refinement.
+
+Everything here sums in a fixed order, so that results do not depend on how a stream was split into blocks.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.typing import NDArray
+
+FloatArray = NDArray[np.float64]
+
+
+def lowpass_fir(cutoff_hz: float, fs: float, length_s: float) -> FloatArray:
+    """Linear-phase windowed-sinc (Hamming) low-pass FIR, odd length, unit gain at 0 Hz."""
+    n = round(length_s * fs) | 1
+    k = np.arange(n) - (n - 1) / 2
+    h = np.sinc(2.0 * cutoff_hz / fs * k) * np.hamming(n)
+    return np.asarray(h / h.sum(), dtype=np.float64)
+
+
+def fir_valid(x: FloatArray, h: FloatArray) -> FloatArray:
+    """``np.convolve(x, h, "valid")`` along axis 0, summed tap by tap in a fixed order.
+
+    np.convolve's inner loop may sum in an order that depends on memory alignment, so the same sample could
+    come out a few ulps different depending on how the stream was split into blocks; this keeps streaming and
+    batch results bit-identical.
+    """
+    n = x.shape[0] - h.size + 1
+    taps = h[::-1]
+    y = taps[0] * x[0:n]
+    for k in range(1, h.size):
+        y = y + taps[k] * x[k : k + n]
+    return np.asarray(y, dtype=np.float64)
+
+
+def parabolic_offset(r: FloatArray, rows: NDArray[np.int64], lag: NDArray[np.int64]) -> FloatArray:
+    """Sub-sample offset (-0.5..0.5) of the vertex of the parabola through ``r[row, lag-1..lag+1]``, per row;
+    0 where the three points do not bend downwards."""
+    n = r.shape[1]
+    lag = np.clip(lag, 1, n - 2)
+    y0 = r[rows, lag - 1]
+    y1 = r[rows, lag]
+    y2 = r[rows, lag + 1]
+    den = y0 - 2.0 * y1 + y2
+    safe = np.where(den < 0, den, -1.0)
+    d = np.where(den < 0, 0.5 * (y0 - y2) / safe, 0.0)
+    return np.asarray(np.clip(d, -0.5, 0.5), dtype=np.float64)

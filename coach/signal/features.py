@@ -1,0 +1,179 @@
+"""Per-second (per-hop) features of the vertical acceleration: a typed record, and the vectorised extractor.
+
+:class:`HopFeatureExtractor` computes, for every second a call of the pipeline completes, the autocorrelation
+of the band-passed vertical acceleration over the last ``window_s`` and hands it to the step-period piece
+(:class:`coach.signal.cadence.AcfStepPeriod`), plus the RMS and robust extremes the decision uses. One row of
+its :class:`HopFeatureTable` is a :class:`HopFeatures`.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+from typing import Any, NamedTuple
+
+import numpy as np
+from numpy.typing import NDArray
+
+from coach.signal.cadence import AcfStepPeriod
+from coach.signal.dsp import FloatArray
+
+
+@dataclass(frozen=True, slots=True)
+class HopFeatures:
+    """What the signal says about one second (one hop); times in s, accelerations in g.
+
+    ``period_s``: ACF step period (NaN when none was found); ``double_period_s``: the stride-lag peak (NaN if
+    none); ``asymmetry``: ACF stride peak minus step peak; ``confidence``: ACF peak height (0..1);
+    ``band_std_g``: RMS of the band-passed vertical acceleration over the ACF window; ``valid_window_s``: valid
+    signal in that window; ``valid_fraction``: valid part of the second itself; ``dynamic_rms_g``: RMS of the
+    acceleration minus gravity over the second; ``hop_rms_g``: RMS of the band-passed vertical acceleration over
+    the second; ``vertical_high_g`` / ``vertical_low_g``: robust extremes (percentiles) of the vertical
+    acceleration over the feature window.
+    """
+
+    period_s: float
+    double_period_s: float
+    asymmetry: float
+    confidence: float
+    band_std_g: float
+    valid_window_s: float
+    valid_fraction: float
+    dynamic_rms_g: float
+    hop_rms_g: float
+    vertical_high_g: float
+    vertical_low_g: float
+
+
+class HopFeatureTable(NamedTuple):
+    """:class:`HopFeatures` of several hops, one array per field."""
+
+    period_s: FloatArray
+    double_period_s: FloatArray
+    asymmetry: FloatArray
+    confidence: FloatArray
+    band_std_g: FloatArray
+    valid_window_s: FloatArray
+    valid_fraction: FloatArray
+    dynamic_rms_g: FloatArray
+    hop_rms_g: FloatArray
+    vertical_high_g: FloatArray
+    vertical_low_g: FloatArray
+
+    def row(self, i: int) -> HopFeatures:
+        return HopFeatures(*(float(column[i]) for column in self))
+
+
+@dataclass(frozen=True, slots=True)
+class GaitFeatures:
+    """Diagnostics of one reported second: the hop's signal features and what the decision derived from them
+    (``None`` where that step did not run: no gait, no foot pod, no step-rate cadence)."""
+
+    hop: HopFeatures
+    cadence_acf_spm: float | None = None
+    foot_pod_spm: float | None = None
+    run_score: float | None = None
+    cadence_steps_spm: float | None = None
+
+    def as_dict(self) -> dict[str, float]:
+        """Flat ``name -> value`` (the ones that are set), e.g. for printing."""
+        out: dict[str, Any] = asdict(self.hop)
+        for name in ("cadence_acf_spm", "foot_pod_spm", "run_score", "cadence_steps_spm"):
+            value = getattr(self, name)
+            if value is not None:
+                out[name] = value
+        return out
+
+
+def _windows(arr: NDArray[Any], ends: NDArray[np.int64], n: int) -> NDArray[Any]:
+    """The ``n`` samples before each index of ``ends`` (a view)."""
+    return np.lib.stride_tricks.sliding_window_view(arr, n)[ends - n]
+
+
+class HopFeatureExtractor:
+    """Vectorised per-hop features (see :class:`HopFeatures`).
+
+    The ACF of the band-passed vertical acceleration over the last ``window_s`` is computed by FFT, divided by
+    the number of valid sample pairs at each lag (lags with less than ``min_overlap_s`` of them count 0) and
+    normalised; ``step_period`` finds the step in it. The robust extremes are the ``extreme_percentile`` and
+    100 - ``extreme_percentile`` percentiles of the (smoothed) vertical acceleration over the last
+    ``feature_window_s``.
+    """
+
+    def __init__(
+        self,
+        *,
+        step_period: AcfStepPeriod,
+        window_s: float = 5.0,
+        feature_window_s: float = 2.0,
+        extreme_percentile: float = 2.0,
+        min_overlap_s: float = 1.0,
+    ) -> None:
+        self.step_period = step_period
+        self.window_s = window_s
+        self.feature_window_s = feature_window_s
+        self.extreme_percentile = extreme_percentile
+        self.min_overlap_s = min_overlap_s
+
+    def window_samples(self, sampling_rate_hz: int) -> int:
+        return round(self.window_s * sampling_rate_hz)
+
+    def feature_samples(self, sampling_rate_hz: int) -> int:
+        return round(self.feature_window_s * sampling_rate_hz)
+
+    def extract(
+        self,
+        band_g: FloatArray,
+        vertical_g: FloatArray,
+        dynamic_g: FloatArray,
+        valid: NDArray[np.bool_],
+        ends: NDArray[np.int64],
+        sampling_rate_hz: int,
+    ) -> HopFeatureTable:
+        """Features of the hops ending (exclusive) at buffer indices ``ends``; the buffers must hold at least
+        ``window_s`` before each end."""
+        fs = sampling_rate_hz
+        win_n = self.window_samples(fs)
+        min_overlap_n = self.min_overlap_s * fs
+        n_lags = min(self.step_period.lags_needed(fs), win_n - round(min_overlap_n))
+        nfft = 1 << math.ceil(math.log2(win_n + n_lags + 1))
+        weight = _windows(valid, ends, win_n).astype(np.float64)
+        x = _windows(band_g, ends, win_n) * weight
+        fx = np.fft.rfft(x, nfft, axis=1)
+        r = np.fft.irfft(fx.real * fx.real + fx.imag * fx.imag, nfft, axis=1)[:, : n_lags + 1]
+        # number of valid sample pairs per lag: win_n - lag for a full window, by FFT for windows with gaps
+        pairs = np.tile(np.arange(win_n, win_n - n_lags - 1, -1, dtype=np.float64), (weight.shape[0], 1))
+        partial = ~(weight > 0).all(axis=1)
+        if partial.any():
+            fm = np.fft.rfft(weight[partial], nfft, axis=1)
+            pairs_partial = np.fft.irfft(fm.real * fm.real + fm.imag * fm.imag, nfft, axis=1)[:, : n_lags + 1]
+            pairs[partial] = np.rint(pairs_partial)
+        enough = pairs >= min_overlap_n
+        r = np.where(enough, r / np.maximum(pairs, 1.0), 0.0)
+        r0 = r[:, 0].copy()
+        acf = np.where(r0[:, None] > 0, r / np.where(r0 > 0, r0, 1.0)[:, None], 0.0)
+        step = self.step_period.estimate(acf, fs)
+        valid_fraction = _windows(valid, ends, fs).mean(axis=1)
+        dyn = _windows(dynamic_g, ends, fs)
+        band = _windows(band_g, ends, fs)
+        feat_n = self.feature_samples(fs)
+        vertical = _windows(vertical_g, ends, feat_n)
+        vertical_valid = _windows(valid, ends, feat_n)
+        # robust extremes of the vertical acceleration over the feature window (valid samples only)
+        k = max(1, int(feat_n * self.extreme_percentile / 100.0))  # k-th sample from each end
+        high = -np.partition(-np.where(vertical_valid, vertical, -np.inf), k, axis=1)[:, k]
+        low = np.partition(np.where(vertical_valid, vertical, np.inf), k, axis=1)[:, k]
+        ok = np.isfinite(high) & np.isfinite(low)
+        return HopFeatureTable(
+            period_s=step.period_samples_ / fs,
+            double_period_s=step.double_period_samples_ / fs,
+            asymmetry=step.asymmetry_,
+            confidence=step.confidence_,
+            band_std_g=np.sqrt(np.maximum(r0, 0.0)),
+            valid_window_s=pairs[:, 0] / fs,
+            valid_fraction=valid_fraction,
+            dynamic_rms_g=np.sqrt(np.mean(dyn * dyn, axis=1)),
+            hop_rms_g=np.sqrt(np.mean(band * band, axis=1)),
+            vertical_high_g=np.where(ok, high, 1.0),
+            vertical_low_g=np.where(ok, low, 1.0),
+        )
