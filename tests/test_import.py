@@ -185,7 +185,7 @@ def test_import_reads_a_polar_export_once(tmp_path: Path, monkeypatch: pytest.Mo
 
     acc_path, _ = _write_polar(tmp_path)
     reads: list[Path] = []
-    real = polar.read_text
+    from sensors.readers._common import read_text as real
 
     def counting(path: Path) -> str:
         reads.append(Path(path))

@@ -95,6 +95,7 @@ def test_fit_reader_reads_records_laps_and_sport(shared_data: Path) -> None:
     with_cadence = [r for r in fit.records if r.cadence_strides_per_min is not None]
     assert with_cadence
     for r in with_cadence:
+        assert r.cadence_strides_per_min is not None
         assert r.cadence_spm == pytest.approx(2.0 * r.cadence_strides_per_min)
     assert 140 < sorted(r.cadence_spm or 0 for r in with_cadence)[len(with_cadence) // 2] < 200
     laps = fit.laps_s()
@@ -143,6 +144,8 @@ def test_polar_hr_reader_aligns_on_the_phone_clock(tmp_path: Path) -> None:
     t0 = datetime(2024, 5, 4, 11, 15, 0)
     assert hr.on_time_base(t0) == [(2.5, 95.0)]  # bpm 0 is no reading
     assert hr.on_time_base(None) == [(1.5, 95.0)]  # no ACC phone time: the first HR row
+    with pytest.raises(ReaderError, match="time zone"):
+        hr.on_time_base(datetime(2024, 5, 4, 11, 15, 0, tzinfo=UTC))
     path.write_text("Phone timestamp;HR [bpm]\nyesterday;80\n")
     with pytest.raises(ReaderError, match=r":2: bad phone timestamp"):
         read_polar_hr(path)
@@ -173,5 +176,6 @@ def test_the_old_moniker_module_is_the_same_parser() -> None:
 def test_pmd_epoch_is_one_constant() -> None:
     import sensors.convert as convert
 
-    assert convert.PMD_EPOCH is PMD_EPOCH
     assert convert.pmd_timestamp_ns(PMD_EPOCH + timedelta(seconds=1)) == 1_000_000_000
+    for module in ("sensors/convert.py", "coach/importer.py", "sensors/readers/polar_logger.py"):
+        assert "datetime(2000" not in (REPO / module).read_text(encoding="utf-8"), module

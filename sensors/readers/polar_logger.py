@@ -66,6 +66,10 @@ class PolarHr:
         if not self.rows:
             return []
         t0 = self.rows[0][0] if phone_t0 is None else phone_t0
+        if any((when.tzinfo is None) != (t0.tzinfo is None) for when, _ in self.rows):
+            raise ReaderError(
+                f"{self.path}: phone timestamps with and without a time zone cannot be aligned with the ACC file"
+            )
         return [((when - t0).total_seconds(), bpm) for when, bpm in self.rows if bpm > 0]
 
 
