@@ -3,8 +3,9 @@
 Supported: a FIT activity (Garmin and others; running cadence there is strides/min, steps/min = 2 x (cadence +
 fractional_cadence)), and a Polar Sensor Logger ACC export (``...ACC.txt``/``.csv``, semicolon separated, with
 ``sensor timestamp [ns]`` and ``X/Y/Z [mg]``) with its HR export beside it (``...HR.txt``, found automatically or
-given with ``--hr``). Loading and gait analysis are D1's (:func:`coach.signal.io.load_recording`,
-:class:`coach.signal.GaitAnalysis`), the same pipeline a live session uses; the folder is written with
+given with ``--hr``). The file is read once, by the one reader of its format (:mod:`sensors.readers`, through
+:func:`coach.signal.io.load_recording`, which also gives the start time and the FIT laps); gait analysis is
+:class:`coach.signal.GaitAnalysis`, the same pipeline a live session uses; the folder is written with
 :class:`coach.session_record.SessionRecord` in the format of docs/formats/events.md, so ``coach report`` and
 ``coach export`` treat it like any session.
 
@@ -30,7 +31,6 @@ from coach.report import interval_stats
 
 logger = logging.getLogger(__name__)
 
-POLAR_EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
 HR_MAX_AGE_S = 5.0
 MIN_SEGMENT_S = 20.0
 COMPLY_RUN_S = 3
@@ -52,113 +52,19 @@ def sha256_file(path: Path) -> str:
     return h.hexdigest()
 
 
-# ------------------------------------------------------------------------------------------------ FIT
-
-
-def fit_start_and_laps(path: Path) -> tuple[datetime | None, list[tuple[float, float]]]:
-    """First record time and the laps as (start_s, end_s) relative to it."""
-    import fitdecode
-
-    from coach.signal.io import fit_read_errors
-
-    first: datetime | None = None
-    laps: list[tuple[datetime, float]] = []
-    try:
-        with fitdecode.FitReader(str(path), check_crc=fitdecode.CrcCheck.WARN) as reader:
-            for frame in reader:
-                if not isinstance(frame, fitdecode.FitDataMessage):
-                    continue
-                if frame.name == "record" and first is None and frame.has_field("timestamp"):
-                    ts = frame.get_value("timestamp")
-                    first = ts if isinstance(ts, datetime) else None
-                elif frame.name == "lap" and frame.has_field("start_time"):
-                    st = frame.get_value("start_time")
-                    dur = (
-                        frame.get_value("total_elapsed_time")
-                        if frame.has_field("total_elapsed_time")
-                        else None
-                    )
-                    if isinstance(st, datetime) and isinstance(dur, int | float):
-                        laps.append((st, float(dur)))
-    except fit_read_errors() as exc:
-        raise InputError(f"{path}: not a readable FIT file: {exc}") from None
-    if first is not None and first.tzinfo is None:
-        first = first.replace(tzinfo=UTC)
-    rel: list[tuple[float, float]] = []
-    if first is not None:
-        for st, dur in laps:
-            st = st if st.tzinfo is not None else st.replace(tzinfo=UTC)
-            s = (st - first).total_seconds()
-            rel.append((max(0.0, s), max(0.0, s) + dur))
-    return first, rel
-
-
 # ------------------------------------------------------------------------------------------------ Polar
-
-
-def _semicolon_table(path: Path) -> tuple[list[str], list[list[str]]]:
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"{path}: cannot read ({exc})") from None
-    lines = [ln for ln in text.replace("\r", "").split("\n") if ln.strip()]
-    if not lines:
-        raise InputError(f"{path}: empty file")
-    header = [c.strip() for c in lines[0].rstrip(";").split(";")]
-    return header, [ln.rstrip(";").split(";") for ln in lines[1:]]
-
-
-def _phone_time(value: str) -> datetime | None:
-    try:
-        t = datetime.fromisoformat(value.strip())
-    except ValueError:
-        return None
-    return t
-
-
-def polar_start(acc_path: Path) -> tuple[datetime | None, datetime | None]:
-    """(start from the first sensor timestamp, phone time of the first ACC row)."""
-    header, rows = _semicolon_table(acc_path)
-    low = [h.lower() for h in header]
-    start = phone = None
-    if rows:
-        if "sensor timestamp [ns]" in low:
-            try:
-                start = POLAR_EPOCH + timedelta(
-                    microseconds=int(rows[0][low.index("sensor timestamp [ns]")]) / 1000
-                )
-            except (ValueError, IndexError):
-                start = None
-        if "phone timestamp" in low:
-            phone = _phone_time(rows[0][low.index("phone timestamp")])
-    return start, phone
 
 
 def polar_hr(hr_path: Path, acc_phone_start: datetime | None) -> list[tuple[float, float]]:
     """Polar Sensor Logger HR export (``Phone timestamp;HR [bpm];...``) -> (t_s, bpm) on the ACC time base
     (aligned by the phone timestamps, the only clock both files share)."""
-    header, rows = _semicolon_table(hr_path)
-    low = [h.lower() for h in header]
-    if "hr [bpm]" not in low or "phone timestamp" not in low:
-        raise InputError(
-            f"{hr_path}:1: not a Polar Sensor Logger HR file (needs 'Phone timestamp' and 'HR [bpm]')"
-        )
-    i_t, i_hr = low.index("phone timestamp"), low.index("hr [bpm]")
-    out: list[tuple[float, float]] = []
-    t0 = acc_phone_start
-    for k, row in enumerate(rows, start=2):
-        try:
-            when = _phone_time(row[i_t])
-            bpm = float(row[i_hr])
-        except (ValueError, IndexError):
-            raise InputError(f"{hr_path}:{k}: bad row {';'.join(row)[:60]!r}") from None
-        if when is None:
-            raise InputError(f"{hr_path}:{k}: bad phone timestamp {row[i_t][:40]!r}")
-        if t0 is None:
-            t0 = when
-        if bpm > 0:
-            out.append(((when - t0).total_seconds(), bpm))
-    return out
+    from sensors.readers import ReaderError
+    from sensors.readers.polar_logger import read_polar_hr
+
+    try:
+        return read_polar_hr(hr_path).on_time_base(acc_phone_start)
+    except ReaderError as exc:
+        raise InputError(str(exc)) from exc
 
 
 def sibling_hr(acc_path: Path) -> Path | None:
@@ -332,36 +238,6 @@ def per_second_rows(
     return rows
 
 
-def _fit_heart_rate_only(path: Path) -> Any:
-    """A FIT file with heart rate but no cadence (older watches): HR rows only, no gait."""
-    import fitdecode
-
-    from coach.signal.io import Recording, fit_read_errors
-
-    hr: list[tuple[float, float]] = []
-    t_first: datetime | None = None
-    try:
-        with fitdecode.FitReader(str(path), check_crc=fitdecode.CrcCheck.WARN) as reader:
-            for frame in reader:
-                if not (isinstance(frame, fitdecode.FitDataMessage) and frame.name == "record"):
-                    continue
-                ts = frame.get_value("timestamp") if frame.has_field("timestamp") else None
-                bpm = frame.get_value("heart_rate") if frame.has_field("heart_rate") else None
-                if not isinstance(ts, datetime):
-                    continue
-                t_first = t_first or ts
-                if isinstance(bpm, int | float) and bpm > 0:
-                    hr.append(((ts - t_first).total_seconds(), float(bpm)))
-    except fit_read_errors() as exc:
-        raise InputError(f"{path}: not a readable FIT file: {exc}") from None
-    if not hr:
-        raise InputError(
-            f"{path}: the FIT file has neither cadence nor heart rate records: nothing to import"
-        )
-    notes = ["FIT: heart rate only (no cadence, no accelerometer): no walk/run detection, no cadence"]
-    return Recording(t_s=None, xyz_g=None, heart_rate=hr, foot_pod=[], format="fit", notes=notes)
-
-
 def heart_rate_rows(heart_rate: Sequence[tuple[float, float]]) -> list[dict[str, Any]]:
     """1 Hz rows from heart rate alone: mode unknown, no cadence, the latest HR of the last 5 s."""
     hr = sorted(heart_rate, key=lambda row: row[0])  # stable: the last of equal times wins
@@ -423,22 +299,14 @@ def import_recording(
     if dup is not None and not force:
         raise InputError(f"{path}: already imported as session {dup['id']} (use --force to import it again)")
 
-    hr_only = False
-    try:
-        rec = load_recording(path, kind)
-    except InputError as exc:
-        if kind != "fit" or "no cadence records" not in str(exc):
-            raise
-        rec, hr_only = _fit_heart_rate_only(path), True
+    rec = load_recording(path, kind, allow_heart_rate_only=True)  # the one read of the file's data
+    hr_only = rec.t_s is None and not rec.foot_pod
     notes = list(rec.notes)
-    laps: list[tuple[float, float]] = []
-    if kind == "fit":
-        started, laps = fit_start_and_laps(path)
-    else:
-        started, phone0 = polar_start(path)
+    started, laps = rec.started_utc, rec.laps_s
+    if kind == "polar-csv":
         hr_file = hr_path or sibling_hr(path)
         if hr_file is not None:
-            rec.heart_rate = polar_hr(hr_file, phone0)
+            rec.heart_rate = polar_hr(hr_file, rec.phone_start)
             notes.append(f"heart rate from {hr_file.name} (aligned by phone timestamps)")
         else:
             notes.append("no Polar HR file beside the ACC file (give one with --hr): no heart rate")

@@ -8,7 +8,7 @@ Two kinds of real recording are converted (see ../shared/data/README.md and each
   sample in ns since 2000-01-01, frame type 0x01 raw int16 or 0x81 delta-compressed), at most one ATT payload
   (MTU 232 -> 229 bytes) each; the real RR intervals become Heart Rate Measurement notifications (HRS 1.0,
   3.1.1) about once a second;
-- a Garmin FIT activity (:func:`load_fit`, :class:`FitToStrap`): heart rate, beat-to-beat RR (``hrv``
+- a Garmin FIT activity (:func:`load_fit`, read by :func:`sensors.readers.fit.read_fit`; :class:`FitToStrap`): heart rate, beat-to-beat RR (``hrv``
   messages) and running speed/cadence become Heart Rate Measurement and RSC Measurement (RSCS 1.0, 3.1)
   notifications at 1 Hz. FIT running cadence is strides/min (+ ``fractional_cadence``); RSC carries
   steps/min = 2 * (cadence + fractional_cadence).
@@ -48,7 +48,7 @@ import numpy.typing as npt
 from sensors import uuids
 from sensors.codecs.gatt_misc import BatteryLevel, BodySensorLocation
 from sensors.codecs.heart_rate import HeartRateMeasurement
-from sensors.codecs.pmd import HEADER_SIZE, build_acc_frame
+from sensors.codecs.pmd import HEADER_SIZE, PMD_EPOCH, build_acc_frame
 from sensors.codecs.rsc import RscMeasurement
 
 logger = logging.getLogger(__name__)
@@ -58,8 +58,6 @@ IntArray = npt.NDArray[np.int64]
 
 #: Host seconds from the ``connected`` event to the first streamed sample (service discovery, reads, PMD start).
 SETUP_S = 1.0
-#: The PMD timestamp epoch.
-PMD_EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
 #: ATT MTU a Polar H10 negotiates; a notification carries at most MTU - 3 bytes.
 DEFAULT_MTU = 232
 #: Hexoskin RR_interval_quality: bit 7 marks an interval its own algorithm flagged (their RR spread is ~3x wider).
@@ -607,83 +605,48 @@ class FitActivity:
         return self.records[-1].t_s if self.records else 0.0
 
 
-def _number(value: Any) -> float | None:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return None
-    return float(value) if math.isfinite(value) else None
-
-
 def load_fit(path: str | os.PathLike[str]) -> FitActivity:
-    """Read records, ``hrv`` beat intervals, sport and product from a FIT activity file (fitdecode).
+    """Records, ``hrv`` beat intervals, sport and product of a FIT activity file, read once by
+    :func:`sensors.readers.fit.read_fit`.
 
     The start is the first timer-start event (else the first record). Cadence becomes steps/min:
     FIT running cadence is strides/min, so steps/min = 2 * (cadence + fractional_cadence) (FIT profile,
-    ``record.cadence`` in rpm / strides per minute for running). Raises ``ValueError`` for an unreadable file.
+    ``record.cadence`` in rpm / strides per minute for running; :attr:`sensors.readers.fit.FitRecord.cadence_spm`).
+    Raises ``ValueError`` for an unreadable file.
     """
-    import fitdecode
+    from sensors.readers import ReaderError
+    from sensors.readers.fit import read_fit
 
     source = Path(path)
     if not source.is_file():
         raise ValueError(f"{source}: no such file")
-    raw_records: list[dict[str, Any]] = []
-    rr_s: list[float] = []
-    starts: list[datetime] = []
-    sport: str | None = None
-    product: str | None = None
     try:
-        with fitdecode.FitReader(str(source)) as reader:
-            for frame in reader:
-                if not isinstance(frame, fitdecode.FitDataMessage):
-                    continue
-                values = {f.name: f.value for f in frame.fields}
-                if frame.name == "record" and isinstance(values.get("timestamp"), datetime):
-                    raw_records.append(values)
-                elif frame.name == "hrv":
-                    times = values.get("time")
-                    seq = times if isinstance(times, tuple | list) else (times,)
-                    rr_s.extend(float(v) for v in seq if _number(v) is not None and 0.2 <= float(v) <= 3.0)
-                elif frame.name == "event":
-                    if values.get("event") == "timer" and values.get("event_type") == "start":
-                        ts = values.get("timestamp")
-                        if isinstance(ts, datetime):
-                            starts.append(ts)
-                elif frame.name == "session" and sport is None:
-                    sport = str(values.get("sport")) if values.get("sport") is not None else None
-                elif frame.name == "file_id" and product is None:
-                    value = values.get("garmin_product", values.get("product"))
-                    product = str(value) if value is not None else None
-    except fitdecode.FitError as exc:
-        raise ValueError(f"{source}: not a readable FIT file ({exc})") from exc
-    if not raw_records:
+        fit = read_fit(source)
+    except ReaderError as exc:
+        raise ValueError(str(exc)) from exc
+    if not fit.records:
         raise ValueError(f"{source}: no record messages (not an activity file?)")
-    start = min([*starts[:1], raw_records[0]["timestamp"]])
-    records = []
-    for values in raw_records:
-        cadence = _number(values.get("cadence"))
-        fraction = _number(values.get("fractional_cadence")) or 0.0
-        speed = _number(values.get("enhanced_speed"))
-        if speed is None:
-            speed = _number(values.get("speed"))
-        hr = _number(values.get("heart_rate"))
-        activity = values.get("activity_type")
-        records.append(
-            FitRecord(
-                t_s=(values["timestamp"] - start).total_seconds(),
-                heart_rate_bpm=int(hr) if hr is not None else None,
-                cadence_spm=2.0 * (cadence + fraction) if cadence is not None else None,
-                speed_mps=speed,
-                distance_m=_number(values.get("distance")),
-                activity_type=str(activity) if isinstance(activity, str) else None,
-            )
+    first = fit.records[0].timestamp
+    start = min([*fit.timer_starts[:1], first])
+    records = [
+        FitRecord(
+            t_s=(r.timestamp - start).total_seconds(),
+            heart_rate_bpm=int(r.heart_rate_bpm) if r.heart_rate_bpm is not None else None,
+            cadence_spm=r.cadence_spm,
+            speed_mps=r.speed_mps,
+            distance_m=r.distance_m,
+            activity_type=r.activity_type,
         )
+        for r in fit.records
+    ]
     records.sort(key=lambda r: r.t_s)
     return FitActivity(
         name=_data_name(source),
         start_utc=start,
         records=tuple(records),
-        rr_s=tuple(rr_s),
-        sport=sport,
-        product=product,
+        rr_s=fit.rr_s,
+        sport=fit.sport,
+        product=fit.product,
     )
 
 

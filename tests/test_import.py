@@ -158,3 +158,39 @@ def test_import_refuses_other_files(tmp_path: Path) -> None:
         import_recording(other, tmp_path / "data")
     with pytest.raises(InputError, match="no such file"):
         import_recording(tmp_path / "missing.fit", tmp_path / "data")
+
+
+def test_import_reads_a_fit_file_once(
+    shared_data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 11: one reader per format, and a single `coach import` parses the FIT file once (records, laps,
+    start time and heart rate all come from that one read)."""
+    opened: list[str] = []
+    real = fitdecode.FitReader
+
+    class CountingReader(real):  # type: ignore[misc, valid-type]
+        def __init__(self, fileish: object, *args: object, **kwargs: object) -> None:
+            opened.append(str(fileish))
+            super().__init__(fileish, *args, **kwargs)
+
+    monkeypatch.setattr(fitdecode, "FitReader", CountingReader)
+    path = shared_data / "garmin-fit" / "garmin-fenix-5-run.fit"
+    _, folder, _ = import_recording(path, tmp_path)
+    assert opened == [str(path)]
+    assert any(r["kind"] == "gait" for r in read_session(folder).records)
+
+
+def test_import_reads_a_polar_export_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import sensors.readers.polar_logger as polar
+
+    acc_path, _ = _write_polar(tmp_path)
+    reads: list[Path] = []
+    from sensors.readers._common import read_text as real
+
+    def counting(path: Path) -> str:
+        reads.append(Path(path))
+        return real(path)
+
+    monkeypatch.setattr(polar, "read_text", counting)
+    import_recording(acc_path, tmp_path / "data")
+    assert reads == [acc_path]

@@ -225,16 +225,17 @@ def record(
     """
     from coach.errors import InputError
     from sensors.ble.client import AccConfig, BleSource, ClientConfig
-    from sensors.ble.moniker import parse_sensor_moniker
     from sensors.ble.source import open_source
     from sensors.capture import CaptureWriter
     from sensors.errors import MonikerError
+    from sensors.moniker import check_sensor, parse_sensor_moniker
 
     moniker = parse_sensor_moniker(sensor)
     if moniker.kind == "replay":
         raise MonikerError(
             "replay: is already a capture file: record from ble: or virtual: (or copy the file)"
         )
+    check_sensor(moniker)  # a virtual: file that is not there fails before anything opens
     if output.exists() and not overwrite:
         raise InputError(f"{output} exists: choose another file or pass --overwrite")
     config = ClientConfig(acc=None if no_acc else AccConfig(sample_rate_hz=acc_rate_hz, range_g=acc_range_g))

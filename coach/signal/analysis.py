@@ -17,6 +17,7 @@ import numpy as np
 
 from coach.signal.decision import ModeHysteresis
 from coach.signal.gait import MODES, GaitSecond, StreamingGaitEstimator
+from sensors.units import cadence_unit
 
 logger = logging.getLogger(__name__)
 
@@ -31,7 +32,10 @@ class GaitAnalysis:
     ``sampling_rate_hz_``, ``duration_s_``, ``timeline_`` (one dict per second: ``t``, ``cadence_spm``, ``mode``,
     ``confidence``), ``steps_``, ``segments_`` (``start``, ``end``, ``mode``, ``cadence_spm``), ``summary_``,
     ``seconds_`` (the raw :class:`GaitSecond` objects), ``source_`` (``"accelerometer"`` or ``"device"``) and
-    ``notes_`` (what the analysis assumed, e.g. a device cadence read as strides).
+    ``notes_`` (what the analysis assumed).
+
+    ``foot_pod`` rows are ``(t_s, cadence_spm[, speed_mps])`` in steps/min: whether a device counts strides is
+    decided once, at ingest (:func:`sensors.units.cadence_unit`, applied by :mod:`coach.signal.io`).
     """
 
     def __init__(self, **params: Any) -> None:
@@ -81,11 +85,7 @@ class GaitAnalysis:
     ) -> GaitAnalysis:
         if not foot_pod:
             raise ValueError("no accelerometer and no device cadence: nothing to analyse")
-        factor, note = device_cadence_unit(foot_pod)
-        if factor != 1.0:
-            foot_pod = [(r[0], r[1] * factor, *r[2:]) for r in foot_pod]
-        if note:
-            self.notes_.append(note)
+        # foot_pod is steps/min: steps vs strides was decided at ingest (coach.signal.io, sensors.units)
         seconds, t0, duration = device_cadence_timeline(foot_pod)
         self.sampling_rate_hz_ = 1.0
         self.duration_s_ = duration
@@ -162,46 +162,12 @@ def summarize(
     }
 
 
-def device_cadence_unit(
-    foot_pod: Sequence[Sequence[float]],
-    *,
-    max_step_length_m: float = 1.3,
-    max_cadence_spm: float = 230.0,
-    min_rows: int = 10,
-) -> tuple[float, str | None]:
-    """Whether a device's cadence stream (``(t_s, cadence[, speed_mps])`` rows) is strides rather than steps per
-    minute: ``(2.0, why)`` if so, else ``(1.0, None)``.
-
-    RSC says "per minute" and some foot pods and straps mean strides (BRIEF; two published peers halve running
-    cadence the other way round). With speed, the step length tells: over the rows where the wearer moves
-    (speed >= 0.8 m/s, cadence >= 30), a median step length ``speed x 60 / cadence`` over ``max_step_length_m``
-    (1.3 m; walking is about 0.7 m, a rehab jog about 1 m) is strides, if the doubled median cadence stays under
-    ``max_cadence_spm`` (a fast runner's 1.5-2 m steps at 170-190 steps/min would double to an impossible rate).
-    Without speed nothing is assumed (the value is taken as steps).
-    """
-    moving = [
-        (float(r[1]), float(r[2]))
-        for r in foot_pod
-        if len(r) > 2
-        and r[1] is not None
-        and r[2] is not None
-        and math.isfinite(float(r[1]))
-        and math.isfinite(float(r[2]))
-        and float(r[1]) >= 30.0
-        and float(r[2]) >= 0.8
-    ]
-    if len(moving) < min_rows:
-        return 1.0, None
-    cad = np.array([c for c, _ in moving])
-    spd = np.array([v for _, v in moving])
-    step_m = float(np.median(spd * 60.0 / cad))
-    med = float(np.median(cad))
-    if step_m > max_step_length_m and 2.0 * med <= max_cadence_spm:
-        return 2.0, (
-            f"the device's cadence looks like strides/min (median {med:.0f} at a step length of {step_m:.2f} m); "
-            "doubled to steps/min"
-        )
-    return 1.0, None
+def device_cadence_unit(foot_pod: Sequence[Sequence[float]], **params: Any) -> tuple[float, str | None]:
+    """``(factor, note)`` of the one steps-vs-strides rule, :func:`sensors.units.cadence_unit` (``params`` are
+    its keyword parameters): ``(2.0, why)`` when the ``(t_s, cadence[, speed_mps])`` rows look like strides/min,
+    else ``(1.0, None)``. Kept for the live foot pod's call site (coach/runner.py); new code calls the rule."""
+    decision = cadence_unit(foot_pod, **params)
+    return decision.factor, decision.note
 
 
 def device_cadence_timeline(

@@ -1,7 +1,10 @@
 """Load recordings for analysis: plain CSV, Polar Sensor Logger ACC export, capture files and FIT activities.
 
 Every loader returns a :class:`Recording`; every problem with a file raises :class:`coach.errors.InputError`
-with one line naming the file (and the line when there is one). Formats:
+with one line naming the file (and the line when there is one). The files of other programs are read by the one
+reader of their format in :mod:`sensors.readers` (FIT, Polar Sensor Logger) or :mod:`sensors.replay` (capture);
+this module only turns a reader's output into a :class:`Recording`. Steps vs strides is decided here, at ingest,
+by the one rule :func:`sensors.units.cadence_unit`: a Recording's cadence is always steps/min. Formats:
 
 - ``csv``: header ``t,x,y,z``; ``t`` in seconds (any start, jitter, gaps); x, y, z in g, mg or m/s² (``units``;
   ``auto`` decides from the median magnitude, which is about 1 g at walking and running).
@@ -9,7 +12,8 @@ with one line naming the file (and the line when there is one). Formats:
   ``Phone timestamp;sensor timestamp [ns];X [mg];Y [mg];Z [mg]`` (extra columns such as ``timestamp [ms]`` are
   tolerated; columns are found by name). The sensor timestamp is nanoseconds since 2000-01-01.
 - ``capture``: a coach capture file replayed through :class:`sensors.replay.ReplaySource` (PMD accelerometer,
-  RSC cadence, heart rate), the same code path as a live strap.
+  RSC cadence, heart rate), the same code path as a live strap. RSC cadence does not say steps or strides: the
+  step length decides (:func:`sensors.units.cadence_unit`).
 - ``fit``: a FIT activity; running cadence there is strides/min, so steps/min = 2 x (cadence +
   fractional_cadence). There is no accelerometer: the analysis uses the device cadence.
 """
@@ -19,18 +23,28 @@ from __future__ import annotations
 import datetime as _dt
 import logging
 import math
-import re
-import struct
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
 from coach.errors import InputError
+from sensors.readers import ReaderError
+from sensors.readers.fit import FitFile, fit_read_errors, read_fit
+from sensors.units import CadenceUnit, cadence_unit
 
 logger = logging.getLogger(__name__)
+
+__all__ = [
+    "FORMATS",
+    "UNITS",
+    "Recording",
+    "detect_format",
+    "fit_read_errors",
+    "load_recording",
+    "recording_from_fit",
+]
 
 FORMATS = ("auto", "csv", "polar-csv", "capture", "fit")
 UNITS = ("auto", "g", "mg", "ms2")
@@ -45,7 +59,11 @@ class Recording:
     """What a loader found. Times are seconds in the file's own time base (``t_s[0]`` need not be 0).
 
     ``xyz_g`` is ``None`` when the file has no accelerometer (FIT); ``foot_pod`` rows are
-    ``(t_s, cadence_spm)`` or ``(t_s, cadence_spm, speed_mps)``; ``heart_rate`` rows are ``(t_s, bpm)``.
+    ``(t_s, cadence_spm)`` or ``(t_s, cadence_spm, speed_mps)``, always in steps/min (``cadence_unit`` says what
+    the device sent: ``"steps"``, ``"strides"`` (doubled) or ``"unknown"`` (taken as steps)); ``heart_rate`` rows
+    are ``(t_s, bpm)``. ``started_utc`` is the recording's start when the file says it (FIT: the first record;
+    Polar: the first sensor timestamp), ``phone_start`` the Polar phone time of the first row, ``laps_s`` the FIT
+    laps as ``(start_s, end_s)``.
     """
 
     t_s: np.ndarray | None
@@ -54,10 +72,17 @@ class Recording:
     foot_pod: list[tuple[float, ...]] = field(default_factory=list)
     format: str = "csv"
     notes: list[str] = field(default_factory=list)
+    cadence_unit: CadenceUnit = "steps"
+    started_utc: _dt.datetime | None = None
+    phone_start: _dt.datetime | None = None
+    laps_s: list[tuple[float, float]] = field(default_factory=list)
 
 
-def load_recording(path: str | Path, format: str = "auto", units: str = "auto") -> Recording:
-    """Load ``path`` as ``format`` (``auto`` looks at the name and the first bytes)."""
+def load_recording(
+    path: str | Path, format: str = "auto", units: str = "auto", *, allow_heart_rate_only: bool = False
+) -> Recording:
+    """Load ``path`` as ``format`` (``auto`` looks at the name and the first bytes). A FIT file with heart rate but
+    no cadence is an error unless ``allow_heart_rate_only`` (then ``foot_pod`` is empty: ``coach import``)."""
     p = Path(path)
     if format not in FORMATS:
         raise InputError(f"{p}: unknown format {format!r} (one of {', '.join(FORMATS)})")
@@ -81,7 +106,7 @@ def load_recording(path: str | Path, format: str = "auto", units: str = "auto") 
         return _load_polar_csv(p, units)
     if fmt == "capture":
         return _load_capture(p)
-    return _load_fit(p)
+    return _load_fit(p, allow_heart_rate_only=allow_heart_rate_only)
 
 
 def detect_format(path: Path) -> str:
@@ -111,18 +136,12 @@ def detect_format(path: Path) -> str:
 
 
 def _read_text(path: Path) -> str:
+    from sensors.readers._common import read_text
+
     try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise InputError(f"{path}: cannot read: {exc.strerror or exc}") from exc
-    if b"\x00" in raw[:4096]:
-        raise InputError(f"{path}: looks like a binary file, not a text recording")
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = raw[: exc.start].count(b"\n") + 1
-        raise InputError(f"{path}:{line}: not UTF-8 text ({exc.reason})") from exc
-    return text.lstrip("\ufeff")
+        return read_text(path)
+    except ReaderError as exc:
+        raise InputError(str(exc)) from exc
 
 
 def _parse_numeric_block(path: Path, body: str, ncols: int, sep: str, first_line: int) -> np.ndarray:
@@ -236,89 +255,19 @@ def _unit_scale(path: Path, xyz: np.ndarray, units: str) -> tuple[float, str]:
 # ---------------------------------------------------------------------------------------------- polar
 
 
-_POLAR_NS = re.compile(r"sensor timestamp \[ns\]", re.IGNORECASE)
-_PHONE_COL = re.compile(r"^[^;\n]*;", re.MULTILINE)
-
-
 def _load_polar_csv(path: Path, units: str) -> Recording:
-    text = _read_text(path)
-    header, _, body = text.partition("\n")
-    cols = [c.strip() for c in header.strip().rstrip(";").split(";")]
-    low = [c.lower() for c in cols]
+    from sensors.readers.polar_logger import read_polar_acc
+
     try:
-        i_ns = next(i for i, c in enumerate(cols) if _POLAR_NS.fullmatch(c))
-        i_x, i_y, i_z = (low.index(f"{a} [mg]") for a in "xyz")
-    except (StopIteration, ValueError):
-        raise InputError(
-            f"{path}:1: not a Polar Sensor Logger ACC file: expected 'sensor timestamp [ns]' and "
-            f"'X [mg]', 'Y [mg]', 'Z [mg]' columns, found {header.strip()[:80]!r}"
-        ) from None
-    flat = body.replace("\r", "").strip()
-    if not flat:
-        raise InputError(f"{path}: no data rows after the header")
-    fast = _polar_fast(flat, len(cols), i_ns, (i_x, i_y, i_z), low)
-    if fast is not None:
-        t, vals = fast
-    else:
-        t, vals = _polar_slow(path, flat, cols, i_ns, (i_x, i_y, i_z))
+        acc = read_polar_acc(path)
+    except ReaderError as exc:
+        raise InputError(str(exc)) from exc
     if units == "auto":
         units = "mg"  # the header says mg
-    rec = _finish_acc(path, t, vals, units, "polar-csv")
+    rec = _finish_acc(path, acc.t_s, acc.xyz_mg, units, "polar-csv")
     rec.notes.append("time from 'sensor timestamp [ns]' (ns since 2000-01-01)")
+    rec.started_utc, rec.phone_start = acc.start_utc, acc.phone_start
     return rec
-
-
-def _polar_fast(
-    flat: str, ncols: int, i_ns: int, i_xyz: tuple[int, int, int], low: list[str]
-) -> tuple[np.ndarray, np.ndarray] | None:
-    """All rows at once: drop the phone time stamp (a date, the first column) and parse the rest as numbers.
-
-    Returns None when the layout is not the plain one (the slow path then finds and names any bad line).
-    """
-    first_is_phone = low[0].startswith("phone")
-    if first_is_phone:
-        flat = _PHONE_COL.sub("", flat)
-        ncols -= 1
-        i_ns, i_xyz = i_ns - 1, (i_xyz[0] - 1, i_xyz[1] - 1, i_xyz[2] - 1)
-    flat = flat.replace(";\n", "\n").rstrip(";")
-    n_lines = flat.count("\n") + 1
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        try:
-            values = np.fromstring(flat.replace("\n", ";"), dtype=np.float64, sep=";")
-        except ValueError:
-            return None
-    if values.size != n_lines * ncols or not np.isfinite(values).all():
-        return None
-    table = values.reshape(n_lines, ncols)
-    ns = table[:, i_ns]
-    # ns since 2000 (~6e17) is past float64's exact integers; differences stay exact to well under 1 us
-    t = (ns - ns[0]) * 1e-9
-    return t, np.ascontiguousarray(table[:, list(i_xyz)])
-
-
-def _polar_slow(
-    path: Path, flat: str, cols: list[str], i_ns: int, i_xyz: tuple[int, int, int]
-) -> tuple[np.ndarray, np.ndarray]:
-    lines = flat.split("\n")
-    need = max(i_ns, *i_xyz)
-    ns_list: list[int] = []
-    vals = np.empty((len(lines), 3), dtype=np.float64)
-    for k, line in enumerate(lines):
-        parts = line.rstrip(";").split(";")
-        if len(parts) <= need:
-            raise InputError(f"{path}:{k + 2}: expected {len(cols)} ';'-separated values, found {len(parts)}")
-        try:
-            stamp = int(parts[i_ns])
-            if not -(2**63) <= stamp < 2**63:
-                raise InputError(f"{path}:{k + 2}: sensor timestamp {parts[i_ns][:30]!r} is out of range")
-            ns_list.append(stamp)
-            for j, col in enumerate(i_xyz):
-                vals[k, j] = float(parts[col])
-        except ValueError:
-            raise InputError(f"{path}:{k + 2}: not a number in {line.strip()[:60]!r}") from None
-    ns = np.asarray(ns_list, dtype=np.int64)
-    return (ns - ns[0]).astype(np.float64) * 1e-9, vals
 
 
 # ---------------------------------------------------------------------------------------------- capture
@@ -342,6 +291,7 @@ def _load_capture(path: Path) -> Recording:
                 if sample.bpm:
                     hr.append((float(sample.t), float(sample.bpm)))
             elif isinstance(sample, FootPodSample) and sample.cadence_spm is not None:
+                # RSC "cadence" per minute, steps or strides: decided below, once, by the one rule
                 fp.append((float(sample.t), float(sample.cadence_spm), float(sample.speed_mps)))
     except SensorError as exc:
         raise InputError(str(exc)) from exc
@@ -350,16 +300,29 @@ def _load_capture(path: Path) -> Recording:
     notes = [
         f"capture: {len(blocks_t)} accelerometer blocks, {len(hr)} heart-rate and {len(fp)} foot-pod samples"
     ]
+    unit = cadence_unit(fp)
+    if unit.factor != 1.0:
+        fp = [(r[0], r[1] * unit.factor, *r[2:]) for r in fp]
+    if unit.note:
+        notes.append(unit.note)
     if not blocks_t:
         if not fp:
             raise InputError(f"{path}: the capture holds no accelerometer data and no foot-pod cadence")
         notes.append("no accelerometer in the capture: timeline from the foot pod's cadence")
         _check_device_span(path, fp)
-        return Recording(t_s=None, xyz_g=None, heart_rate=hr, foot_pod=fp, format="capture", notes=notes)
+        return Recording(
+            t_s=None,
+            xyz_g=None,
+            heart_rate=hr,
+            foot_pod=fp,
+            format="capture",
+            notes=notes,
+            cadence_unit=unit.unit,
+        )
     t = np.concatenate(blocks_t)
     xyz = np.concatenate(blocks_x) * 1e-3
     rec = _finish_acc(path, t, xyz, "g", "capture")
-    rec.heart_rate, rec.foot_pod = hr, fp
+    rec.heart_rate, rec.foot_pod, rec.cadence_unit = hr, fp, unit.unit
     rec.notes = notes + rec.notes
     return rec
 
@@ -367,74 +330,62 @@ def _load_capture(path: Path) -> Recording:
 # ---------------------------------------------------------------------------------------------- fit
 
 
-def fit_read_errors() -> tuple[type[BaseException], ...]:
-    """What reading a corrupt FIT file with fitdecode can raise: it trips anywhere, not only in FitError."""
-    import fitdecode
-
-    return (
-        fitdecode.FitError,
-        ValueError,
-        KeyError,
-        EOFError,
-        IndexError,
-        TypeError,
-        OverflowError,
-        AssertionError,
-        struct.error,
-    )
+def _load_fit(path: Path, *, allow_heart_rate_only: bool = False) -> Recording:
+    try:
+        fit = read_fit(path)
+    except ReaderError as exc:
+        raise InputError(str(exc)) from exc
+    return recording_from_fit(fit, allow_heart_rate_only=allow_heart_rate_only)
 
 
-def _load_fit(path: Path) -> Recording:
-    import fitdecode
-
+def recording_from_fit(fit: FitFile, *, allow_heart_rate_only: bool = False) -> Recording:
+    """A read FIT file as a :class:`Recording`: times from the first record, cadence in steps/min (FIT running
+    cadence is strides/min: :data:`sensors.readers.fit.CADENCE_UNIT`, doubled by the one unit rule)."""
+    path, sport = fit.path, fit.sport
+    t_first = fit.first_record_time
     fp: list[tuple[float, ...]] = []
     hr: list[tuple[float, float]] = []
-    sport: str | None = None
-    t_first: _dt.datetime | None = None
-    try:
-        with fitdecode.FitReader(str(path), check_crc=fitdecode.CrcCheck.WARN) as reader:
-            for frame in reader:
-                if not isinstance(frame, fitdecode.FitDataMessage):
-                    continue
-                if frame.name in ("sport", "session") and sport is None:
-                    v = _field(frame, "sport")
-                    sport = str(v) if v is not None else None
-                if frame.name != "record":
-                    continue
-                ts = _field(frame, "timestamp")
-                if not isinstance(ts, _dt.datetime):
-                    continue
-                if t_first is None:
-                    t_first = ts
-                t = (ts - t_first).total_seconds()
-                b = _field(frame, "heart_rate")
-                if isinstance(b, int | float) and b > 0:
-                    hr.append((t, float(b)))
-                cad = _field(frame, "cadence")
-                if isinstance(cad, int | float):
-                    frac = _field(frame, "fractional_cadence")
-                    frac_v = float(frac) if isinstance(frac, int | float) else 0.0
-                    spd = _field(frame, "enhanced_speed")
-                    if not isinstance(spd, int | float):
-                        spd = _field(frame, "speed")
-                    row: tuple[float, ...] = (t, 2.0 * (float(cad) + frac_v))
-                    if isinstance(spd, int | float):
-                        row = (*row, float(spd))
-                    fp.append(row)
-    except fit_read_errors() as exc:
-        raise InputError(f"{path}: not a readable FIT file: {exc}") from exc
+    unit = cadence_unit((), declared=fit.cadence_unit)
+    for r in fit.records:
+        t = (r.timestamp - t_first).total_seconds() if t_first is not None else 0.0
+        if r.heart_rate_bpm is not None and r.heart_rate_bpm > 0:
+            hr.append((t, r.heart_rate_bpm))
+        if r.cadence_strides_per_min is not None:
+            row: tuple[float, ...] = (t, unit.factor * r.cadence_strides_per_min)
+            if r.speed_mps is not None:
+                row = (*row, r.speed_mps)
+            fp.append(row)
     if sport is not None and sport.lower() in ("cycling", "swimming", "rowing"):
         raise InputError(f"{path}: a {sport} activity: its cadence is not steps, nothing to analyse")
-    notes = [
-        "FIT: no accelerometer; timeline from the device cadence "
-        "(strides/min x 2 = steps/min; mode from cadence and speed)",
-    ]
-    if sport:
-        notes.append(f"FIT sport: {sport}")
     if not fp:
-        raise InputError(f"{path}: the FIT file has no cadence records (heart rate only): nothing to analyse")
-    _check_device_span(path, fp)
-    return Recording(t_s=None, xyz_g=None, heart_rate=hr, foot_pod=fp, format="fit", notes=notes)
+        if not allow_heart_rate_only:
+            raise InputError(
+                f"{path}: the FIT file has no cadence records (heart rate only): nothing to analyse"
+            )
+        if not hr:
+            raise InputError(
+                f"{path}: the FIT file has neither cadence nor heart rate records: nothing to import"
+            )
+        notes = ["FIT: heart rate only (no cadence, no accelerometer): no walk/run detection, no cadence"]
+    else:
+        notes = [
+            "FIT: no accelerometer; timeline from the device cadence "
+            "(strides/min x 2 = steps/min; mode from cadence and speed)",
+        ]
+        if sport:
+            notes.append(f"FIT sport: {sport}")
+        _check_device_span(path, fp)
+    return Recording(
+        t_s=None,
+        xyz_g=None,
+        heart_rate=hr,
+        foot_pod=fp,
+        format="fit",
+        notes=notes,
+        cadence_unit=fit.cadence_unit,
+        started_utc=t_first,
+        laps_s=fit.laps_s(),
+    )
 
 
 def _check_device_span(path: Path, foot_pod: list[tuple[float, ...]]) -> None:
@@ -446,12 +397,3 @@ def _check_device_span(path: Path, foot_pod: list[tuple[float, ...]]) -> None:
         raise InputError(
             f"{path}: {span_s / 3600:.3g} hours of records (more than {MAX_DURATION_S / 3600:g}): a broken time stamp?"
         )
-
-
-def _field(frame: Any, name: str) -> Any:
-    try:
-        if frame.has_field(name):
-            return frame.get_value(name)
-    except (KeyError, ValueError, TypeError):
-        return None
-    return None

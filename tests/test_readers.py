@@ -1,0 +1,181 @@
+"""The readers of other programs' files (sensors/readers), the one steps-vs-strides rule (sensors/units.py) and the
+one moniker parser and checker (sensors/moniker.py)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from sensors.codecs.pmd import PMD_EPOCH
+from sensors.errors import CaptureError, MonikerError
+from sensors.moniker import check_sensor, parse_sensor_moniker
+from sensors.readers import ReaderError
+from sensors.readers.fit import CADENCE_UNIT, read_fit
+from sensors.readers.polar_logger import read_polar_acc, read_polar_hr
+from sensors.units import MAX_STEP_LENGTH_M, cadence_unit
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+# ------------------------------------------------------------------------------------------ steps vs strides
+
+
+def _rows(cadence: float, speed_mps: float | None, n: int = 30) -> list[tuple[float, ...]]:
+    return [(float(k), cadence) if speed_mps is None else (float(k), cadence, speed_mps) for k in range(n)]
+
+
+@pytest.mark.parametrize(
+    ("case", "rows", "unit", "factor"),
+    [
+        ("strides pod, jogging: a 2.05 m 'step'", _rows(82, 2.8), "strides", 2.0),
+        ("strides pod, walking: 1.39 m 'steps'", _rows(56, 1.3), "strides", 2.0),
+        ("steps pod, jogging: 1.02 m steps", _rows(164, 2.8), "steps", 1.0),
+        ("walking in steps: 0.70 m", _rows(112, 1.3), "steps", 1.0),
+        (
+            "running in steps: a fast runner's 1.83 m steps (doubling gives 360/min)",
+            _rows(180, 5.5),
+            "steps",
+            1.0,
+        ),
+        ("no speed: nothing assumed", _rows(82, None), "unknown", 1.0),
+        ("zero cadence (standing): says nothing", _rows(0, 1.5), "unknown", 1.0),
+        ("too slow to tell (speed under 0.8 m/s)", _rows(40, 0.5), "unknown", 1.0),
+        ("too few moving rows", _rows(82, 2.8, n=9), "unknown", 1.0),
+        ("not a number", [(float(k), float("nan"), 2.8) for k in range(30)], "unknown", 1.0),
+        ("empty", [], "unknown", 1.0),
+    ],
+)
+def test_cadence_unit_decision_table(
+    case: str, rows: list[tuple[float, ...]], unit: str, factor: float
+) -> None:
+    decision = cadence_unit(rows)
+    assert (decision.unit, decision.factor) == (unit, factor), case
+    assert (decision.note is not None) == (unit == "strides")
+    if decision.note:
+        assert "strides/min" in decision.note and "doubled" in decision.note
+
+
+def test_cadence_unit_standing_rows_do_not_outvote_moving_ones() -> None:
+    rows = _rows(0, 0.0, n=100) + _rows(82, 2.8, n=12)
+    assert cadence_unit(rows).unit == "strides"
+
+
+def test_a_declared_unit_is_taken_at_its_word() -> None:
+    assert cadence_unit(_rows(164, 2.8), declared="strides").factor == 2.0  # FIT says strides
+    assert cadence_unit(_rows(82, 2.8), declared="steps").factor == 1.0
+    assert CADENCE_UNIT == "strides"
+    with pytest.raises(ValueError, match="not one of"):
+        cadence_unit([], declared="rpm")  # type: ignore[arg-type]
+
+
+def test_the_threshold_is_a_parameter() -> None:
+    rows = _rows(112, 2.8)  # 1.5 m
+    assert MAX_STEP_LENGTH_M < 1.5 and cadence_unit(rows).unit == "strides"
+    assert cadence_unit(rows, max_step_length_m=1.6).unit == "steps"
+
+
+def test_device_cadence_unit_is_the_same_rule() -> None:
+    """coach/runner.py's live foot pod calls coach.signal.device_cadence_unit: a thin view of the one rule."""
+    from coach.signal import device_cadence_unit
+
+    for rows in (_rows(82, 2.8), _rows(164, 2.8), _rows(82, None)):
+        decision = cadence_unit(rows)
+        assert device_cadence_unit(rows) == (decision.factor, decision.note)
+
+
+# ------------------------------------------------------------------------------------------------ FIT
+
+
+def test_fit_reader_reads_records_laps_and_sport(shared_data: Path) -> None:
+    fit = read_fit(shared_data / "garmin-fit" / "garmin-fenix-5-run.fit")
+    assert fit.sport == "running" and fit.records
+    assert all(r.timestamp.tzinfo is not None for r in fit.records)
+    with_cadence = [r for r in fit.records if r.cadence_strides_per_min is not None]
+    assert with_cadence
+    for r in with_cadence:
+        assert r.cadence_strides_per_min is not None
+        assert r.cadence_spm == pytest.approx(2.0 * r.cadence_strides_per_min)
+    assert 140 < sorted(r.cadence_spm or 0 for r in with_cadence)[len(with_cadence) // 2] < 200
+    laps = fit.laps_s()
+    assert laps and all(0.0 <= s < e for s, e in laps)
+
+
+def test_fit_reader_names_the_file_for_garbage(tmp_path: Path) -> None:
+    bad = tmp_path / "x.fit"
+    bad.write_bytes(b"\x0e\x10" + b"\x00" * 10 + b"garbage" * 5)
+    with pytest.raises(ReaderError, match=r"x\.fit: not a readable FIT file"):
+        read_fit(bad)
+
+
+# ------------------------------------------------------------------------------------------------ Polar
+
+
+def test_polar_acc_reader_gives_times_values_and_both_clocks(tmp_path: Path) -> None:
+    start = datetime(2024, 5, 4, 9, 15, 0, tzinfo=UTC)
+    ns0 = int((start - PMD_EPOCH).total_seconds()) * 1_000_000_000
+    lines = ["Phone timestamp;sensor timestamp [ns];X [mg];Y [mg];Z [mg]"]
+    for k in range(5):
+        lines.append(f"2024-05-04T11:15:00.{200 + 10 * k:03d};{ns0 + k * 10_000_000};{k};-{k};1000")
+    path = tmp_path / "a_ACC.txt"
+    path.write_text("\n".join(lines) + "\n")
+    acc = read_polar_acc(path)
+    assert acc.t_s.tolist() == pytest.approx([0.0, 0.01, 0.02, 0.03, 0.04])
+    assert acc.xyz_mg[3].tolist() == [3.0, -3.0, 1000.0]
+    assert acc.start_utc == start and acc.first_sensor_ns == ns0
+    assert acc.phone_start == datetime(2024, 5, 4, 11, 15, 0, 200000)
+
+
+def test_polar_acc_reader_names_the_bad_line(tmp_path: Path) -> None:
+    path = tmp_path / "a_ACC.txt"
+    path.write_text("Phone timestamp;sensor timestamp [ns];X [mg];Y [mg];Z [mg]\nx;1;2;3;4\nx;2;2;oops;4\n")
+    with pytest.raises(ReaderError, match=r"a_ACC\.txt:3: not a number"):
+        read_polar_acc(path)
+
+
+def test_polar_hr_reader_aligns_on_the_phone_clock(tmp_path: Path) -> None:
+    path = tmp_path / "a_HR.txt"
+    path.write_text(
+        "Phone timestamp;HR [bpm];HRV [ms];\n2024-05-04T11:15:01.000;0;;\n2024-05-04T11:15:02.500;95;;\n"
+    )
+    hr = read_polar_hr(path)
+    assert len(hr.rows) == 2
+    t0 = datetime(2024, 5, 4, 11, 15, 0)
+    assert hr.on_time_base(t0) == [(2.5, 95.0)]  # bpm 0 is no reading
+    assert hr.on_time_base(None) == [(1.5, 95.0)]  # no ACC phone time: the first HR row
+    with pytest.raises(ReaderError, match="time zone"):
+        hr.on_time_base(datetime(2024, 5, 4, 11, 15, 0, tzinfo=UTC))
+    path.write_text("Phone timestamp;HR [bpm]\nyesterday;80\n")
+    with pytest.raises(ReaderError, match=r":2: bad phone timestamp"):
+        read_polar_hr(path)
+
+
+# ------------------------------------------------------------------------------------------------ moniker
+
+
+def test_check_sensor_checks_the_file_of_replay_and_virtual(tmp_path: Path) -> None:
+    there = tmp_path / "c.jsonl"
+    there.write_text("{}\n")
+    assert check_sensor(f"replay:{there}").path == there
+    assert check_sensor(f"virtual:{there}?hr_only=1").hr_only
+    assert check_sensor("ble:AA:BB:CC:DD:EE:FF").address == "AA:BB:CC:DD:EE:FF"  # radio: checked on connect
+    for kind in ("replay", "virtual"):
+        with pytest.raises(CaptureError, match=r"missing\.jsonl: no such capture file"):
+            check_sensor(f"{kind}:{tmp_path / 'missing.jsonl'}")
+    with pytest.raises(MonikerError, match="unknown sensor"):
+        check_sensor("polar:AA")
+
+
+def test_the_old_moniker_module_is_the_same_parser() -> None:
+    import sensors.ble.moniker as old
+
+    assert old.parse_sensor_moniker is parse_sensor_moniker and old.check_sensor is check_sensor
+
+
+def test_pmd_epoch_is_one_constant() -> None:
+    import sensors.convert as convert
+
+    assert convert.pmd_timestamp_ns(PMD_EPOCH + timedelta(seconds=1)) == 1_000_000_000
+    for module in ("sensors/convert.py", "coach/importer.py", "sensors/readers/polar_logger.py"):
+        assert "datetime(2000" not in (REPO / module).read_text(encoding="utf-8"), module
