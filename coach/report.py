@@ -13,8 +13,9 @@ The same model feeds the terminal summary, ``--json`` and the HTML page (:mod:`c
 sessions (no ``session_end``, or ``summary.json`` with ``"complete": false``) are reported as far as they went and
 marked incomplete; imported recordings carry ``"imported": true`` in their ``session_start``.
 
-Only :func:`print_session_report` does I/O beyond reading the folder: it is the hook ``coach run``/``coach demo``
-call after a session (index into the database, print the next step and the pain prompt).
+Nothing here does I/O beyond reading the folder; the hook ``coach run``/``coach demo`` call after a session (index
+into the database, print the next step and the pain prompt) is :func:`coach.session_index.print_session_report`, a
+layer above this one.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ import json
 import logging
 import math
 import statistics
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -557,13 +558,15 @@ def format_text(report: Mapping[str, Any]) -> str:
         )
     dec = report.get("decision")
     if dec:
-        lines.append(_next_line(report, dec))
+        lines.append(next_step_line(report, dec))
     for w in report.get("warnings", []):
         lines.append(f"  note: {w}")
     return "\n".join(lines)
 
 
-def _next_line(report: Mapping[str, Any], dec: Mapping[str, Any]) -> str:
+def next_step_line(report: Mapping[str, Any], dec: Mapping[str, Any]) -> str:
+    """The "next: stage N (...)" line of a report model's progression decision ``dec``; says so when the session
+    was a rehearsal that does not count."""
     line = (
         f"  next: stage {dec['next_stage']} ({dec['action'].replace('_', ' ')}): {' '.join(dec['reasons'])}"
     )
@@ -574,28 +577,3 @@ def _next_line(report: Mapping[str, Any], dec: Mapping[str, Any]) -> str:
             f"\n  (this session was {why}: it is kept in the history but does not count towards progression)"
         )
     return line
-
-
-def print_session_report(
-    folder: str | Path, *, intro: Callable[[Mapping[str, Any]], Iterable[str]] | None = None
-) -> None:
-    """Hook for ``coach run``/``coach demo``: index the session, print ``intro(report)`` (the caller's lines made
-    from the report model, so the end-of-run figures are the report's), the next step and the pain prompt."""
-    from datetime import UTC, datetime
-
-    from coach.session_index import index_session, pending_pain_prompts, report_for
-    from coach.storage import Database
-
-    data_dir = Path(folder).resolve().parent.parent
-    with Database.in_dir(data_dir) as db:
-        sid = index_session(db, Path(folder))
-        report = report_for(db, sid)
-        if intro is not None:
-            for line in intro(report):
-                print(line)
-        dec = report.get("decision")
-        if dec:
-            print(_next_line(report, dec))
-        print(f"  full report: coach report {sid} --html report.html")
-        for prompt in pending_pain_prompts(db, datetime.now(UTC)):
-            print(f"  {prompt}")

@@ -316,10 +316,10 @@ def _plan_lines(figures: Figures, baseline: float | None) -> list[str]:
 
 def _report(result: Any, intro: Callable[[Any], list[str]]) -> bool:
     """Index the session and print ``intro(report)``, the next step and the pain prompt; False if no report."""
-    from coach import report
+    from coach.session_index import print_session_report
 
     try:
-        report.print_session_report(result.folder, intro=intro)
+        print_session_report(result.folder, intro=intro)
     except Exception as exc:  # a report problem must not fail a session that went fine
         click.echo(f"  (no report: {exc})")
         return False
