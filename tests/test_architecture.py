@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import re
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -201,3 +202,54 @@ def test_no_import_circles() -> None:
     """docs/maintainers/architecture.md: no module of coach/ or sensors/ reaches itself through its imports."""
     cycles = _cycles(_import_graph())
     assert cycles == [], "import circles: " + "; ".join(" <-> ".join(c) for c in cycles)
+
+
+# ------------------------------------------------------------------------------------------------ one home per word
+
+#: Copies that live in modules other owners are rewriting; each should switch to coach.text / coach.vocabulary.
+#: Remove an entry when its copy is gone: the test then keeps it from coming back.
+KNOWN_MMSS_COPIES = {"coach/runner.py", "coach/programme.py", "coach/display.py", "coach/cli/capture_cmd.py"}
+KNOWN_MODES_COPIES = {"coach/engine.py", "coach/signal/gait.py"}
+_MMSS = re.compile(r"\}:\{[^{}]*:02d\}")  # f"{m}:{s:02d}": a duration spelt out as m:ss by hand
+_MODES_TUPLE = re.compile(r"""\(\s*["']walk["'],\s*["']run["'],\s*["']still["'],\s*["']unknown["']\s*\)""")
+
+
+def _files_matching(pattern: re.Pattern[str], home: str) -> set[str]:
+    return {_rel(p) for p in PRODUCT if _rel(p) != home and pattern.search(p.read_text(encoding="utf-8"))}
+
+
+def test_one_home_for_mm_ss() -> None:
+    assert _MMSS.search('f"{total // 60}:{total % 60:02d}"') and _MMSS.search('f"{h}:{m:02d}:{s:02d}"')
+    assert not _MMSS.search('f"{minutes} minutes {secs:02d}"')
+    extra = _files_matching(_MMSS, home="coach/text.py") - KNOWN_MMSS_COPIES
+    assert extra == set(), f"format durations with coach.text.mmss / hmmss, not a copy: {sorted(extra)}"
+
+
+def test_one_home_for_the_modes() -> None:
+    assert _MODES_TUPLE.search('MODES = ("walk", "run", "still", "unknown")')
+    extra = _files_matching(_MODES_TUPLE, home="coach/vocabulary.py") - KNOWN_MODES_COPIES
+    assert extra == set(), f"use coach.vocabulary.Mode / MODES, not a copy: {sorted(extra)}"
+
+
+def _literal_event_names(source: str, where: str) -> list[str]:
+    """``SensorEvent(t, "name", ...)`` and ``self._event("name", ...)`` calls that spell an event name as a string."""
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if not isinstance(node, ast.Call):
+            continue
+        func = node.func
+        name = func.id if isinstance(func, ast.Name) else func.attr if isinstance(func, ast.Attribute) else ""
+        position = {"SensorEvent": 1, "_event": 0}.get(name)
+        if position is None or len(node.args) <= position:
+            continue
+        arg = node.args[position]
+        if isinstance(arg, ast.Constant) and isinstance(arg.value, str):
+            found.append(f"{where}:{node.lineno}: {arg.value!r}")
+    return found
+
+
+def test_sensor_events_are_named_by_the_vocabulary() -> None:
+    sample = 'self._event("ended", reason="x")\nSensorEvent(t, "decode_error", {})\nSensorEvent(t, Name.X)'
+    assert _literal_event_names(sample, "sample") == ["sample:1: 'ended'", "sample:2: 'decode_error'"]
+    literal = [hit for p in PRODUCT for hit in _literal_event_names(p.read_text(encoding="utf-8"), _rel(p))]
+    assert literal == [], f"name sensor events with sensors.events.SensorEventName: {literal}"
