@@ -13,8 +13,9 @@ The same model feeds the terminal summary, ``--json`` and the HTML page (:mod:`c
 sessions (no ``session_end``, or ``summary.json`` with ``"complete": false``) are reported as far as they went and
 marked incomplete; imported recordings carry ``"imported": true`` in their ``session_start``.
 
-Only :func:`print_session_report` does I/O beyond reading the folder: it is the hook ``coach run``/``coach demo``
-call after a session (index into the database, print the next step and the pain prompt).
+Nothing here does I/O beyond reading the folder; the hook ``coach run``/``coach demo`` call after a session (index
+into the database, print the next step and the pain prompt) is :func:`coach.session_index.print_session_report`, a
+layer above this one.
 """
 
 from __future__ import annotations
@@ -23,19 +24,20 @@ import json
 import logging
 import math
 import statistics
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from coach.activity import Activity, ActivityLap, ActivityRecord
 from coach.errors import InputError, read_text_file
+from coach.text import mmss
+from coach.vocabulary import MODES, Mode, RecordKind, as_mode
 
 logger = logging.getLogger(__name__)
 
 REPORT_FORMAT = "coach-report"
 REPORT_VERSION = 1
-MODES = ("walk", "run", "still", "unknown")
 #: Seconds in a row the detected mode must match the plan to count as "complied" (when the runner wrote no value).
 COMPLY_RUN_S = 3
 #: HR drop in a walk break: peak HR in its first HR_PEAK_WINDOW_S minus the mean HR of its last HR_END_WINDOW_S.
@@ -92,7 +94,7 @@ def read_session(folder: str | Path) -> SessionFolder:
     if not path.is_dir():
         raise InputError(f"{path}: not a session folder")
     records, warnings = read_jsonl(path / "events.jsonl")
-    if not records or records[0].get("kind") != "session_start":
+    if not records or records[0].get("kind") != RecordKind.SESSION_START:
         raise InputError(f"{path / 'events.jsonl'}:1: the first record must be session_start")
     summary: dict[str, Any] | None = None
     spath = path / "summary.json"
@@ -135,9 +137,9 @@ def gait_rows(records: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
     """The per-second ``gait`` records as ``{t, cadence_spm, hr_bpm, mode}`` (time order)."""
     rows = []
     for r in records:
-        if r.get("kind") != "gait" or _num(r.get("t")) is None:
+        if r.get("kind") != RecordKind.GAIT or _num(r.get("t")) is None:
             continue
-        mode = r.get("mode") if r.get("mode") in MODES else "unknown"
+        mode = as_mode(r.get("mode"))
         rows.append(
             {
                 "t": float(r["t"]),
@@ -152,7 +154,7 @@ def gait_rows(records: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
 
 def matches(mode: str, activity: str) -> bool:
     """Does a detected mode follow the planned activity? (A walk interval is not followed by standing still.)"""
-    return mode == ("run" if activity == "run" else "walk")
+    return mode == (Mode.RUN if activity == "run" else Mode.WALK)
 
 
 def interval_stats(
@@ -163,7 +165,7 @@ def interval_stats(
     by_mode = {m: 0.0 for m in MODES}
     for r in inside:
         by_mode[r["mode"]] += 1.0
-    known = by_mode["walk"] + by_mode["run"] + by_mode["still"]
+    known = by_mode[Mode.WALK] + by_mode[Mode.RUN] + by_mode[Mode.STILL]
     ok = sum(1 for r in inside if matches(r["mode"], activity))
     ttc: float | None = None
     streak = 0
@@ -202,7 +204,7 @@ def hr_drop_bpm(rows: Sequence[Mapping[str, Any]], start_s: float, end_s: float)
 def cadence_histogram(rows: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     """Counts of seconds per 5 steps/min bin (60-220), separately for detected walking and running."""
     edges = list(range(HIST_LO_SPM, HIST_HI_SPM + HIST_BIN_SPM, HIST_BIN_SPM))
-    counts = {"walk": [0] * (len(edges) - 1), "run": [0] * (len(edges) - 1)}
+    counts: dict[str, list[int]] = {Mode.WALK: [0] * (len(edges) - 1), Mode.RUN: [0] * (len(edges) - 1)}
     for r in rows:
         c = r["cadence_spm"]
         if r["mode"] not in counts or c is None:
@@ -218,9 +220,9 @@ def cadence_histogram(rows: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
 def _intervals(session: SessionFolder, rows: list[dict[str, Any]], last_t: float) -> list[dict[str, Any]]:
     recs = session.records
     plan = [p for p in session.start.get("plan") or [] if isinstance(p, dict)]
-    starts = {r.get("index"): r for r in recs if r.get("kind") == "interval_start"}
-    ends = {r.get("index"): r for r in recs if r.get("kind") == "interval_end"}
-    complies = {r.get("interval_index"): r for r in recs if r.get("kind") == "comply"}
+    starts = {r.get("index"): r for r in recs if r.get("kind") == RecordKind.INTERVAL_START}
+    ends = {r.get("index"): r for r in recs if r.get("kind") == RecordKind.INTERVAL_END}
+    complies = {r.get("interval_index"): r for r in recs if r.get("kind") == RecordKind.COMPLY}
     start_times = sorted(float(r["t"]) for r in starts.values())
     out: list[dict[str, Any]] = []
     prev_activity: str | None = None
@@ -281,8 +283,8 @@ def _intervals(session: SessionFolder, rows: list[dict[str, Any]], last_t: float
             status = "stopped"
             if idx in complies and sum(by_mode.values()) == 0:
                 ttc = _num(complies[idx].get("time_to_comply_s"))
-        known = {m: by_mode[m] for m in ("walk", "run", "still")}
-        detected = max(known, key=lambda m: known[m]) if sum(known.values()) > 0 else "unknown"
+        known = {m: by_mode[m] for m in (Mode.WALK, Mode.RUN, Mode.STILL)}
+        detected = max(known, key=lambda m: known[m]) if sum(known.values()) > 0 else Mode.UNKNOWN
         drop = (
             hr_drop_bpm(rows, start_t, end_t)
             if activity != "run" and prev_activity == "run" and status == "completed"
@@ -294,7 +296,7 @@ def _intervals(session: SessionFolder, rows: list[dict[str, Any]], last_t: float
             end_s=round(end_t, 3),
             actual_duration_s=round(actual, 2),
             detected=detected,
-            detected_share=_r(known[detected] / sum(known.values()), 3) if detected != "unknown" else None,
+            detected_share=_r(known[detected] / sum(known.values()), 3) if detected != Mode.UNKNOWN else None,
             seconds_by_mode={m: round(v, 2) for m, v in by_mode.items()},
             compliant_share=_r(adherence, 3),
             time_to_comply_s=_r(ttc, 1),
@@ -337,7 +339,7 @@ def build_report(
     recs = session.records
     start = session.start
     rows = gait_rows(recs)
-    end = next((r for r in reversed(recs) if r.get("kind") == "session_end"), None)
+    end = next((r for r in reversed(recs) if r.get("kind") == RecordKind.SESSION_END), None)
     last_t = max((float(r["t"]) for r in recs if _num(r.get("t")) is not None), default=0.0)
     summary = session.summary or {}
     complete = end is not None and end.get("reason") in ("completed", None) and summary.get("complete", True)
@@ -362,10 +364,10 @@ def build_report(
     by_mode = {m: float(sum(1 for r in rows if r["mode"] == m)) for m in MODES}
     cad = {
         m: [r["cadence_spm"] for r in rows if r["mode"] == m and r["cadence_spm"] is not None]
-        for m in ("walk", "run")
+        for m in (Mode.WALK, Mode.RUN)
     }
     hrs = [r["hr_bpm"] for r in rows if r["hr_bpm"] is not None]
-    cues = [r for r in recs if r.get("kind") == "cue"]
+    cues = [r for r in recs if r.get("kind") == RecordKind.CUE]
     spoken = [c for c in cues if not c.get("dropped") and _num(c.get("t")) is not None]
     latencies = [
         float(c["t"]) - float(c["planned_t"]) for c in spoken if _num(c.get("planned_t")) is not None
@@ -374,7 +376,7 @@ def build_report(
     for c in spoken:
         by_type[str(c.get("type"))] = by_type.get(str(c.get("type")), 0) + 1
     baseline = next(
-        (r.get("cadence_baseline_spm") for r in reversed(recs) if r.get("kind") == "baseline"),
+        (r.get("cadence_baseline_spm") for r in reversed(recs) if r.get("kind") == RecordKind.BASELINE),
         (start.get("targets") or {}).get("cadence_baseline_spm"),
     )
     end_reason = end.get("reason") if end else "interrupted"
@@ -426,10 +428,10 @@ def build_report(
             "intervals_planned": len(intervals),
             "intervals_done": sum(1 for iv in intervals if iv["status"] == "completed"),
             "seconds_by_mode": by_mode,
-            "cadence_walk_spm": _r(_median(cad["walk"])),
-            "cadence_run_spm": _r(_median(cad["run"])),
-            "cadence_walk_sd_spm": _r(_sd(cad["walk"])),
-            "cadence_run_sd_spm": _r(_sd(cad["run"])),
+            "cadence_walk_spm": _r(_median(cad[Mode.WALK])),
+            "cadence_run_spm": _r(_median(cad[Mode.RUN])),
+            "cadence_walk_sd_spm": _r(_sd(cad[Mode.WALK])),
+            "cadence_run_sd_spm": _r(_sd(cad[Mode.RUN])),
             "cadence_baseline_spm": _num(baseline),
             "hr_mean_bpm": _r(_mean(hrs)),
             "hr_max_bpm": _r(max(hrs), 0) if hrs else None,
@@ -498,13 +500,6 @@ def _fmt(v: Any, unit: str = "", nd: int = 0) -> str:
     return f"{v:.{nd}f}{unit}"
 
 
-def _mmss(seconds: float | None) -> str:
-    if seconds is None:
-        return "-"
-    total = round(seconds)
-    return f"{total // 60}:{total % 60:02d}"
-
-
 def format_text(report: Mapping[str, Any]) -> str:
     """The compact terminal summary of a report model."""
     s, m = report["session"], report["summary"]
@@ -513,7 +508,7 @@ def format_text(report: Mapping[str, Any]) -> str:
         + ("" if s["complete"] else f"  [INCOMPLETE: {s['end_reason']}]")
         + ("  [imported]" if s["imported"] else "")
         + ("  [demo]" if s["demo"] else ""),
-        f"  {_mmss(s['duration_s'])} done of {_mmss(s['planned_duration_s'])} planned; "
+        f"  {mmss(s['duration_s'])} done of {mmss(s['planned_duration_s'])} planned; "
         f"followed the plan {_fmt(None if m['adherence'] is None else m['adherence'] * 100, ' %')}; "
         f"median time to follow a change {_fmt(m['time_to_comply_median_s'], ' s')}"
         + (f" ({m['intervals_never_followed']} never followed)" if m.get("intervals_never_followed") else ""),
@@ -533,7 +528,7 @@ def format_text(report: Mapping[str, Any]) -> str:
         if iv.get("cadence_mean_spm") is not None:
             cad = f"{iv['cadence_mean_spm']:.0f}±{iv.get('cadence_sd_spm') or 0:.0f}"
         hr = f"{_fmt(iv.get('hr_mean_bpm'))}/{_fmt(iv.get('hr_max_bpm'))}"
-        plan = f"{iv['activity']} {_mmss(iv['planned_duration_s'])}"
+        plan = f"{iv['activity']} {mmss(iv['planned_duration_s'])}"
         lines.append(
             f"  {iv['index'] + 1:>2}  {plan:<10}  {det:<14}  "
             f"{_fmt(None if share is None else share * 100, ' %'):>8}  "
@@ -557,13 +552,15 @@ def format_text(report: Mapping[str, Any]) -> str:
         )
     dec = report.get("decision")
     if dec:
-        lines.append(_next_line(report, dec))
+        lines.append(next_step_line(report, dec))
     for w in report.get("warnings", []):
         lines.append(f"  note: {w}")
     return "\n".join(lines)
 
 
-def _next_line(report: Mapping[str, Any], dec: Mapping[str, Any]) -> str:
+def next_step_line(report: Mapping[str, Any], dec: Mapping[str, Any]) -> str:
+    """The "next: stage N (...)" line of a report model's progression decision ``dec``; says so when the session
+    was a rehearsal that does not count."""
     line = (
         f"  next: stage {dec['next_stage']} ({dec['action'].replace('_', ' ')}): {' '.join(dec['reasons'])}"
     )
@@ -574,28 +571,3 @@ def _next_line(report: Mapping[str, Any], dec: Mapping[str, Any]) -> str:
             f"\n  (this session was {why}: it is kept in the history but does not count towards progression)"
         )
     return line
-
-
-def print_session_report(
-    folder: str | Path, *, intro: Callable[[Mapping[str, Any]], Iterable[str]] | None = None
-) -> None:
-    """Hook for ``coach run``/``coach demo``: index the session, print ``intro(report)`` (the caller's lines made
-    from the report model, so the end-of-run figures are the report's), the next step and the pain prompt."""
-    from datetime import UTC, datetime
-
-    from coach.session_index import index_session, pending_pain_prompts, report_for
-    from coach.storage import Database
-
-    data_dir = Path(folder).resolve().parent.parent
-    with Database.in_dir(data_dir) as db:
-        sid = index_session(db, Path(folder))
-        report = report_for(db, sid)
-        if intro is not None:
-            for line in intro(report):
-                print(line)
-        dec = report.get("decision")
-        if dec:
-            print(_next_line(report, dec))
-        print(f"  full report: coach report {sid} --html report.html")
-        for prompt in pending_pain_prompts(db, datetime.now(UTC)):
-            print(f"  {prompt}")

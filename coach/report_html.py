@@ -12,8 +12,18 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-MODE_COLOURS = {"run": "#ea580c", "walk": "#2563eb", "still": "#6b7280", "unknown": "#d1d5db"}
+from coach.text import mmss
+from coach.vocabulary import Mode
+
+MODE_COLOURS: dict[str, str] = {
+    Mode.RUN: "#ea580c",
+    Mode.WALK: "#2563eb",
+    Mode.STILL: "#6b7280",
+    Mode.UNKNOWN: "#d1d5db",
+}
 PLAN_FILL = {"run": "#fed7aa", "walk": "#dbeafe"}
+#: What the page shows for a number or a duration that was not measured (an en dash).
+NOT_MEASURED = "–"
 PAIN_WHEN = (("before", "before"), ("during", "during"), ("after", "after"), ("next-morning", "next morning"))
 
 
@@ -34,19 +44,17 @@ def esc(value: Any) -> str:
 
 def _f(v: Any, nd: int = 0, unit: str = "") -> str:
     if v is None:
-        return "–"
+        return NOT_MEASURED
     return f"{v:.{nd}f}{unit}"
 
 
 def _pct(v: Any) -> str:
-    return "–" if v is None else f"{v * 100:.0f} %"
+    return NOT_MEASURED if v is None else f"{v * 100:.0f} %"
 
 
-def _mmss(seconds: Any) -> str:
-    if seconds is None:
-        return "–"
-    total = round(float(seconds))
-    return f"{total // 60}:{total % 60:02d}"
+def _mmss(seconds: float | None) -> str:
+    """:func:`coach.text.mmss` with the page's mark for "not measured"."""
+    return mmss(seconds, missing=NOT_MEASURED)
 
 
 def _nice_step(span: float, target: int) -> float:
@@ -241,9 +249,9 @@ def histogram_svg(report: Mapping[str, Any]) -> str:
     p.add(f'<line x1="{p.l}" x2="{p.r}" y1="{p.b}" y2="{p.b}" class="axis"/>')
     p.add(f'<text x="{p.l}" y="{p.t - 12}" class="label">seconds per bin (steps/min)</text>')
     p.add(
-        f'<rect x="{p.r - 128}" y="{p.t - 21}" width="10" height="10" fill="{MODE_COLOURS["walk"]}"/>'
+        f'<rect x="{p.r - 128}" y="{p.t - 21}" width="10" height="10" fill="{MODE_COLOURS[Mode.WALK]}"/>'
         f'<text x="{p.r - 115}" y="{p.t - 12}" class="tick">walking</text>'
-        f'<rect x="{p.r - 62}" y="{p.t - 21}" width="10" height="10" fill="{MODE_COLOURS["run"]}"/>'
+        f'<rect x="{p.r - 62}" y="{p.t - 21}" width="10" height="10" fill="{MODE_COLOURS[Mode.RUN]}"/>'
         f'<text x="{p.r - 49}" y="{p.t - 12}" class="tick">running</text>'
     )
     return p.svg("Cadence distribution, walking vs running", "chart histogram")
@@ -301,7 +309,7 @@ def trend_svg(report: Mapping[str, Any]) -> str:
         if c:
             cy = p.t + (c_hi - c) / (c_hi - c_lo) * (p.b - p.t)
             pts.append(f"{cx:.1f},{cy:.1f}")
-            p.add(f'<circle cx="{cx:.1f}" cy="{cy:.1f}" r="4" fill="{MODE_COLOURS["run"]}"/>')
+            p.add(f'<circle cx="{cx:.1f}" cy="{cy:.1f}" r="4" fill="{MODE_COLOURS[Mode.RUN]}"/>')
             p.add(
                 f'<text x="{cx:.1f}" y="{cy - 8:.1f}" class="tick halo" text-anchor="middle">{c:.0f}</text>'
             )
@@ -309,7 +317,7 @@ def trend_svg(report: Mapping[str, Any]) -> str:
         p.add(f'<text x="{cx:.1f}" y="{p.b + 17}" class="tick" text-anchor="middle">{esc(label)}</text>')
     if len(pts) > 1:
         p.add(
-            f'<polyline points="{" ".join(pts)}" fill="none" stroke="{MODE_COLOURS["run"]}" stroke-width="1.2"/>'
+            f'<polyline points="{" ".join(pts)}" fill="none" stroke="{MODE_COLOURS[Mode.RUN]}" stroke-width="1.2"/>'
         )
     p.add(f'<line x1="{p.l}" x2="{p.r}" y1="{p.b}" y2="{p.b}" class="axis"/>')
     p.add(
@@ -445,10 +453,10 @@ def _legend() -> str:
     items = [
         (PLAN_FILL["walk"], "planned walk"),
         (PLAN_FILL["run"], "planned run"),
-        (MODE_COLOURS["walk"], "detected walking"),
-        (MODE_COLOURS["run"], "detected running"),
-        (MODE_COLOURS["still"], "standing still"),
-        (MODE_COLOURS["unknown"], "no signal"),
+        (MODE_COLOURS[Mode.WALK], "detected walking"),
+        (MODE_COLOURS[Mode.RUN], "detected running"),
+        (MODE_COLOURS[Mode.STILL], "standing still"),
+        (MODE_COLOURS[Mode.UNKNOWN], "no signal"),
     ]
     return (
         '<div class="legend">'

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from coach.errors import CoachError, InputError, read_text_file
 from coach.progression import Decision, ProgressionConfig, SessionOutcome, config_from_toml, decide
-from coach.report import build_report, read_session
+from coach.report import build_report, next_step_line, read_session
 from coach.storage import Database, PainEntry
 
 if TYPE_CHECKING:
@@ -384,3 +384,23 @@ def report_for(db: Database, session_id: str) -> dict[str, Any]:
         d = decision_for(db, row["programme"], until=row["id"])
         decision = asdict(d) | {"reasons": list(d.reasons)}
     return build_report(session, pain=pain_model(db, row), previous=previous, decision=decision)
+
+
+def print_session_report(
+    folder: str | Path, *, intro: Callable[[Mapping[str, Any]], Iterable[str]] | None = None
+) -> None:
+    """Hook for ``coach run``/``coach demo``: index the session, print ``intro(report)`` (the caller's lines made
+    from the report model, so the end-of-run figures are the report's), the next step and the pain prompt."""
+    data_dir = Path(folder).resolve().parent.parent
+    with Database.in_dir(data_dir) as db:
+        sid = index_session(db, Path(folder))
+        report = report_for(db, sid)
+        if intro is not None:
+            for line in intro(report):
+                print(line)
+        dec = report.get("decision")
+        if dec:
+            print(next_step_line(report, dec))
+        print(f"  full report: coach report {sid} --html report.html")
+        for prompt in pending_pain_prompts(db, datetime.now(UTC)):
+            print(f"  {prompt}")

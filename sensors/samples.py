@@ -43,12 +43,11 @@ from sensors.codecs.pmd import (
 )
 from sensors.codecs.rsc import RscMeasurement
 from sensors.errors import DecodeError
+from sensors.events import STREAM_BREAK_EVENTS, SensorEventName, event_name
 
 logger = logging.getLogger(__name__)
 
 DEFAULT_ACC_RATE_HZ = 100.0
-#: Events after which the next PMD frame does not continue the previous one.
-STREAM_BREAK_EVENTS = frozenset({"connected", "disconnected", "pmd_started", "pmd_stopped"})
 
 
 @dataclass(frozen=True)
@@ -109,11 +108,12 @@ class BatterySample:
 class SensorEvent:
     """Something that happened to a sensor: connected, disconnected, pmd_response, decode_error, ...
 
-    ``fields`` holds JSON-able details.
+    ``event`` is a :class:`~sensors.events.SensorEventName` (a ``StrEnum``: it equals its string), or the plain
+    string of a name outside the vocabulary read from a capture file. ``fields`` holds JSON-able details.
     """
 
     t: float
-    event: str
+    event: SensorEventName | str
     fields: Mapping[str, Any] = field(default_factory=dict)
 
 
@@ -325,23 +325,27 @@ class SampleDecoder:
             logger.warning("t=%.3f %s: %s", t, uuids.short_name(key) if key else char, exc)
             return [
                 SensorEvent(
-                    t, "decode_error", {"char": key or char, "reason": exc.reason, "hex": exc.data.hex()}
+                    t,
+                    SensorEventName.DECODE_ERROR,
+                    {"char": key or char, "reason": exc.reason, "hex": exc.data.hex()},
                 )
             ]
 
     def feed_event(self, t: float, event: str, fields: Mapping[str, Any] | None = None) -> list[Sample]:
-        """Pass a recorded event through as a :class:`SensorEvent`.
+        """Pass a recorded event through as a :class:`SensorEvent` (a known name as its
+        :class:`~sensors.events.SensorEventName`, an unknown one as read).
 
         ``pmd_started`` fields (``sample_rate_hz``, ``resolution_bits``, ``range_g``, ``factor``) update :attr:`pmd`.
         ``connected``, ``disconnected``, ``pmd_started`` and ``pmd_stopped`` end the run of consecutive frames: the
         next ACC frame is laid out at the nominal rate instead of being spread over the interruption.
         """
         fields = dict(fields or {})
-        if event == "pmd_started":
+        name = event_name(event)
+        if name == SensorEventName.PMD_STARTED:
             self.pmd.apply_fields(fields)
-        if event in STREAM_BREAK_EVENTS:
+        if name in STREAM_BREAK_EVENTS:
             self._timestamper = None
-        return [SensorEvent(t, event, fields)]
+        return [SensorEvent(t, name, fields)]
 
     def _feed(self, t: float, key: str | None, data: bytes) -> list[Sample]:
         if key == uuids.HEART_RATE_MEASUREMENT:
@@ -358,7 +362,7 @@ class SampleDecoder:
             return [BatterySample(t, BatteryLevel.from_bytes(data).percent)]
         if key == uuids.BODY_SENSOR_LOCATION:
             loc = BodySensorLocation.from_bytes(data)
-            return [SensorEvent(t, "body_sensor_location", {"location": loc.name})]
+            return [SensorEvent(t, SensorEventName.BODY_SENSOR_LOCATION, {"location": loc.name})]
         if key == uuids.PMD_CONTROL_POINT:
             return self._feed_control(t, parse_control_point(data))
         if key == uuids.PMD_DATA:
@@ -373,7 +377,9 @@ class SampleDecoder:
         if isinstance(message, PmdRequest):
             return []
         fields = _control_fields(message)
-        name = "pmd_features" if isinstance(message, PmdFeatures) else "pmd_response"
+        name = (
+            SensorEventName.PMD_FEATURES if isinstance(message, PmdFeatures) else SensorEventName.PMD_RESPONSE
+        )
         return [SensorEvent(t, name, fields)]
 
     def _feed_frame(self, t: float, frame: PmdDataFrame) -> list[Sample]:
@@ -396,7 +402,7 @@ class SampleDecoder:
             if abs(jump) > self.reanchor_s:
                 self.reanchors_ += 1
                 logger.info("sensor clock jumped %.3f s against the host clock: re-anchoring", jump)
-                out.append(SensorEvent(t, "pmd_reanchored", {"jump_s": jump}))
+                out.append(SensorEvent(t, SensorEventName.PMD_REANCHORED, {"jump_s": jump}))
                 self._anchor = (t, frame.timestamp_ns)
                 if self._timestamper is not None:
                     self._timestamper.reset()

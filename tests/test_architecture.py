@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import ast
+import re
+from collections.abc import Mapping
 from pathlib import Path
 
 import pytest
@@ -114,3 +116,145 @@ def test_pure_modules_import_no_io(module: str) -> None:
     imported = _imports(REPO / module)
     bad = {m for m in imported for io in IO_MODULES if m == io or m.startswith(io + ".")}
     assert bad == set(), f"{module} is pure core but imports {sorted(bad)}"
+
+
+# ------------------------------------------------------------------------------------------------ no import circles
+
+
+def _module_name(path: Path) -> str:
+    parts = _rel(path).removesuffix(".py").split("/")
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _import_graph() -> dict[str, set[str]]:
+    """Module -> the product modules it imports (module level, inside functions and under TYPE_CHECKING alike).
+
+    An imported name counts as its longest prefix that is a product module (``coach.report.build_report`` ->
+    ``coach.report``). A package's ``__init__`` naming itself as the base of ``from . import x`` is no edge."""
+    modules = {_module_name(p): p for p in PRODUCT}
+    graph: dict[str, set[str]] = {}
+    for name, path in modules.items():
+        targets = set()
+        for imported in _imports(path):
+            parts = imported.split(".")
+            for n in range(len(parts), 0, -1):
+                candidate = ".".join(parts[:n])
+                if candidate in modules:
+                    targets.add(candidate)
+                    break
+        if path.name == "__init__.py":
+            targets.discard(name)
+        graph[name] = targets
+    return graph
+
+
+def _cycles(graph: Mapping[str, set[str]]) -> list[list[str]]:
+    """The strongly connected components with more than one module, and the modules that import themselves
+    (Tarjan's algorithm, iterative)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    found: list[list[str]] = []
+    for root in sorted(graph):
+        if root in index:
+            continue
+        work = [(root, iter(sorted(graph[root])))]
+        index[root] = low[root] = len(index)
+        stack.append(root)
+        on_stack.add(root)
+        while work:
+            node, children = work[-1]
+            child = next(children, None)
+            if child is not None:
+                if child not in index:
+                    index[child] = low[child] = len(index)
+                    stack.append(child)
+                    on_stack.add(child)
+                    work.append((child, iter(sorted(graph.get(child, ())))))
+                elif child in on_stack:
+                    low[node] = min(low[node], index[child])
+                continue
+            work.pop()
+            if work:
+                low[work[-1][0]] = min(low[work[-1][0]], low[node])
+            if low[node] == index[node]:
+                component = []
+                while True:
+                    member = stack.pop()
+                    on_stack.discard(member)
+                    component.append(member)
+                    if member == node:
+                        break
+                if len(component) > 1 or node in graph[node]:
+                    found.append(sorted(component))
+    return sorted(found)
+
+
+def test_the_cycle_finder_finds_cycles() -> None:
+    graph = {"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"d"}, "e": {"a"}, "f": set()}
+    assert _cycles(graph) == [["a", "b", "c"], ["d"]]
+    assert _cycles({"a": {"b"}, "b": set()}) == []
+
+
+def test_the_import_graph_sees_product_edges() -> None:
+    graph = _import_graph()
+    assert "sensors.errors" in graph["sensors.capture"]
+    assert "coach.report" in graph["coach.session_index"]
+
+
+def test_no_import_circles() -> None:
+    """docs/maintainers/architecture.md: no module of coach/ or sensors/ reaches itself through its imports."""
+    cycles = _cycles(_import_graph())
+    assert cycles == [], "import circles: " + "; ".join(" <-> ".join(c) for c in cycles)
+
+
+# ------------------------------------------------------------------------------------------------ one home per word
+
+#: Copies that live in modules other owners are rewriting; each should switch to coach.text / coach.vocabulary.
+#: Remove an entry when its copy is gone: the test then keeps it from coming back.
+KNOWN_MMSS_COPIES = {"coach/runner.py", "coach/programme.py", "coach/display.py", "coach/cli/capture_cmd.py"}
+KNOWN_MODES_COPIES = {"coach/engine.py", "coach/signal/gait.py"}
+_MMSS = re.compile(r"\}:\{[^{}]*:02d\}")  # f"{m}:{s:02d}": a duration spelt out as m:ss by hand
+_MODES_TUPLE = re.compile(r"""\(\s*["']walk["'],\s*["']run["'],\s*["']still["'],\s*["']unknown["']\s*\)""")
+
+
+def _files_matching(pattern: re.Pattern[str], home: str) -> set[str]:
+    return {_rel(p) for p in PRODUCT if _rel(p) != home and pattern.search(p.read_text(encoding="utf-8"))}
+
+
+def test_one_home_for_mm_ss() -> None:
+    assert _MMSS.search('f"{total // 60}:{total % 60:02d}"') and _MMSS.search('f"{h}:{m:02d}:{s:02d}"')
+    assert not _MMSS.search('f"{minutes} minutes {secs:02d}"')
+    extra = _files_matching(_MMSS, home="coach/text.py") - KNOWN_MMSS_COPIES
+    assert extra == set(), f"format durations with coach.text.mmss / hmmss, not a copy: {sorted(extra)}"
+
+
+def test_one_home_for_the_modes() -> None:
+    assert _MODES_TUPLE.search('MODES = ("walk", "run", "still", "unknown")')
+    extra = _files_matching(_MODES_TUPLE, home="coach/vocabulary.py") - KNOWN_MODES_COPIES
+    assert extra == set(), f"use coach.vocabulary.Mode / MODES, not a copy: {sorted(extra)}"
+
+
+def _literal_event_names(source: str, where: str) -> list[str]:
+    """``SensorEvent(t, "name", ...)`` and ``self._event("name", ...)`` calls that spell an event name as a string."""
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if not isinstance(node, ast.Call):
+            continue
+        func = node.func
+        name = func.id if isinstance(func, ast.Name) else func.attr if isinstance(func, ast.Attribute) else ""
+        position = {"SensorEvent": 1, "_event": 0}.get(name)
+        if position is None or len(node.args) <= position:
+            continue
+        arg = node.args[position]
+        if isinstance(arg, ast.Constant) and isinstance(arg.value, str):
+            found.append(f"{where}:{node.lineno}: {arg.value!r}")
+    return found
+
+
+def test_sensor_events_are_named_by_the_vocabulary() -> None:
+    sample = 'self._event("ended", reason="x")\nSensorEvent(t, "decode_error", {})\nSensorEvent(t, Name.X)'
+    assert _literal_event_names(sample, "sample") == ["sample:1: 'ended'", "sample:2: 'decode_error'"]
+    literal = [hit for p in PRODUCT for hit in _literal_event_names(p.read_text(encoding="utf-8"), _rel(p))]
+    assert literal == [], f"name sensor events with sensors.events.SensorEventName: {literal}"

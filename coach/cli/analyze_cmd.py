@@ -8,6 +8,8 @@ from typing import Any
 
 import click
 
+from coach.text import mmss
+
 _MODE_CHAR = {"walk": "w", "run": "R", "still": ".", "unknown": "?"}
 
 
@@ -74,23 +76,18 @@ def to_json_doc(result: Any, fmt: str, notes: list[str]) -> dict[str, Any]:
     }
 
 
-def _mmss(seconds: float) -> str:
-    s = round(seconds)
-    return f"{s // 60}:{s % 60:02d}"
-
-
 def render_text(doc: dict[str, Any], name: str) -> str:
     s = doc["summary"]
     lines = [
-        f"{name}: {_mmss(doc['duration_s'] or 0)} of {s['format']} data"
+        f"{name}: {mmss(doc['duration_s'] or 0)} of {s['format']} data"
         + (
             f" at {doc['sampling_rate_hz']:.1f} Hz" if s["source"] == "accelerometer" else " (device cadence)"
         ),
-        f"  walking {_mmss(s['seconds_walking'])}"
+        f"  walking {mmss(s['seconds_walking'])}"
         + (f" at {s['cadence_walk_spm']:.0f} steps/min" if s["cadence_walk_spm"] else ""),
-        f"  running {_mmss(s['seconds_running'])}"
+        f"  running {mmss(s['seconds_running'])}"
         + (f" at {s['cadence_run_spm']:.0f} steps/min" if s["cadence_run_spm"] else ""),
-        f"  still   {_mmss(s['seconds_still'])}    unknown {_mmss(s['seconds_unknown'])}",
+        f"  still   {mmss(s['seconds_still'])}    unknown {mmss(s['seconds_unknown'])}",
         f"  steps   {s['step_count']}",
         "",
         "Segments:",
@@ -99,7 +96,7 @@ def render_text(doc: dict[str, Any], name: str) -> str:
         if seg["end"] - seg["start"] < 3 and seg["mode"] in ("unknown", "still"):
             continue
         cad = f"{seg['cadence_spm']:.1f} steps/min" if seg["cadence_spm"] is not None else ""
-        lines.append(f"  {_mmss(seg['start']):>6} - {_mmss(seg['end']):>6}  {seg['mode']:<7} {cad}")
+        lines.append(f"  {mmss(seg['start']):>6} - {mmss(seg['end']):>6}  {seg['mode']:<7} {cad}")
     lines.append("")
     lines.append("Timeline (one character per 10 s: w walk, R run, . still, ? unknown):")
     chars = []
@@ -109,7 +106,7 @@ def render_text(doc: dict[str, Any], name: str) -> str:
         chars.append(_MODE_CHAR[max(set(block), key=block.count)])
     text = "".join(chars)
     for i in range(0, len(text), 60):
-        lines.append(f"  {_mmss(i * 10):>6} {text[i : i + 60]}")
+        lines.append(f"  {mmss(i * 10):>6} {text[i : i + 60]}")
     for note in s["notes"]:
         lines.append(f"note: {note}")
     return "\n".join(lines)

@@ -10,6 +10,8 @@ from typing import Any
 
 import click
 
+from coach.text import mmss
+
 #: The demo: stage 1 of back-pain with its walks shortened, the session clock DEMO_SPEED times the wall clock.
 DEMO_PROGRAMME = "back-pain"
 DEMO_STAGE = 1
@@ -177,11 +179,11 @@ def demo_options(
     recording = demo_recording()
     note = (
         f"Demo: stage {DEMO_STAGE} of {DEMO_PROGRAMME} ({stage_plan.stage_title}, "
-        f"{_mmss(stage_plan.duration_s)}) compressed: warm-up {_mmss(warmup)} -> {_mmss(DEMO_WARMUP_S)}, walks "
-        f"{', '.join(_mmss(w) for w in sorted(walks))} -> {_mmss(DEMO_WALK_S)}, runs kept at "
-        f"{', '.join(_mmss(r) for r in sorted(runs))}; the session clock runs {speed:g}x faster, so "
-        f"{_mmss(plan.duration_s)} of session take about {plan.duration_s / speed:.0f} s. "
-        f"The sensor is a real {_mmss(300)} walk/jog/walk chest recording ({DEMO_RECORDING}, Hexoskin subject 005, "
+        f"{mmss(stage_plan.duration_s)}) compressed: warm-up {mmss(warmup)} -> {mmss(DEMO_WARMUP_S)}, walks "
+        f"{', '.join(mmss(w) for w in sorted(walks))} -> {mmss(DEMO_WALK_S)}, runs kept at "
+        f"{', '.join(mmss(r) for r in sorted(runs))}; the session clock runs {speed:g}x faster, so "
+        f"{mmss(plan.duration_s)} of session take about {plan.duration_s / speed:.0f} s. "
+        f"The sensor is a real {mmss(300)} walk/jog/walk chest recording ({DEMO_RECORDING}, Hexoskin subject 005, "
         f"MIT), replayed and looped; it does not follow the plan, so expect adherence prompts."
     )
     import importlib.util
@@ -227,11 +229,6 @@ def demo(voice: str, audio_out: Path | None, data_dir: Path | None) -> None:
     click.echo(note)
     result = asyncio.run(run_session(opts))
     _finish(result, as_json=False)
-
-
-def _mmss(seconds: float) -> str:
-    total = round(seconds)
-    return f"{total // 60}:{total % 60:02d}"
 
 
 def _finish(result: Any, *, as_json: bool) -> None:
@@ -306,7 +303,7 @@ def _plan_lines(figures: Figures, baseline: float | None) -> list[str]:
     ]
     for index, activity, planned_s, adh, ttc, cad in rows:
         lines.append(
-            f"    {index + 1:>2}. {activity:<4} {_mmss(planned_s)}"
+            f"    {index + 1:>2}. {activity:<4} {mmss(planned_s)}"
             f"  followed {'-' if adh is None else f'{adh * 100:3.0f} %'}"
             f"  in {'never' if ttc is None else f'{ttc:.0f} s'}"
             f"  cadence {'-' if cad is None else f'{cad:.0f}'}"
@@ -316,10 +313,10 @@ def _plan_lines(figures: Figures, baseline: float | None) -> list[str]:
 
 def _report(result: Any, intro: Callable[[Any], list[str]]) -> bool:
     """Index the session and print ``intro(report)``, the next step and the pain prompt; False if no report."""
-    from coach import report
+    from coach.session_index import print_session_report
 
     try:
-        report.print_session_report(result.folder, intro=intro)
+        print_session_report(result.folder, intro=intro)
     except Exception as exc:  # a report problem must not fail a session that went fine
         click.echo(f"  (no report: {exc})")
         return False

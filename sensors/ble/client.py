@@ -2,7 +2,8 @@
 
 :class:`BleSource` is what a session consumes, the same way as :class:`sensors.replay.ReplaySource`:
 ``async for sample in source`` yields :mod:`sensors.samples` values (heart rate, ACC blocks, foot pod, battery,
-and ``SensorEvent`` for ``connected`` / ``disconnected`` / ``reconnect_attempt`` / ``pmd_started`` ...).
+and ``SensorEvent`` for ``connected`` / ``disconnected`` / ``reconnect_attempt`` / ``pmd_started`` ..., named by
+:class:`sensors.events.SensorEventName`).
 
 Per connection (:meth:`BleSource._connect_once`), using only bleak's public API plus BlueZ's MTU hook:
 
@@ -55,6 +56,7 @@ from sensors.codecs.pmd import (
     PmdStatus,
 )
 from sensors.errors import DecodeError, SensorUnavailableError
+from sensors.events import SensorEventName
 from sensors.samples import Sample, SampleDecoder, SensorEvent
 
 logger = logging.getLogger(__name__)
@@ -258,7 +260,7 @@ class BleSource:
                 fatal = classify(exc)
                 if fatal is not None:
                     raise fatal from exc
-                self._event("connect_failed", reason=_reason(exc))
+                self._event(SensorEventName.CONNECT_FAILED, reason=_reason(exc))
                 if loop.time() >= deadline:
                     raise SensorUnavailableError(
                         f"could not connect to {self.label}: {_reason(exc)}",
@@ -281,7 +283,7 @@ class BleSource:
             if self.config.acc is not None and self.capabilities_ is not None and self.capabilities_.pmd:
                 with contextlib.suppress(*TRANSIENT_ERRORS, PmdRefused):
                     await self._pmd_request(client, PmdRequest.stop(MeasurementType.ACC), timeout_s=1.0)
-                    self._event("pmd_stopped", measurement="acc")
+                    self._event(SensorEventName.PMD_STOPPED, measurement="acc")
             with contextlib.suppress(*TRANSIENT_ERRORS):
                 await client.disconnect()
         if self.connected:
@@ -329,7 +331,7 @@ class BleSource:
                 # Anything else (a backend bug, an error bleak does not wrap) is retried too: a supervisor that
                 # died here would leave the session running without its strap, silently, until the end.
                 failures += 1
-                self._event("connect_failed", reason=_reason(exc), attempt=backoff.attempts)
+                self._event(SensorEventName.CONNECT_FAILED, reason=_reason(exc), attempt=backoff.attempts)
                 if isinstance(exc, RETRIED_ERRORS):
                     logger.info("reconnection attempt %d failed: %s", backoff.attempts, _reason(exc))
                 else:
@@ -343,7 +345,7 @@ class BleSource:
     async def _wait_before_attempt(self, backoff: Backoff) -> None:
         delay_s = backoff.next_delay_s()
         self.reconnect_attempts_ += 1
-        self._event("reconnect_attempt", attempt=backoff.attempts, delay_s=round(delay_s, 3))
+        self._event(SensorEventName.RECONNECT_ATTEMPT, attempt=backoff.attempts, delay_s=round(delay_s, 3))
         if delay_s > 0:
             await self.clock.sleep(delay_s)
 
@@ -391,7 +393,7 @@ class BleSource:
         t_up = self.now()
         outage_s = None if self._down_since is None else round(t_up - self._down_since, 6)
         self._event(
-            "connected",
+            SensorEventName.CONNECTED,
             t=t_up,
             name=self.device_name_,
             address=client.address,
@@ -414,7 +416,7 @@ class BleSource:
             char = services.get_characteristic(char_uuid)
             if char is not None and ("notify" in char.properties or "indicate" in char.properties):
                 await client.start_notify(char, self._notifier(char_uuid))
-                self._event("subscribed", char=char_uuid)
+                self._event(SensorEventName.SUBSCRIBED, char=char_uuid)
         if caps.pmd and self.config.acc is not None:
             await self._start_acc(client, self.config.acc)
 
@@ -426,7 +428,7 @@ class BleSource:
             return
         await client.start_notify(cp, self._on_cp)
         await client.start_notify(data, self._notifier(uuids.PMD_DATA))
-        self._event("subscribed", char=uuids.PMD_DATA)
+        self._event(SensorEventName.SUBSCRIBED, char=uuids.PMD_DATA)
         if "read" in cp.properties:
             self._payload(uuids.PMD_CONTROL_POINT, bytes(await client.read_gatt_char(cp)))
         offered: PmdSettings | None = None
@@ -447,7 +449,7 @@ class BleSource:
             self.pmd_error_ = sentence
             logger.warning("%s", sentence)
             self._event(
-                "pmd_error",
+                SensorEventName.PMD_ERROR,
                 measurement="acc",
                 status=refused.response.status,
                 status_name=refused.response.status_name,
@@ -462,7 +464,7 @@ class BleSource:
         if acc != wanted:
             extra["adjusted_from"] = wanted.describe()
         self._event(
-            "pmd_started",
+            SensorEventName.PMD_STARTED,
             measurement="acc",
             sample_rate_hz=acc.sample_rate_hz,
             range_g=acc.range_g,
@@ -535,7 +537,7 @@ class BleSource:
         if not self._closing and not self._ended:
             self.drops_ += 1
             self._down_since = t
-        self._event("disconnected", t=t, reason=reason)
+        self._event(SensorEventName.DISCONNECTED, t=t, reason=reason)
 
     def _payload(self, char_uuid: str, data: bytes) -> None:
         """Raw to the capture first, then decode (runs in bleak's notification callback: never raises)."""
@@ -551,7 +553,7 @@ class BleSource:
             return
         self._put(samples)
 
-    def _event(self, event_name: str, /, t: float | None = None, **fields: Any) -> None:
+    def _event(self, event_name: SensorEventName, /, t: float | None = None, **fields: Any) -> None:
         """Record and yield an event at session time ``t`` (now by default)."""
         t = self.now() if t is None else t
         if not self._record(lambda capture: capture.event(t, event_name, **fields)):
@@ -614,6 +616,6 @@ def _reason(exc: BaseException) -> str:
     return text
 
 
-def events_of(samples: list[Sample], name: str) -> list[SensorEvent]:
+def events_of(samples: list[Sample], name: SensorEventName | str) -> list[SensorEvent]:
     """The ``SensorEvent``s named ``name`` among ``samples`` (for callers and tests)."""
     return [s for s in samples if isinstance(s, SensorEvent) and s.event == name]

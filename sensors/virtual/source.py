@@ -21,6 +21,7 @@ from sensors.ble.scan import BleakBackends
 from sensors.capture import CaptureWriter
 from sensors.clock import Clock
 from sensors.codecs.pmd import PmdSettings
+from sensors.events import SensorEventName
 from sensors.virtual.backend import BumbleAdapter, BumbleClient, BumbleScanner
 from sensors.virtual.clock import ScaledClock
 from sensors.virtual.link import VirtualAir
@@ -143,7 +144,12 @@ class VirtualSource(BleSource):
             async with asyncio.timeout(1.0):
                 while self.connected:
                     await asyncio.sleep(0.01)
-        self._event("ended", reason="end of the capture", sent=self.rig.strap.sent, lost=self.rig.strap.lost)
+        self._event(
+            SensorEventName.ENDED,
+            reason="end of the capture",
+            sent=self.rig.strap.sent,
+            lost=self.rig.strap.lost,
+        )
         self.end()
 
     async def aclose(self) -> None:
