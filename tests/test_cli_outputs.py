@@ -175,3 +175,25 @@ def test_help_shows_force_once_and_hides_the_old_alias(command: list[str]) -> No
     assert result.exit_code == 0
     assert "-f, --force" in result.output
     assert "--overwrite" not in result.output
+
+
+def test_a_missing_folder_is_found_before_the_work(data: Path, tmp_path: Path) -> None:
+    out = tmp_path / "no-such-folder" / "s.fit"
+    code, _, stderr = run_main("export", "latest", "--fit", out, "--data-dir", data)
+    assert code == EXIT_STORAGE
+    assert stderr == f"coach: error: cannot write {out} (No such file or directory)\n"
+
+
+@pytest.mark.parametrize(
+    "command", [["run", "--sensor", f"replay:{CHEST}", "--programme", "back-pain"], ["demo"]]
+)
+def test_audio_out_into_a_folder_that_cannot_take_it_fails_before_the_session(
+    command: list[str], tmp_path: Path
+) -> None:
+    (tmp_path / "a-file").write_text("x")
+    out = tmp_path / "a-file" / "tape.wav"
+    data = tmp_path / "data"
+    code, _, stderr = run_main(*command, "--voice", "none", "--audio-out", out, "--data-dir", data)
+    assert code == EXIT_STORAGE
+    assert stderr == f"coach: error: cannot write {out} (Not a directory)\n"
+    assert not (data / "sessions").exists()  # nothing started

@@ -16,6 +16,8 @@ and a file it cannot write is one line ``coach: error: cannot write OUTPUT (reas
 from __future__ import annotations
 
 import contextlib
+import errno
+import os
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
@@ -104,11 +106,19 @@ def voice_option(f: F) -> F:
     )(f)
 
 
+def _writable_folder(ctx: click.Context, param: click.Parameter, value: Path | None) -> Path | None:
+    """Click callback: an output whose folder cannot take it fails before the command starts (exit 7)."""
+    if value is not None:
+        check_folder(value)
+    return value
+
+
 def audio_out_option(f: F) -> F:
-    """``--audio-out FILE.wav``: the session's audio track."""
+    """``--audio-out FILE.wav``: the session's audio track (its folder checked before the session starts)."""
     return click.option(
         "--audio-out",
         type=click.Path(dir_okay=False, path_type=Path),
+        callback=_writable_folder,
         help="Also write the session's audio track (every cue at its session time) to this WAV file.",
     )(f)
 
@@ -116,8 +126,25 @@ def audio_out_option(f: F) -> F:
 # --------------------------------------------------------------------------------------------------- output files
 
 
+def check_folder(path: Path) -> None:
+    """:class:`coach.errors.OutputError` when the folder of ``path`` is missing, not a folder or not writable."""
+    from coach.errors import OutputError
+
+    folder = path.parent
+    problem = None
+    if not folder.exists():
+        problem = errno.ENOENT
+    elif not folder.is_dir():
+        problem = errno.ENOTDIR
+    elif not os.access(folder, os.W_OK | os.X_OK):
+        problem = errno.EACCES
+    if problem is not None:
+        raise OutputError(path, OSError(problem, os.strerror(problem)))
+
+
 def check_output(path: Path, *, force: bool) -> None:
-    """Refuse to replace an existing ``path`` unless ``force`` (:class:`coach.errors.OutputExistsError`).
+    """Refuse to replace an existing ``path`` unless ``force`` (:class:`coach.errors.OutputExistsError`), and
+    refuse a ``path`` whose folder cannot take it (:class:`coach.errors.OutputError`).
 
     Call it before any long work (a recording, a conversion), so that nothing is lost to a refusal at the end.
     """
@@ -125,6 +152,7 @@ def check_output(path: Path, *, force: bool) -> None:
 
     if not force and (path.exists() or path.is_symlink()):
         raise OutputExistsError(path)
+    check_folder(path)
 
 
 @contextlib.contextmanager
