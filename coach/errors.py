@@ -11,11 +11,11 @@ from pathlib import Path
 
 # Exit codes. 0 ok, 1 unexpected, 2 usage (click's own), then one per family of failure.
 EXIT_USAGE = 2
-EXIT_INPUT = 3  # a file that is missing, unreadable, malformed
+EXIT_INPUT = 3  # a file that is missing, unreadable, malformed; an output file that exists (without --force)
 EXIT_PROGRAMME = 4  # unknown programme or invalid programme file
 EXIT_SENSOR = 5  # Bluetooth unavailable, sensor not found, sensor busy
 EXIT_SPEECH = 6  # speech engine failure that could not fall back
-EXIT_STORAGE = 7  # data directory not writable, disk full, database problems
+EXIT_STORAGE = 7  # data directory or an output file not writable, disk full, database problems
 EXIT_INTERRUPTED = 130
 
 
@@ -49,6 +49,22 @@ class SpeechError(CoachError):
 
 class StorageError(CoachError):
     exit_code = EXIT_STORAGE
+
+
+class OutputExistsError(InputError):
+    """A file the user named as output exists, and ``--force`` was not given (nothing was written)."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        super().__init__(f"{self.path} exists: pass --force to overwrite it")
+
+
+class OutputError(StorageError):
+    """A file the user named as output cannot be written: the same line and exit code from every command."""
+
+    def __init__(self, path: str | Path, cause: OSError) -> None:
+        self.path = Path(path)
+        super().__init__(f"cannot write {self.path} ({cause.strerror or cause})")
 
 
 def read_text_file(path: str | Path, error: type[CoachError] = InputError) -> str:

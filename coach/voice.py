@@ -62,6 +62,10 @@ logger = logging.getLogger(__name__)
 
 VoiceMode = Literal["tts", "text", "none"]
 DEFAULT_RATE_WPM = 170
+#: Where a fallback notice sends the user for what failed and why (logged at INFO level, shown by ``coach -v``).
+DETAILS_HINT = "details: coach -v"
+#: Said once when ``--audio-out`` is given but only the chime can be rendered.
+TAPE_CHIMES_NOTICE = "no speech engine: --audio-out will hold chimes, not words"
 #: How long the pyttsx3 worker waits for espeak's "finished-utterance" after runAndWait returned.
 WORKER_FINISH_WAIT_S = 5.0
 
@@ -483,6 +487,7 @@ class Voice:
         self._background: set[asyncio.Task[None]] = set()
         self._state: tuple[str, bool] | None = None
         self._announced: set[tuple[str, bool]] = set()
+        self._tape_announced = False
         self._closed = False
         self._engine = self._renderers[0].name if self._renderers else "chime"
 
@@ -538,16 +543,29 @@ class Voice:
         why = "; ".join(f"{name}: {reason}" for name, reason in reasons.items())
         parts: list[str] = []
         if self._engine == "chime":
-            parts.append(f"no speech engine ({why})" if why else "no speech engine")
+            parts.append("no speech engine")
         elif why:
-            parts.append(f"speech engine {self._engine} ({why})")
+            parts.append(f"{', '.join(reasons)} unavailable")
         if self._player is None:
-            parts.append(f"no working audio player ({'; '.join(self._player_reasons) or 'none found'})")
+            parts.append("no working audio player")
         if self._player is None or self._engine == "chime":
             outcome = "cues are shown as text" + (" with a chime" if self._player is not None else "")
         else:
             outcome = f"speaking with {self._engine}"
-        self._notice(", ".join(parts) + f": {outcome}")
+        # One short line for the runner; what failed and why (often long stderr of a player) only under -v.
+        details = [f"speech engines: {why}"] if why else []
+        if self._player is None:
+            details.append(f"audio players: {'; '.join(self._player_reasons) or 'none found'}")
+        if details:
+            logger.info("voice fallback details: %s", " | ".join(details))
+        self._notice(", ".join(parts) + f": {outcome} ({DETAILS_HINT})")
+
+    def _announce_tape(self) -> None:
+        """Once: an audio tape being filled with chimes, because no speech engine works (in every voice mode)."""
+        if self.tape is None or self._engine != "chime" or self._tape_announced:
+            return
+        self._tape_announced = True
+        self._notice(TAPE_CHIMES_NOTICE)
 
     async def _ensure_player(self) -> None:
         if self._player_ready:
@@ -647,6 +665,7 @@ class Voice:
                 return hit
             finally:
                 self._announce_state()
+                self._announce_tape()
 
     async def prerender(self, texts: Iterable[str]) -> None:
         """Render every phrase in ``texts`` into the cache (and find a player) before the session starts."""

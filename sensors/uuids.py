@@ -34,6 +34,44 @@ def short_name(uuid: str) -> str:
     return NAMES.get(normalize_uuid(uuid), uuid)
 
 
+#: The standard (Bluetooth SIG assigned) services and characteristics a strap or foot pod may expose, by 16-bit
+#: UUID: the one table of their names (``short_name``, ``coach capture info``/``decode``, ``coach scan``). Names
+#: follow the SIG's "Assigned Numbers" document, in snake_case.
+STANDARD_NAMES: dict[int, str] = {
+    # services
+    0x1800: "generic_access",
+    0x1801: "generic_attribute",
+    0x180A: "device_information",
+    0x180D: "heart_rate_service",
+    0x180F: "battery_service",
+    0x1814: "rsc_service",
+    # Generic Access / Generic Attribute
+    0x2A00: "device_name",
+    0x2A01: "appearance",
+    0x2A04: "peripheral_preferred_connection_parameters",
+    0x2A05: "service_changed",
+    0x2AA6: "central_address_resolution",
+    # Device Information Service (DIS 1.1)
+    0x2A23: "system_id",
+    0x2A24: "model_number",
+    0x2A25: "serial_number",
+    0x2A26: "firmware_revision",
+    0x2A27: "hardware_revision",
+    0x2A28: "software_revision",
+    0x2A29: "manufacturer_name",
+    0x2A2A: "ieee_regulatory_certification",
+    0x2A50: "pnp_id",
+    # Battery, Heart Rate, Running Speed and Cadence
+    0x2A19: "battery_level",
+    0x2A37: "heart_rate_measurement",
+    0x2A38: "body_sensor_location",
+    0x2A39: "heart_rate_control_point",
+    0x2A53: "rsc_measurement",
+    0x2A54: "rsc_feature",
+    0x2A55: "sc_control_point",
+    0x2A5D: "sensor_location",
+}
+
 HEART_RATE_SERVICE = normalize_uuid(0x180D)
 HEART_RATE_MEASUREMENT = normalize_uuid(0x2A37)
 BODY_SENSOR_LOCATION = normalize_uuid(0x2A38)
@@ -45,25 +83,33 @@ RSC_FEATURE = normalize_uuid(0x2A54)
 DEVICE_INFORMATION_SERVICE = normalize_uuid(0x180A)
 MANUFACTURER_NAME = normalize_uuid(0x2A29)
 MODEL_NUMBER = normalize_uuid(0x2A24)
+SERIAL_NUMBER = normalize_uuid(0x2A25)
 FIRMWARE_REVISION = normalize_uuid(0x2A26)
+HARDWARE_REVISION = normalize_uuid(0x2A27)
+SOFTWARE_REVISION = normalize_uuid(0x2A28)
+SYSTEM_ID = normalize_uuid(0x2A23)
+DEVICE_NAME = normalize_uuid(0x2A00)
 # Polar Measurement Data (PMD) service, vendor-specific 128-bit UUIDs.
 PMD_SERVICE = "fb005c80-02e7-f387-1cad-8acd2d8df0c8"
 PMD_CONTROL_POINT = "fb005c81-02e7-f387-1cad-8acd2d8df0c8"
 PMD_DATA = "fb005c82-02e7-f387-1cad-8acd2d8df0c8"
 
+#: Standard characteristics whose value is a UTF-8 string: the device name (GAP) and the Device Information
+#: strings (DIS 1.1, 3.2-3.7).
+TEXT_CHARACTERISTICS: frozenset[str] = frozenset(
+    {
+        DEVICE_NAME,
+        MANUFACTURER_NAME,
+        MODEL_NUMBER,
+        SERIAL_NUMBER,
+        FIRMWARE_REVISION,
+        HARDWARE_REVISION,
+        SOFTWARE_REVISION,
+    }
+)
+
 NAMES: dict[str, str] = {
-    HEART_RATE_SERVICE: "heart_rate_service",
-    HEART_RATE_MEASUREMENT: "heart_rate_measurement",
-    BODY_SENSOR_LOCATION: "body_sensor_location",
-    BATTERY_SERVICE: "battery_service",
-    BATTERY_LEVEL: "battery_level",
-    RSC_SERVICE: "rsc_service",
-    RSC_MEASUREMENT: "rsc_measurement",
-    RSC_FEATURE: "rsc_feature",
-    DEVICE_INFORMATION_SERVICE: "device_information",
-    MANUFACTURER_NAME: "manufacturer_name",
-    MODEL_NUMBER: "model_number",
-    FIRMWARE_REVISION: "firmware_revision",
+    **{normalize_uuid(short): name for short, name in STANDARD_NAMES.items()},
     PMD_SERVICE: "pmd_service",
     PMD_CONTROL_POINT: "pmd_control_point",
     PMD_DATA: "pmd_data",

@@ -117,6 +117,22 @@ def test_fit_uses_device_cadence() -> None:
     assert doc["steps"] == []
 
 
+def test_device_cadence_only_says_steps_not_measured() -> None:
+    """A capture with RSC but no accelerometer: steps were not counted, which is not "0 steps"."""
+    code, out, err = run_main("analyze", REPO / "fixtures" / "fit-run-walk-run-fenix2.jsonl")
+    assert code == 0, err
+    assert "(device cadence)" in out.splitlines()[0]
+    assert "  steps   not measured (device cadence only)" in out.splitlines()
+    assert "steps   0" not in out
+
+
+def test_accelerometer_text_counts_steps(tmp_path: Path) -> None:
+    code, out, err = run_main("analyze", walk_still_run_csv(tmp_path / "session.csv"))
+    assert code == 0, err
+    steps = next(line for line in out.splitlines() if line.startswith("  steps   "))
+    assert int(steps.split()[1]) > 100
+
+
 @pytest.mark.parametrize(
     ("content", "message"),
     [(b"", "empty"), (b"\x00\xff" * 64, "binary"), (b"a,b\n1,2\n", "expected the header")],

@@ -368,6 +368,22 @@ TABLE: tuple[Row, ...] = (
         check=_nothing_created,
     ),
     Row(
+        "output-exists",
+        "Output file exists (export, report --html, record, convert)",
+        ("record", "--sensor", f"virtual:{FIXTURE}", "-o", "{d}/a-file"),
+        3,
+        "{d}/a-file exists: pass --force to overwrite it",
+        "Choose another file name, or add -f/--force to replace it.",
+    ),
+    Row(
+        "output-unwritable",
+        "Output file cannot be written (export, report --html, record, convert)",
+        ("record", "--sensor", f"virtual:{FIXTURE}", "-o", "{d}/a-file/out.jsonl"),
+        7,
+        "cannot write {d}/a-file/out.jsonl (Not a directory)",
+        "Write to a folder that exists and is yours (the same line from every command).",
+    ),
+    Row(
         "bluetooth-scan",
         "Bluetooth unavailable (no BlueZ / D-Bus)",
         ("scan", "--timeout", "1"),

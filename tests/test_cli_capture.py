@@ -699,3 +699,49 @@ def test_format_row_falls_back_to_fields() -> None:
     assert (
         format_row(row) == '     1.500  body_sensor_location  body_sensor_location  location="chest" code=1'
     )
+
+
+#: What a real strap answers to the reads after connecting: Device Information strings, system id, battery, location.
+DEVICE_READS = [
+    (0x2A29, b"Polar Electro Oy", "manufacturer_name"),
+    (0x2A24, b"Polar H10", "model_number"),
+    (0x2A25, b"C7A1B2C3", "serial_number"),
+    (0x2A26, b"5.0.0\x00", "firmware_revision"),  # NUL padding, as some firmware sends it
+    (0x2A27, b"39044024.10", "hardware_revision"),
+    (0x2A28, b"3.1.1", "software_revision"),
+    (0x2A23, bytes.fromhex("c3b2a1fffe0ea0c7"), "system_id"),
+    (0x2A19, b"\x5a", "battery_level"),
+    (0x2A38, b"\x01", "body_sensor_location"),
+]
+
+
+def test_info_and_decode_name_the_standard_device_information(tmp_path: Path) -> None:
+    """`capture info` named none of the Device Information characteristics; it now names every one (one table,
+    sensors/uuids.py) and shows the strings."""
+    path = tmp_path / "dis.jsonl"
+    with CaptureWriter(path, device={"name": "Polar H10 S", "address": "AA:BB"}, source="dis test") as w:
+        w.event(0.0, "connected", address="AA:BB")
+        for k, (short, data, _) in enumerate(DEVICE_READS):
+            w.payload(0.1 + 0.01 * k, normalize_uuid(short), data)
+        w.event(1.0, "disconnected", reason="session ended")
+    info = run("capture", "info", path)
+    assert info.exit_code == 0, info.output
+    rows = {line.split()[0]: line for line in info.stdout.splitlines() if line.strip()}
+    for _, _, name in DEVICE_READS:
+        assert name in rows, info.stdout
+    assert "unknown" not in info.stdout
+    assert rows["model_number"].endswith('"Polar H10"')
+    assert rows["firmware_revision"].endswith('"5.0.0"')
+    assert rows["system_id"].endswith("not decoded")
+    doc = json.loads(run("capture", "info", "--json", path).stdout)
+    assert {c["name"]: c.get("text") for c in doc["characteristics"]}[
+        "manufacturer_name"
+    ] == "Polar Electro Oy"
+
+    decoded = run("capture", "decode", path)
+    assert decoded.exit_code == 0, decoded.output
+    lines = decoded.stdout.splitlines()
+    assert '     0.110  model_number  text  "Polar H10"' in lines
+    assert "     0.160  system_id  unknown  not decoded  c3b2a1fffe0ea0c7" in lines
+    rows_json = json_rows(run("capture", "decode", "--json", path).stdout)
+    assert {"t": 0.12, "char": normalize_uuid(0x2A25), "kind": "text", "text": "C7A1B2C3"} in rows_json

@@ -8,6 +8,7 @@ through pyttsx3 + espeak-ng on this machine.
 from __future__ import annotations
 
 import asyncio
+import logging
 import re
 import shutil
 import stat
@@ -29,6 +30,7 @@ from coach.voice import (
     FunctionRenderer,
     Renderer,
     RenderError,
+    RenderUnavailable,
     SpokenCue,
     Voice,
     WorkerRenderer,
@@ -174,8 +176,7 @@ async def test_empty_wav_from_engine_falls_back_to_the_next_engine(
     assert broken.restarts == 2  # retried once on a fresh worker, reset again before giving up on this phrase
     assert v.failures["broken"] == 1
     assert len(echo.notices) == 1
-    assert echo.notices[0].startswith("[voice] speech engine backup (broken: ")
-    assert echo.notices[0].endswith("no audio frames): speaking with backup")
+    assert echo.notices == ["[voice] broken unavailable: speaking with backup (details: coach -v)"]
     await v.close()
 
 
@@ -237,7 +238,10 @@ async def test_failing_engine_is_dropped_after_repeated_failures_with_one_notice
 
 
 @pytest.mark.realtime
-async def test_fallback_order_pyttsx3_then_espeak_then_chime(tmp_path: Path, fake_worker: MakeWorker) -> None:
+async def test_fallback_order_pyttsx3_then_espeak_then_chime(
+    tmp_path: Path, fake_worker: MakeWorker, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="coach.voice")
     broken_worker = fake_worker("not-ready", name="pyttsx3")
     espeak = EspeakCliRenderer(executable="/nonexistent/espeak-ng")
     v, echo = voice(tmp_path, [broken_worker, espeak, ChimeRenderer()], player=NullPlayer(pace=False))
@@ -245,10 +249,12 @@ async def test_fallback_order_pyttsx3_then_espeak_then_chime(tmp_path: Path, fak
     assert cue.backend == "chime"
     assert v.backend_name == "chime"
     assert echo.cues == ["[cue] Run for one minute"]  # a chime carries no words: show them
-    assert len(echo.notices) == 1
-    assert "no speech engine" in echo.notices[0]
-    assert "pyttsx3: no voices installed" in echo.notices[0]
-    assert "espeak-ng: /nonexistent/espeak-ng not installed" in echo.notices[0]
+    assert echo.notices == [
+        "[voice] no speech engine: cues are shown as text with a chime (details: coach -v)"
+    ]
+    # the why is for -v (the log), not for the runner's screen
+    assert "pyttsx3: no voices installed" in caplog.text
+    assert "espeak-ng: /nonexistent/espeak-ng not installed" in caplog.text
     await v.say("Walk for four minutes")
     assert len(echo.notices) == 1
     await v.close()
@@ -263,9 +269,7 @@ async def test_espeak_cli_is_used_when_pyttsx3_cannot_start(tmp_path: Path, fake
     )
     cue = await v.say("Walk for four minutes")
     assert cue.backend == "espeak-ng"
-    assert echo.notices == [
-        "[voice] speech engine espeak-ng (pyttsx3: no voices installed): speaking with espeak-ng"
-    ]
+    assert echo.notices == ["[voice] pyttsx3 unavailable: speaking with espeak-ng (details: coach -v)"]
     await v.close()
 
 
@@ -293,8 +297,10 @@ async def test_missing_speech_engine_and_no_player_falls_back_to_text_with_one_n
     clock.advance(10.0)
     await v.close()
     assert echo.cues == [f"[cue] {t}" for t in texts]
-    assert len(echo.notices) == 1
-    assert echo.notices[0].endswith("cues are shown as text")
+    assert echo.notices == [
+        "[voice] no working audio player: cues are shown as text (details: coach -v)",
+        "[voice] no speech engine: --audio-out will hold chimes, not words",  # said once, not per cue
+    ]
     assert v.backend_name == "text"
     assert v.engine_name == "chime"  # the tape records the chime: what a speaker would have played
     samples, sr = read_wav(out)
@@ -376,7 +382,10 @@ async def test_say_never_talks_over_itself_and_interrupt_cuts_short(tmp_path: Pa
     await v.close()
 
 
-async def test_failed_playback_shows_the_cue_as_text_and_stops_using_the_player(tmp_path: Path) -> None:
+async def test_failed_playback_shows_the_cue_as_text_and_stops_using_the_player(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="coach.voice")
     player = GatedPlayer(rc=1)
     v, echo = voice(tmp_path, [FunctionRenderer("fn", tone_fn)], player=player)
     cue = await v.say("Run for one minute")
@@ -384,7 +393,8 @@ async def test_failed_playback_shows_the_cue_as_text_and_stops_using_the_player(
     player.playbacks[0].done.set()
     await v.wait_idle()
     assert echo.cues == ["[cue] Run for one minute"]  # late beats lost
-    assert len(echo.notices) == 1 and "gated exited 1: no device" in echo.notices[0]
+    assert echo.notices == ["[voice] no working audio player: cues are shown as text (details: coach -v)"]
+    assert "gated exited 1: no device" in caplog.text
     assert (await v.say("Walk")).backend == "text"
     assert v.backend_name == "text"
     assert len(player.playbacks) == 1
@@ -442,6 +452,29 @@ async def test_a_slow_render_does_not_hold_up_a_prerendered_change(tmp_path: Pat
 
 
 # ---------------------------------------------------------------- tape through the voice
+
+
+@pytest.mark.parametrize("mode", ["tts", "text", "none"])
+@pytest.mark.parametrize("speaks", [True, False])
+async def test_audio_out_without_a_speech_engine_says_so_once_before_the_session(
+    tmp_path: Path, mode: str, speaks: bool
+) -> None:
+    def missing(text: str, path: Path) -> None:
+        raise RenderUnavailable("not installed")
+
+    engine = FunctionRenderer("fn", tone_fn if speaks else missing)
+    v, echo = voice(
+        tmp_path, [engine], player=NullPlayer(pace=False), audio_out=tmp_path / "t.wav", mode=mode
+    )
+    await v.prerender(["Run for one minute", "Walk for four minutes"])
+    tape_notices = [n for n in echo.notices if "--audio-out" in n]
+    # at the start, before any cue: the runner learns the tape will hold chimes (26 MB of them for the demo)
+    assert tape_notices == (
+        [] if speaks else ["[voice] no speech engine: --audio-out will hold chimes, not words"]
+    )
+    await v.say("Run for one minute")
+    assert [n for n in echo.notices if "--audio-out" in n] == tape_notices
+    await v.close()
 
 
 @pytest.mark.parametrize("mode", ["tts", "text", "none"])

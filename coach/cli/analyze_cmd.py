@@ -88,7 +88,8 @@ def render_text(doc: dict[str, Any], name: str) -> str:
         f"  running {mmss(s['seconds_running'])}"
         + (f" at {s['cadence_run_spm']:.0f} steps/min" if s["cadence_run_spm"] else ""),
         f"  still   {mmss(s['seconds_still'])}    unknown {mmss(s['seconds_unknown'])}",
-        f"  steps   {s['step_count']}",
+        # steps are counted from the accelerometer; a device's cadence alone gives none (not zero)
+        f"  steps   {s['step_count'] if s['source'] == 'accelerometer' else 'not measured (device cadence only)'}",
         "",
         "Segments:",
     ]

@@ -64,7 +64,23 @@ def decoded_rows(records: Iterable[Record]) -> Iterator[dict[str, Any]]:
         except DecodeError as exc:
             yield {"t": record.t, "char": record.char, "kind": "error", "reason": str(exc), "hex": record.hex}
             continue
+        if fields["kind"] == "unknown":
+            fields = _standard_fields(record.char, record.data) or fields
         yield {"t": record.t, "char": record.char, **fields}
+
+
+def _standard_fields(char: str, data: bytes) -> dict[str, Any] | None:
+    """A standard string characteristic (device name, Device Information) as ``{"kind": "text", "text"}``."""
+    from sensors import uuids
+
+    try:
+        key = uuids.normalize_uuid(char)
+    except ValueError:
+        return None
+    if key not in uuids.TEXT_CHARACTERISTICS:
+        return None
+    # DIS strings are UTF-8 without a terminator; some devices pad with NULs
+    return {"kind": "text", "text": bytes(data).decode("utf-8", errors="replace").rstrip("\x00")}
 
 
 @dataclass
@@ -79,6 +95,7 @@ class CharStats:
     errors: int = 0
     kinds: set[str] = field(default_factory=set)
     acc_samples: int = 0
+    text: str | None = None  # the (last) value of a string characteristic, e.g. the model number
     _acc_frames: list[tuple[float, int, int]] = field(default_factory=list)  # (host t, sensor ns, n samples)
     _times: list[float] = field(default_factory=list)
 
@@ -120,6 +137,8 @@ def summarize(capture: Capture) -> dict[str, Any]:
         s.kinds.add(row["kind"])
         if row["kind"] == "error":
             s.errors += 1
+        elif row["kind"] == "text":
+            s.text = row["text"]
         elif row["kind"] == "pmd_acc":
             n = len(row["samples_mg"])
             s.acc_samples += n
@@ -149,6 +168,8 @@ def summarize(capture: Capture) -> dict[str, Any]:
             "rate_hz": s.rate_hz,
             "decode_errors": s.errors,
         }
+        if s.text is not None:
+            entry["text"] = s.text
         if s._acc_frames:
             entry["acc_samples"] = s.acc_samples
             entry["acc_samples_per_s"] = s.acc_rate_hz
@@ -206,8 +227,10 @@ def format_info(summary: Mapping[str, Any]) -> str:
             sps = c["acc_samples_per_s"]
             per_s = f"{sps:.1f} samples/s" if sps is not None else "rate unknown"
             notes.append(f"ACC {per_s} ({c['acc_samples']} samples)")
+        if "text" in c:
+            notes.append(json.dumps(c["text"], ensure_ascii=False))
         if c["kinds"] == ["unknown"]:
-            notes.append("unknown characteristic (not decoded)")
+            notes.append("not decoded" if c["name"] != c["char"] else "unknown characteristic (not decoded)")
         if c["decode_errors"]:
             notes.append(f"{c['decode_errors']} undecodable")
         label = c["name"] if c["name"] != c["char"] else c["char"]
@@ -284,6 +307,10 @@ def format_row(row: Mapping[str, Any]) -> str:
                 text += f"  settings {json.dumps(row['settings'])}"
     elif kind == "error":
         text = f"{row['reason']}"
+    elif kind == "text":
+        text = json.dumps(row["text"], ensure_ascii=False)
+    elif kind == "unknown" and name != row["char"]:  # a standard characteristic coach does not decode
+        text = f"not decoded  {row['hex'] or '(empty)'}"
     elif kind == "unknown":
         text = f"unknown characteristic {row['char']}  {row['hex'] or '(empty)'}"
         name = "?"
@@ -345,6 +372,9 @@ def capture() -> None:
 def info(file: Path, as_json: bool, strict: bool) -> None:
     """Summarise FILE: device, duration, rates, gaps, events.
 
+    Standard characteristics are named (sensors/uuids.py), and the device name and Device Information strings
+    (manufacturer, model, serial number, firmware, hardware, software) are shown with their value.
+
     Per characteristic: how many notifications and their rate; for the Polar accelerometer also the samples
     per second (measured on the strap's own clock). A gap is a heart-rate, RSC or accelerometer stream that
     sent nothing for more than 2 s (a drop-out, or the strap not worn). Bad lines are listed under warnings,
@@ -370,7 +400,7 @@ def decode(file: Path, as_json: bool, strict: bool) -> None:
 
     With --json each line is an object with `t`, `char`, `kind` and the decoded fields, units in the names:
     heart_rate (`bpm`, `rr_s`, `energy_kj`, `contact`), rsc (`speed_mps`, `cadence_spm`, `stride_length_m`,
-    `total_distance_m`, `running`), pmd_acc (`timestamp_ns`, `samples_mg`), pmd_control, battery, unknown,
+    `total_distance_m`, `running`), pmd_acc (`timestamp_ns`, `samples_mg`), pmd_control, battery, text (`text`: device name and Device Information strings), unknown,
     event (`event`, `fields`). A payload that cannot be decoded gives kind `error` with a `reason`, and
     decoding goes on. A bad line is reported on stderr and skipped; after the output the command fails
     (exit 3) naming the first one. A torn last line is only a warning.

@@ -11,6 +11,7 @@ from typing import Any
 
 import click
 
+from coach.cli.options import force_option
 from coach.errors import InputError
 
 
@@ -34,7 +35,6 @@ _output = click.option(
     type=click.Path(dir_okay=False, path_type=Path),
     help="Capture file to write (JSON Lines, created user-only).",
 )
-_force = click.option("-f", "--force", is_flag=True, help="Overwrite OUTPUT if it exists.")
 _start = click.option(
     "--start",
     metavar="TIME",
@@ -101,7 +101,7 @@ def convert() -> None:
     "--mtu", type=int, default=232, show_default=True, help="ATT MTU; a frame holds at most MTU-3 bytes."
 )
 @_seed
-@_force
+@force_option
 def hexoskin_cmd(
     folder: Path,
     output: Path,
@@ -120,8 +120,10 @@ def hexoskin_cmd(
     Chest acceleration becomes Polar PMD ACC frames (resampled to the rate, mG), the real RR intervals become
     Heart Rate Measurement notifications about once a second, after a Polar H10's connection set-up.
     """
+    from coach.cli.options import check_output
     from sensors.convert import HexoskinToPolar, load_hexoskin
 
+    check_output(output, force=force)  # before the work
     try:
         recording = load_hexoskin(folder)
         converter = HexoskinToPolar(
@@ -153,7 +155,7 @@ def hexoskin_cmd(
 @_end
 @_ppm
 @_seed
-@_force
+@force_option
 def fit_cmd(
     file: Path,
     output: Path,
@@ -164,8 +166,10 @@ def fit_cmd(
     force: bool,
 ) -> None:
     """Convert a FIT activity FILE into Heart Rate (with RR) and RSC (speed, steps/min) notifications at 1 Hz."""
+    from coach.cli.options import check_output
     from sensors.convert import FitToStrap, load_fit
 
+    check_output(output, force=force)
     try:
         activity = load_fit(file)
         converter = FitToStrap(start_s=start, end_s=end, clock_ppm=clock_ppm, seed=seed).convert(activity)
@@ -180,8 +184,9 @@ def fit_cmd(
 
 
 def _write(conversion: Any, output: Path, force: bool) -> None:
+    from coach.cli.options import check_output, writing
     from sensors.convert import write_capture
 
-    if output.exists() and not force:
-        raise InputError(f"{output} exists: use --force to overwrite it")
-    write_capture(conversion, output, overwrite=force)
+    check_output(output, force=force)
+    with writing(output):
+        write_capture(conversion, output, overwrite=force)

@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from coach.cli.report_cmd import data_dir_option, resolve
+from coach.cli.options import data_dir_option, resolve
 
 
 def arrow(cur: float | None, prev: float | None, *, higher_is_better: bool, tol: float = 0.0) -> str:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from coach.cli.report_cmd import data_dir_option, resolve
+from coach.cli.options import data_dir_option, resolve
 
 
 @click.command("import")

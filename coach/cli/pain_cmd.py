@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from coach.cli.report_cmd import data_dir_option, resolve
+from coach.cli.options import data_dir_option, resolve
 
 
 def default_when(started_at: datetime | None, now: datetime, have: set[str]) -> str:

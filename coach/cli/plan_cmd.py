@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from coach.cli.report_cmd import data_dir_option, resolve
+from coach.cli.options import data_dir_option, resolve
 
 #: Typical healing times (the physio article in ../shared/BRIEF.md). Guidance only: a physio's assessment comes first.
 HEALING = {

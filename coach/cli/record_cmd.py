@@ -19,6 +19,8 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from coach.cli.options import force_option, sensor_option
+
 if TYPE_CHECKING:
     from sensors.ble.client import BleSource
 
@@ -155,12 +157,7 @@ async def record_capture(
 
 
 @click.command()
-@click.option(
-    "--sensor",
-    required=True,
-    metavar="MONIKER",
-    help="ble:AA:BB:CC:DD:EE:FF, ble:name=NAME, or virtual:FILE[?drop_every=S&hr_only=1].",
-)
+@sensor_option("ble", "virtual")
 @click.option(
     "-o",
     "--output",
@@ -200,7 +197,7 @@ async def record_capture(
     help="Polar accelerometer range (G); 8 G keeps running from clipping.",
 )
 @click.option("--no-acc", is_flag=True, help="Do not start the accelerometer (heart rate / RSC only).")
-@click.option("--overwrite", is_flag=True, help="Replace the output file if it exists.")
+@force_option
 @click.option("-q", "--quiet", is_flag=True, help="No progress line.")
 def record(
     sensor: str,
@@ -210,7 +207,7 @@ def record(
     acc_rate_hz: int,
     acc_range_g: int,
     no_acc: bool,
-    overwrite: bool,
+    force: bool,
     quiet: bool,
 ) -> None:
     """Record a capture file from a chest strap (or a virtual one).
@@ -223,7 +220,7 @@ def record(
     Example: coach record --sensor 'virtual:fixtures/chest-walk-jog-walk-hexoskin-005.jsonl?drop_every=30'
     --duration 90 --speed 20 -o out.jsonl
     """
-    from coach.errors import InputError
+    from coach.cli.options import check_output, writing
     from sensors.ble.client import AccConfig, BleSource, ClientConfig
     from sensors.ble.source import open_source
     from sensors.capture import CaptureWriter
@@ -236,8 +233,7 @@ def record(
             "replay: is already a capture file: record from ble: or virtual: (or copy the file)"
         )
     check_sensor(moniker)  # a virtual: file that is not there fails before anything opens
-    if output.exists() and not overwrite:
-        raise InputError(f"{output} exists: choose another file or pass --overwrite")
+    check_output(output, force=force)  # before connecting: a refusal must not cost a recording
     config = ClientConfig(acc=None if no_acc else AccConfig(sample_rate_hz=acc_rate_hz, range_g=acc_range_g))
     source = open_source(moniker, speed=speed, config=config)
     assert isinstance(source, BleSource)
@@ -253,13 +249,14 @@ def record(
             last_line[0] = time.monotonic()
             click.echo(progress.line(duration_s), err=True)
 
-    writer = CaptureWriter(
-        output,
-        device={"name": source.device_name_, "address": source.device_address_},
-        source=moniker.text,
-        overwrite=overwrite,
-        extra={"speed": speed} if speed != 1.0 else None,
-    )
+    with writing(output):
+        writer = CaptureWriter(
+            output,
+            device={"name": source.device_name_, "address": source.device_address_},
+            source=moniker.text,
+            overwrite=force,
+            extra={"speed": speed} if speed != 1.0 else None,
+        )
     source.capture = writer
 
     async def run() -> RecordResult:

@@ -3,28 +3,11 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
 
 import click
 
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-def data_dir_option(f: F) -> F:
-    """``--data-dir`` shared by the after-the-run commands (resolved by coach.session_record.resolve_data_dir)."""
-    return click.option(
-        "--data-dir",
-        type=click.Path(file_okay=False, path_type=Path),
-        help="Where sessions and the database live (default: the user data directory; env COACH_DATA_DIR).",
-    )(f)
-
-
-def resolve(data_dir: Path | None) -> Path:
-    from coach.session_record import resolve_data_dir
-
-    return resolve_data_dir(data_dir)
+from coach.cli.options import data_dir_option, force_option, resolve
 
 
 @click.command("report")
@@ -41,20 +24,29 @@ def resolve(data_dir: Path | None) -> Path:
     is_flag=True,
     help="Open the HTML report in a browser (written to the session folder as report.html unless --html is given).",
 )
+@force_option
 @data_dir_option
 def report(
-    session: str, html_path: Path | None, as_json: bool, open_browser: bool, data_dir: Path | None
+    session: str,
+    html_path: Path | None,
+    as_json: bool,
+    open_browser: bool,
+    force: bool,
+    data_dir: Path | None,
 ) -> None:
     """Planned vs done per interval, cadence and heart rate, pain and the next step for one session.
 
-    SESSION is a session id (see `coach history`), `latest` (the default) or a session folder.
+    SESSION is a session id (see `coach history`), `latest` (the default) or a session folder. An existing
+    --html file is not replaced without --force.
     """
-    from coach.export import write_private
+    from coach.cli.options import check_output, write_output
     from coach.report import build_report, format_text, read_session
     from coach.report_html import render_html
     from coach.session_index import report_for, resolve_session
     from coach.storage import Database
 
+    if html_path is not None:
+        check_output(html_path, force=force)
     folder = Path(session)
     if session != "latest" and (folder / "events.jsonl").is_file():
         model = build_report(read_session(folder))
@@ -63,10 +55,13 @@ def report(
         with Database.in_dir(root) as db:
             row = resolve_session(db, root, session)
             model = report_for(db, row["id"])
-    if open_browser and html_path is None:
+    own_file = (
+        open_browser and html_path is None
+    )  # the session folder's report.html: coach's, always refreshed
+    if own_file:
         html_path = Path(model["session"]["folder"]) / "report.html"
     if html_path is not None:
-        write_private(html_path, render_html(model).encode("utf-8"))
+        write_output(html_path, render_html(model).encode("utf-8"), force=force or own_file)
     if as_json:
         click.echo(json.dumps(model, indent=2, ensure_ascii=False))
     else:

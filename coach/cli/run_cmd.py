@@ -10,6 +10,7 @@ from typing import Any
 
 import click
 
+from coach.cli.options import audio_out_option, data_dir_option, sensor_option, voice_option
 from coach.text import mmss
 
 #: The demo: stage 1 of back-pain with its walks shortened, the session clock DEMO_SPEED times the wall clock.
@@ -21,33 +22,9 @@ DEMO_SPEED = 8.0
 DEMO_HEADS_UP_S = 20.0
 DEMO_RECORDING = "chest-walk-jog-walk-hexoskin-005.jsonl"
 
-_voice_option = click.option(
-    "--voice",
-    type=click.Choice(["tts", "text", "none"]),
-    default="tts",
-    show_default=True,
-    help="tts: speak (falls back to text with one notice when the machine cannot speak); text: print the cues; "
-    "none: silent.",
-)
-_audio_out_option = click.option(
-    "--audio-out",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Also write the session's audio track (every cue at its session time) to this WAV file.",
-)
-_data_dir_option = click.option(
-    "--data-dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    help="Where session folders go (default: the user data directory; env COACH_DATA_DIR).",
-)
-
 
 @click.command("run")
-@click.option(
-    "--sensor",
-    required=True,
-    metavar="MONIKER",
-    help="ble:ADDRESS, ble:name=NAME, virtual:CAPTURE.jsonl (emulated strap) or replay:CAPTURE.jsonl.",
-)
+@sensor_option("ble", "virtual", "replay")
 @click.option(
     "--programme", "programme_name", required=True, metavar="NAME|FILE", help="Built-in name or .toml."
 )
@@ -61,9 +38,9 @@ _data_dir_option = click.option(
     show_default=True,
     help="Session clock speed (replay: and virtual: only): 10 runs a 30-minute session in 3 minutes.",
 )
-@_voice_option
-@_audio_out_option
-@_data_dir_option
+@voice_option
+@audio_out_option
+@data_dir_option
 @click.option(
     "--heads-up",
     "heads_up_s",
@@ -214,9 +191,9 @@ def demo_options(
 
 
 @click.command("demo")
-@_voice_option
-@_audio_out_option
-@_data_dir_option
+@voice_option
+@audio_out_option
+@data_dir_option
 def demo(voice: str, audio_out: Path | None, data_dir: Path | None) -> None:
     """A one-minute coached session: stage 1 of back-pain on a bundled real walk/jog recording.
 
