@@ -192,10 +192,11 @@ def pain_model(db: Database, row: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 def pending_pain_prompts(db: Database, now: datetime) -> list[str]:
     """What to ask the user now: the after-session score of a session that just ended, and the next-morning score
-    of recent sessions once the day has changed (local time). Plain sentences with the command to answer."""
+    of recent sessions once the day has changed (local time). Plain sentences with the command to answer.
+    Rehearsals (:func:`is_rehearsal_row`) ask nothing: nobody ran them."""
     now = now if now.tzinfo is not None else now.replace(tzinfo=UTC)
     prompts: list[str] = []
-    rows = [r for r in db.sessions() if r["started_at"]]
+    rows = [r for r in db.sessions() if r["started_at"] and not is_rehearsal_row(r)]
     for row in rows:
         started = parse_time(row["started_at"])
         age = now - started
@@ -252,7 +253,9 @@ def rehearsal_reason_row(row: Mapping[str, Any]) -> str | None:
         summary = {}
     if not isinstance(summary, dict):
         summary = {}
-    return rehearsal_reason({"source": row.get("source"), "demo": summary.get("demo"), "speed": summary.get("speed")})
+    return rehearsal_reason(
+        {"source": row.get("source"), "demo": summary.get("demo"), "speed": summary.get("speed")}
+    )
 
 
 def is_rehearsal_row(row: Mapping[str, Any]) -> bool:

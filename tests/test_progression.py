@@ -114,9 +114,13 @@ def test_the_count_restarts_after_a_step_back_and_says_so() -> None:
     # issue 11: stage 2 on days 4 and 6, a flare-up at stage 3 on day 8, one good stage-2 session on day 20
     history = [s(4, 2), s(6, 2), s(8, 3, during=6), s(20, 2)]
     d = decide(history, n_stages=5)
-    assert d.reasons == ("Each stage is done at least 2 times: 1 more at stage 2 since the flare-up on 2026-11-10.",)
+    assert d.reasons == (
+        "Each stage is done at least 2 times: 1 more at stage 2 since the flare-up on 2026-11-10.",
+    )
     d = decide([*history, s(22, 2)], n_stages=5)
-    assert d.action == "progress" and d.reasons[0].startswith("Stage 2 done 2 times since the flare-up on 2026-11-10")
+    assert d.action == "progress" and d.reasons[0].startswith(
+        "Stage 2 done 2 times since the flare-up on 2026-11-10"
+    )
     # without a flare-up nothing is said about one
     assert "flare-up" not in decide([s(0, 1)], n_stages=5).explain()
 
