@@ -57,8 +57,9 @@ def plan(
 
     The rules (docs/progression.md): pain during or after up to 2/10 is safe and up to 5/10 acceptable; it must
     settle by the next morning and not rise week to week; each stage at least twice with good adherence; step
-    back after a flare-up. A stage's own `sessions = N` in the programme wins over "twice"; a physio can change
-    the thresholds in progression.toml in the data directory (or --config FILE).
+    back after a flare-up, and count good sessions again from there. A stage's own `sessions = N` in the programme
+    wins over "twice"; a physio can change the thresholds in progression.toml in the data directory (or --config
+    FILE). Rehearsals (`coach demo`, replay: and virtual: sensors, any --speed) never count.
     """
     from coach.errors import ProgrammeError
     from coach.programme import builtin_names, describe_step, format_duration, load_programme
