@@ -8,7 +8,10 @@ practice (each stage at least twice; do not progress with increased pain, swelli
 * pain must not increase week to week;
 * a stage is done at least ``min_sessions_per_stage`` times (or the stage's own ``sessions = N`` from the
   programme, passed as ``min_sessions_by_stage``), with good adherence, before moving on;
-* after a flare-up, step back one stage; after two in a row, stop and see the physio.
+* after a flare-up, step back one stage; after two in a row, stop and see the physio;
+* good sessions count only since the last flare-up (step-back): a stage is earned again after one;
+* rehearsals (:func:`rehearsal_reason`: a demo, a replayed recording, the virtual strap, a ``--speed`` other
+  than 1) never count: nobody ran them.
 
 This is coaching, not diagnosis: the thresholds live in :class:`ProgressionConfig` so a physio can change them,
 without touching code, in a ``progression.toml`` file (:func:`config_from_toml`, docs/progression.md).
@@ -27,6 +30,40 @@ from typing import Any, Literal
 from coach.errors import InputError
 
 Action = Literal["start", "progress", "repeat", "step_back", "stop"]
+
+#: Sensor monikers (``--sensor``) of sessions nobody ran live: a recording replayed, or streamed by the virtual
+#: strap. ``ble:`` is a live strap; ``import:`` a real recording made with a watch or a phone app.
+REHEARSAL_SENSORS: dict[str, str] = {
+    "replay:": "a replay of a recording",
+    "virtual:": "a recording streamed by the virtual strap",
+}
+
+
+def rehearsal_reason(start: Mapping[str, Any]) -> str | None:
+    """Why a session is a rehearsal, in words, or None when it is a real session that counts.
+
+    ``start``: the session's ``session_start`` fields (docs/formats/events.md) that decide it: ``source`` (the
+    ``--sensor`` moniker, or ``import:KIND:FILE`` for an import), ``demo`` and ``speed``. A rehearsal is a
+    ``coach demo`` session, any session whose sensor is a ``replay:`` or ``virtual:`` recording (at any speed: a
+    replay at ``--speed 1`` is still not a run), or one whose session clock ran at a speed other than 1. Imports of
+    FIT or Polar Sensor Logger recordings are real sessions (``speed`` is absent for them). The one place this is
+    decided: progression, ``coach plan``, ``coach history`` and the report all ask here.
+    """
+    if start.get("demo"):
+        return "a demo"
+    speed = start.get("speed")
+    fast = isinstance(speed, int | float) and not isinstance(speed, bool) and speed != 1
+    at_speed = f" at --speed {speed:g}" if fast else ""
+    source = str(start.get("source") or "")
+    for prefix, why in REHEARSAL_SENSORS.items():
+        if source.startswith(prefix):
+            return why + at_speed
+    return f"a rehearsal{at_speed}" if fast else None
+
+
+def is_rehearsal(start: Mapping[str, Any]) -> bool:
+    """True for a session that never counts towards progression (:func:`rehearsal_reason`)."""
+    return rehearsal_reason(start) is not None
 
 
 @dataclass(frozen=True)
@@ -230,9 +267,14 @@ def decide(
                 "Repeat this stage.",
             ),
         )
+    # A step-back restarts the count: only good sessions after the last flare-up earn a stage (again).
+    flares = [i for i, s in enumerate(history) if _is_flareup(s, cfg)]
+    flare = history[flares[-1]] if flares else None
+    since = history[flares[-1] + 1 :] if flares else history
+    counting = "" if flare is None else f" since the flare-up on {flare.when.date().isoformat()}"
     good_at_stage = [
         s
-        for s in history
+        for s in since
         if s.stage == stage
         and s.completed
         and not _is_flareup(s, cfg)
@@ -245,7 +287,7 @@ def decide(
         return Decision(
             "repeat",
             stage,
-            (f"{what} done at least {_times(need)}: {left} more at stage {stage}.",),
+            (f"{what} done at least {_times(need)}: {left} more at stage {stage}{counting}.",),
         )
     if settled is None:
         return Decision(
@@ -261,7 +303,7 @@ def decide(
         "progress",
         stage + 1,
         (
-            f"Stage {stage} done {_times(len(good_at_stage))} with pain within {cfg.pain_acceptable_max:g}/10,"
+            f"Stage {stage} done {_times(len(good_at_stage))}{counting} with pain within {cfg.pain_acceptable_max:g}/10,"
             " settled by the next morning and good adherence.",
             f"Move on to stage {stage + 1}.",
         ),

@@ -31,6 +31,7 @@ from typing import Any
 
 from coach.activity import Activity, ActivityLap, ActivityRecord
 from coach.errors import InputError, read_text_file
+from coach.progression import rehearsal_reason
 from coach.text import mmss
 from coach.vocabulary import MODES, Mode, RecordKind, as_mode
 
@@ -411,8 +412,9 @@ def build_report(
             "source": start.get("source"),
             "demo": bool(start.get("demo")),
             "speed": _num(start.get("speed")),
-            # a demo or a fast-forwarded replay: shown in the history, never counted towards progression
-            "rehearsal": bool(start.get("demo")) or _num(start.get("speed")) not in (None, 1.0),
+            # a demo, a replay, the virtual strap: shown in the history, never counted towards progression
+            "rehearsal": rehearsal_reason(start) is not None,
+            "rehearsal_reason": rehearsal_reason(start),
             "imported": bool(start.get("imported")),
             "plan_kind": start.get("plan_kind") or "programme",
             "note": start.get("note"),
@@ -566,8 +568,8 @@ def next_step_line(report: Mapping[str, Any], dec: Mapping[str, Any]) -> str:
     )
     s = report.get("session") or {}
     if s.get("rehearsal"):
-        why = "a demo" if s.get("demo") else f"a rehearsal at --speed {s.get('speed'):g}"
         line += (
-            f"\n  (this session was {why}: it is kept in the history but does not count towards progression)"
+            f"\n  (this session was {s.get('rehearsal_reason')}: it is kept in the history but does not count "
+            "towards progression)"
         )
     return line

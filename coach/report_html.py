@@ -514,7 +514,7 @@ def render_html(report: Mapping[str, Any]) -> str:
             f"</b> {' '.join(esc(r) for r in dec['reasons'])}"
             + (
                 " <i>This session was "
-                + ("a demo" if s.get("demo") else f"a rehearsal at --speed {s.get('speed'):g}")
+                + str(s.get("rehearsal_reason"))
                 + ": it is kept in the history but does not count towards progression.</i>"
                 if s.get("rehearsal")
                 else ""

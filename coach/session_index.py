@@ -20,7 +20,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from coach.errors import CoachError, InputError, read_text_file
-from coach.progression import Decision, ProgressionConfig, SessionOutcome, config_from_toml, decide
+from coach.progression import (
+    Decision,
+    ProgressionConfig,
+    SessionOutcome,
+    config_from_toml,
+    decide,
+    rehearsal_reason,
+)
 from coach.report import build_report, next_step_line, read_session
 from coach.storage import Database, PainEntry
 
@@ -85,6 +92,7 @@ def index_session(db: Database, folder: Path) -> str:
                 "end_reason": s["end_reason"],
                 "imported": s["imported"],
                 "demo": s["demo"],
+                "speed": s["speed"],
                 "rehearsal": s["rehearsal"],
             },
         },
@@ -184,10 +192,11 @@ def pain_model(db: Database, row: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 def pending_pain_prompts(db: Database, now: datetime) -> list[str]:
     """What to ask the user now: the after-session score of a session that just ended, and the next-morning score
-    of recent sessions once the day has changed (local time). Plain sentences with the command to answer."""
+    of recent sessions once the day has changed (local time). Plain sentences with the command to answer.
+    Rehearsals (:func:`is_rehearsal_row`) ask nothing: nobody ran them."""
     now = now if now.tzinfo is not None else now.replace(tzinfo=UTC)
     prompts: list[str] = []
-    rows = [r for r in db.sessions() if r["started_at"]]
+    rows = [r for r in db.sessions() if r["started_at"] and not is_rehearsal_row(r)]
     for row in rows:
         started = parse_time(row["started_at"])
         age = now - started
@@ -216,7 +225,7 @@ def outcomes(db: Database, *, programme: str | None = None, until: str | None = 
     up to and including the session ``until``."""
     out: list[SessionOutcome] = []
     for row in db.sessions(programme):
-        if row["stage"] is not None and not is_rehearsal(row):
+        if row["stage"] is not None and not is_rehearsal_row(row):
             pain = pain_model(db, row)
             out.append(
                 SessionOutcome(
@@ -235,14 +244,24 @@ def outcomes(db: Database, *, programme: str | None = None, until: str | None = 
     return out
 
 
-def is_rehearsal(row: Mapping[str, Any]) -> bool:
-    """Sessions that are not a real run: `coach demo` (compressed, on a bundled recording) and replays or virtual
-    straps fast-forwarded with --speed. They are shown in the history, never progressed on."""
+def rehearsal_reason_row(row: Mapping[str, Any]) -> str | None:
+    """:func:`coach.progression.rehearsal_reason` of an indexed session: its ``source`` column and the ``demo`` and
+    ``speed`` kept in ``summary_json`` (rows indexed before ``speed`` was kept are decided by source and demo)."""
     try:
         summary = json.loads(row.get("summary_json") or "{}")
     except (TypeError, ValueError):
-        return False
-    return isinstance(summary, dict) and bool(summary.get("demo") or summary.get("rehearsal"))
+        summary = {}
+    if not isinstance(summary, dict):
+        summary = {}
+    return rehearsal_reason(
+        {"source": row.get("source"), "demo": summary.get("demo"), "speed": summary.get("speed")}
+    )
+
+
+def is_rehearsal_row(row: Mapping[str, Any]) -> bool:
+    """True for an indexed session that is shown in the history but never progressed on (a demo, a replay, the
+    virtual strap, a ``--speed`` other than 1: :func:`coach.progression.rehearsal_reason`)."""
+    return rehearsal_reason_row(row) is not None
 
 
 PROGRESSION_CONFIG = "progression.toml"
@@ -355,6 +374,7 @@ def history_row(db: Database, row: dict[str, Any]) -> dict[str, Any]:
         "stage": row["stage"],
         "complete": bool(row["completed"]),
         "imported": str(row["source"] or "").startswith("import:"),
+        "rehearsal": rehearsal_reason_row(row),
         "duration_s": row["duration_s"],
         "adherence": row["adherence"],
         "cadence_walk_spm": row["cadence_walk_spm"],

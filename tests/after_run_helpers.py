@@ -47,7 +47,7 @@ def hand_records(
             "programme_title": "Back pain",
             "stage": 1,
             "stage_title": 'Stage <1> & "test"',
-            "source": "replay:hand",
+            "source": "ble:name=Polar H10 (hand-written test session)",
             "speed": 1.0,
             "demo": False,
             "note": None,

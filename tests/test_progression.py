@@ -50,6 +50,55 @@ CASES = [
         "progress",
         2,
     ),
+    # Recovery after a step-back: good sessions count only since the last flare-up.
+    (
+        "after a step-back, one good session: repeat (the sessions before the flare-up do not count)",
+        [s(4, 2), s(6, 2), s(8, 3, during=6), s(20, 2)],
+        "repeat",
+        2,
+    ),
+    (
+        "after a step-back, two good sessions: progress again",
+        [s(4, 2), s(6, 2), s(8, 3, during=6), s(20, 2), s(22, 2)],
+        "progress",
+        3,
+    ),
+    (
+        "after a step-back, back at the stage of the flare-up: its earlier sessions do not count",
+        [s(0, 2), s(2, 2), s(4, 2, after=6), s(6, 1), s(8, 1), s(10, 2)],
+        "repeat",
+        2,
+    ),
+    (
+        "a second flare-up after a good session: step back again, not stop",
+        [s(4, 2), s(6, 2), s(8, 3, during=6), s(10, 2), s(12, 2, after=7)],
+        "step_back",
+        1,
+    ),
+    (
+        "a flare-up again right after the step-back: stop, see physio",
+        [s(4, 2), s(6, 2), s(8, 3, during=6), s(10, 2, during=6)],
+        "stop",
+        1,
+    ),
+    (
+        "a step-back, then weeks off: the count still restarts at the flare-up",
+        [s(4, 2), s(6, 2), s(8, 3, during=6), s(50, 2)],
+        "repeat",
+        2,
+    ),
+    (
+        "a step-back, then weeks off, then two good sessions: progress",
+        [s(4, 2), s(6, 2), s(8, 3, during=6), s(50, 2), s(52, 2)],
+        "progress",
+        3,
+    ),
+    (
+        "two good sessions in the week of the flare-up: repeat (pain went up week to week)",
+        [s(4, 2), s(6, 2), s(8, 3, during=6), s(10, 2), s(12, 2)],
+        "repeat",
+        2,
+    ),
 ]
 
 
@@ -59,6 +108,21 @@ def test_decision_table(name: str, history: list[SessionOutcome], action: str, s
     assert isinstance(d, Decision)
     assert (d.action, d.next_stage) == (action, stage), d.explain()
     assert d.reasons and all(r.endswith(".") or r.endswith(")") for r in d.reasons)
+
+
+def test_the_count_restarts_after_a_step_back_and_says_so() -> None:
+    # issue 11: stage 2 on days 4 and 6, a flare-up at stage 3 on day 8, one good stage-2 session on day 20
+    history = [s(4, 2), s(6, 2), s(8, 3, during=6), s(20, 2)]
+    d = decide(history, n_stages=5)
+    assert d.reasons == (
+        "Each stage is done at least 2 times: 1 more at stage 2 since the flare-up on 2026-11-10.",
+    )
+    d = decide([*history, s(22, 2)], n_stages=5)
+    assert d.action == "progress" and d.reasons[0].startswith(
+        "Stage 2 done 2 times since the flare-up on 2026-11-10"
+    )
+    # without a flare-up nothing is said about one
+    assert "flare-up" not in decide([s(0, 1)], n_stages=5).explain()
 
 
 def test_history_order_does_not_matter() -> None:
@@ -132,3 +196,27 @@ def test_config_from_toml_reads_every_field_and_names_file_and_field() -> None:
         with pytest.raises(InputError) as info:
             config_from_toml(bad, "p.toml")
         assert str(info.value).startswith(needle), str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("start", "reason"),
+    [
+        ({"source": "ble:AA:BB:CC:DD:EE:FF", "speed": 1.0, "demo": False}, None),
+        ({"source": "ble:name=Polar H10", "speed": 1, "demo": False}, None),
+        ({"source": "import:fit:run.fit#sha256=0123456789abcdef", "speed": None, "demo": False}, None),
+        ({"source": "import:polar-csv:x_ACC.txt#sha256=0123456789abcdef"}, None),
+        ({}, None),
+        ({"source": "replay:fixtures/walk.jsonl", "speed": 1.0, "demo": False}, "a replay of a recording"),
+        ({"source": "replay:walk.jsonl", "speed": 20.0}, "a replay of a recording at --speed 20"),
+        ({"source": "virtual:walk.jsonl", "speed": 1.0}, "a recording streamed by the virtual strap"),
+        ({"source": "virtual:walk.jsonl", "speed": 8.0, "demo": True}, "a demo"),
+        ({"source": None, "speed": 20.0}, "a rehearsal at --speed 20"),
+        ({"speed": 0.0}, "a rehearsal at --speed 0"),
+        ({"demo": True}, "a demo"),
+    ],
+)
+def test_rehearsal_is_decided_in_one_place(start: dict[str, object], reason: str | None) -> None:
+    from coach.progression import is_rehearsal, rehearsal_reason
+
+    assert rehearsal_reason(start) == reason
+    assert is_rehearsal(start) is (reason is not None)

@@ -37,6 +37,13 @@ COMMANDS: dict[str, str] = {
 }
 
 
+#: Other spellings of a command: alias -> command name. They work everywhere but are listed only on their
+#: command's line (``coach --help``, docs/cli.md), not as commands of their own.
+ALIASES: dict[str, str] = {
+    "analyse": "analyze",  # British English, as the rest of this project
+}
+
+
 class LazyGroup(click.Group):
     """A group that imports a subcommand's module only when that subcommand is asked for."""
 
@@ -44,7 +51,7 @@ class LazyGroup(click.Group):
         return sorted(COMMANDS)
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
-        target = COMMANDS.get(cmd_name)
+        target = COMMANDS.get(ALIASES.get(cmd_name, cmd_name))
         if target is None:
             return None
         module_name, attr = target.split(":")
@@ -54,19 +61,25 @@ class LazyGroup(click.Group):
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         # Short help from a static table so that `coach --help` does not import every command module.
-        rows = [(name, SHORT_HELP.get(name, "")) for name in self.list_commands(ctx)]
+        rows = [(name, SHORT_HELP.get(name, "") + _alias_note(name)) for name in self.list_commands(ctx)]
         if rows:
             with formatter.section("Commands"):
                 formatter.write_dl(rows)
+
+
+def _alias_note(name: str) -> str:
+    aliases = sorted(alias for alias, target in ALIASES.items() if target == name)
+    return f" Alias: {', '.join(aliases)}." if aliases else ""
 
 
 SHORT_HELP: dict[str, str] = {
     "analyze": "Cadence, steps and walk/run/still of a recording (csv, Polar, capture, FIT).",
     "capture": "Inspect and decode capture files (recorded sensor traffic).",
     "convert": "Turn real recordings (Hexoskin chest, FIT) into capture files.",
-    "demo": "A one-minute coached session on a bundled real walk/run recording.",
+    # the seconds are checked against run_cmd.demo_wall_s() by the tests (kept static: `coach --help` stays fast)
+    "demo": "A coached session compressed into about 73 s, on a bundled real walk/run recording.",
     "export": "Export a session as FIT and/or TCX (Strava, Garmin Connect, GoldenCheetah).",
-    "history": "All sessions: stage, adherence, cadence, pain, with trend arrows.",
+    "history": "All sessions: programme, stage, rehearsal or not, adherence, cadence, pain, trend arrows.",
     "import": "Import a FIT activity or a Polar Sensor Logger ACC (+HR) export as a session.",
     "pain": "Log back pain 0-10 before, after or the morning after a session.",
     "plan": "Current stage, next session and why; healing-time guidance.",

@@ -1,4 +1,5 @@
-"""``coach history [--rebuild]``: every session with date, stage, adherence, cadence, pain and trend arrows."""
+"""``coach history [--rebuild]``: every session with date, programme, stage, kind (live, imported, rehearsal),
+adherence, cadence, pain and trend arrows."""
 
 from __future__ import annotations
 
@@ -22,6 +23,13 @@ def arrow(cur: float | None, prev: float | None, *, higher_is_better: bool, tol:
     return ("↑" if cur > prev else "↓") + ("+" if good else "-")
 
 
+def session_kind(row: dict[str, Any]) -> str:
+    """The history's kind column: ``rehearsal`` (never counts towards progression), ``imported`` or ``live``."""
+    if row["rehearsal"]:
+        return "rehearsal"
+    return "imported" if row["imported"] else "live"
+
+
 def _f(v: Any, fmt: str = "{:.0f}") -> str:
     return "-" if v is None else fmt.format(v)
 
@@ -31,7 +39,10 @@ def _f(v: Any, fmt: str = "{:.0f}") -> str:
 @click.option("--json", "as_json", is_flag=True, help="Print the rows as JSON.")
 @data_dir_option
 def history(rebuild: bool, as_json: bool, data_dir: Path | None) -> None:
-    """Sessions with date, stage, adherence, cadence, heart rate and pain, with trend arrows.
+    """Sessions with date, programme, stage, kind, adherence, cadence, heart rate and pain, with trend arrows.
+
+    Kind: live (a strap, in real time), imported (a FIT or Polar Sensor Logger recording), or rehearsal (a demo,
+    a replay or the virtual strap): rehearsals are listed but never count towards progression.
 
     Arrows compare with the session before: ↑/↓ is the direction, + marks a change for the better (more of the
     plan followed, higher running cadence, less pain), - a change for the worse.
@@ -50,7 +61,10 @@ def history(rebuild: bool, as_json: bool, data_dir: Path | None) -> None:
             click.echo(f"warning: {w}", err=True)
         rows = [si.history_row(db, r) for r in db.sessions()]
         prompts = si.pending_pain_prompts(db, datetime.now(UTC))
-        latest = db.session("latest")
+        # the next step follows the programme of the latest real session: a demo or a replay does not choose it
+        sessions = db.sessions()
+        latest = next((r for r in reversed(sessions) if not si.is_rehearsal_row(r)), None)
+        latest = latest or (sessions[-1] if sessions else None)
         decision = (
             si.decision_for(db, latest["programme"]) if latest and latest["stage"] is not None else None
         )
@@ -62,16 +76,18 @@ def history(rebuild: bool, as_json: bool, data_dir: Path | None) -> None:
             f"No sessions in {root} yet: `coach demo` or `coach run` make one, `coach import FILE` adds one."
         )
         return
-    click.echo("date              stage  done  followed   cadence walk/run   HR   pain before/after/morning")
+    width = max(len("programme"), *(len(r["programme"] or "-") for r in rows))
+    click.echo(
+        f"date              {'programme':<{width}}  stage  kind       done  followed   cadence walk/run   HR   "
+        "pain before/after/morning"
+    )
     prev: dict[str, Any] | None = None
     for r in rows:
         p = prev or {}
         when = si.parse_time(r["started_at"]).astimezone().strftime("%Y-%m-%d %H:%M")
         done = "yes" if r["complete"] else "no"
-        if r["imported"]:
-            done = "imp"
         click.echo(
-            f"{when}  {_f(r['stage']):>5}  {done:>4}  "
+            f"{when}  {r['programme'] or '-':<{width}}  {_f(r['stage']):>5}  {session_kind(r):<9}  {done:>4}  "
             f"{_f(None if r['adherence'] is None else r['adherence'] * 100, '{:.0f} %'):>6} "
             f"{arrow(r['adherence'], p.get('adherence'), higher_is_better=True, tol=0.02)}  "
             f"{_f(r['cadence_walk_spm']):>5} / {_f(r['cadence_run_spm']):>3} "
@@ -83,6 +99,11 @@ def history(rebuild: bool, as_json: bool, data_dir: Path | None) -> None:
             f"{arrow(r['pain_next_morning'], p.get('pain_next_morning'), higher_is_better=False)}  {r['id']}"
         )
         prev = r
+    if any(r["rehearsal"] for r in rows):
+        click.echo(
+            "rehearsal: a demo, a replay or the virtual strap (or a --speed other than 1); kept here, never counted "
+            "towards progression."
+        )
     if decision is not None:
         click.echo(
             f"\nNext: stage {decision.next_stage} ({decision.action.replace('_', ' ')}). {decision.explain()}"

@@ -57,14 +57,15 @@ def plan(
 
     The rules (docs/progression.md): pain during or after up to 2/10 is safe and up to 5/10 acceptable; it must
     settle by the next morning and not rise week to week; each stage at least twice with good adherence; step
-    back after a flare-up. A stage's own `sessions = N` in the programme wins over "twice"; a physio can change
-    the thresholds in progression.toml in the data directory (or --config FILE).
+    back after a flare-up, and count good sessions again from there. A stage's own `sessions = N` in the programme
+    wins over "twice"; a physio can change the thresholds in progression.toml in the data directory (or --config
+    FILE). Rehearsals (`coach demo`, replay: and virtual: sensors, any --speed) never count.
     """
     from coach.errors import ProgrammeError
     from coach.programme import builtin_names, describe_step, format_duration, load_programme
     from coach.session_index import (
         decision_for,
-        is_rehearsal,
+        is_rehearsal_row,
         pending_pain_prompts,
         progression_config,
         session_programme,
@@ -83,7 +84,7 @@ def plan(
             db.set_setting("injury", injury)
         category = db.get_setting("injury")
         # demo and fast-forwarded sessions are history, not progress: they never choose the programme or the stage.
-        latest = next((r for r in reversed(db.sessions()) if not is_rehearsal(r)), None)
+        latest = next((r for r in reversed(db.sessions()) if not is_rehearsal_row(r)), None)
         if programme_name is not None:  # a built-in name or a file; or the name of a file used in a session
             try:
                 programme = load_programme(programme_name)
@@ -99,7 +100,7 @@ def plan(
             programme = found if found is not None else load_programme(name)
         decision = decision_for(db, programme.name, config=config, loaded=programme)
         prompts = pending_pain_prompts(db, datetime.now(UTC))
-        done = [r for r in db.sessions(programme.name) if r["stage"] is not None and not is_rehearsal(r)]
+        done = [r for r in db.sessions(programme.name) if r["stage"] is not None and not is_rehearsal_row(r)]
     current = done[-1]["stage"] if done else None
     stage = programme.stage(min(decision.next_stage, len(programme.stages)))
     click.echo(f"Programme: {programme.title} ({len(programme.stages)} stages)")

@@ -122,25 +122,13 @@ def demo_recording() -> Path:
     return path
 
 
-def demo_options(
-    *,
-    voice: str,
-    audio_out: Path | None,
-    data_dir: Path | None,
-    speed: float = DEMO_SPEED,
-    prefer_virtual: bool = True,
-    echo: Any = print,
-) -> tuple[Any, str]:
-    """The demo's session options and the line that says honestly what was compressed."""
+def demo_plans() -> tuple[Any, Any]:
+    """(the programme stage, the demo's compressed plan): runs kept, the warm-up and the walks shortened."""
     from dataclasses import replace
 
     from coach.programme import load_programme
-    from coach.runner import SessionOptions
 
     stage_plan = load_programme(DEMO_PROGRAMME).plan(DEMO_STAGE)
-    walks = {i.duration_s for i in stage_plan.intervals if i.activity == "walk" and i.label != "warm-up"}
-    warmup = next((i.duration_s for i in stage_plan.intervals if i.label == "warm-up"), 0.0)
-    runs = {i.duration_s for i in stage_plan.intervals if i.activity == "run"}
     intervals = []
     start = 0.0
     for interval in stage_plan.intervals:
@@ -153,6 +141,51 @@ def demo_options(
     plan = replace(
         stage_plan, intervals=tuple(intervals), stage_title=stage_plan.stage_title + " (demo: short walks)"
     )
+    return stage_plan, plan
+
+
+def demo_wall_s(speed: float = DEMO_SPEED) -> float:
+    """Wall seconds the demo's session takes: its compressed plan at ``speed`` (start-up not counted)."""
+    return float(demo_plans()[1].duration_s) / speed
+
+
+def demo_help() -> str:
+    """``coach demo --help``: the duration comes from the plan and the speed, so it cannot drift from them."""
+    _, plan = demo_plans()
+    return (
+        f"A coached session of about {demo_wall_s():.0f} s (plus a few seconds to start): stage {DEMO_STAGE} of "
+        f"{DEMO_PROGRAMME}, its walks shortened to {_mmss(plan.duration_s)} of session, run {DEMO_SPEED:g}x "
+        "faster than real time on a bundled real walk/jog recording.\n\n"
+        "The real product path (replay -> signal -> session engine -> voice -> session folder), time-compressed; "
+        "it says at the start exactly what was compressed. A demo is a rehearsal: it is kept in the history but "
+        "never counts towards progression."
+    )
+
+
+class DemoCommand(click.Command):
+    """``coach demo``, whose help text is computed when it is shown (:func:`demo_help`)."""
+
+    def format_help_text(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        self.help = demo_help()
+        super().format_help_text(ctx, formatter)
+
+
+def demo_options(
+    *,
+    voice: str,
+    audio_out: Path | None,
+    data_dir: Path | None,
+    speed: float = DEMO_SPEED,
+    prefer_virtual: bool = True,
+    echo: Any = print,
+) -> tuple[Any, str]:
+    """The demo's session options and the line that says honestly what was compressed."""
+    from coach.runner import SessionOptions
+
+    stage_plan, plan = demo_plans()
+    walks = {i.duration_s for i in stage_plan.intervals if i.activity == "walk" and i.label != "warm-up"}
+    warmup = next((i.duration_s for i in stage_plan.intervals if i.label == "warm-up"), 0.0)
+    runs = {i.duration_s for i in stage_plan.intervals if i.activity == "run"}
     recording = demo_recording()
     note = (
         f"Demo: stage {DEMO_STAGE} of {DEMO_PROGRAMME} ({stage_plan.stage_title}, "
@@ -190,16 +223,12 @@ def demo_options(
     return opts, note
 
 
-@click.command("demo")
+@click.command("demo", cls=DemoCommand)
 @voice_option
 @audio_out_option
 @data_dir_option
 def demo(voice: str, audio_out: Path | None, data_dir: Path | None) -> None:
-    """A one-minute coached session: stage 1 of back-pain on a bundled real walk/jog recording.
-
-    The real product path (replay -> signal -> session engine -> voice -> session folder), time-compressed; it
-    says at the start exactly what was compressed.
-    """
+    """A short coached session on a bundled real walk/jog recording (the text `--help` shows is demo_help())."""
     from coach.runner import run_session
 
     opts, note = demo_options(voice=voice, audio_out=audio_out, data_dir=data_dir, echo=click.echo)
