@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from coach.errors import InputError
-from coach.report import interval_stats
+from coach.adherence import interval_stats
 
 logger = logging.getLogger(__name__)
 

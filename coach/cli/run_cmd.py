@@ -238,8 +238,10 @@ def _finish(result: Any, *, as_json: bool) -> None:
     summary = result.summary
     if as_json:
         click.echo(json.dumps(summary, indent=2))
-        if result.end_reason == "interrupted":
-            raise click.exceptions.Exit(130)
+        if result.end_reason == "interrupted" or result.stopped_by_signal:
+            from coach.errors import EXIT_INTERRUPTED
+
+            raise click.exceptions.Exit(EXIT_INTERRUPTED)
         return
     click.echo("")
     click.echo(f"Session {result.session_id}: {summary.get('end_reason')}, written to {result.folder}")
@@ -254,7 +256,7 @@ def _finish(result: Any, *, as_json: bool) -> None:
         # no report (it failed, and said why): the engine's live tally, which lags by the detection delay
         for line in _plan_lines(_from_summary(summary), baseline):
             click.echo(line)
-    if result.end_reason == "interrupted":
+    if result.end_reason == "interrupted" or result.stopped_by_signal:  # Ctrl-C, SIGTERM: docs/raspberry-pi.md
         from coach.errors import EXIT_INTERRUPTED
 
         raise click.exceptions.Exit(EXIT_INTERRUPTED)
