@@ -46,6 +46,8 @@ PRIORITY: dict[str, int] = {
 }
 #: Cue types that belong to the plan's timetable (the engine protects them from advice).
 TIMETABLE = frozenset({HEADS_UP, COUNTDOWN, CHANGE, SESSION_END})
+#: Cue types the speaker never skips when it falls behind (a fast rehearsal): the changes and session control.
+ALWAYS_SPOKEN = frozenset({CHANGE, SESSION_END, PAUSED, RESUMED, STOPPED})
 
 FIXED_TEXT: dict[str, str] = {
     HALFWAY: "Halfway there.",

@@ -14,8 +14,12 @@ tests drive it with a fake clock. Implements issue 5 ("Session engine"):
   still be speaking at the next timetable cue waits or is dropped; pending advice is dropped at every change);
 - pause / resume / stop.
 
-Times: ``now_s`` is session seconds (t = 0 at the start). *Plan time* stops while paused. ``time_scale`` is session
-seconds per wall second (``--speed``): speaking takes wall time, so at speed 10 a 1.5 s cue occupies 15 session s.
+Times: ``now_s`` is session seconds (t = 0 at the start). *Plan time* stops while paused. One session clock: the
+engine accounts every whole session second that passes exactly once, with the signal it was given for it, however
+often or rarely :meth:`SessionEngine.step` is called, and a cue occupies its real speaking time (at speed 1) whatever
+the replay speed. So a rehearsal at ``--speed 40`` makes the decisions of a real-time session at the same session
+times; only the speaker may fall behind (docs/voice.md, "Speed"). Per-interval figures come from
+:func:`coach.adherence.interval_stats` over the seconds the engine accounted.
 Records for events.jsonl (docs/formats/events.md) are collected and handed out by :meth:`pop_records`.
 """
 
@@ -29,12 +33,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from coach import cues as C
+from coach.adherence import MODES, GaitRow, event_figures, interval_stats
 from coach.cues import Cue
 from coach.programme import PlannedInterval, SessionPlan
 
 logger = logging.getLogger(__name__)
-
-MODES = ("walk", "run", "still", "unknown")
 
 
 @dataclass(frozen=True)
@@ -53,8 +56,7 @@ class EngineConfig:
     heads_up_s: float = 10.0  # lead of the heads-up before each change (0 = none)
     countdown: bool = False  # say 3-2-1 before each change
     halfway: bool = True
-    time_scale: float = 1.0  # session seconds per wall second (--speed)
-    gap_s: float = 0.4  # wall seconds of silence kept between two cues
+    gap_s: float = 0.4  # seconds of silence kept between two cues
     mode_hold_s: float = 3.0  # a detected mode must last this long to count (debounce)
     grace_run_s: float = 15.0  # run interval: prompt if still walking this long after the change
     grace_walk_s: float = 20.0  # walk interval: prompt if still running this long after the change
@@ -84,14 +86,17 @@ class EngineConfig:
 class _IntervalStats:
     interval: PlannedInterval
     start_t: float  # session time of the actual start
-    seconds_by_mode: dict[str, float] = field(default_factory=lambda: dict.fromkeys(MODES, 0.0))
-    cadence: list[float] = field(default_factory=list)
-    hr: list[float] = field(default_factory=list)
+    rows: list[GaitRow] = field(default_factory=list)  # one per session second accounted in this interval
     elapsed_s: float = 0.0
     comply_s: float | None = None
     prompts: int = 0
     last_prompt_p: float = -math.inf
     used_for_baseline: bool = False
+
+
+def _whole(t: float) -> int:
+    """The whole second at or after ``t`` (a hair under it counts as it)."""
+    return math.ceil(t - 1e-9)
 
 
 class SessionEngine:
@@ -134,7 +139,7 @@ class SessionEngine:
         self._candidate_since_p = 0.0
         self._stable = "unknown"
         self._stable_since_p = 0.0
-        self._last_second = -1
+        self._next_second = 1  # the next whole plan second to account (second k-1..k is accounted at p >= k)
         self._baseline_samples: list[float] = []
         self._recent_run_cadence: list[tuple[float, float]] = []  # (plan t, spm)
         self._hr_over_since: float | None = None
@@ -187,7 +192,12 @@ class SessionEngine:
         return self._release(now_s)
 
     def step(self, now_s: float, signal: SignalState | None = None) -> list[Cue]:
-        """Advance to session time ``now_s`` with the latest ``signal``; return the cues to start now."""
+        """Advance to session time ``now_s``; ``signal`` is what was detected over the time since the last step.
+
+        Returns the cues to start, each with its session time ``t`` (a long step may release several). The engine
+        moves at most one session second at a time, so a step of 5 s does what five steps of 1 s do with the same
+        signal; a caller that wants each second judged on its own signal steps once per second (the runner does).
+        """
         if self.state_ == "ready":
             cues = self.start(now_s)
             if signal is not None:
@@ -198,7 +208,7 @@ class SessionEngine:
         dt = now_s - (self._last_now if self._last_now is not None else now_s)
         self._last_now = now_s
         if self.state_ == "running":
-            self._advance(now_s, dt, signal or SignalState())
+            return self._advance(now_s, dt, signal or SignalState())
         return self._release(now_s)
 
     def pause(self, now_s: float) -> list[Cue]:
@@ -285,89 +295,109 @@ class SessionEngine:
         """Session time minus plan time (the start time plus the time spent paused)."""
         return self._offset_s
 
+    def _second_p(self) -> float:
+        """Plan time of the end of the whole second being observed: a change seen anywhere inside a second counts
+        from that second's end, so it does not matter how finely the caller steps."""
+        return float(_whole(self._p))
+
     def _speech_session_s(self, cue: Cue) -> float:
-        return (cue.duration_s + self.config.gap_s) * self.config.time_scale
+        """Session seconds a cue occupies: its real speaking time, whatever the replay speed (one session clock)."""
+        return cue.duration_s + self.config.gap_s
 
     # --- progress -------------------------------------------------------------------------------------------
 
-    def _advance(self, now_s: float, dt: float, signal: SignalState) -> None:
-        end = self.plan.duration_s
+    def _advance(self, now_s: float, dt: float, signal: SignalState) -> list[Cue]:
+        """Move plan time on by ``dt`` in pieces that end at every whole plan second and interval boundary; after
+        each piece, update the advice and release what is due at that piece's session time."""
+        cues: list[Cue] = []
         remaining = dt
-        while remaining > 0 and self.state_ == "running":
+        t = now_s - remaining
+        while True:
             current = self.plan.intervals[self._index]
-            step = min(remaining, max(0.0, current.end_s - self._p))
-            self._observe(now_s - remaining + step, step, signal)
-            remaining -= step
+            piece = min(remaining, max(0.0, current.end_s - self._p), max(0.0, self._next_second - self._p))
+            self._observe(t + piece, piece, signal)
+            remaining -= piece
+            t = now_s - remaining
             if self._p >= current.end_s - 1e-9:
-                t_boundary = now_s - remaining
-                self._end_interval(t_boundary, "completed")
+                self._end_interval(t, "completed")
                 if self._index + 1 < len(self.plan.intervals):
-                    self._enter(self._index + 1, t_boundary)
+                    self._enter(self._index + 1, t)
                 else:
                     self.state_ = "ended"
                     self.end_reason_ = "completed"
-                    self._p = end
-        self._update_advice()
+                    self._p = self.plan.duration_s
+            self._update_advice()
+            cues += self._release(t)
+            if remaining <= 1e-9 or self.state_ != "running":
+                return cues
 
     def _observe(self, t_s: float, dt: float, signal: SignalState) -> None:
-        """Account ``dt`` seconds of ``signal`` ending at session time ``t_s``."""
+        """Account ``dt`` seconds (at most up to the next whole plan second) of ``signal`` ending at ``t_s``."""
         self._p += dt
         stats = self._stats
-        mode = signal.mode if signal.sensor != "lost" and signal.mode in MODES else "unknown"
+        lost = signal.sensor == "lost"
+        mode = signal.mode if not lost and signal.mode in MODES else "unknown"
         if stats is not None:
             stats.elapsed_s += dt
-            stats.seconds_by_mode[mode] += dt
         self._track_sensor(signal.sensor)
         self._track_mode(t_s, mode)
-        second = math.floor(self._p)
-        if second != self._last_second:
-            self._last_second = second
-            self._sample_second(signal, mode)
-        if signal.hr_bpm is not None and signal.sensor != "lost" and self.hr_ceiling_bpm is not None:
+        while self._p >= self._next_second - 1e-9:
+            self._account_second(self._next_second - 1, signal, mode)
+            self._next_second += 1
+        if signal.hr_bpm is not None and not lost and self.hr_ceiling_bpm is not None:
             if signal.hr_bpm > self.hr_ceiling_bpm:
                 if self._hr_over_since is None:
-                    self._hr_over_since = self._p
+                    self._hr_over_since = self._second_p()
             else:
                 self._hr_over_since = None
 
-    def _sample_second(self, signal: SignalState, mode: str) -> None:
+    def _account_second(self, second: int, signal: SignalState, mode: str) -> None:
+        """One whole plan second (``second`` .. ``second + 1``) with ``signal``: a row for the interval's figures, and
+        the running cadence used for the baseline and the cadence advice."""
         stats = self._stats
-        if stats is None or signal.sensor == "lost":
+        if stats is None:
             return
-        if signal.hr_bpm is not None:
-            stats.hr.append(float(signal.hr_bpm))
-        cadence = signal.cadence_spm
-        if cadence is None or (
-            signal.confidence is not None and signal.confidence < self.config.min_confidence
+        lost = signal.sensor == "lost"
+        confident = signal.confidence is None or signal.confidence >= self.config.min_confidence
+        cadence = None if lost or signal.cadence_spm is None or not confident else float(signal.cadence_spm)
+        stats.rows.append(
+            GaitRow(
+                t=second + 1 + self._offset(),  # when it was known: at the end of the second
+                mode=mode,
+                cadence_spm=cadence,
+                hr_bpm=None if lost or signal.hr_bpm is None else float(signal.hr_bpm),
+            )
+        )
+        if cadence is None or not (
+            mode == "run" and self._stable == "run" and stats.interval.activity == "run"
         ):
             return
-        stats.cadence.append(float(cadence))
-        if mode == "run" and self._stable == "run" and stats.interval.activity == "run":
-            self._recent_run_cadence.append((self._p, float(cadence)))
-            cutoff = self._p - self.config.cadence_window_s
-            self._recent_run_cadence = [(p, c) for p, c in self._recent_run_cadence if p > cutoff]
-            if self.cadence_baseline_spm_ is None:
-                self._baseline_samples.append(float(cadence))
-                stats.used_for_baseline = True
-                if len(self._baseline_samples) >= self.config.cadence_baseline_window_s:
-                    self.cadence_baseline_spm_ = round(statistics.median(self._baseline_samples), 1)
-                    self.baseline_source_ = "measured"
-                    self._records.append(
-                        {
-                            "t": round(self._p + self._offset(), 3),
-                            "kind": "baseline",
-                            "cadence_baseline_spm": self.cadence_baseline_spm_,
-                            "source": "measured",
-                            "seconds": len(self._baseline_samples),
-                        }
-                    )
+        self._recent_run_cadence.append((self._p, cadence))
+        cutoff = self._p - self.config.cadence_window_s
+        self._recent_run_cadence = [(p, c) for p, c in self._recent_run_cadence if p > cutoff]
+        if self.cadence_baseline_spm_ is not None:
+            return
+        self._baseline_samples.append(cadence)
+        stats.used_for_baseline = True
+        if len(self._baseline_samples) >= self.config.cadence_baseline_window_s:  # one sample per second
+            self.cadence_baseline_spm_ = round(statistics.median(self._baseline_samples), 1)
+            self.baseline_source_ = "measured"
+            self._records.append(
+                {
+                    "t": round(self._p + self._offset(), 3),
+                    "kind": "baseline",
+                    "cadence_baseline_spm": self.cadence_baseline_spm_,
+                    "source": "measured",
+                    "seconds": len(self._baseline_samples),
+                }
+            )
 
     def _track_sensor(self, sensor: str) -> None:
         if sensor == self._sensor:
             return
         self._sensor = sensor
         if sensor == "lost":
-            self._lost_since = self._p
+            self._lost_since = self._second_p()
             return
         self._lost_since = None
         lost_pending = [c for c, _ in self._advice if c.type == C.SENSOR_LOST]
@@ -380,7 +410,7 @@ class SessionEngine:
     def _track_mode(self, t_s: float, mode: str) -> None:
         if mode != self._candidate:
             self._candidate = mode
-            self._candidate_since_p = self._p
+            self._candidate_since_p = self._second_p()
         held = self._p - self._candidate_since_p >= self.config.mode_hold_s - 1e-9
         if self._candidate != self._stable and held:
             previous = self._stable
@@ -431,9 +461,7 @@ class SessionEngine:
         if stats is None:
             return
         self._stats = None
-        known = {m: s for m, s in stats.seconds_by_mode.items() if m != "unknown"}
-        known_total = sum(known.values())
-        adherence = known[stats.interval.activity] / known_total if known_total > 0 else None
+        figures = event_figures(interval_stats(stats.rows, stats.start_t, math.inf, stats.interval.activity))
         record = {
             "t": round(t_s, 3),
             "kind": "interval_end",
@@ -442,12 +470,7 @@ class SessionEngine:
             "planned_duration_s": stats.interval.duration_s,
             "actual_duration_s": round(stats.elapsed_s, 3),
             "reason": reason,
-            "seconds_by_mode": {m: round(s, 2) for m, s in stats.seconds_by_mode.items()},
-            "adherence": round(adherence, 3) if adherence is not None else None,
-            "time_to_comply_s": stats.comply_s,
-            "cadence_median_spm": round(statistics.median(stats.cadence), 1) if stats.cadence else None,
-            "hr_mean_bpm": round(statistics.fmean(stats.hr), 1) if stats.hr else None,
-            "hr_max_bpm": round(max(stats.hr)) if stats.hr else None,
+            **figures,
             "prompts": stats.prompts,
             "label": stats.interval.label,
             "start_t": round(stats.start_t, 3),

@@ -26,8 +26,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from coach.adherence import interval_stats
 from coach.errors import InputError
-from coach.report import interval_stats
 
 logger = logging.getLogger(__name__)
 

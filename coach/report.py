@@ -24,23 +24,22 @@ import json
 import logging
 import math
 import statistics
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from coach.activity import Activity, ActivityLap, ActivityRecord
+from coach.adherence import GaitRow, gait_rows, interval_stats, weighted_adherence
 from coach.errors import InputError, read_text_file
 from coach.progression import rehearsal_reason
 from coach.text import mmss
-from coach.vocabulary import MODES, Mode, RecordKind, as_mode
+from coach.vocabulary import MODES, Mode, RecordKind
 
 logger = logging.getLogger(__name__)
 
 REPORT_FORMAT = "coach-report"
 REPORT_VERSION = 1
-#: Seconds in a row the detected mode must match the plan to count as "complied" (when the runner wrote no value).
-COMPLY_RUN_S = 3
 #: HR drop in a walk break: peak HR in its first HR_PEAK_WINDOW_S minus the mean HR of its last HR_END_WINDOW_S.
 HR_PEAK_WINDOW_S = 20.0
 HR_END_WINDOW_S = 10.0
@@ -134,62 +133,6 @@ def _median(xs: Sequence[float]) -> float | None:
     return statistics.median(xs) if xs else None
 
 
-def gait_rows(records: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
-    """The per-second ``gait`` records as ``{t, cadence_spm, hr_bpm, mode}`` (time order)."""
-    rows = []
-    for r in records:
-        if r.get("kind") != RecordKind.GAIT or _num(r.get("t")) is None:
-            continue
-        mode = as_mode(r.get("mode"))
-        rows.append(
-            {
-                "t": float(r["t"]),
-                "cadence_spm": _num(r.get("cadence_spm")),
-                "hr_bpm": _num(r.get("hr_bpm")),
-                "mode": mode,
-            }
-        )
-    rows.sort(key=lambda x: float(x["t"] or 0.0))
-    return rows
-
-
-def matches(mode: str, activity: str) -> bool:
-    """Does a detected mode follow the planned activity? (A walk interval is not followed by standing still.)"""
-    return mode == (Mode.RUN if activity == "run" else Mode.WALK)
-
-
-def interval_stats(
-    rows: Sequence[Mapping[str, Any]], start_s: float, end_s: float, activity: str
-) -> dict[str, Any]:
-    """Numbers of one interval recomputed from the 1 Hz gait rows with ``start_s <= t < end_s``."""
-    inside = [r for r in rows if start_s <= r["t"] < end_s]
-    by_mode = {m: 0.0 for m in MODES}
-    for r in inside:
-        by_mode[r["mode"]] += 1.0
-    known = by_mode[Mode.WALK] + by_mode[Mode.RUN] + by_mode[Mode.STILL]
-    ok = sum(1 for r in inside if matches(r["mode"], activity))
-    ttc: float | None = None
-    streak = 0
-    for k, r in enumerate(inside):
-        streak = streak + 1 if matches(r["mode"], activity) else 0
-        if streak == COMPLY_RUN_S:
-            ttc = max(0.0, inside[k - COMPLY_RUN_S + 1]["t"] - start_s)
-            break
-    cads = [r["cadence_spm"] for r in inside if r["cadence_spm"] is not None]
-    hrs = [r["hr_bpm"] for r in inside if r["hr_bpm"] is not None]
-    return {
-        "seconds_by_mode": by_mode,
-        "adherence": (ok / known) if known else None,
-        "time_to_comply_s": ttc,
-        "cadence_mean_spm": _mean(cads),
-        "cadence_sd_spm": _sd(cads),
-        "cadence_median_spm": _median(cads),
-        "hr_mean_bpm": _mean(hrs),
-        "hr_max_bpm": max(hrs) if hrs else None,
-        "n_seconds": len(inside),
-    }
-
-
 def hr_drop_bpm(rows: Sequence[Mapping[str, Any]], start_s: float, end_s: float) -> float | None:
     """Recovery in a walk break: peak HR in its first 20 s minus the mean HR of its last 10 s."""
     inside = [r for r in rows if start_s <= r["t"] < end_s and r["hr_bpm"] is not None]
@@ -218,7 +161,7 @@ def cadence_histogram(rows: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
 # ------------------------------------------------------------------------------------------------ the model
 
 
-def _intervals(session: SessionFolder, rows: list[dict[str, Any]], last_t: float) -> list[dict[str, Any]]:
+def _intervals(session: SessionFolder, rows: list[GaitRow], last_t: float) -> list[dict[str, Any]]:
     recs = session.records
     plan = [p for p in session.start.get("plan") or [] if isinstance(p, dict)]
     starts = {r.get("index"): r for r in recs if r.get("kind") == RecordKind.INTERVAL_START}
@@ -350,13 +293,7 @@ def build_report(
         for iv in intervals:
             iv["compliant_share"] = iv["time_to_comply_s"] = None
 
-    weights = [
-        (iv["compliant_share"], iv["actual_duration_s"])
-        for iv in intervals
-        if iv.get("compliant_share") is not None and iv["actual_duration_s"]
-    ]
-    total_w = sum(w for _, w in weights)
-    adherence = sum(a * w for a, w in weights) / total_w if total_w > 0 else None
+    adherence = weighted_adherence((iv["compliant_share"], iv["actual_duration_s"]) for iv in intervals)
     ttcs = [iv["time_to_comply_s"] for iv in intervals if iv.get("time_to_comply_s") is not None]
     # intervals with a known share followed but never followed for long enough: the median above leaves them out
     never = sum(

@@ -1,13 +1,13 @@
 """The coached session, wired: sensor source -> signal -> engine -> voice / display -> session folder.
 
-One asyncio task reads samples (live strap, virtual strap or replay) and turns them into gait seconds
-(:class:`coach.signal.StreamingGaitEstimator`), heart rate and sensor state; a tick loop steps the
-:class:`coach.engine.SessionEngine` with the session clock and hands its cues to a speaker task (so a slow speech
-engine never stalls the signal or the timetable); everything that happens is written to the session folder
+One asyncio task reads samples (live strap, virtual strap or replay; :func:`open_samples`) into the
+:class:`coach.tracker.SignalTracker` and steps the :class:`coach.engine.SessionEngine` on the samples' own session
+times (see :class:`SessionRunner`, "one session clock"); a speaker task says the cues on the wall clock (so a slow
+speech engine never stalls the signal or the timetable); everything that happens is written to the session folder
 (:class:`coach.session_record.SessionRecord`, docs/formats/events.md).
 
 Time: *session seconds* run ``speed`` times faster than the wall clock (``--speed``); sample times of a replay are
-in the same session seconds. The voice and the engine work with the same :class:`SessionClock`.
+in the same session seconds. The voice and the display work with the same :class:`SessionClock`.
 """
 
 from __future__ import annotations
@@ -20,18 +20,28 @@ import logging
 import math
 import time
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Protocol, cast
+from typing import Any, Protocol
 
 from coach import cues as C
+from coach.adherence import live_status
 from coach.cues import Cue
 from coach.engine import EngineConfig, SessionEngine, SignalState
 from coach.errors import StorageError
 from coach.programme import SessionPlan
 from coach.session_record import SessionRecord
+from coach.tracker import SignalTracker
+from sensors.ble.moniker import SensorMoniker
+from sensors.capture import CaptureSink, ShiftedCapture
 from sensors.clock import Clock, MonotonicClock
+from sensors.samples import AccBlock, Sample
+
+#: The engine's step on the session timeline (session seconds): fine enough for a 3-2-1 countdown.
+ENGINE_STEP_S = 0.25
+#: A live strap silent this long (wall seconds) no longer holds the session back: the engine moves on by the clock.
+STALL_WALL_S = 1.5
 
 logger = logging.getLogger(__name__)
 
@@ -68,7 +78,11 @@ class VoiceLike(Protocol):
 
     async def prerender(self, texts: Any) -> None: ...
 
-    async def say(self, text: str, *, planned_t: float | None = None, kind: str = "") -> Any: ...
+    async def say(
+        self, text: str, *, planned_t: float | None = None, kind: str = "", at_s: float | None = None
+    ) -> Any: ...
+
+    def tape_only(self, text: str, *, at_s: float | None) -> None: ...
 
     def interrupt(self) -> None: ...
 
@@ -82,216 +96,6 @@ class DisplayLike(Protocol):
 
 
 # ----------------------------------------------------------------------------------------------- signal
-
-
-@dataclass
-class SignalTracker:
-    """Samples in, the engine's :class:`SignalState` and events.jsonl records out.
-
-    ``sensor_timeout_s`` (session seconds) without any sample -> sensor "lost"; a disconnect event -> lost at once.
-    Heart rate older than ``hr_max_age_s`` is forgotten. With no accelerometer (an HR-only strap with a foot pod),
-    the foot pod's cadence and running flag give the mode.
-    """
-
-    sensor_timeout_s: float = 5.0
-    hr_max_age_s: float = 5.0
-    estimator: Any = None
-    mode: str = "unknown"
-    cadence_spm: float | None = None
-    confidence: float | None = None
-    hr_bpm: float | None = None
-    hr_t: float = -math.inf
-    battery_percent: int | None = None
-    last_sample_t: float | None = None
-    last_gait_t: float = -math.inf
-    disconnected: bool = False
-    sensor: str = "connected"
-    gait_seconds: int = 0
-    foot_pod_factor: float = 1.0  # 2.0 once the foot pod's cadence is found to be strides/min
-    _records: list[dict[str, Any]] = field(default_factory=list)
-    _pod_rows: list[tuple[float, float, float]] = field(default_factory=list)
-
-    def __post_init__(self) -> None:
-        if self.estimator is None:
-            from coach.signal import StreamingGaitEstimator
-
-            self.estimator = StreamingGaitEstimator()
-
-    def feed(self, sample: Any) -> None:
-        """One sample from the source (see :mod:`sensors.samples`)."""
-        from sensors.samples import AccBlock, BatterySample, FootPodSample, HeartRateSample, SensorEvent
-
-        t = float(getattr(sample, "t", math.nan))
-        if isinstance(sample, SensorEvent):
-            self._event(sample)
-            return
-        if math.isfinite(t):
-            self.last_sample_t = t if self.last_sample_t is None else max(self.last_sample_t, t)
-        self.disconnected = False
-        if isinstance(sample, AccBlock):
-            if len(sample):
-                seconds = self.estimator.feed_acc(sample.t_s, sample.xyz_mg / 1000.0)
-                for second in seconds:
-                    self._gait(second)
-        elif isinstance(sample, HeartRateSample):
-            if sample.bpm > 0 and sample.contact is not False:
-                self.hr_bpm = float(sample.bpm)
-                self.hr_t = t
-                self.estimator.feed_heart_rate(t, float(sample.bpm))
-        elif isinstance(sample, FootPodSample):
-            cadence = self._foot_pod_cadence(t, sample)
-            self.estimator.feed_foot_pod(t, cadence)
-            if t - self.last_gait_t > 3.0:  # no accelerometer: the foot pod decides
-                self.cadence_spm = cadence if sample.cadence_spm else None
-                self.mode = "run" if sample.running else ("walk" if sample.cadence_spm else "still")
-                self.confidence = None
-        elif isinstance(sample, BatterySample) and sample.percent != self.battery_percent:
-            self.battery_percent = sample.percent
-            self._records.append(
-                {"t": round(t, 3), "kind": "sensor", "state": "battery", "battery_percent": sample.percent}
-            )
-
-    def _foot_pod_cadence(self, t: float, sample: Any) -> float:
-        """The foot pod's cadence in steps/min: some pods and straps send strides in RSC (BRIEF). Over the first
-        two minutes of moving samples the step length (speed / cadence) decides, as `coach analyze` does
-        (:func:`coach.signal.device_cadence_unit`); once strides are found, every value is doubled."""
-        if self.foot_pod_factor == 1.0 and len(self._pod_rows) < 120:
-            self._pod_rows.append((t, float(sample.cadence_spm), float(sample.speed_mps)))
-            from coach.signal import device_cadence_unit
-
-            factor, note = device_cadence_unit(self._pod_rows)
-            if factor != 1.0:
-                self.foot_pod_factor = factor
-                logger.warning("foot pod: %s", note)
-        return float(sample.cadence_spm) * self.foot_pod_factor
-
-    def _gait(self, second: Any) -> None:
-        self.gait_seconds += 1
-        self.mode = second.mode
-        self.cadence_spm = second.cadence_spm
-        self.confidence = second.confidence
-        self.last_gait_t = second.t
-        hr = self.hr_bpm if second.t - self.hr_t <= self.hr_max_age_s else None
-        self._records.append(
-            {
-                "t": round(second.t, 3),
-                "kind": "gait",
-                "cadence_spm": None if second.cadence_spm is None else round(second.cadence_spm, 1),
-                "mode": second.mode,
-                "confidence": round(second.confidence, 3),
-                "steps": len(second.steps),
-                "hr_bpm": hr,
-            }
-        )
-
-    def _event(self, event: Any) -> None:
-        name = event.event
-        if name in ("disconnected", "link_lost", "lost"):
-            self.disconnected = True
-        elif name in ("connected", "reconnected"):
-            self.disconnected = False
-        if name in ("connected", "disconnected", "reconnected", "reconnecting", "link_lost"):
-            fields = {k: v for k, v in dict(event.fields).items() if k not in ("t", "kind", "state")}
-            self._records.append({"t": round(event.t, 3), "kind": "sensor", "state": name, **fields})
-
-    def state(self, now_s: float) -> SignalState:
-        last = self.last_sample_t if self.last_sample_t is not None else 0.0
-        lost = self.disconnected or now_s - last > self.sensor_timeout_s
-        new = "lost" if lost else "connected"
-        if new != self.sensor:
-            self._records.append({"t": round(now_s, 3), "kind": "sensor", "state": new})
-            self.sensor = new
-        hr = self.hr_bpm if now_s - self.hr_t <= self.hr_max_age_s else None
-        return SignalState(
-            mode=self.mode,
-            cadence_spm=self.cadence_spm,
-            hr_bpm=hr,
-            sensor=self.sensor,
-            confidence=self.confidence,
-        )
-
-    def pop_records(self) -> list[dict[str, Any]]:
-        out, self._records = self._records, []
-        return out
-
-
-# ----------------------------------------------------------------------------------------------- sources
-
-
-def shift_sample(sample: Any, offset_s: float) -> Any:
-    """A copy of ``sample`` with its time(s) moved by ``offset_s`` (for looping a recording)."""
-    if offset_s == 0:
-        return sample
-    if hasattr(sample, "t_s"):
-        return dataclasses.replace(sample, t_s=sample.t_s + offset_s)
-    return dataclasses.replace(sample, t=sample.t + offset_s)
-
-
-class CaptureMirror:
-    """Copies a replayed capture's raw records into the session's capture.jsonl as the replay reaches them, so a
-    replayed session's folder has its raw traffic like a live one (times moved by the loop offset)."""
-
-    def __init__(self, source_path: Path, writer: Any) -> None:
-        from sensors.capture import read_capture
-
-        self.records = read_capture(source_path).records
-        self.writer = writer
-        self._i = 0
-        self._offset = 0.0
-
-    @property
-    def duration_s(self) -> float:
-        return self.records[-1].t if self.records else 0.0
-
-    def restart(self, offset_s: float) -> None:
-        self.advance(math.inf)
-        self._i = 0
-        self._offset = offset_s
-
-    def advance(self, until_t: float) -> None:
-        from sensors.capture import PayloadRecord
-
-        while self._i < len(self.records) and self.records[self._i].t + self._offset <= until_t + 1e-6:
-            rec = self.records[self._i]
-            self._i += 1
-            t = rec.t + self._offset
-            if isinstance(rec, PayloadRecord):
-                self.writer.payload(t, rec.char, rec.data)
-            else:
-                fields = {k: v for k, v in dict(rec.fields).items() if k not in ("t", "event", "char", "hex")}
-                self.writer.event(t, rec.event, **fields)
-
-
-async def replay_samples(
-    source: Any,
-    *,
-    wall_clock: Clock,
-    loop: bool = False,
-    gap_s: float = 1.0,
-    mirror: CaptureMirror | None = None,
-) -> AsyncIterator[Any]:
-    """Samples of a :class:`sensors.replay.ReplaySource` (paced by its own clock and speed); with ``loop``, the
-    recording starts again (times continuing) each time it ends."""
-    offset = 0.0
-    speed = source.speed or 1.0
-    while True:
-        last_t = offset
-        async for sample in source:
-            sample = shift_sample(sample, offset)
-            t = float(getattr(sample, "t", math.nan))
-            if math.isfinite(t):
-                last_t = max(last_t, t)
-                if mirror is not None:
-                    mirror.advance(t)
-            yield sample
-        if mirror is not None:
-            mirror.advance(math.inf)
-        if not loop:
-            return
-        offset = last_t + gap_s
-        if mirror is not None:
-            mirror.restart(offset)
-        await wall_clock.sleep(gap_s / speed)
 
 
 # ----------------------------------------------------------------------------------------------- the session
@@ -338,15 +142,26 @@ class RunResult:
     end_reason: str
     cues: list[dict[str, Any]]
     wall_duration_s: float
+    stopped_by_signal: str | None = None  # "SIGINT" / "SIGTERM": the CLI exits 130 (docs/raspberry-pi.md)
 
 
 class SessionRunner:
-    """Runs one session; build it with the pieces, then ``await runner.run()``."""
+    """Runs one session; build it with the pieces, then ``await runner.run()``.
+
+    **One session clock.** The engine is stepped on a fixed grid of session time (every ``step_s``), and each step
+    is judged on exactly the samples whose own time is up to it: a sample at time ``t`` first moves the engine over
+    every grid mark before ``t``, then is fed to the tracker. So the engine makes the same decisions at the same
+    session times whether a replay runs at x1, x4 or x100, and whatever the machine's load. Only when the source is
+    silent for ``stall_wall_s`` of *wall* time (a live strap that stopped sending) does the engine move on by the
+    clock, with the sensor lost; a rehearsal (replay, virtual strap) passes None, its data is its clock. The voice plays what the engine released, on the wall clock; when it cannot keep up
+    (a fast rehearsal) it skips or delays on the speaker only: events.jsonl and the audio tape hold the cues at the
+    session times the engine gave them (docs/voice.md, "Speed").
+    """
 
     def __init__(
         self,
         plan: SessionPlan,
-        samples: AsyncIterator[Any],
+        samples: AsyncIterator[Sample],
         *,
         record: SessionRecord,
         voice: VoiceLike,
@@ -356,6 +171,8 @@ class SessionRunner:
         display: DisplayLike | None = None,
         start_fields: dict[str, Any] | None = None,
         tick_s: float = 0.05,
+        step_s: float = ENGINE_STEP_S,
+        stall_wall_s: float | None = STALL_WALL_S,
         stop_when_source_ends: bool = True,
         restart_clock: bool = True,
         echo: Callable[[str], None] = print,
@@ -366,25 +183,30 @@ class SessionRunner:
         self.record = record
         self.voice = voice
         self.clock = clock
-        config = engine_config or EngineConfig()
-        if config.time_scale != clock.speed:
-            config = dataclasses.replace(config, time_scale=clock.speed)
-        self.engine = SessionEngine(plan, config=config)
-        # At high replay speeds the gap between two deliveries is longer in session seconds: keep 1.5 s of wall time.
-        self.tracker = tracker or SignalTracker(sensor_timeout_s=max(5.0, 1.5 * clock.speed))
+        self.engine = SessionEngine(plan, config=engine_config or EngineConfig())
+        self.tracker = tracker or SignalTracker()
         self.display = display
         self.start_fields = start_fields or {}
         self.tick_s = tick_s
+        self.step_s = step_s
+        self.stall_wall_s = stall_wall_s
         self.stop_when_source_ends = stop_when_source_ends
         self.echo = echo
         self.source_ended = False
         self.source_error: BaseException | None = None
         self.storage_error: OSError | None = None  # writing the capture failed (disk full): the session stops
         self._speak_queue: asyncio.Queue[Cue | None] = asyncio.Queue()
+        self._waiting = 0  # cues in the speaker's queue
         self._playing = ""  # type of the cue said last
         self._control: list[str] = []
         self._stop_reason: str | None = None
+        self.stopped_by_signal: str | None = None  # "SIGINT" / "SIGTERM" when a signal ended the session
         self.cue_records: list[dict[str, Any]] = []
+        self._mark = 0  # the next grid mark is _mark * step_s
+        self._engine_t = 0.0  # session time the engine has reached
+        self._data_t = -math.inf  # the latest sample time seen
+        self._last_data_wall = 0.0
+        self._state = SignalState()
 
     # -- control (from the CLI: keys, signals)
 
@@ -394,15 +216,63 @@ class SessionRunner:
     def resume(self) -> None:
         self._control.append("resume")
 
-    def stop(self, reason: str = "stopped") -> None:
+    def stop(self, reason: str = "stopped", *, signal_name: str | None = None) -> None:
         self._stop_reason = reason
+        if signal_name is not None and self.stopped_by_signal is None:
+            self.stopped_by_signal = signal_name
         self._control.append("stop")
+
+    # -- the session timeline
+
+    def _advance_to(self, t: float) -> None:
+        """Step the engine over every grid mark before session time ``t``."""
+        while self._mark * self.step_s < t - 1e-9 and self.engine.state_ != "ended":
+            self._step_engine(round(self._mark * self.step_s, 6))
+            self._mark += 1
+
+    def _step_engine(self, now: float) -> None:
+        state = self.tracker.state(now)
+        self._state = state
+        self._engine_t = max(self._engine_t, now)
+        self._release(self.engine.step(now, state))
+
+    def _apply_controls(self) -> None:
+        now = self._engine_t
+        cues: list[Cue] = []
+        while self._control:
+            action = self._control.pop(0)
+            if action == "pause":
+                cues += self.engine.pause(now)
+            elif action == "resume":
+                cues += self.engine.resume(now)
+            elif action == "stop":
+                cues += self.engine.stop(now, self._stop_reason or "stopped")
+        self._release(cues)
+
+    def _release(self, cues: list[Cue]) -> None:
+        """Write what the engine decided (records, then each cue at its session time) and hand the cues to the
+        speaker."""
+        self._flush_records()
+        for cue in cues:
+            rec = cue.as_record(t=cue.t, wall_t=round((cue.t or 0.0) / self.clock.speed, 3))
+            self.cue_records.append(rec)
+            self.record.write(rec)
+            self._say(cue)
+
+    def _say(self, cue: Cue) -> None:
+        self._waiting += 1
+        self._speak_queue.put_nowait(cue)
 
     # -- tasks
 
     async def _read_source(self) -> None:
         try:
             async for sample in self.samples:
+                t = float(sample.t)
+                if math.isfinite(t):
+                    self._advance_to(t)  # judge every earlier grid mark on what came before this sample
+                    self._data_t = max(self._data_t, t)
+                self._last_data_wall = self.clock.wall.now()
                 self.tracker.feed(sample)
         except asyncio.CancelledError:
             raise
@@ -413,37 +283,49 @@ class SessionRunner:
             logger.warning("sensor source failed: %s", exc)
             self.source_error = exc
             self.record.write(
-                {"t": round(self.clock.now(), 3), "kind": "sensor", "state": "error", "reason": str(exc)}
+                {"t": round(self._engine_t, 3), "kind": "sensor", "state": "error", "reason": str(exc)}
             )
         finally:
             self.source_ended = True
 
     async def _speaker(self) -> None:
+        """Say the released cues on the wall clock. Behind (a fast rehearsal, a slow engine): a cue with a newer one
+        already waiting is skipped on the speaker unless it is an interval change or a control cue; it is still on
+        the tape at its session time."""
         while True:
             cue = await self._speak_queue.get()
             if cue is None:
                 return
+            self._waiting -= 1
+            if self._waiting > 0 and cue.type not in C.ALWAYS_SPOKEN:
+                self._speech_record(cue, None, "skipped", why="a newer cue was due")
+                with contextlib.suppress(Exception):
+                    self.voice.tape_only(cue.text, at_s=cue.t)
+                continue
             advice_playing = bool(self._playing) and self._playing not in C.TIMETABLE
             if cue.type in C.TIMETABLE and advice_playing and self.voice.busy:
                 self.voice.interrupt()  # the timetable wins over advice still playing (longer than planned)
             self._playing = cue.type
             try:
-                spoken = await self.voice.say(cue.text, planned_t=cue.planned_t, kind=cue.type)
-                t_start = float(getattr(spoken, "t_start", self.clock.now()))
-                backend = getattr(spoken, "backend", None)
-                duration = getattr(spoken, "duration_s", cue.duration_s)
+                spoken = await self.voice.say(cue.text, planned_t=cue.planned_t, kind=cue.type, at_s=cue.t)
+                self._speech_record(cue, spoken, "played")
             except Exception as exc:
                 logger.warning("could not say %r: %s", cue.text, exc)
-                t_start, backend, duration = self.clock.now(), "failed", cue.duration_s
-            rec = cue.as_record(
-                t=t_start,
-                engine_t=cue.t,
-                wall_t=round(t_start / self.clock.speed, 3),
-                backend=backend,
-            )
-            rec["duration_s"] = round(float(duration), 2)
-            self.cue_records.append(rec)
-            self.record.write(rec)
+                self._speech_record(cue, None, "failed", why=str(exc))
+
+    def _speech_record(self, cue: Cue, spoken: Any, outcome: str, *, why: str | None = None) -> None:
+        now = float(getattr(spoken, "t_start", self.clock.now()))
+        rec: dict[str, Any] = {
+            "t": round(now, 3),
+            "kind": "speech",
+            "cue_t": cue.t,
+            "type": cue.type,
+            "outcome": outcome,
+            "backend": getattr(spoken, "backend", None),
+        }
+        if why is not None:
+            rec["why"] = why
+        self.record.write(rec)
 
     def _flush_records(self) -> None:
         for rec in self.tracker.pop_records():
@@ -451,21 +333,14 @@ class SessionRunner:
         for rec in self.engine.pop_records():
             self.record.write(rec)
 
-    def _snapshot(self, now: float, state: SignalState) -> dict[str, Any]:
-        """The display state (field names of :class:`coach.display.DisplayState`)."""
+    def _snapshot(self) -> dict[str, Any]:
+        """The display state (field names of :class:`coach.display.DisplayState`), at the engine's session time."""
         eng = self.engine
+        state = self._state
         cur = eng.current
         intervals = self.plan.intervals
         nxt = intervals[cur.index + 1] if cur is not None and cur.index + 1 < len(intervals) else None
         mode = eng.stable_mode
-        if cur is None or mode == "unknown" or state.sensor == "lost":
-            adherence = None
-        elif mode == cur.activity:
-            adherence = "ok"
-        elif cur.activity == "run":
-            adherence = "still walking" if mode == "walk" else "stopped"
-        else:
-            adherence = "ease back" if mode == "run" else "ok"
         return {
             "interval_name": _interval_name(cur) if cur is not None else "Done",
             "interval_index": cur.index if cur is not None else None,
@@ -475,10 +350,10 @@ class SessionRunner:
             "hr_bpm": round(state.hr_bpm) if state.hr_bpm is not None else None,
             "cadence_spm": state.cadence_spm,
             "mode": mode if mode != "unknown" else None,
-            "adherence": adherence,
+            "adherence": live_status(mode, cur.activity if cur is not None else None, state.sensor),
             "sensor": state.sensor,
             "battery_percent": self.tracker.battery_percent,
-            "elapsed_s": now,
+            "elapsed_s": self._engine_t,
             "last_cue": self.cue_records[-1]["text"] if self.cue_records else None,
             "paused": eng.state_ == "paused",
         }
@@ -499,11 +374,7 @@ class SessionRunner:
             },
             plan=[i.as_record() for i in self.plan.intervals],
             planned_duration_s=self.plan.duration_s,
-            engine={
-                "heads_up_s": config.heads_up_s,
-                "countdown": config.countdown,
-                "time_scale": config.time_scale,
-            },
+            engine={"heads_up_s": config.heads_up_s, "countdown": config.countdown, "step_s": self.step_s},
             **self.start_fields,
         )
         phrases = C.session_phrases(self.plan, heads_up_s=config.heads_up_s, countdown=config.countdown)
@@ -517,33 +388,34 @@ class SessionRunner:
             self.engine = SessionEngine(self.plan, config=config)
         if self.restart_clock:
             self.clock.restart()  # t = 0: the voice is ready, the source starts now
+        self._last_data_wall = self.clock.wall.now()
+        self._step_engine(0.0)  # the session starts now: the first change is said at once
+        self._mark = 1
         reader = asyncio.create_task(self._read_source(), name="coach-source")
         speaker = asyncio.create_task(self._speaker(), name="coach-speaker")
         end_reason = "completed"
         wall0 = time.monotonic()
         try:
             while True:
-                now = self.clock.now()
-                state = self.tracker.state(now)
-                cues: list[Cue] = []
-                while self._control:
-                    action = self._control.pop(0)
-                    if action == "pause":
-                        cues += self.engine.pause(now)
-                    elif action == "resume":
-                        cues += self.engine.resume(now)
-                    elif action == "stop":
-                        cues += self.engine.stop(now, self._stop_reason or "stopped")
-                if self.source_ended and self.stop_when_source_ends and self.engine.state_ != "ended":
-                    cues += self.engine.stop(now, "source_ended")
-                cues += self.engine.step(now, state)
-                self._flush_records()
-                for cue in cues:
-                    self._speak_queue.put_nowait(cue)
-                if cues:
-                    await asyncio.sleep(0)  # let the speaker start them before time moves on
+                self._apply_controls()
+                if self.source_ended and self.engine.state_ != "ended":
+                    end_t = max(self._engine_t, self._data_t)
+                    if self.stop_when_source_ends:
+                        self._advance_to(end_t)
+                        self._step_engine(end_t)
+                        self._release(self.engine.stop(self._engine_t, "source_ended"))
+                    else:  # a looped source that failed: the plan goes on, on the clock, sensor lost
+                        self._advance_to(self.clock.now())
+                elif (
+                    self.stall_wall_s is not None
+                    and not self.source_ended
+                    and self.clock.wall.now() - self._last_data_wall > self.stall_wall_s
+                ):
+                    self._advance_to(self.clock.now())  # a silent strap: time goes on, the sensor is lost
+                if self.engine.state_ == "ended":
+                    self._release(self.engine.step(self._engine_t))  # what is left to say (session end)
                 if self.display is not None:
-                    self.display.update(self._snapshot(now, state))
+                    self.display.update(self._snapshot())
                 record.tick()
                 if self.engine.done and self._speak_queue.empty():
                     break
@@ -560,11 +432,11 @@ class SessionRunner:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await asyncio.wait_for(speaker, 30.0)
             if end_reason == "interrupted" and self.engine.state_ != "ended":
-                self.engine.stop(self.clock.now(), "interrupted", say=False)
+                self.engine.stop(self._engine_t, "interrupted", say=False)
             self._flush_records()
             with contextlib.suppress(Exception):
                 await self.voice.close()
-            now = self.clock.now()
+            now = self._engine_t
             record.write(
                 {
                     "t": round(now, 3),
@@ -574,6 +446,7 @@ class SessionRunner:
                     "duration_s": round(now, 3),
                     "plan_duration_done_s": round(self.engine.plan_t, 3),
                     "wall_duration_s": round(time.monotonic() - wall0, 3),
+                    **({"signal": self.stopped_by_signal} if self.stopped_by_signal else {}),
                 }
             )
             summary = record.close(complete=True)
@@ -589,10 +462,8 @@ class SessionRunner:
             end_reason=self.engine.end_reason_ or end_reason,
             cues=self.cue_records,
             wall_duration_s=round(time.monotonic() - wall0, 3),
+            stopped_by_signal=self.stopped_by_signal,
         )
-
-
-# ----------------------------------------------------------------------------------------------- from options
 
 
 @dataclass
@@ -617,91 +488,95 @@ class SessionOptions:
     display: bool = True
     keys: bool = True  # p / r / q + Enter on a terminal
     echo: Callable[[str], None] = print
+    clock: Clock | None = None  # the wall clock (tests pass a FakeClock); None = the real one
 
 
-class OffsetCapture:
-    """A capture writer seen through a time offset: each loop of a virtual strap starts its own clock at 0, the
-    session capture keeps counting."""
-
-    def __init__(self, writer: Any, offset_s: float) -> None:
-        self.writer = writer
-        self.offset_s = offset_s
-
-    def payload(self, t: float, char: Any, data: bytes) -> None:
-        self.writer.payload(t + self.offset_s, char, data)
-
-    def event(self, t: float, name: str, /, **fields: Any) -> None:
-        self.writer.event(t + self.offset_s, name, **fields)
-
-    def sync_if_due(self) -> bool:
-        return bool(self.writer.sync_if_due())
+def shift_sample(sample: Sample, offset_s: float) -> Sample:
+    """A copy of ``sample`` with its time(s) moved by ``offset_s`` (for looping a recording)."""
+    if offset_s == 0:
+        return sample
+    if isinstance(sample, AccBlock):
+        return dataclasses.replace(sample, t_s=sample.t_s + offset_s)
+    return dataclasses.replace(sample, t=sample.t + offset_s)
 
 
-async def radio_samples(
-    moniker: Any, *, capture: Any, clock: SessionClock, speed: float, loop: bool = False
-) -> AsyncIterator[Any]:
-    """Samples of a ``ble:`` or ``virtual:`` source (:func:`sensors.ble.open_source`), on the session clock; with
-    ``loop`` (virtual only) the strap is started again when its recording ends, times continuing."""
+async def source_samples(
+    moniker: SensorMoniker,
+    *,
+    capture: CaptureSink,
+    clock: SessionClock,
+    loop: bool = False,
+    gap_s: float = 1.0,
+) -> AsyncIterator[Sample]:
+    """Samples of any source (:func:`sensors.ble.open_source`: ``replay:``, ``virtual:`` or ``ble:``) in session
+    seconds, each record of its raw traffic copied to ``capture`` as it happens (a replay's too). With ``loop``
+    (replay and virtual only), the recording starts again ``gap_s`` after it ends, times continuing."""
     from sensors.ble import open_source
 
+    offset = 0.0
     while True:
-        offset = clock.now()
+        replay = moniker.kind == "replay"
         source: Any = open_source(
-            moniker, capture_writer=cast(Any, OffsetCapture(capture, offset)), clock=clock, speed=speed
+            moniker,
+            capture_writer=ShiftedCapture(capture, offset),
+            # a replay is paced by the wall clock at the session speed, its times are the recording's; a radio
+            # source runs on the session clock itself
+            clock=clock.wall if replay else clock,
+            speed=clock.speed,
         )
+        last_t = offset
         try:
             if hasattr(source, "start"):
                 await source.start()
             async for sample in source:
-                yield shift_sample(sample, offset)
+                sample = shift_sample(sample, offset)
+                if math.isfinite(sample.t):
+                    last_t = max(last_t, sample.t)
+                yield sample
         finally:
             if hasattr(source, "aclose"):
                 await source.aclose()
         if not loop:
             return
+        # a replay restarts on its recording's seconds: move on past what was played; a radio source's times are
+        # the session clock's since it started
+        offset = last_t + gap_s if replay else clock.now()
+        if replay:
+            await clock.sleep(gap_s)
 
 
 @contextlib.asynccontextmanager
 async def open_samples(
-    opts: SessionOptions, *, capture: Any, clock: SessionClock, first_sample_timeout_s: float = 60.0
-) -> AsyncIterator[tuple[AsyncIterator[Any], dict[str, Any]]]:
-    """The sample stream for ``opts.sensor`` and a description for the session record.
+    opts: SessionOptions, *, capture: CaptureSink, clock: SessionClock, first_sample_timeout_s: float = 60.0
+) -> AsyncIterator[tuple[AsyncIterator[Sample], dict[str, Any]]]:
+    """The sample stream for ``opts.sensor`` (:func:`source_samples`) and a description for the session record.
 
-    ``replay:`` goes through :class:`sensors.replay.ReplaySource` paced on the wall clock (sample times are the
-    recording's seconds, the session clock runs at the same speed), its raw records mirrored into the session's
-    capture; ``ble:`` and ``virtual:`` go through :func:`sensors.ble.open_source` on the session clock.
+    A radio source (``ble:``, ``virtual:``) connects now, so a missing strap fails before the session starts.
     """
     from coach.errors import InputError
-    from sensors.ble.moniker import parse_sensor_moniker
 
-    moniker = parse_sensor_moniker(opts.sensor)
-    if moniker.kind == "replay":
-        assert moniker.path is not None
-        if not moniker.path.is_file():
-            raise InputError(f"{moniker.path}: no such capture file")
-        from sensors.replay import ReplaySource
-
-        source = ReplaySource(
-            moniker.path, speed=opts.speed, clock=clock.wall
-        )  # reads and checks the file now
-        mirror = CaptureMirror(moniker.path, capture)
-        stream = replay_samples(source, wall_clock=clock.wall, loop=opts.loop, mirror=mirror)
-        try:
-            yield stream, {"source": moniker.text, "recording_s": round(mirror.duration_s, 1)}
-        finally:
-            await stream.aclose()  # type: ignore[attr-defined]
-        return
+    moniker = check_sensor(opts.sensor)
     if moniker.kind == "ble" and opts.speed != 1.0:
         raise InputError(
             f"--speed works with replay: and virtual: sensors only ({moniker.text} runs in real time)"
         )
     if moniker.kind == "ble" and opts.loop:
         raise InputError("--loop works with replay: and virtual: sensors only")
-    if moniker.kind == "virtual":
+    described: dict[str, Any] = {"source": moniker.text}
+    if moniker.kind == "replay":
+        from sensors.capture import read_capture
+
         assert moniker.path is not None
-        if not moniker.path.is_file():
-            raise InputError(f"{moniker.path}: no such capture file")
-    stream = radio_samples(moniker, capture=capture, clock=clock, speed=opts.speed, loop=opts.loop)
+        described["recording_s"] = round(
+            read_capture(moniker.path).duration_s, 1
+        )  # reads and checks the file
+    stream = source_samples(moniker, capture=capture, clock=clock, loop=opts.loop)
+    if moniker.kind == "replay":
+        try:
+            yield stream, described
+        finally:
+            await stream.aclose()  # type: ignore[attr-defined]
+        return
     # Connect now (a missing strap fails before the session starts): take the first sample.
     try:
         first = await asyncio.wait_for(anext(stream), first_sample_timeout_s)
@@ -714,45 +589,37 @@ async def open_samples(
             "electrodes) and switched on?"
         ) from None
 
-    async def chained() -> AsyncIterator[Any]:
+    async def chained() -> AsyncIterator[Sample]:
         yield first
         async for sample in stream:
             yield sample
 
     chain = chained()
     try:
-        yield chain, {"source": moniker.text}
+        yield chain, described
     finally:
         await chain.aclose()  # type: ignore[attr-defined]
         await stream.aclose()  # type: ignore[attr-defined]
 
 
-def check_sensor(text: str) -> None:
-    """Raise the one-line error for a bad ``--sensor`` value or a capture file that is not there."""
+def check_sensor(text: str) -> SensorMoniker:
+    """The parsed ``--sensor`` value; the one-line error for a bad one or a capture file that is not there."""
     from coach.errors import InputError
     from sensors.ble.moniker import parse_sensor_moniker
 
     moniker = parse_sensor_moniker(text)
     if moniker.path is not None and not moniker.path.is_file():
         raise InputError(f"{moniker.path}: no such capture file")
-
-
-def fit_heads_up_s(heads_up_s: float, speed: float, gap_s: float = EngineConfig.gap_s) -> float:
-    """The heads-up lead (session seconds) to use at ``speed``: the configured one if its words ("Walk in twenty
-    seconds.") can be said before the change at that speed, else the next multiple of 5 s that can. 0 stays 0."""
-    if heads_up_s <= 0 or speed <= 1:
-        return heads_up_s
-    from coach.programme import PlannedInterval
-
-    walk = PlannedInterval(index=1, activity="walk", duration_s=60.0, start_s=0.0)
-    lead = heads_up_s
-    while (C.estimate_duration_s(C.heads_up_text(walk, lead)) + gap_s) * speed > lead:
-        lead = float(math.floor(lead / 5.0) * 5 + 5)
-    return lead
+    return moniker
 
 
 async def run_session(opts: SessionOptions) -> RunResult:
-    """Load the plan, open the session folder, the voice, the sensor and the display; run; close everything."""
+    """Load the plan, open the session folder, the voice, the sensor and the display; run; close everything.
+
+    Ctrl-C (SIGINT) and SIGTERM (``systemctl stop``) end the session cleanly from the moment this starts: the
+    folder and summary are written, the session is marked stopped and :attr:`RunResult.stopped_by_signal` names the
+    signal (the CLI exits 130, docs/raspberry-pi.md). A second Ctrl-C interrupts at once.
+    """
     from coach.display import Display
     from coach.programme import load_programme
     from coach.session_record import resolve_data_dir
@@ -760,24 +627,19 @@ async def run_session(opts: SessionOptions) -> RunResult:
     from sensors.capture import CaptureWriter
 
     plan = opts.plan or load_programme(opts.programme).plan(opts.stage)
-    check_sensor(opts.sensor)  # a bad moniker or a missing file fails before a session folder is made
-    heads_up_s = fit_heads_up_s(opts.heads_up_s, opts.speed)
-    if heads_up_s != opts.heads_up_s:
-        opts.echo(
-            f"note: at --speed {opts.speed:g} a {opts.heads_up_s:g} s heads-up is too short to be said before the "
-            f"change; using {heads_up_s:g} s"
-        )
+    moniker = check_sensor(
+        opts.sensor
+    )  # a bad moniker or a missing file fails before a session folder is made
     data_dir = resolve_data_dir(opts.data_dir)
-    wall = MonotonicClock()
+    wall = opts.clock or MonotonicClock()
     clock = SessionClock(wall, opts.speed)
-    record = SessionRecord(data_dir)
+    record = SessionRecord(data_dir, wall_clock=wall.now)
     capture = CaptureWriter(record.capture_path, source=opts.sensor, clock=wall)
     display = Display() if opts.display else None
     echo = display.message if display is not None else opts.echo
     config = EngineConfig(
-        heads_up_s=heads_up_s,
+        heads_up_s=opts.heads_up_s,
         countdown=opts.countdown,
-        time_scale=opts.speed,
         hr_ceiling_bpm=opts.hr_ceiling_bpm,
         cadence_baseline_spm=opts.cadence_baseline_spm,
     )
@@ -788,6 +650,9 @@ async def run_session(opts: SessionOptions) -> RunResult:
         clock=clock,
         echo=echo,
     )
+    switch = _StopSwitch()
+    _install_stop_handler(switch)
+    keys = False
     try:
         # Render every phrase before the sensor starts streaming, so the first change is heard on time.
         await voice.prerender(
@@ -811,23 +676,22 @@ async def run_session(opts: SessionOptions) -> RunResult:
                     "voice": opts.voice,
                     "voice_backend": getattr(voice, "backend_name", None),
                 },
+                stall_wall_s=STALL_WALL_S if moniker.kind == "ble" else None,
                 stop_when_source_ends=not opts.loop,
                 restart_clock=False,
                 echo=echo,
             )
-            _install_stop_handler(runner)
+            switch.attach(runner)
             keys = _install_key_reader(runner, echo) if opts.keys else False
-            try:
-                return await runner.run()
-            finally:
-                _remove_stop_handler()
-                if keys:
-                    _remove_key_reader()
+            return await runner.run()
     except OSError as exc:  # disk full or an I/O error while recording: one line, what is written stays
         if exc.errno in STORAGE_ERRNOS:
             raise storage_error(exc, record.folder) from None
         raise
     finally:
+        _remove_stop_handler()
+        if keys:
+            _remove_key_reader()
         try:
             capture.close()
         except OSError as exc:
@@ -858,20 +722,41 @@ def storage_error(exc: OSError, folder: Path) -> StorageError:
     )
 
 
-def _install_stop_handler(runner: SessionRunner) -> None:
-    """The first Ctrl-C ends the session cleanly (folder written); a second one interrupts at once."""
+class _StopSwitch:
+    """Where a stop signal goes: to the runner once there is one, else kept until it is attached (a signal during
+    the voice's set-up or while connecting stops the session as soon as it starts)."""
+
+    def __init__(self) -> None:
+        self.runner: SessionRunner | None = None
+        self.requested: str | None = None
+
+    def stop(self, signal_name: str) -> None:
+        if self.runner is not None:
+            self.runner.stop("stopped", signal_name=signal_name)
+        elif self.requested is None:
+            self.requested = signal_name
+
+    def attach(self, runner: SessionRunner) -> None:
+        self.runner = runner
+        if self.requested is not None:
+            runner.stop("stopped", signal_name=self.requested)
+
+
+def _install_stop_handler(switch: _StopSwitch) -> None:
+    """Ctrl-C and SIGTERM end the session cleanly (folder written, marked stopped); a second Ctrl-C interrupts at
+    once."""
     import signal
 
     loop = asyncio.get_running_loop()
 
-    def first() -> None:
-        runner.stop("interrupted")
+    def on_sigint() -> None:
+        switch.stop("SIGINT")
         with contextlib.suppress(Exception):
             loop.remove_signal_handler(signal.SIGINT)
 
     with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
-        loop.add_signal_handler(signal.SIGINT, first)
-        loop.add_signal_handler(signal.SIGTERM, lambda: runner.stop("interrupted"))
+        loop.add_signal_handler(signal.SIGINT, on_sigint)
+        loop.add_signal_handler(signal.SIGTERM, lambda: switch.stop("SIGTERM"))
 
 
 def _install_key_reader(runner: SessionRunner, echo: Callable[[str], None]) -> bool:

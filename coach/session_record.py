@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
 
+from coach.adherence import after_run_intervals, weighted_adherence
 from coach.errors import StorageError
 from sensors.capture import make_private_dirs
 
@@ -173,11 +174,7 @@ class SessionRecord:
 
     def summary(self, *, complete: bool) -> dict[str, Any]:
         """summary.json built from the records written so far (docs/formats/events.md)."""
-        intervals = [
-            {k: v for k, v in r.items() if k not in ("t", "kind")}
-            for r in self.records
-            if r["kind"] == "interval_end"
-        ]
+        intervals = after_run_intervals(self.records)
         cues = [r for r in self.records if r["kind"] == "cue"]
         spoken = [c for c in cues if not c.get("dropped")]
         end = next((r for r in reversed(self.records) if r["kind"] == "session_end"), None)
@@ -185,10 +182,7 @@ class SessionRecord:
             (r["cadence_baseline_spm"] for r in reversed(self.records) if r["kind"] == "baseline"),
             self.meta.get("targets", {}).get("cadence_baseline_spm"),
         )
-        weighted = [
-            (i["adherence"], i["actual_duration_s"]) for i in intervals if i.get("adherence") is not None
-        ]
-        total_w = sum(w for _, w in weighted)
+        adherence = weighted_adherence((i.get("adherence"), i.get("actual_duration_s")) for i in intervals)
         comply = [i["time_to_comply_s"] for i in intervals if i.get("time_to_comply_s") is not None]
         last_t = self.records[-1]["t"] if self.records else 0.0
         return {
@@ -210,7 +204,7 @@ class SessionRecord:
                 "dropped": len(cues) - len(spoken),
                 "by_type": dict(Counter(c["type"] for c in spoken)),
             },
-            "adherence": round(sum(a * w for a, w in weighted) / total_w, 3) if total_w > 0 else None,
+            "adherence": round(adherence, 3) if adherence is not None else None,
             "time_to_comply_median_s": round(statistics.median(comply), 2) if comply else None,
             "files": {"capture": "capture.jsonl", "events": "events.jsonl"},
         }

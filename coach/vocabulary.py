@@ -40,6 +40,8 @@ class RecordKind(StrEnum):
     INTERVAL_START = "interval_start"
     INTERVAL_END = "interval_end"
     CUE = "cue"
+    #: What the speaker did with a cue (played, skipped because it fell behind, failed): docs/formats/events.md.
+    SPEECH = "speech"
     COMPLY = "comply"
     GAIT = "gait"
     MODE = "mode"

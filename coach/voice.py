@@ -679,12 +679,15 @@ class Voice:
 
     # ---- speaking
 
-    async def say(self, text: str, *, planned_t: float | None = None, kind: str = "") -> SpokenCue:
+    async def say(
+        self, text: str, *, planned_t: float | None = None, kind: str = "", at_s: float | None = None
+    ) -> SpokenCue:
         """Speak ``text``; returns when playback has STARTED (``t_start`` = clock time then).
 
         Waits for the utterance being played to finish first (never talks over itself); call :meth:`interrupt`
         first to cut it short. In "text" mode prints ``[cue] text`` via ``echo``; in "none" mode says nothing.
-        With an audio tape, the cue's audio is placed on it at ``t_start`` in every mode.
+        With an audio tape, the cue's audio is placed on it in every mode, at ``at_s`` (the session time the coach
+        decided to say it; the tape holds the session as it would sound in real time) or else at ``t_start``.
         """
         if self._closed:
             raise SpeechError("voice already closed")
@@ -700,7 +703,7 @@ class Voice:
             duration = known if known is not None else estimate_duration_s(text, self.rate_wpm)
             cue = SpokenCue(t_start, duration, "text" if self.mode == "tts" else self.mode)
             if self.tape is not None:
-                self._background_task(self._tape_later(t_start, text))
+                self._background_task(self._tape_later(t_start if at_s is None else at_s, text))
             self.spoken.append((planned_t if planned_t is not None else t_start, kind, cue))
             return cue
         # Render (or find in the cache) before queueing to speak: a slow render of one phrase never holds up a
@@ -731,7 +734,7 @@ class Voice:
                     )
                 )
             if self.tape is not None:
-                self._background_task(self._tape_add(t_start, rendered))
+                self._background_task(self._tape_add(t_start if at_s is None else at_s, rendered))
             cue = SpokenCue(t_start, rendered.duration_s, backend)
             self.spoken.append((planned_t if planned_t is not None else t_start, kind, cue))
             return cue
@@ -774,6 +777,12 @@ class Voice:
 
     async def _tape_later(self, t_start: float, text: str) -> None:
         await self._tape_add(t_start, await self._render(text))
+
+    def tape_only(self, text: str, *, at_s: float | None) -> None:
+        """Put a cue on the audio tape (if any) at session time ``at_s`` without playing it: a cue the speaker
+        skipped because it fell behind still belongs to the session's real-time coaching."""
+        if self.tape is not None and not self._closed:
+            self._background_task(self._tape_later(self.clock.now() if at_s is None else at_s, text))
 
     def cue_duration_s(self, text: str) -> float | None:
         """How long ``text`` takes to say, if it has been rendered (e.g. by :meth:`prerender`) in this process."""

@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
-from typing import IO, Any, Final, Self
+from typing import IO, Any, Final, Protocol, Self
 
 from sensors.clock import Clock, MonotonicClock
 from sensors.errors import CaptureError
@@ -155,6 +155,33 @@ class Capture:
 
 
 # ----------------------------------------------------------------------------------------------- the writer
+
+
+class CaptureSink(Protocol):
+    """Where raw traffic is copied as it happens: a :class:`CaptureWriter`, or one seen through a time shift."""
+
+    def payload(self, t: float, char: str | int, data: bytes | bytearray | memoryview) -> None: ...
+
+    def event(self, t: float, name: str, /, **fields: Any) -> None: ...
+
+
+class ShiftedCapture:
+    """A capture writer seen through a time offset: each loop of a recording (replayed or played by the virtual
+    strap) starts its own clock at 0 while the session's capture keeps counting."""
+
+    def __init__(self, writer: CaptureSink, offset_s: float) -> None:
+        self.writer = writer
+        self.offset_s = offset_s
+
+    def payload(self, t: float, char: str | int, data: bytes | bytearray | memoryview) -> None:
+        self.writer.payload(t + self.offset_s, char, data)
+
+    def event(self, t: float, name: str, /, **fields: Any) -> None:
+        self.writer.event(t + self.offset_s, name, **fields)
+
+    def sync_if_due(self) -> bool:
+        sync = getattr(self.writer, "sync_if_due", None)
+        return bool(sync()) if sync is not None else False
 
 
 class CaptureWriter:

@@ -21,7 +21,15 @@ import math
 import os
 from collections.abc import AsyncIterator, Iterator
 
-from sensors.capture import Capture, CaptureHeader, CaptureWarning, EventRecord, read_capture
+from sensors.capture import (
+    Capture,
+    CaptureHeader,
+    CaptureSink,
+    CaptureWarning,
+    EventRecord,
+    Record,
+    read_capture,
+)
 from sensors.clock import Clock, MonotonicClock
 from sensors.samples import Sample, SampleDecoder
 
@@ -47,6 +55,7 @@ class ReplaySource:
         clock: Clock | None = None,
         *,
         lenient: bool = False,
+        capture_writer: CaptureSink | None = None,
     ) -> None:
         if (
             isinstance(speed, bool)
@@ -60,6 +69,8 @@ class ReplaySource:
         self.clock: Clock = clock if clock is not None else MonotonicClock()
         self.capture: Capture = read_capture(path, lenient=lenient)
         self.decoder = SampleDecoder()
+        #: Where each replayed record is copied as it is reached (the session's own capture), like a live source's.
+        self.capture_writer = capture_writer
         self.records_replayed_ = 0
         self.max_lag_s_ = 0.0
 
@@ -90,12 +101,7 @@ class ReplaySource:
         """Every sample of the capture, in order, without pacing."""
         decoder = self._start()
         for record in self.capture.records:
-            if isinstance(record, EventRecord):
-                samples = decoder.feed_event(record.t, record.event, record.fields)
-            else:
-                samples = decoder.feed(record.t, record.char, record.data)
-            self.records_replayed_ += 1
-            yield from samples
+            yield from self._feed(decoder, record)
         self._log_summary()
 
     def __aiter__(self) -> AsyncIterator[Sample]:
@@ -119,14 +125,25 @@ class ReplaySource:
                     await asyncio.sleep(0)
             else:
                 await asyncio.sleep(0)  # as fast as possible, but let the rest of the session run
-            if isinstance(record, EventRecord):
-                samples = decoder.feed_event(record.t, record.event, record.fields)
-            else:
-                samples = decoder.feed(record.t, record.char, record.data)
-            self.records_replayed_ += 1
+            samples = self._feed(decoder, record)
             for sample in samples:
                 yield sample
         self._log_summary()
+
+    def _feed(self, decoder: SampleDecoder, record: Record) -> list[Sample]:
+        """Decode one record (and copy it to :attr:`capture_writer`): the one path of paced and unpaced replay."""
+        writer = self.capture_writer
+        if isinstance(record, EventRecord):
+            samples = decoder.feed_event(record.t, record.event, record.fields)
+            if writer is not None:
+                fields = {k: v for k, v in record.fields.items() if k not in ("t", "event", "char", "hex")}
+                writer.event(record.t, record.event, **fields)
+        else:
+            samples = decoder.feed(record.t, record.char, record.data)
+            if writer is not None:
+                writer.payload(record.t, record.char, record.data)
+        self.records_replayed_ += 1
+        return samples
 
     def _log_summary(self) -> None:
         if self.decoder.errors_:

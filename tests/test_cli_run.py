@@ -113,11 +113,9 @@ def test_run_short_session_on_a_replay(tmp_path: Path) -> None:
         ],
     )
     assert result.exit_code == 0, result.output
-    # at 5x a 10 s heads-up (2 s of wall time) is too short to say: the lead grows, and the text says so
-    assert "using 15 s" in result.output
-    assert (
-        "[cue] Walk for thirty seconds." in result.output and "[cue] Run in fifteen seconds." in result.output
-    )
+    # one session clock: the heads-up keeps its 10 s lead at any speed (the speaker may fall behind, not the plan)
+    assert "using 15 s" not in result.output
+    assert "[cue] Walk for thirty seconds." in result.output and "[cue] Run in ten seconds." in result.output
     summary = json.loads(result.output[result.output.index("{\n") :])
     assert summary["complete"] and summary["end_reason"] == "completed" and summary["speed"] == 5.0
     assert [i["activity"] for i in summary["intervals"]] == ["walk", "run"]
@@ -188,5 +186,5 @@ def test_demo_finishes_and_cues_every_change(tmp_path: Path) -> None:
     heads = {c["interval_index"] for c in cues if c["type"] == "heads_up"}
     assert heads >= set(range(1, len(plan))), "a change had no heads-up"
     assert events[-1]["kind"] == "session_end" and events[-1]["reason"] == "completed"
-    for a, b in itertools.pairwise(cues):
-        assert b["t"] >= a["t"] + a["duration_s"] * start["speed"] * 0.9, (a, b)
+    for a, b in itertools.pairwise(cues):  # on the session timeline speech takes its real time, at any speed
+        assert b["t"] >= a["t"] + a["duration_s"], (a, b)

@@ -21,15 +21,10 @@ import pytest
 from coach import cues as C
 from coach.engine import EngineConfig, SignalState
 from coach.programme import parse_programme
-from coach.runner import (
-    CaptureMirror,
-    SessionClock,
-    SessionRunner,
-    SignalTracker,
-    replay_samples,
-    shift_sample,
-)
+from coach.runner import SessionClock, SessionRunner, shift_sample, source_samples
 from coach.session_record import SessionRecord, resolve_data_dir
+from coach.tracker import SignalTracker
+from sensors.ble.moniker import parse_sensor_moniker
 from sensors.capture import CaptureWriter, read_capture
 from sensors.clock import FakeClock
 from sensors.replay import ReplaySource
@@ -62,9 +57,14 @@ class FakeVoice:
     async def prerender(self, texts: Any) -> None:
         self.prerendered = list(texts)
 
-    async def say(self, text: str, *, planned_t: float | None = None, kind: str = "") -> Spoken:
+    async def say(
+        self, text: str, *, planned_t: float | None = None, kind: str = "", at_s: float | None = None
+    ) -> Spoken:
         self.said.append((self.clock.now(), kind, text))
         return Spoken(self.clock.now(), C.estimate_duration_s(text))
+
+    def tape_only(self, text: str, *, at_s: float | None) -> None:
+        pass
 
     def interrupt(self) -> None:
         pass
@@ -90,9 +90,9 @@ async def run_fake_session(
     clock = SessionClock(wall, 1.0)
     record = SessionRecord(tmp_path / "data", wall_clock=wall.now)
     capture = CaptureWriter(record.capture_path, source=f"replay:{FIXTURE}", clock=wall)
-    source = ReplaySource(FIXTURE, speed=1.0, clock=wall)
-    mirror = CaptureMirror(FIXTURE, capture)
-    samples = replay_samples(source, wall_clock=wall, loop=loop, mirror=mirror)
+    samples = source_samples(
+        parse_sensor_moniker(f"replay:{FIXTURE}"), capture=capture, clock=clock, loop=loop
+    )
     voice = voice or FakeVoice(clock)
     runner = SessionRunner(
         plan,
@@ -207,7 +207,8 @@ async def test_with_the_text_voice(tmp_path: Path) -> None:
     events = read_events(result.folder)
     cue_types = [e["type"] for e in events if e["kind"] == "cue"]
     assert cue_types.count("change") == 2 and "session_end" in cue_types
-    assert all(e["backend"] == "text" for e in events if e["kind"] == "cue")
+    speech = [e for e in events if e["kind"] == "speech"]
+    assert len(speech) == len(cue_types) and all(e["backend"] == "text" for e in speech)
 
 
 # --- pieces ---------------------------------------------------------------------------------------------------
@@ -283,18 +284,20 @@ def test_data_dir_resolution(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) ->
     assert resolve_data_dir(None).name == "coach"
 
 
-def test_engine_config_speed_follows_clock() -> None:
+def test_the_speed_changes_no_session_time_rule() -> None:
+    """One session clock: the engine and the tracker know nothing of the speed (no lead, timeout or speech time
+    that grows with it)."""
     wall = FakeClock()
     runner = SessionRunner(
         plan_of('{ walk = "1m" }'),
         _empty(),
         record=None,  # type: ignore[arg-type]
-        voice=FakeVoice(SessionClock(wall, 4.0)),
-        clock=SessionClock(wall, 4.0),
-        engine_config=EngineConfig(time_scale=1.0),
+        voice=FakeVoice(SessionClock(wall, 40.0)),
+        clock=SessionClock(wall, 40.0),
+        engine_config=EngineConfig(),
     )
-    assert runner.engine.config.time_scale == 4.0
-    assert runner.tracker.sensor_timeout_s == 6.0
+    assert not hasattr(runner.engine.config, "time_scale")
+    assert runner.tracker.sensor_timeout_s == 5.0
     assert isinstance(runner.tracker.state(0.0), SignalState)
 
 
@@ -365,16 +368,6 @@ def test_killed_session_leaves_readable_files(tmp_path: Path) -> None:
     assert stat.S_IMODE(events.stat().st_mode) == 0o600
 
 
-def test_heads_up_lead_grows_with_speed_only_when_needed() -> None:
-    from coach.runner import fit_heads_up_s
-
-    assert fit_heads_up_s(10, 1.0) == 10  # real time: as configured
-    assert fit_heads_up_s(0, 8.0) == 0  # off stays off
-    assert fit_heads_up_s(20, 8.0) == 20  # "Walk in twenty seconds." takes ~2.2 s of wall time = 18 s at 8x
-    assert fit_heads_up_s(10, 5.0) == 15
-    assert fit_heads_up_s(10, 20.0) >= 45
-
-
 def test_demo_recording_is_the_fixture() -> None:
     """The demo ships a copy of the chest fixture as package data (so it works from an installed package): the
     copy must not drift from fixtures/."""
@@ -429,7 +422,7 @@ async def test_a_source_that_cannot_start_leaves_no_session_folder(
     def refuse(*args: Any, **kwargs: Any) -> Any:
         raise SensorUnavailableError("no strap", "switch it on")
 
-    monkeypatch.setattr(runner_module, "replay_samples", refuse)
+    monkeypatch.setattr(runner_module, "source_samples", refuse)
     opts = SessionOptions(
         sensor=f"replay:{FIXTURE}",
         voice="none",
@@ -464,12 +457,54 @@ async def test_timetable_cue_interrupts_advice_only(tmp_path: Path) -> None:
     voice.interrupts = []
     record = SessionRecord(tmp_path, wall_clock=wall.now)
     runner = SessionRunner(plan_of('{ walk = "1m" }'), _empty(), record=record, voice=voice, clock=clock)
-    for kind in ("change", "heads_up", "prompt_run", "heads_up", "change"):
-        runner._speak_queue.put_nowait(Cue(kind, kind, C.PRIORITY[kind], 0.0, t=0.0))
-    runner._speak_queue.put_nowait(None)
-    await asyncio.wait_for(runner._speaker(), 5)
+    for kind in (
+        "change",
+        "heads_up",
+        "prompt_run",
+        "heads_up",
+        "change",
+    ):  # one at a time: the speaker keeps up
+        runner._say(Cue(kind, kind, C.PRIORITY[kind], 0.0, t=0.0))
+        runner._speak_queue.put_nowait(None)
+        await asyncio.wait_for(runner._speaker(), 5)
     assert voice.interrupts == ["prompt_run"]
     assert [k for _, k, _ in voice.said] == ["change", "heads_up", "prompt_run", "heads_up", "change"]
+
+
+async def test_a_speaker_that_falls_behind_skips_on_the_speaker_only(tmp_path: Path) -> None:
+    """Cues waiting behind each other (a fast rehearsal): only the changes and the newest cue are played; the
+    others are written as skipped, and go on the tape at their session times."""
+    from coach.cues import Cue
+
+    wall = FakeClock()
+    clock = SessionClock(wall, 40.0)
+
+    class TapeVoice(FakeVoice):
+        taped: list[tuple[str, float | None]]
+
+        def tape_only(self, text: str, *, at_s: float | None) -> None:
+            self.taped.append((text, at_s))
+
+    voice = TapeVoice(clock)
+    voice.taped = []
+    record = SessionRecord(tmp_path, wall_clock=wall.now)
+    runner = SessionRunner(plan_of('{ walk = "1m" }'), _empty(), record=record, voice=voice, clock=clock)
+    record.start(programme="t")
+    kinds = ("heads_up", "prompt_run", "change", "halfway", "hr_high")
+    for i, kind in enumerate(kinds):
+        runner._say(Cue(kind, kind, C.PRIORITY[kind], float(i), t=float(i)))
+    runner._speak_queue.put_nowait(None)
+    await asyncio.wait_for(runner._speaker(), 5)
+    assert [k for _, k, _ in voice.said] == ["change", "hr_high"]
+    assert voice.taped == [("heads_up", 0.0), ("prompt_run", 1.0), ("halfway", 3.0)]
+    speech = [r for r in record.records if r["kind"] == "speech"]
+    assert [(r["type"], r["outcome"]) for r in speech] == [
+        ("heads_up", "skipped"),
+        ("prompt_run", "skipped"),
+        ("change", "played"),
+        ("halfway", "skipped"),
+        ("hr_high", "played"),
+    ]
 
 
 async def test_sensor_drop_in_a_real_recording_is_announced_and_recorded(tmp_path: Path) -> None:

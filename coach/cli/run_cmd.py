@@ -154,7 +154,7 @@ def demo_help() -> str:
     _, plan = demo_plans()
     return (
         f"A coached session of about {demo_wall_s():.0f} s (plus a few seconds to start): stage {DEMO_STAGE} of "
-        f"{DEMO_PROGRAMME}, its walks shortened to {_mmss(plan.duration_s)} of session, run {DEMO_SPEED:g}x "
+        f"{DEMO_PROGRAMME}, its walks shortened to {mmss(plan.duration_s)} of session, run {DEMO_SPEED:g}x "
         "faster than real time on a bundled real walk/jog recording.\n\n"
         "The real product path (replay -> signal -> session engine -> voice -> session folder), time-compressed; "
         "it says at the start exactly what was compressed. A demo is a rehearsal: it is kept in the history but "
@@ -241,8 +241,10 @@ def _finish(result: Any, *, as_json: bool) -> None:
     summary = result.summary
     if as_json:
         click.echo(json.dumps(summary, indent=2))
-        if result.end_reason == "interrupted":
-            raise click.exceptions.Exit(130)
+        if result.end_reason == "interrupted" or result.stopped_by_signal:
+            from coach.errors import EXIT_INTERRUPTED
+
+            raise click.exceptions.Exit(EXIT_INTERRUPTED)
         return
     click.echo("")
     click.echo(f"Session {result.session_id}: {summary.get('end_reason')}, written to {result.folder}")
@@ -257,7 +259,9 @@ def _finish(result: Any, *, as_json: bool) -> None:
         # no report (it failed, and said why): the engine's live tally, which lags by the detection delay
         for line in _plan_lines(_from_summary(summary), baseline):
             click.echo(line)
-    if result.end_reason == "interrupted":
+    if (
+        result.end_reason == "interrupted" or result.stopped_by_signal
+    ):  # Ctrl-C, SIGTERM: docs/raspberry-pi.md
         from coach.errors import EXIT_INTERRUPTED
 
         raise click.exceptions.Exit(EXIT_INTERRUPTED)

@@ -45,7 +45,7 @@ from sensors.ble.capabilities import Capabilities, from_services
 from sensors.ble.diagnose import classify
 from sensors.ble.policy import Backoff, ReconnectPolicy
 from sensors.ble.scan import BleakBackends, find_device
-from sensors.capture import CaptureWriter
+from sensors.capture import CaptureSink
 from sensors.clock import Clock, MonotonicClock
 from sensors.codecs.pmd import (
     MeasurementType,
@@ -181,7 +181,7 @@ class BleSource:
         address: str | None = None,
         name: str | None = None,
         device: BLEDevice | None = None,
-        capture: CaptureWriter | None = None,
+        capture: CaptureSink | None = None,
         clock: Clock | None = None,
         config: ClientConfig | None = None,
         backends: BleakBackends | None = None,
@@ -561,7 +561,7 @@ class BleSource:
         logger.debug("%s %s", event_name, fields)
         self._put(self.decoder.feed_event(t, event_name, fields))
 
-    def _record(self, write: Callable[[CaptureWriter], None]) -> bool:
+    def _record(self, write: Callable[[CaptureSink], None]) -> bool:
         """Write to the capture; a failure (disk full, file closed) ends the session with that error."""
         if self.capture is None:
             return True

@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Protocol
 
 from sensors.ble.moniker import SensorMoniker, parse_sensor_moniker
-from sensors.capture import CaptureWriter
+from sensors.capture import CaptureSink
 from sensors.clock import Clock
 from sensors.errors import MonikerError, SensorUnavailableError
 
@@ -29,7 +29,7 @@ class SampleSource(Protocol):
 def open_source(
     moniker: str | SensorMoniker,
     *,
-    capture_writer: CaptureWriter | None = None,
+    capture_writer: CaptureSink | None = None,
     clock: Clock | None = None,
     speed: float = 1.0,
     config: ClientConfig | None = None,
@@ -37,8 +37,7 @@ def open_source(
     """The source ``moniker`` names. ``speed`` paces ``replay:`` and ``virtual:`` (a live strap runs at 1);
     ``clock`` gives session time (a virtual strap runs on it too, so a given clock sets its pace, not ``speed``).
 
-    ``capture_writer`` records the raw traffic of ``ble:`` and ``virtual:`` sources (a replay already is a
-    capture). Raises :class:`~sensors.errors.MonikerError` for a bad moniker,
+    ``capture_writer`` records the raw traffic of every source, a replay's records included (a capture tee). Raises :class:`~sensors.errors.MonikerError` for a bad moniker,
     :class:`~sensors.errors.CaptureError` for a capture file that cannot be read, and
     :class:`~sensors.errors.SensorUnavailableError` when ``virtual:`` is asked for without bumble installed.
     """
@@ -49,7 +48,7 @@ def open_source(
         from sensors.replay import ReplaySource
 
         assert parsed.path is not None
-        return ReplaySource(parsed.path, speed=speed, clock=clock)
+        return ReplaySource(parsed.path, speed=speed, clock=clock, capture_writer=capture_writer)
     if parsed.kind == "virtual":
         if speed == 0:
             raise MonikerError("a virtual strap runs over a radio link: give a speed > 0 (e.g. --speed 20)")

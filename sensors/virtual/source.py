@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 from sensors.ble.client import AccConfig, BleSource, ClientConfig
 from sensors.ble.scan import BleakBackends
-from sensors.capture import CaptureWriter
+from sensors.capture import CaptureSink
 from sensors.clock import Clock
 from sensors.codecs.pmd import PmdSettings
 from sensors.events import SensorEventName
@@ -102,7 +102,7 @@ class VirtualSource(BleSource):
         drop_every_s: float | None = None,
         hr_only: bool = False,
         speed: float = 1.0,
-        capture: CaptureWriter | None = None,
+        capture: CaptureSink | None = None,
         clock: Clock | None = None,
         config: ClientConfig | None = None,
         rng: random.Random | None = None,
