@@ -78,14 +78,16 @@ def matches(mode: str, activity: str) -> bool:
     return mode == (Mode.RUN if activity == "run" else Mode.WALK)
 
 
-def interval_stats(rows: Sequence[GaitRow], start_s: float, end_s: float, activity: str) -> IntervalStats:
+def interval_stats(
+    rows: Sequence[GaitRow] | Sequence[Mapping[str, Any]], start_s: float, end_s: float, activity: str
+) -> IntervalStats:
     """The figures of one interval from the rows with ``start_s <= t < end_s``.
 
     ``adherence`` is the share of the *known-mode* seconds (walk, run, still) that match the activity (None if none
     is known); ``time_to_comply_s`` is from ``start_s`` to the first of :data:`COMPLY_RUN_S` matching seconds in a row.
     """
     inside = [r for r in rows if start_s <= r["t"] < end_s]
-    by_mode = dict.fromkeys(MODES, 0.0)
+    by_mode: dict[str, float] = dict.fromkeys(MODES, 0.0)
     for r in inside:
         by_mode[r["mode"]] += 1.0
     known = by_mode[Mode.WALK] + by_mode[Mode.RUN] + by_mode[Mode.STILL]

@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from typing import Any, TextIO
 
+from coach.text import hmmss
 from sensors.clock import Clock, MonotonicClock
 
 
@@ -49,16 +50,6 @@ def coerce_state(state: Any) -> DisplayState:
     return DisplayState(**{k: getattr(state, k) for k in _FIELDS if hasattr(state, k)})
 
 
-def fmt_clock(seconds: float | None) -> str:
-    """``m:ss`` (or ``h:mm:ss``); ``--:--`` for unknown."""
-    if seconds is None:
-        return "--:--"
-    s = max(0, round(seconds))
-    h, rem = divmod(s, 3600)
-    m, sec = divmod(rem, 60)
-    return f"{h}:{m:02d}:{sec:02d}" if h else f"{m}:{sec:02d}"
-
-
 def _interval_label(st: DisplayState) -> str:
     name = st.interval_name or "-"
     if st.interval_index is not None:
@@ -74,7 +65,7 @@ def _or_dash(value: object, fmt: str = "{}") -> str:
 def plain_line(st: DisplayState) -> str:
     """One line of the plain display, e.g. ``12:05 Run 3/9 0:45 left | next Walk 4:00 | HR 142 | ...``."""
     parts = [
-        f"{fmt_clock(st.elapsed_s)} {_interval_label(st)} {fmt_clock(st.time_left_s)} left"
+        f"{hmmss(st.elapsed_s)} {_interval_label(st)} {hmmss(st.time_left_s)} left"
         + (" (paused)" if st.paused else ""),
         f"next {st.next_interval or '-'}",
         f"HR {_or_dash(st.hr_bpm)}",
@@ -99,7 +90,7 @@ def render_panel(st: DisplayState) -> Any:
     head = Text((st.interval_name or "-").upper(), style="bold cyan")
     if st.paused:
         head.append("  (paused)", style="yellow")
-    grid.add_row(head, Text(f"{fmt_clock(st.time_left_s)} left", style="bold"))
+    grid.add_row(head, Text(f"{hmmss(st.time_left_s)} left", style="bold"))
     grid.add_row("next", st.next_interval or "-")
     hr = Text(f"{_or_dash(st.hr_bpm)} bpm")
     cadence = Text(f"{_or_dash(None if st.cadence_spm is None else round(st.cadence_spm))} steps/min")
@@ -117,7 +108,7 @@ def render_panel(st: DisplayState) -> Any:
     if st.last_cue:
         grid.add_row("last cue", Text(f'"{st.last_cue}"', style="italic"))
     title = f"coach - {_interval_label(st)}"
-    return Panel(grid, title=title, subtitle=f"elapsed {fmt_clock(st.elapsed_s)}", expand=False)
+    return Panel(grid, title=title, subtitle=f"elapsed {hmmss(st.elapsed_s)}", expand=False)
 
 
 class Display:

@@ -33,9 +33,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from coach import cues as C
-from coach.adherence import MODES, GaitRow, event_figures, interval_stats
+from coach.adherence import GaitRow, event_figures, interval_stats
 from coach.cues import Cue
 from coach.programme import PlannedInterval, SessionPlan
+from coach.vocabulary import MODES
 
 logger = logging.getLogger(__name__)
 

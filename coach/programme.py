@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from coach.errors import ProgrammeError, read_text_file
+from coach.text import mmss
 
 logger = logging.getLogger(__name__)
 
@@ -474,14 +475,8 @@ def load_programme(name_or_path: str) -> Programme:
     return parse_programme(entry.read_text(encoding="utf-8"), f"{name_or_path}.toml")
 
 
-def format_duration(seconds: float) -> str:
-    """``90`` -> ``"1:30"``, ``1800`` -> ``"30:00"``."""
-    total = round(seconds)
-    return f"{total // 60}:{total % 60:02d}"
-
-
 def describe_step(step: Step) -> str:
     """A short human line: ``5 x (run 1:00, walk 4:00)``."""
-    body = ", ".join(f"{i.activity} {format_duration(i.duration_s)}" for i in step.intervals)
+    body = ", ".join(f"{i.activity} {mmss(i.duration_s)}" for i in step.intervals)
     text = f"{step.repeat} x ({body})" if step.repeat > 1 else body
     return f"{text}  [{step.label}]" if step.label else text

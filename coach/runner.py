@@ -32,10 +32,11 @@ from coach.engine import EngineConfig, SessionEngine, SignalState
 from coach.errors import StorageError
 from coach.programme import SessionPlan
 from coach.session_record import SessionRecord
+from coach.text import mmss
 from coach.tracker import SignalTracker
-from sensors.ble.moniker import SensorMoniker
 from sensors.capture import CaptureSink, ShiftedCapture
 from sensors.clock import Clock, MonotonicClock
+from sensors.moniker import SensorMoniker, check_sensor
 from sensors.samples import AccBlock, Sample
 
 #: The engine's step on the session timeline (session seconds): fine enough for a 3-2-1 countdown.
@@ -127,11 +128,6 @@ def _interval_name(interval: Any) -> str:
     if interval.label == "cool-down":
         return "Cool-down"
     return "Run" if interval.activity == "run" else "Walk"
-
-
-def _mmss(seconds: float) -> str:
-    total = round(seconds)
-    return f"{total // 60}:{total % 60:02d}"
 
 
 @dataclass
@@ -346,7 +342,7 @@ class SessionRunner:
             "interval_index": cur.index if cur is not None else None,
             "interval_count": len(intervals),
             "time_left_s": max(0.0, cur.end_s - eng.plan_t) if cur is not None else 0.0,
-            "next_interval": f"{_interval_name(nxt)} {_mmss(nxt.duration_s)}" if nxt is not None else "end",
+            "next_interval": f"{_interval_name(nxt)} {mmss(nxt.duration_s)}" if nxt is not None else "end",
             "hr_bpm": round(state.hr_bpm) if state.hr_bpm is not None else None,
             "cadence_spm": state.cadence_spm,
             "mode": mode if mode != "unknown" else None,
@@ -600,17 +596,6 @@ async def open_samples(
     finally:
         await chain.aclose()  # type: ignore[attr-defined]
         await stream.aclose()  # type: ignore[attr-defined]
-
-
-def check_sensor(text: str) -> SensorMoniker:
-    """The parsed ``--sensor`` value; the one-line error for a bad one or a capture file that is not there."""
-    from coach.errors import InputError
-    from sensors.ble.moniker import parse_sensor_moniker
-
-    moniker = parse_sensor_moniker(text)
-    if moniker.path is not None and not moniker.path.is_file():
-        raise InputError(f"{moniker.path}: no such capture file")
-    return moniker
 
 
 async def run_session(opts: SessionOptions) -> RunResult:

@@ -12,9 +12,9 @@ from hypothesis import strategies as st
 
 from sensors import uuids
 from sensors.ble.capabilities import POLAR_COMPANY_ID, from_advertisement, from_services
-from sensors.ble.moniker import parse_sensor_moniker
 from sensors.ble.policy import Backoff, ReconnectPolicy
 from sensors.errors import MonikerError
+from sensors.moniker import parse_sensor_moniker
 
 # ----------------------------------------------------------------------------------------------- monikers
 

@@ -10,7 +10,7 @@ import pytest
 
 from sensors.codecs.pmd import PMD_EPOCH
 from sensors.errors import CaptureError, MonikerError
-from sensors.moniker import check_sensor, parse_sensor_moniker
+from sensors.moniker import check_sensor
 from sensors.readers import ReaderError
 from sensors.readers.fit import CADENCE_UNIT, read_fit
 from sensors.readers.polar_logger import read_polar_acc, read_polar_hr
@@ -165,12 +165,6 @@ def test_check_sensor_checks_the_file_of_replay_and_virtual(tmp_path: Path) -> N
             check_sensor(f"{kind}:{tmp_path / 'missing.jsonl'}")
     with pytest.raises(MonikerError, match="unknown sensor"):
         check_sensor("polar:AA")
-
-
-def test_the_old_moniker_module_is_the_same_parser() -> None:
-    import sensors.ble.moniker as old
-
-    assert old.parse_sensor_moniker is parse_sensor_moniker and old.check_sensor is check_sensor
 
 
 def test_pmd_epoch_is_one_constant() -> None:

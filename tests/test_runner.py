@@ -24,9 +24,9 @@ from coach.programme import parse_programme
 from coach.runner import SessionClock, SessionRunner, shift_sample, source_samples
 from coach.session_record import SessionRecord, resolve_data_dir
 from coach.tracker import SignalTracker
-from sensors.ble.moniker import parse_sensor_moniker
 from sensors.capture import CaptureWriter, read_capture
 from sensors.clock import FakeClock
+from sensors.moniker import parse_sensor_moniker
 from sensors.replay import ReplaySource
 from sensors.samples import AccBlock, HeartRateSample, SensorEvent
 

@@ -24,6 +24,8 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from coach.text import hmmss
+
 if TYPE_CHECKING:
     from sensors.capture import Capture, CaptureWarning, Record
 
@@ -194,13 +196,6 @@ def summarize(capture: Capture) -> dict[str, Any]:
     }
 
 
-def _clock(seconds: float) -> str:
-    total = round(seconds)
-    h, rest = divmod(total, 3600)
-    m, s = divmod(rest, 60)
-    return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
-
-
 def _fields_text(fields: Mapping[str, Any]) -> str:
     return " ".join(f"{k}={json.dumps(v, ensure_ascii=False)}" for k, v in fields.items())
 
@@ -214,7 +209,7 @@ def format_info(summary: Mapping[str, Any]) -> str:
         f"device:    {name}" + (f" ({device['address']})" if device["address"] else ""),
         f"source:    {summary['source'] or '-'}",
         f"created:   {summary['created']}",
-        f"duration:  {summary['duration_s']:.1f} s ({_clock(summary['duration_s'])}), "
+        f"duration:  {summary['duration_s']:.1f} s ({hmmss(summary['duration_s'])}), "
         f"{summary['start_s']:.2f} s to {summary['end_s']:.2f} s; "
         f"{summary['payloads']} payloads, {summary['events_count']} events",
         "",

@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from coach.cli.options import data_dir_option, resolve
+from coach.text import mmss
 
 #: Typical healing times (the physio article in ../shared/BRIEF.md). Guidance only: a physio's assessment comes first.
 HEALING = {
@@ -62,7 +63,7 @@ def plan(
     FILE). Rehearsals (`coach demo`, replay: and virtual: sensors, any --speed) never count.
     """
     from coach.errors import ProgrammeError
-    from coach.programme import builtin_names, describe_step, format_duration, load_programme
+    from coach.programme import builtin_names, describe_step, load_programme
     from coach.session_index import (
         decision_for,
         is_rehearsal_row,
@@ -109,7 +110,7 @@ def plan(
         if current
         else "Current stage: not started"
     )
-    click.echo(f"Next session: stage {stage.number} ({stage.title}), {format_duration(stage.duration_s)}:")
+    click.echo(f"Next session: stage {stage.number} ({stage.title}), {mmss(stage.duration_s)}:")
     for step in stage.steps:
         click.echo(f"  {describe_step(step)}")
     click.echo(f"Why ({decision.action.replace('_', ' ')}):")

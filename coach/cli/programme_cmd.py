@@ -6,6 +6,8 @@ import json
 
 import click
 
+from coach.text import mmss
+
 
 @click.group("programme")
 def programme() -> None:
@@ -15,14 +17,14 @@ def programme() -> None:
 @programme.command("list")
 def list_cmd() -> None:
     """List the built-in programmes."""
-    from coach.programme import builtin_names, format_duration, load_programme
+    from coach.programme import builtin_names, load_programme
 
     for name in builtin_names():
         prog = load_programme(name)
         lengths = [s.duration_s for s in prog.stages]
         click.echo(
-            f"{name:<14} {len(prog.stages):>2} stages, sessions {format_duration(min(lengths))}-"
-            f"{format_duration(max(lengths))}  {prog.title}"
+            f"{name:<14} {len(prog.stages):>2} stages, sessions {mmss(min(lengths))}-"
+            f"{mmss(max(lengths))}  {prog.title}"
         )
 
 
@@ -31,7 +33,7 @@ def list_cmd() -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the programme and every stage's plan as JSON.")
 def show_cmd(name: str, as_json: bool) -> None:
     """Show a programme's stages. NAME is a built-in name or a .toml file."""
-    from coach.programme import describe_step, format_duration, load_programme
+    from coach.programme import describe_step, load_programme
 
     prog = load_programme(name)
     if as_json:
@@ -61,7 +63,7 @@ def show_cmd(name: str, as_json: bool) -> None:
     click.echo("")
     for stage in prog.stages:
         click.echo(
-            f"Stage {stage.number}: {stage.title}  ({format_duration(stage.duration_s)}, "
+            f"Stage {stage.number}: {stage.title}  ({mmss(stage.duration_s)}, "
             f"do it {stage.sessions} time{'s' if stage.sessions != 1 else ''})"
         )
         for step in stage.steps:

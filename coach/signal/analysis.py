@@ -142,7 +142,7 @@ def segments_from_timeline(timeline: list[dict[str, Any]], steps: Sequence[float
 def summarize(
     timeline: list[dict[str, Any]], steps: Sequence[float], segments: list[dict[str, Any]]
 ) -> dict[str, Any]:
-    seconds = {m: 0 for m in MODES}
+    seconds: dict[str, int] = dict.fromkeys(MODES, 0)
     cad: dict[str, list[float]] = {"walk": [], "run": []}
     for row in timeline:
         seconds[row["mode"]] += 1

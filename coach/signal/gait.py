@@ -42,10 +42,10 @@ from coach.signal.decision import GAIT_MODES, GaitGate, ModeHysteresis, WalkRunS
 from coach.signal.dsp import FloatArray, fir_valid, lowpass_fir
 from coach.signal.features import GaitFeatures, HopFeatureExtractor, HopFeatures
 from coach.signal.steps import Peak, StepDetector
+from coach.vocabulary import MODES
 
 logger = logging.getLogger(__name__)
 
-MODES = ("walk", "run", "still", "unknown")
 
 __all__ = ["MODES", "GaitSecond", "StreamingGaitEstimator", "lowpass_fir"]
 

@@ -7,9 +7,9 @@ Behaviour and rationale: docs/ble.md.
 """
 
 from sensors.ble.capabilities import Capabilities
-from sensors.ble.moniker import SensorMoniker, parse_sensor_moniker
 from sensors.ble.policy import Backoff, ReconnectPolicy
 from sensors.ble.source import SampleSource, open_source
+from sensors.moniker import SensorMoniker, parse_sensor_moniker
 
 __all__ = [
     "Backoff",

@@ -12,10 +12,10 @@ import math
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Protocol
 
-from sensors.ble.moniker import SensorMoniker, parse_sensor_moniker
 from sensors.capture import CaptureSink
 from sensors.clock import Clock
 from sensors.errors import MonikerError, SensorUnavailableError
+from sensors.moniker import SensorMoniker, parse_sensor_moniker
 
 if TYPE_CHECKING:
     from sensors.ble.client import ClientConfig
