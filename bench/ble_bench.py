@@ -4,8 +4,8 @@
 
 What runs: a real Hexoskin chest recording (../shared/data/hexoskin-chest/005, MIT) re-encoded as a Polar H10
 would stream it at **200 Hz** ACC (PMD frames, delta-compressed, MTU 232) plus Heart Rate notifications
-(``sensors.convert.HexoskinToPolar``); the virtual strap (bumble) streams it and the production client
-(``sensors.ble.client.BleSource`` through bleak with the bumble backend) connects, starts ACC at 200 Hz and
+(``sensors.readers.convert.HexoskinToPolar``); the virtual strap (bumble) streams it and the production client
+(``sensors.sources.ble.client.BleSource`` through bleak with the bumble backend) connects, starts ACC at 200 Hz and
 records every payload raw to a capture file before decoding it, as in a session.
 
 Numbers (per second of sensor data, i.e. independent of ``--speed``):
@@ -64,7 +64,7 @@ class StreamResult:
 
 def make_capture(folder: Path, seconds: float, rate_hz: float = 200.0) -> tuple[Path, str]:
     """A 200 Hz ACC + HR capture from real data (or, without ../shared/data, from a synthetic walk)."""
-    from sensors.convert import HexoskinToPolar, load_hexoskin, write_capture
+    from sensors.readers.convert import HexoskinToPolar, load_hexoskin, write_capture
 
     out = folder / "h10-200hz.jsonl"
     subject = SHARED / "hexoskin-chest" / "005hexoskin"
@@ -119,10 +119,10 @@ def _synthetic_capture(out: Path, seconds: float, rate_hz: float) -> Path:
 async def stream(
     capture: Path, *, speed: float, rate_hz: int, drop_every_s: float | None = None
 ) -> tuple[StreamResult, list[float]]:
-    from sensors.ble.client import AccConfig, ClientConfig
     from sensors.capture import CaptureWriter
     from sensors.samples import AccBlock, HeartRateSample
-    from sensors.virtual.source import VirtualSource
+    from sensors.sources.ble.client import AccConfig, ClientConfig
+    from sensors.sources.virtual.source import VirtualSource
 
     client_cpu = [0.0]
     acc = hr = 0

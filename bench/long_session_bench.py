@@ -37,7 +37,7 @@ END_MARK = "<!-- long_session:end -->"
 TARGET_PEAK_MB = 150.0
 PROGRESS = re.compile(r"^(?:(\d+):)?(\d+):(\d\d) ")
 POLL_S = float(os.environ.get("COACH_BENCH_POLL_S", "0.2"))
-SAMPLES_PER_FRAME = 36  # raw int16 x/y/z frames at MTU 232 (sensors.convert.pack_acc_frames)
+SAMPLES_PER_FRAME = 36  # raw int16 x/y/z frames at MTU 232 (sensors.readers.convert.pack_acc_frames)
 
 
 def build_capture(path: Path, *, hours: float, rate_hz: float) -> dict[str, float]:
@@ -45,7 +45,14 @@ def build_capture(path: Path, *, hours: float, rate_hz: float) -> dict[str, floa
     from coach.signal.io import load_recording
     from sensors.capture import read_capture
     from sensors.codecs.pmd import build_acc_frame
-    from sensors.convert import Conversion, Event, Notification, pmd_timestamp_ns, resample_acc, write_capture
+    from sensors.readers.convert import (
+        Conversion,
+        Event,
+        Notification,
+        pmd_timestamp_ns,
+        resample_acc,
+        write_capture,
+    )
     from sensors.uuids import BATTERY_LEVEL, BODY_SENSOR_LOCATION, HEART_RATE_MEASUREMENT, PMD_DATA
 
     rec = load_recording(FIXTURE)

@@ -24,8 +24,8 @@ from pathlib import Path
 
 import numpy as np
 
-from coach.audio import NullPlayer, Player, ProcessPlayer, detect_player, write_wav
-from coach.voice import make_voice
+from coach.voice.audio import NullPlayer, Player, ProcessPlayer, detect_player, write_wav
+from coach.voice.speaker import make_voice
 
 TARGET_S = 0.3
 

@@ -5,7 +5,7 @@ Each is a ``StrEnum``: a member *is* its string (``Mode.RUN == "run"``), so it s
 events.jsonl and summary.json, and code that still compares with plain strings keeps working.
 
 Sensor events (``connected``, ``disconnected``, ``pmd_started`` ...) are named in :mod:`sensors.events`; planned
-activities (walk / run) in :mod:`coach.programme`. This module imports nothing from the project, so every layer,
+activities (walk / run) in :mod:`coach.plan.programme`. This module imports nothing from the project, so every layer,
 the pure core included, can use it.
 """
 

@@ -14,7 +14,7 @@ source works in steps/min, so the unit is decided once, at ingest, by :func:`cad
   as steps (factor 1): nothing is assumed.
 
 :func:`cadence_unit` is pure: rows in, a :class:`CadenceUnitDecision` out. It is used by ``coach analyze`` and
-``coach import`` (:mod:`coach.signal.io`), ``coach convert`` (:mod:`sensors.convert`) and the live foot pod.
+``coach import`` (:mod:`coach.signal.io`), ``coach convert`` (:mod:`sensors.readers.convert`) and the live foot pod.
 """
 
 from __future__ import annotations

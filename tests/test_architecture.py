@@ -14,11 +14,15 @@ PRODUCT = sorted([*(REPO / "coach").rglob("*.py"), *(REPO / "sensors").rglob("*.
 
 #: Pure core: no I/O modules, no clocks of their own, nothing that talks to hardware, disk or the user.
 PURE = [
-    "coach/cues.py",
-    "coach/engine.py",
-    "coach/programme.py",
-    "coach/progression.py",
-    "coach/report_html.py",
+    "coach/session/adherence.py",
+    "coach/session/cues.py",
+    "coach/session/tracker.py",
+    "coach/text.py",
+    "coach/vocabulary.py",
+    "coach/session/engine.py",
+    "coach/plan/programme.py",
+    "coach/plan/progression.py",
+    "coach/report/html.py",
     "coach/signal/gait.py",
     "coach/signal/analysis.py",
     "coach/signal/cadence.py",
@@ -34,15 +38,17 @@ IO_MODULES = (
     "pyttsx3",
     "sqlite3",
     "subprocess",
-    "coach.audio",
+    "coach.voice.audio",
     "coach.cli",
-    "coach.display",
-    "coach.runner",
-    "coach.session_record",
-    "coach.storage",
-    "coach.voice",
-    "sensors.ble",
-    "sensors.virtual",
+    "coach.session.display",
+    "coach.session.runner",
+    "coach.store.record",
+    "coach.store.database",
+    "coach.store.index",
+    "coach.store.importer",
+    "coach.voice.speaker",
+    "sensors.sources.ble",
+    "sensors.sources.virtual",
 )
 
 
@@ -73,7 +79,7 @@ def _importers(prefix: str) -> set[str]:
 
 
 def test_the_checker_sees_imports() -> None:
-    assert "bleak" in {m.split(".")[0] for m in _imports(REPO / "sensors" / "ble" / "client.py")}
+    assert "bleak" in {m.split(".")[0] for m in _imports(REPO / "sensors" / "sources" / "ble" / "client.py")}
     assert _importers("sensors.errors"), "nothing imports sensors.errors? the checker is broken"
 
 
@@ -83,16 +89,20 @@ def test_sensors_never_imports_coach() -> None:
 
 def test_only_ble_and_virtual_import_bleak() -> None:
     # sensors/virtual subclasses bleak's backend classes so unmodified bleak code talks to the virtual strap
-    offenders = {f for f in _importers("bleak") if not f.startswith(("sensors/ble/", "sensors/virtual/"))}
+    offenders = {
+        f
+        for f in _importers("bleak")
+        if not f.startswith(("sensors/sources/ble/", "sensors/sources/virtual/"))
+    }
     assert offenders == set()
 
 
 def test_only_virtual_imports_bumble() -> None:
-    assert {f for f in _importers("bumble") if not f.startswith("sensors/virtual/")} == set()
+    assert {f for f in _importers("bumble") if not f.startswith("sensors/sources/virtual/")} == set()
 
 
 def test_only_voice_imports_pyttsx3() -> None:
-    assert _importers("pyttsx3") == {"coach/voice.py"}
+    assert _importers("pyttsx3") == {"coach/voice/speaker.py"}
 
 
 def test_asyncio_run_only_in_cli_commands() -> None:
@@ -129,8 +139,8 @@ def _module_name(path: Path) -> str:
 def _import_graph() -> dict[str, set[str]]:
     """Module -> the product modules it imports (module level, inside functions and under TYPE_CHECKING alike).
 
-    An imported name counts as its longest prefix that is a product module (``coach.report.build_report`` ->
-    ``coach.report``). A package's ``__init__`` naming itself as the base of ``from . import x`` is no edge."""
+    An imported name counts as its longest prefix that is a product module (``coach.report.model.build_report`` ->
+    ``coach.report.model``). A package's ``__init__`` naming itself as the base of ``from . import x`` is no edge."""
     modules = {_module_name(p): p for p in PRODUCT}
     graph: dict[str, set[str]] = {}
     for name, path in modules.items():
@@ -200,7 +210,7 @@ def test_the_cycle_finder_finds_cycles() -> None:
 def test_the_import_graph_sees_product_edges() -> None:
     graph = _import_graph()
     assert "sensors.errors" in graph["sensors.capture"]
-    assert "coach.report" in graph["coach.session_index"]
+    assert "coach.report.model" in graph["coach.store.index"]
 
 
 def test_no_import_circles() -> None:
@@ -258,3 +268,24 @@ def test_sensor_events_are_named_by_the_vocabulary() -> None:
     assert _literal_event_names(sample, "sample") == ["sample:1: 'ended'", "sample:2: 'decode_error'"]
     literal = [hit for p in PRODUCT for hit in _literal_event_names(p.read_text(encoding="utf-8"), _rel(p))]
     assert literal == [], f"name sensor events with sensors.events.SensorEventName: {literal}"
+
+
+#: What may stand at the top of coach/ beside the rooms: words every room shares (docs/maintainers/architecture.md).
+COACH_TOP_LEVEL = {"__init__.py", "__main__.py", "errors.py", "text.py", "vocabulary.py"}
+
+
+def test_the_layout_shows_the_architecture() -> None:
+    """coach/ is a house of rooms (session, voice, store, report, plan, signal, cli), sensors/ keeps its sources apart
+    from the readers of other programs' files, and every room's ``__init__`` says what the room is for."""
+    top = {p.name for p in (REPO / "coach").iterdir() if p.suffix == ".py"}
+    assert top <= COACH_TOP_LEVEL, f"put these in a room: {sorted(top - COACH_TOP_LEVEL)}"
+    rooms = {p.name for p in (REPO / "coach").iterdir() if (p / "__init__.py").is_file()}
+    assert rooms >= {"session", "voice", "store", "report", "plan", "signal", "cli"}
+    assert {p.name for p in (REPO / "sensors").iterdir() if (p / "__init__.py").is_file()} >= {
+        "codecs",
+        "sources",
+        "readers",
+    }
+    for init in [*(REPO / "coach").rglob("__init__.py"), *(REPO / "sensors").rglob("__init__.py")]:
+        doc = ast.get_docstring(ast.parse(init.read_text(encoding="utf-8")))
+        assert doc and len(doc) > 40, f"{_rel(init)}: say what this room is for in its docstring"

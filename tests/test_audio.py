@@ -1,4 +1,4 @@
-"""coach.audio: WAV checks, chime, players (exit status checked), and the session audio tape."""
+"""coach.voice.audio: WAV checks, chime, players (exit status checked), and the session audio tape."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from coach.audio import (
+from coach.voice.audio import (
     AudioTape,
     NullPlayer,
     ProcessPlayer,
@@ -236,7 +236,7 @@ def test_tape_killed_process_leaves_readable_file(tmp_path: Path) -> None:
     path = tmp_path / "tape.wav"
     code = (
         "import os, numpy as np\n"
-        "from coach.audio import AudioTape\n"
+        "from coach.voice.audio import AudioTape\n"
         f"tape = AudioTape({str(path)!r})\n"
         "tape.add(1.0, (0.3*np.sin(np.arange(11025)*0.1)).astype(np.float32), 22050)\n"
         "os._exit(9)\n"

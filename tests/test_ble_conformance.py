@@ -1,4 +1,4 @@
-"""The real bleak API still has every method and argument that sensors.ble and sensors.virtual rely on.
+"""The real bleak API still has every method and argument that sensors.sources.ble and sensors.sources.virtual rely on.
 
 Modelled on bleak-retry-connector's conformance test: if a bleak upgrade renames or drops one of these, this
 fails before a strap in the field does.
@@ -27,7 +27,7 @@ from bleak.exc import (
     BleakGATTProtocolError,
 )
 
-from sensors.virtual.backend import BumbleClient, BumbleScanner
+from sensors.sources.virtual.backend import BumbleClient, BumbleScanner
 
 
 def params(func: Callable[..., Any]) -> dict[str, inspect.Parameter]:
@@ -37,7 +37,7 @@ def params(func: Callable[..., Any]) -> dict[str, inspect.Parameter]:
 @pytest.mark.parametrize(
     ("func", "needed"),
     [
-        # What sensors.ble.client uses.
+        # What sensors.sources.ble.client uses.
         (
             bleak.BleakClient.__init__,
             ["address_or_ble_device", "disconnected_callback", "timeout", "backend"],
@@ -47,9 +47,9 @@ def params(func: Callable[..., Any]) -> dict[str, inspect.Parameter]:
         (bleak.BleakClient.start_notify, ["char_specifier", "callback"]),
         (bleak.BleakClient.read_gatt_char, ["char_specifier"]),
         (bleak.BleakClient.write_gatt_char, ["char_specifier", "data", "response"]),
-        # What sensors.ble.scan uses.
+        # What sensors.sources.ble.scan uses.
         (bleak.BleakScanner.__init__, ["detection_callback", "service_uuids", "scanning_mode", "backend"]),
-        # The backend contract sensors.virtual.backend implements.
+        # The backend contract sensors.sources.virtual.backend implements.
         (BaseBleakScanner.__init__, ["detection_callback", "service_uuids"]),
         (BaseBleakScanner.create_or_update_device, ["key", "address", "name", "details", "adv"]),
         (BaseBleakScanner.call_detection_callbacks, ["device", "advertisement_data"]),
@@ -83,7 +83,9 @@ def params(func: Callable[..., Any]) -> dict[str, inspect.Parameter]:
 def test_bleak_still_has_what_we_call(func: Callable[..., Any], needed: list[str]) -> None:
     have = params(func)
     missing = [name for name in needed if name not in have]
-    assert not missing, f"{func.__qualname__} lost {missing}: update sensors.ble / sensors.virtual"
+    assert not missing, (
+        f"{func.__qualname__} lost {missing}: update sensors.sources.ble / sensors.sources.virtual"
+    )
 
 
 def test_advertisement_data_fields() -> None:
@@ -125,7 +127,7 @@ def test_our_backend_implements_every_abstract_method_with_the_base_signature(ba
 
 @pytest.mark.skipif(sys.platform != "linux", reason="BlueZ is Linux's stack")
 def test_bluez_mtu_hook_still_exists() -> None:
-    """sensors.ble.client.negotiate_mtu calls BlueZ's ``_acquire_mtu`` (bleak's documented MTU work-around)."""
+    """sensors.sources.ble.client.negotiate_mtu calls BlueZ's ``_acquire_mtu`` (bleak's documented MTU work-around)."""
     from bleak.backends.bluezdbus.client import BleakClientBlueZDBus
 
     assert inspect.iscoroutinefunction(BleakClientBlueZDBus._acquire_mtu)

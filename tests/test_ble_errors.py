@@ -18,11 +18,11 @@ from bleak.exc import (
     BleakError,
 )
 
-from sensors.ble.client import pmd_sentence
-from sensors.ble.diagnose import classify
-from sensors.ble.scan import BleakBackends, scan
 from sensors.codecs.pmd import PmdResponse, PmdSettings
 from sensors.errors import BluetoothUnavailable, SensorBusy, SensorNotFound, SensorUnavailableError
+from sensors.sources.ble.client import pmd_sentence
+from sensors.sources.ble.diagnose import classify
+from sensors.sources.ble.scan import BleakBackends, scan
 
 REPO = Path(__file__).resolve().parents[1]
 Reason = BleakBluetoothNotAvailableReason
@@ -97,7 +97,7 @@ def test_pmd_sentence_names_request_status_and_offer() -> None:
     offered = PmdSettings.from_bytes(
         bytes.fromhex("00 04 19 00 32 00 64 00 C8 00 01 01 10 00 02 03 02 00 04 00 08 00")
     )
-    from sensors.ble.client import AccConfig
+    from sensors.sources.ble.client import AccConfig
 
     text = pmd_sentence(PmdResponse(0x02, 0x02, 9, 0), AccConfig(range_g=16), offered)
     assert text == (

@@ -1,4 +1,4 @@
-"""The pure parts of sensors.ble: monikers, the reconnect policy, capability detection, PMD sentences."""
+"""The pure parts of sensors.sources.ble: monikers, the reconnect policy, capability detection, PMD sentences."""
 
 from __future__ import annotations
 
@@ -11,10 +11,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from sensors import uuids
-from sensors.ble.capabilities import POLAR_COMPANY_ID, from_advertisement, from_services
-from sensors.ble.policy import Backoff, ReconnectPolicy
 from sensors.errors import MonikerError
-from sensors.moniker import parse_sensor_moniker
+from sensors.sources.ble.capabilities import POLAR_COMPANY_ID, from_advertisement, from_services
+from sensors.sources.ble.policy import Backoff, ReconnectPolicy
+from sensors.sources.moniker import parse_sensor_moniker
 
 # ----------------------------------------------------------------------------------------------- monikers
 
@@ -166,7 +166,7 @@ def test_any_text_parses_or_says_why(text: str) -> None:
 
 
 def test_fuller_name_keeps_the_complete_name_of_a_shortened_one() -> None:
-    from sensors.ble.scan import fuller_name
+    from sensors.sources.ble.scan import fuller_name
 
     assert fuller_name("Polar H10 (Hexo", "Polar H10 (Hexoskin 005)") == "Polar H10 (Hexoskin 005)"
     assert fuller_name("Polar H10 (Hexoskin 005)", "Polar H10 (Hexo") == "Polar H10 (Hexoskin 005)"
@@ -182,7 +182,7 @@ async def test_scan_reports_the_complete_name_not_the_shortened_advertisement() 
     from bleak.backends.scanner import AdvertisementData, BaseBleakScanner
 
     from coach.cli.scan_cmd import format_results
-    from sensors.ble.scan import BleakBackends, scan
+    from sensors.sources.ble.scan import BleakBackends, scan
 
     full = "HR+RSC strap (garmin-fenix-5-run.fit re-encoded)"
 
@@ -239,7 +239,7 @@ def _offer(rates: tuple[int, ...], ranges: tuple[int, ...] = (2, 4, 8), bits: tu
 def test_acc_settings_fit_what_the_strap_offers(
     wanted: tuple[int, int, int], offered: Any, expected: tuple[int, int, int]
 ) -> None:
-    from sensors.ble.client import AccConfig
+    from sensors.sources.ble.client import AccConfig
 
     acc = AccConfig(sample_rate_hz=wanted[0], range_g=wanted[1], resolution_bits=wanted[2])
     got = acc.fitted_to(offered)

@@ -15,12 +15,12 @@ from coach.cli import cli, main
 from coach.cli.record_cmd import Progress, record_capture
 from coach.cli.scan_cmd import format_results
 from coach.errors import EXIT_SENSOR
-from sensors.ble.capabilities import from_advertisement
-from sensors.ble.client import BleSource
-from sensors.ble.scan import ScanResult
 from sensors.capture import CaptureWriter, read_capture
 from sensors.clock import FakeClock
 from sensors.errors import SensorBusy, SensorNotFound
+from sensors.sources.ble.capabilities import from_advertisement
+from sensors.sources.ble.client import BleSource
+from sensors.sources.ble.scan import ScanResult
 
 REPO = Path(__file__).resolve().parents[1]
 CHEST = "fixtures/chest-walk-jog-walk-hexoskin-005.jsonl"
@@ -162,8 +162,8 @@ async def test_record_capture_closes_the_source_when_start_fails() -> None:
 
 
 async def test_record_capture_closes_a_virtual_rig_whose_start_fails(tmp_path: Path) -> None:
-    from sensors.ble.client import ClientConfig
-    from sensors.virtual.source import VirtualRig, VirtualSource
+    from sensors.sources.ble.client import ClientConfig
+    from sensors.sources.virtual.source import VirtualRig, VirtualSource
 
     config = ClientConfig(scan_timeout_s=0.3, connect_timeout_s=0.5, start_timeout_s=2.0)
     source = VirtualSource(REPO / CHEST, speed=20.0, config=config)
@@ -179,7 +179,7 @@ async def test_record_capture_closes_a_virtual_rig_whose_start_fails(tmp_path: P
 def test_record_start_refused_one_line_exit_5_and_the_capture_is_kept(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    import sensors.ble.source
+    import sensors.sources.opener
 
     made: list[RefusingSource] = []
 
@@ -187,7 +187,7 @@ def test_record_start_refused_one_line_exit_5_and_the_capture_is_kept(
         made.append(RefusingSource())
         return made[-1]
 
-    monkeypatch.setattr(sensors.ble.source, "open_source", open_refusing)
+    monkeypatch.setattr(sensors.sources.opener, "open_source", open_refusing)
     out = tmp_path / "out.jsonl"
     with pytest.raises(SystemExit) as exited:
         main(["record", "--sensor", f"virtual:{REPO / CHEST}", "--duration", "5", "-o", str(out)])
@@ -312,15 +312,15 @@ def test_ctrl_c_while_connecting_ends_the_command_cleanly(tmp_path: Path) -> Non
     out = tmp_path / "out.jsonl"
     script = f"""
 import asyncio, pathlib
-import sensors.ble.source
-from sensors.ble.client import BleSource
+import sensors.sources.opener
+from sensors.sources.ble.client import BleSource
 
 class Hanging(BleSource):
     async def start(self):
         pathlib.Path({str(marker)!r}).write_text("connecting")
         await asyncio.Event().wait()
 
-sensors.ble.source.open_source = lambda *a, **k: Hanging(name="Polar H10 TEST")
+sensors.sources.opener.open_source = lambda *a, **k: Hanging(name="Polar H10 TEST")
 from coach.cli import main
 main(["record", "--sensor", "virtual:{REPO / CHEST}", "--duration", "60", "-o", {str(out)!r}])
 """

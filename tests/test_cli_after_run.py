@@ -13,7 +13,7 @@ from click.testing import CliRunner
 
 from coach.cli import cli
 from coach.cli.pain_cmd import default_when
-from coach.storage import Database
+from coach.store.database import Database
 from tests.after_run_helpers import hand_records, write_folder
 
 REPO = Path(__file__).resolve().parents[1]

@@ -1,4 +1,4 @@
-"""Real recordings -> capture files (sensors.convert, `coach convert`, tools/make_fixtures.py, fixtures/).
+"""Real recordings -> capture files (sensors.readers.convert, `coach convert`, tools/make_fixtures.py, fixtures/).
 
 The committed fixtures are decoded through the same SampleDecoder a live strap uses and compared with the source
 recordings in tests/data: acceleration within the mG quantisation of the resampled signal (and close to the
@@ -26,7 +26,7 @@ from coach.cli import cli
 from sensors import uuids
 from sensors.capture import read_capture
 from sensors.codecs.pmd import HEADER_SIZE, PmdDataFrame, acc_wire_samples
-from sensors.convert import (
+from sensors.readers.convert import (
     SETUP_S,
     FitToStrap,
     HexoskinToPolar,
@@ -38,8 +38,8 @@ from sensors.convert import (
     pmd_timestamp_ns,
     resample_acc,
 )
-from sensors.replay import ReplaySource
 from sensors.samples import AccBlock, FootPodSample, HeartRateSample, Sample, SensorEvent
+from sensors.sources.replay import ReplaySource
 
 REPO = Path(__file__).resolve().parents[1]
 FIXTURES = REPO / "fixtures"

@@ -1,4 +1,4 @@
-"""coach.display: plain throttled lines when not a terminal, a rich panel (<= 4 Hz) on a terminal."""
+"""coach.session.display: plain throttled lines when not a terminal, a rich panel (<= 4 Hz) on a terminal."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from coach.display import Display, DisplayState, coerce_state, fmt_clock, plain_line
+from coach.session.display import Display, DisplayState, coerce_state, plain_line
 from sensors.clock import FakeClock
 
 RUN = DisplayState(
@@ -26,15 +26,6 @@ RUN = DisplayState(
     elapsed_s=725.0,
     last_cue="Run for one minute",
 )
-
-
-def test_fmt_clock() -> None:
-    assert fmt_clock(None) == "--:--"
-    assert fmt_clock(0) == "0:00"
-    assert fmt_clock(59.6) == "1:00"
-    assert fmt_clock(725) == "12:05"
-    assert fmt_clock(3725) == "1:02:05"
-    assert fmt_clock(-3) == "0:00"
 
 
 def test_plain_line_names_every_field() -> None:

@@ -20,8 +20,8 @@ from pathlib import Path
 
 import pytest
 
-from coach import cues as C
-from coach.programme import load_programme
+from coach.plan.programme import load_programme
+from coach.session import cues as C
 
 REPO = Path(__file__).resolve().parents[1]
 GETTING_STARTED = REPO / "docs" / "getting-started.md"

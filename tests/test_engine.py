@@ -13,10 +13,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from coach import cues as C
-from coach.cues import Cue
-from coach.engine import EngineConfig, SessionEngine, SignalState
-from coach.programme import SessionPlan, load_programme, parse_programme
+from coach.plan.programme import SessionPlan, load_programme, parse_programme
+from coach.session import cues as C
+from coach.session.cues import Cue
+from coach.session.engine import EngineConfig, SessionEngine, SignalState
 
 REPO = Path(__file__).resolve().parents[1]
 FIXTURE = REPO / "fixtures" / "chest-walk-jog-walk-hexoskin-005.jsonl"
@@ -211,8 +211,8 @@ def test_adherence_prompt_on_a_real_recording() -> None:
     at 0:30-1:30 gets a prompt; a run at 2:20-3:20 is followed (see fixtures/README.md)."""
     pytest.importorskip("scipy")
     from coach.signal import StreamingGaitEstimator
-    from sensors.replay import ReplaySource
     from sensors.samples import AccBlock
+    from sensors.sources.replay import ReplaySource
 
     est = StreamingGaitEstimator()
     seconds = []

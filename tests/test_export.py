@@ -12,8 +12,14 @@ from hypothesis import given
 from hypothesis import strategies as st
 from lxml import etree
 
-from coach.activity import Activity, ActivityLap, ActivityRecord
-from coach.export import fit_cadence_to_spm, spm_to_fit_cadence, to_fit_bytes, to_tcx_bytes, write_private
+from coach.report.activity import Activity, ActivityLap, ActivityRecord
+from coach.report.export import (
+    fit_cadence_to_spm,
+    spm_to_fit_cadence,
+    to_fit_bytes,
+    to_tcx_bytes,
+    write_private,
+)
 from tests.realdata import TCX_SCHEMA
 
 

@@ -1,10 +1,10 @@
 """Fuzzing the file readers a user hands files to (issue 7): random and mutated input raises only the documented
 errors, never anything else.
 
-- programme loader (coach/programme.py): random text, mutated real TOML and well-formed TOML with random values ->
+- programme loader (coach/plan/programme.py): random text, mutated real TOML and well-formed TOML with random values ->
   only :class:`coach.errors.ProgrammeError`;
 - recording loaders (coach/signal/io.py ``load_recording``: csv, Polar Sensor Logger csv, FIT, capture) and the
-  importer (coach/importer.py ``import_recording``: FIT, Polar) on random bytes and mutated real files -> only
+  importer (coach/store/importer.py ``import_recording``: FIT, Polar) on random bytes and mutated real files -> only
   :class:`coach.errors.CoachError` (``InputError``).
 
 The capture reader and the GATT/PMD decoders have their own fuzz tests (tests/test_capture.py,
@@ -149,7 +149,7 @@ def structured_programmes(draw: st.DrawFn) -> str:
 
 
 def _parse_only_programme_error(text: str) -> None:
-    from coach.programme import parse_programme
+    from coach.plan.programme import parse_programme
 
     try:
         programme = parse_programme(text, "fuzz.toml")
@@ -188,7 +188,7 @@ def test_programme_structured_random_values(text: str) -> None:
 @settings(FUZZ, max_examples=60)
 @given(st.binary(max_size=300))
 def test_programme_file_random_bytes(tmp_path: Path, data: bytes) -> None:
-    from coach.programme import load_file
+    from coach.plan.programme import load_file
 
     path = tmp_path / "p.toml"
     path.write_bytes(data)
@@ -289,7 +289,7 @@ def test_recording_random_bytes(tmp_path: Path, name: str, blob: bytes) -> None:
 @FUZZ_SLOW
 @given(data=st.data())
 def test_import_mutated_real_files(tmp_path: Path, data: st.DataObject) -> None:
-    from coach.importer import import_recording
+    from coach.store.importer import import_recording
 
     files = real_files()
     choices = sorted(n for n in files if n.endswith((".fit", "_ACC.txt")))

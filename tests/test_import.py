@@ -9,9 +9,9 @@ import fitdecode
 import pytest
 
 from coach.errors import InputError
-from coach.importer import import_recording
-from coach.report import build_report, read_session
-from coach.storage import Database
+from coach.report.model import build_report, read_session
+from coach.store.database import Database
+from coach.store.importer import import_recording
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -161,7 +161,7 @@ def test_import_refuses_other_files(tmp_path: Path) -> None:
 
 
 def test_import_reads_a_fit_file_once(
-    shared_data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    data_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Issue 11: one reader per format, and a single `coach import` parses the FIT file once (records, laps,
     start time and heart rate all come from that one read)."""
@@ -174,7 +174,7 @@ def test_import_reads_a_fit_file_once(
             super().__init__(fileish, *args, **kwargs)
 
     monkeypatch.setattr(fitdecode, "FitReader", CountingReader)
-    path = shared_data / "garmin-fit" / "garmin-fenix-5-run.fit"
+    path = data_dir / "garmin-fit" / "garmin-fenix-5-run.fit"
     _, folder, _ = import_recording(path, tmp_path)
     assert opened == [str(path)]
     assert any(r["kind"] == "gait" for r in read_session(folder).records)

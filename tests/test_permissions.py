@@ -146,7 +146,7 @@ CHOSEN = ("C0:00:00:00:00:BB", "Polar H10 BBBBBBBB")
 async def test_ble_connects_only_to_the_chosen_sensor(
     monkeypatch: pytest.MonkeyPatch, wanted: dict[str, str], expected: str
 ) -> None:
-    from sensors.ble import scan
+    from sensors.sources.ble import scan
 
     # Another strap (and a stranger) answer first; the one asked for comes last.
     monkeypatch.setattr(scan, "BleakScanner", _fake_scanner([("11:22:33:44:55:66", "Phone"), OTHER, CHOSEN]))
@@ -163,8 +163,8 @@ async def test_ble_connects_only_to_the_chosen_sensor(
 async def test_ble_never_falls_back_to_a_sensor_that_was_not_asked_for(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from sensors.ble import scan
     from sensors.errors import SensorError
+    from sensors.sources.ble import scan
 
     monkeypatch.setattr(scan, "BleakScanner", _fake_scanner([OTHER, CHOSEN]))
     with pytest.raises(SensorError, match="no sensor with address C0:00:00:00:00:CC") as err:
@@ -173,7 +173,7 @@ async def test_ble_never_falls_back_to_a_sensor_that_was_not_asked_for(
 
 
 async def test_ble_name_prefers_the_exact_name_over_a_longer_one(monkeypatch: pytest.MonkeyPatch) -> None:
-    from sensors.ble import scan
+    from sensors.sources.ble import scan
 
     exact = ("C0:00:00:00:00:EE", "Polar H10 BBBB")
     monkeypatch.setattr(scan, "BleakScanner", _fake_scanner([CHOSEN, exact]))
@@ -183,8 +183,8 @@ async def test_ble_name_prefers_the_exact_name_over_a_longer_one(monkeypatch: py
 
 
 async def test_ble_name_matching_two_sensors_is_refused_not_guessed(monkeypatch: pytest.MonkeyPatch) -> None:
-    from sensors.ble import scan
     from sensors.errors import SensorNotFound
+    from sensors.sources.ble import scan
 
     monkeypatch.setattr(scan, "BleakScanner", _fake_scanner([OTHER, CHOSEN]))
     with pytest.raises(SensorNotFound, match="2 sensors match name 'Polar H10'") as err:

@@ -41,10 +41,10 @@ def data(tmp_path: Path) -> Path:
 
 
 def test_a_replay_at_speed_1_leaves_the_plan_unchanged(data: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import coach.runner
+    import coach.session.runner
 
-    assert hasattr(coach.runner, "MonotonicClock"), "the runner's wall clock moved: update this test"
-    monkeypatch.setattr(coach.runner, "MonotonicClock", FakeClock)
+    assert hasattr(coach.session.runner, "MonotonicClock"), "the runner's wall clock moved: update this test"
+    monkeypatch.setattr(coach.session.runner, "MonotonicClock", FakeClock)
     before = _run("plan", "--data-dir", str(data))
     assert "Current stage: 1" in before and "1 more at stage 1" in before, before
     out = _run(
@@ -96,8 +96,8 @@ def test_only_real_sessions_count(data: Path, fields: dict[str, object], counts:
 def test_rehearsals_ask_for_no_pain_score(tmp_path: Path) -> None:
     from datetime import UTC, datetime
 
-    from coach.session_index import pending_pain_prompts, sync
-    from coach.storage import Database
+    from coach.store.database import Database
+    from coach.store.index import pending_pain_prompts, sync
 
     d = tmp_path / "data"
     write_folder(d, hand_records(SID))  # a real session at 07:30, then a demo at 09:00 the same day

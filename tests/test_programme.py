@@ -12,7 +12,7 @@ from click.testing import CliRunner
 
 from coach.cli import cli, main
 from coach.errors import EXIT_PROGRAMME, ProgrammeError
-from coach.programme import builtin_names, load_file, load_programme, parse_duration_s, parse_programme
+from coach.plan.programme import builtin_names, load_file, load_programme, parse_duration_s, parse_programme
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from coach.progression import Decision, ProgressionConfig, SessionOutcome, decide
+from coach.plan.progression import Decision, ProgressionConfig, SessionOutcome, decide
 
 DAY0 = datetime(2026, 11, 2, 8, 0, tzinfo=UTC)
 
@@ -170,7 +170,7 @@ def test_per_stage_minimum_names_the_stage_and_refuses_zero() -> None:
 
 def test_config_from_toml_reads_every_field_and_names_file_and_field() -> None:
     from coach.errors import InputError
-    from coach.progression import config_as_dict, config_from_toml
+    from coach.plan.progression import config_as_dict, config_from_toml
 
     text = (
         "pain_safe_max = 1\npain_acceptable_max = 4\nmin_sessions_per_stage = 3\nmin_adherence = 0.7\n"
@@ -216,7 +216,7 @@ def test_config_from_toml_reads_every_field_and_names_file_and_field() -> None:
     ],
 )
 def test_rehearsal_is_decided_in_one_place(start: dict[str, object], reason: str | None) -> None:
-    from coach.progression import is_rehearsal, rehearsal_reason
+    from coach.plan.progression import is_rehearsal, rehearsal_reason
 
     assert rehearsal_reason(start) == reason
     assert is_rehearsal(start) is (reason is not None)

@@ -1,5 +1,5 @@
 """The readers of other programs' files (sensors/readers), the one steps-vs-strides rule (sensors/units.py) and the
-one moniker parser and checker (sensors/moniker.py)."""
+one moniker parser and checker (sensors/sources/moniker.py)."""
 
 from __future__ import annotations
 
@@ -10,10 +10,10 @@ import pytest
 
 from sensors.codecs.pmd import PMD_EPOCH
 from sensors.errors import CaptureError, MonikerError
-from sensors.moniker import check_sensor
 from sensors.readers import ReaderError
 from sensors.readers.fit import CADENCE_UNIT, read_fit
 from sensors.readers.polar_logger import read_polar_acc, read_polar_hr
+from sensors.sources.moniker import check_sensor
 from sensors.units import MAX_STEP_LENGTH_M, cadence_unit
 
 REPO = Path(__file__).resolve().parents[1]
@@ -77,7 +77,7 @@ def test_the_threshold_is_a_parameter() -> None:
 
 
 def test_device_cadence_unit_is_the_same_rule() -> None:
-    """coach/runner.py's live foot pod calls coach.signal.device_cadence_unit: a thin view of the one rule."""
+    """coach/session/runner.py's live foot pod calls coach.signal.device_cadence_unit: a thin view of the one rule."""
     from coach.signal import device_cadence_unit
 
     for rows in (_rows(82, 2.8), _rows(164, 2.8), _rows(82, None)):
@@ -88,8 +88,8 @@ def test_device_cadence_unit_is_the_same_rule() -> None:
 # ------------------------------------------------------------------------------------------------ FIT
 
 
-def test_fit_reader_reads_records_laps_and_sport(shared_data: Path) -> None:
-    fit = read_fit(shared_data / "garmin-fit" / "garmin-fenix-5-run.fit")
+def test_fit_reader_reads_records_laps_and_sport(data_dir: Path) -> None:
+    fit = read_fit(data_dir / "garmin-fit" / "garmin-fenix-5-run.fit")
     assert fit.sport == "running" and fit.records
     assert all(r.timestamp.tzinfo is not None for r in fit.records)
     with_cadence = [r for r in fit.records if r.cadence_strides_per_min is not None]
@@ -168,8 +168,12 @@ def test_check_sensor_checks_the_file_of_replay_and_virtual(tmp_path: Path) -> N
 
 
 def test_pmd_epoch_is_one_constant() -> None:
-    import sensors.convert as convert
+    import sensors.readers.convert as convert
 
     assert convert.pmd_timestamp_ns(PMD_EPOCH + timedelta(seconds=1)) == 1_000_000_000
-    for module in ("sensors/convert.py", "coach/importer.py", "sensors/readers/polar_logger.py"):
+    for module in (
+        "sensors/readers/convert.py",
+        "coach/store/importer.py",
+        "sensors/readers/polar_logger.py",
+    ):
         assert "datetime(2000" not in (REPO / module).read_text(encoding="utf-8"), module

@@ -1,4 +1,4 @@
-"""Replay (sensors/replay.py): capture -> SampleDecoder -> samples, paced by an injected clock."""
+"""Replay (sensors/sources/replay.py): capture -> SampleDecoder -> samples, paced by an injected clock."""
 
 from __future__ import annotations
 
@@ -15,8 +15,8 @@ from sensors.clock import FakeClock
 from sensors.codecs.heart_rate import HeartRateMeasurement
 from sensors.codecs.pmd import PmdDataFrame, decode_acc
 from sensors.errors import CaptureError
-from sensors.replay import ReplaySource
 from sensors.samples import AccBlock, FootPodSample, HeartRateSample, Sample, SampleDecoder, SensorEvent
+from sensors.sources.replay import ReplaySource
 from sensors.uuids import HEART_RATE_MEASUREMENT, PMD_CONTROL_POINT, PMD_DATA, RSC_MEASUREMENT
 
 REPO = Path(__file__).resolve().parents[1]

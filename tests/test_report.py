@@ -16,11 +16,11 @@ import pytest
 from lxml import etree
 
 from coach.errors import InputError
-from coach.export import fit_cadence_to_spm, to_fit_bytes, to_tcx_bytes
-from coach.report import build_report, format_text, read_session, session_activity
-from coach.report_html import render_html
-from coach.session_index import index_session, pending_pain_prompts, report_for, sync
-from coach.storage import Database
+from coach.report.export import fit_cadence_to_spm, to_fit_bytes, to_tcx_bytes
+from coach.report.html import render_html
+from coach.report.model import build_report, format_text, read_session, session_activity
+from coach.store.database import Database
+from coach.store.index import index_session, pending_pain_prompts, report_for, sync
 from tests.after_run_helpers import hand_records, write_folder
 from tests.realdata import TCX_SCHEMA
 
@@ -313,7 +313,7 @@ def test_runner_sessions_report_numbers_match_the_events(runner_sessions: Path) 
 
 
 def test_html_header_shows_the_recording_file_name_not_the_machine_path(tmp_path: Path) -> None:
-    from coach.report_html import short_source
+    from coach.report.html import short_source
 
     records = hand_records()
     records[0]["source"] = (

@@ -18,17 +18,17 @@ from typing import Any
 import numpy as np
 import pytest
 
-from coach import cues as C
-from coach.engine import EngineConfig, SignalState
-from coach.programme import parse_programme
-from coach.runner import SessionClock, SessionRunner, shift_sample, source_samples
-from coach.session_record import SessionRecord, resolve_data_dir
-from coach.tracker import SignalTracker
+from coach.plan.programme import parse_programme
+from coach.session import cues as C
+from coach.session.engine import EngineConfig, SignalState
+from coach.session.runner import SessionClock, SessionRunner, shift_sample, source_samples
+from coach.session.tracker import SignalTracker
+from coach.store.record import SessionRecord, resolve_data_dir
 from sensors.capture import CaptureWriter, read_capture
 from sensors.clock import FakeClock
-from sensors.moniker import parse_sensor_moniker
-from sensors.replay import ReplaySource
 from sensors.samples import AccBlock, HeartRateSample, SensorEvent
+from sensors.sources.moniker import parse_sensor_moniker
+from sensors.sources.replay import ReplaySource
 
 REPO = Path(__file__).resolve().parents[1]
 FIXTURE = REPO / "fixtures" / "chest-walk-jog-walk-hexoskin-005.jsonl"
@@ -183,8 +183,8 @@ async def test_source_that_ends_stops_the_session(tmp_path: Path) -> None:
 
 
 async def test_with_the_text_voice(tmp_path: Path) -> None:
-    """The real coach.voice in text mode: prints each cue once, on time."""
-    from coach.voice import make_voice
+    """The real coach.voice.speaker in text mode: prints each cue once, on time."""
+    from coach.voice.speaker import make_voice
 
     plan = plan_of('{ walk = "20s" }, { run = "20s" }')
     printed: list[str] = []
@@ -415,8 +415,8 @@ async def test_pause_resume_and_stop_through_the_runner(tmp_path: Path) -> None:
 async def test_a_source_that_cannot_start_leaves_no_session_folder(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import coach.runner as runner_module
-    from coach.runner import SessionOptions, run_session
+    import coach.session.runner as runner_module
+    from coach.session.runner import SessionOptions, run_session
     from sensors.errors import SensorUnavailableError
 
     def refuse(*args: Any, **kwargs: Any) -> Any:
@@ -438,7 +438,7 @@ async def test_a_source_that_cannot_start_leaves_no_session_folder(
 
 async def test_timetable_cue_interrupts_advice_only(tmp_path: Path) -> None:
     """A voice still busy (speech longer than planned): a heads-up cuts advice short, never a change cue."""
-    from coach.cues import Cue
+    from coach.session.cues import Cue
 
     wall = FakeClock()
     clock = SessionClock(wall, 1.0)
@@ -474,7 +474,7 @@ async def test_timetable_cue_interrupts_advice_only(tmp_path: Path) -> None:
 async def test_a_speaker_that_falls_behind_skips_on_the_speaker_only(tmp_path: Path) -> None:
     """Cues waiting behind each other (a fast rehearsal): only the changes and the newest cue are played; the
     others are written as skipped, and go on the tape at their session times."""
-    from coach.cues import Cue
+    from coach.session.cues import Cue
 
     wall = FakeClock()
     clock = SessionClock(wall, 40.0)
@@ -543,7 +543,7 @@ async def test_sensor_drop_in_a_real_recording_is_announced_and_recorded(tmp_pat
 
 async def test_a_programme_file_is_kept_with_the_session(tmp_path: Path) -> None:
     """session_start carries programme_file (absolute) and a copy of the file; summary.json the path."""
-    from coach.programme import load_file
+    from coach.plan.programme import load_file
 
     text = (
         'name = "mine"\ntitle = "Mine"\n[[stages]]\ntitle = "s"\nsessions = 3\nsession = [{ walk = "5s" }]\n'

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from coach.runner import RunResult, SessionOptions, run_session
+from coach.session.runner import RunResult, SessionOptions, run_session
 from sensors.clock import FakeClock
 
 REPO = Path(__file__).resolve().parents[1]

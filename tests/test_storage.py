@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from coach.errors import StorageError
-from coach.storage import DB_NAME, MIGRATIONS, Database
+from coach.store.database import DB_NAME, MIGRATIONS, Database
 
 
 def _session(i: int, **kw: object) -> dict[str, object]:

@@ -1,4 +1,4 @@
-"""End to end: the production BLE client (sensors.ble) against the virtual strap over bumble's real GATT stack.
+"""End to end: the production BLE client (sensors.sources.ble) against the virtual strap over bumble's real GATT stack.
 
 No hardware: bumble controllers on an in-process link, bleak driven through the bumble backend. The strap
 replays the committed fixtures; time runs on a ScaledClock, so "seconds" below are capture seconds.
@@ -16,17 +16,17 @@ import numpy as np
 import pytest
 
 from sensors import uuids
-from sensors.ble.client import AccConfig, BleSource, ClientConfig
-from sensors.ble.policy import ReconnectPolicy
-from sensors.ble.scan import find_device, scan
 from sensors.capture import CaptureWriter, PayloadRecord, read_capture
 from sensors.codecs.pmd import PmdOpCode, PmdRequest
 from sensors.errors import SensorNotFound
 from sensors.samples import AccBlock, FootPodSample, HeartRateSample, Sample, SensorEvent
-from sensors.virtual.clock import ScaledClock
-from sensors.virtual.script import H10_ACC_SETTINGS, StrapScript
-from sensors.virtual.source import VirtualRig, VirtualSource
-from sensors.virtual.strap import advertised_name
+from sensors.sources.ble.client import AccConfig, BleSource, ClientConfig
+from sensors.sources.ble.policy import ReconnectPolicy
+from sensors.sources.ble.scan import find_device, scan
+from sensors.sources.virtual.clock import ScaledClock
+from sensors.sources.virtual.script import H10_ACC_SETTINGS, StrapScript
+from sensors.sources.virtual.source import VirtualRig, VirtualSource
+from sensors.sources.virtual.strap import advertised_name
 
 REPO = Path(__file__).resolve().parents[1]
 CHEST = REPO / "fixtures" / "chest-walk-jog-walk-hexoskin-005.jsonl"

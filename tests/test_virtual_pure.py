@@ -9,7 +9,6 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from sensors import uuids
-from sensors.ble.client import AccConfig
 from sensors.capture import EventRecord, PayloadRecord
 from sensors.codecs.pmd import (
     PmdFeatures,
@@ -20,11 +19,12 @@ from sensors.codecs.pmd import (
     PmdStatus,
     build_acc_frame,
 )
-from sensors.virtual.clock import ScaledClock
-from sensors.virtual.pmd_server import FEATURES_ACC_ONLY, PmdServer
-from sensors.virtual.script import H10_ACC_SETTINGS, StrapScript, measured_acc_rate_hz
-from sensors.virtual.source import servable_acc_config
-from sensors.virtual.strap import advertised_name, advertising_data
+from sensors.sources.ble.client import AccConfig
+from sensors.sources.virtual.clock import ScaledClock
+from sensors.sources.virtual.pmd_server import FEATURES_ACC_ONLY, PmdServer
+from sensors.sources.virtual.script import H10_ACC_SETTINGS, StrapScript, measured_acc_rate_hz
+from sensors.sources.virtual.source import servable_acc_config
+from sensors.sources.virtual.strap import advertised_name, advertising_data
 
 REPO = Path(__file__).resolve().parents[1]
 ACC = 0x02

@@ -1,4 +1,4 @@
-"""coach.voice: one engine per worker, watchdog, WAV checks, fallback chain, no overlapping speech, the tape.
+"""coach.voice.speaker: one engine per worker, watchdog, WAV checks, fallback chain, no overlapping speech, the tape.
 
 Hung and broken engines are simulated by fake workers (real subprocesses speaking the worker protocol) and fake
 render functions; the watchdog timeouts are short real timeouts (marked ``realtime``). One test renders a real WAV
@@ -22,9 +22,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from coach.audio import NullPlayer, Playback, WavError, check_wav, read_wav, write_wav
 from coach.errors import SpeechError
-from coach.voice import (
+from coach.voice.audio import NullPlayer, Playback, WavError, check_wav, read_wav, write_wav
+from coach.voice.speaker import (
     ChimeRenderer,
     EspeakCliRenderer,
     FunctionRenderer,
@@ -241,7 +241,7 @@ async def test_failing_engine_is_dropped_after_repeated_failures_with_one_notice
 async def test_fallback_order_pyttsx3_then_espeak_then_chime(
     tmp_path: Path, fake_worker: MakeWorker, caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level(logging.INFO, logger="coach.voice")
+    caplog.set_level(logging.INFO, logger="coach.voice.speaker")
     broken_worker = fake_worker("not-ready", name="pyttsx3")
     espeak = EspeakCliRenderer(executable="/nonexistent/espeak-ng")
     v, echo = voice(tmp_path, [broken_worker, espeak, ChimeRenderer()], player=NullPlayer(pace=False))
@@ -385,7 +385,7 @@ async def test_say_never_talks_over_itself_and_interrupt_cuts_short(tmp_path: Pa
 async def test_failed_playback_shows_the_cue_as_text_and_stops_using_the_player(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level(logging.INFO, logger="coach.voice")
+    caplog.set_level(logging.INFO, logger="coach.voice.speaker")
     player = GatedPlayer(rc=1)
     v, echo = voice(tmp_path, [FunctionRenderer("fn", tone_fn)], player=player)
     cue = await v.say("Run for one minute")
@@ -627,7 +627,7 @@ def test_voice_is_the_only_module_importing_pyttsx3() -> None:
         for p in (repo / pkg).rglob("*.py")
         if re.search(r"^\s*(import pyttsx3|from pyttsx3)", p.read_text(encoding="utf-8"), re.M)
     )
-    assert importers == ["coach/voice.py"]
+    assert importers == ["coach/voice/speaker.py"]
 
 
 @pytest.mark.slow

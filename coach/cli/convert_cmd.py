@@ -1,6 +1,6 @@
 """``coach convert``: turn real recordings into capture files, as a strap would have sent them.
 
-The conversion itself lives in :mod:`sensors.convert`; this module parses options, reports what it made and
+The conversion itself lives in :mod:`sensors.readers.convert`; this module parses options, reports what it made and
 turns bad input into one-line errors. tools/make_fixtures.sh runs it for every committed fixture.
 """
 
@@ -19,7 +19,7 @@ def _time(ctx: click.Context, param: click.Parameter, value: str | None) -> floa
     """Seconds, ``mm:ss`` or ``h:mm:ss`` (click callback)."""
     if value is None:
         return None
-    from sensors.convert import parse_time_s
+    from sensors.readers.convert import parse_time_s
 
     try:
         return parse_time_s(value)
@@ -121,7 +121,7 @@ def hexoskin_cmd(
     Heart Rate Measurement notifications about once a second, after a Polar H10's connection set-up.
     """
     from coach.cli.options import check_output
-    from sensors.convert import HexoskinToPolar, load_hexoskin
+    from sensors.readers.convert import HexoskinToPolar, load_hexoskin
 
     check_output(output, force=force)  # before the work
     try:
@@ -167,7 +167,7 @@ def fit_cmd(
 ) -> None:
     """Convert a FIT activity FILE into Heart Rate (with RR) and RSC (speed, steps/min) notifications at 1 Hz."""
     from coach.cli.options import check_output
-    from sensors.convert import FitToStrap, load_fit
+    from sensors.readers.convert import FitToStrap, load_fit
 
     check_output(output, force=force)
     try:
@@ -185,7 +185,7 @@ def fit_cmd(
 
 def _write(conversion: Any, output: Path, force: bool) -> None:
     from coach.cli.options import check_output, writing
-    from sensors.convert import write_capture
+    from sensors.readers.convert import write_capture
 
     check_output(output, force=force)
     with writing(output):

@@ -27,10 +27,10 @@ def export(
     """
     from coach.cli.options import check_output, write_output
     from coach.errors import InputError
-    from coach.export import to_fit_bytes, to_tcx_bytes
-    from coach.report import read_session, session_activity
-    from coach.session_index import resolve_session
-    from coach.storage import Database
+    from coach.report.export import to_fit_bytes, to_tcx_bytes
+    from coach.report.model import read_session, session_activity
+    from coach.store.database import Database
+    from coach.store.index import resolve_session
 
     if fit_path is None and tcx_path is None:
         raise InputError("say where to write: --fit FILE and/or --tcx FILE")

@@ -47,8 +47,8 @@ def history(rebuild: bool, as_json: bool, data_dir: Path | None) -> None:
     Arrows compare with the session before: ↑/↓ is the direction, + marks a change for the better (more of the
     plan followed, higher running cadence, less pain), - a change for the worse.
     """
-    from coach import session_index as si
-    from coach.storage import Database
+    from coach.store import index as si
+    from coach.store.database import Database
 
     root = resolve(data_dir)
     if rebuild:

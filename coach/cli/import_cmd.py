@@ -48,7 +48,7 @@ def import_(
 
     FILE is a FIT activity (cadence strides/min is turned into steps/min) or a Polar Sensor Logger ACC export.
     """
-    from coach.importer import import_recording
+    from coach.store.importer import import_recording
 
     root = resolve(data_dir)
     sid, folder, notes = import_recording(

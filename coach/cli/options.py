@@ -56,7 +56,7 @@ def data_dir_option(f: F) -> F:
 
 def resolve(data_dir: Path | None) -> Path:
     """The data directory: ``--data-dir``, else $COACH_DATA_DIR, else the user data directory."""
-    from coach.session_record import resolve_data_dir
+    from coach.store.record import resolve_data_dir
 
     return resolve_data_dir(data_dir)
 
@@ -168,7 +168,7 @@ def writing(path: Path) -> Iterator[None]:
 
 def write_output(path: Path, data: bytes, *, force: bool) -> None:
     """Write ``data`` to the user-named ``path`` (user-only, health data), under the output rule above."""
-    from coach.export import write_private
+    from coach.report.export import write_private
 
     check_output(path, force=force)
     with writing(path):

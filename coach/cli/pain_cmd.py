@@ -52,8 +52,8 @@ def pain(
     the next morning. `coach plan` uses these scores to decide the next stage.
     """
     from coach.errors import InputError
-    from coach.session_index import pain_model, parse_time, pending_pain_prompts, resolve_session, sync
-    from coach.storage import Database
+    from coach.store.database import Database
+    from coach.store.index import pain_model, parse_time, pending_pain_prompts, resolve_session, sync
 
     try:
         value = float(score)

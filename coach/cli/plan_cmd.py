@@ -63,8 +63,9 @@ def plan(
     FILE). Rehearsals (`coach demo`, replay: and virtual: sensors, any --speed) never count.
     """
     from coach.errors import ProgrammeError
-    from coach.programme import builtin_names, describe_step, load_programme
-    from coach.session_index import (
+    from coach.plan.programme import builtin_names, describe_step, load_programme
+    from coach.store.database import Database
+    from coach.store.index import (
         decision_for,
         is_rehearsal_row,
         pending_pain_prompts,
@@ -72,7 +73,6 @@ def plan(
         session_programme,
         sync,
     )
-    from coach.storage import Database
 
     root = resolve(data_dir)
     config = progression_config(root, config_path)

@@ -17,7 +17,7 @@ def programme() -> None:
 @programme.command("list")
 def list_cmd() -> None:
     """List the built-in programmes."""
-    from coach.programme import builtin_names, load_programme
+    from coach.plan.programme import builtin_names, load_programme
 
     for name in builtin_names():
         prog = load_programme(name)
@@ -33,7 +33,7 @@ def list_cmd() -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the programme and every stage's plan as JSON.")
 def show_cmd(name: str, as_json: bool) -> None:
     """Show a programme's stages. NAME is a built-in name or a .toml file."""
-    from coach.programme import describe_step, load_programme
+    from coach.plan.programme import describe_step, load_programme
 
     prog = load_programme(name)
     if as_json:
@@ -87,7 +87,7 @@ def show_cmd(name: str, as_json: bool) -> None:
 @click.argument("file", type=click.Path(dir_okay=False, path_type=str))
 def validate_cmd(file: str) -> None:
     """Check a programme file; print a one-line summary, or one line naming the file, field and problem."""
-    from coach.programme import load_file
+    from coach.plan.programme import load_file
 
     prog = load_file(file)
     click.echo(f"{file}: ok: {prog.name!r}, {len(prog.stages)} stage{'s' if len(prog.stages) != 1 else ''}")

@@ -22,7 +22,7 @@ import click
 from coach.cli.options import force_option, sensor_option
 
 if TYPE_CHECKING:
-    from sensors.ble.client import BleSource
+    from sensors.sources.ble.client import BleSource
 
 logger = logging.getLogger(__name__)
 
@@ -221,11 +221,11 @@ def record(
     --duration 90 --speed 20 -o out.jsonl
     """
     from coach.cli.options import check_output, writing
-    from sensors.ble.client import AccConfig, BleSource, ClientConfig
-    from sensors.ble.source import open_source
     from sensors.capture import CaptureWriter
     from sensors.errors import MonikerError
-    from sensors.moniker import check_sensor, parse_sensor_moniker
+    from sensors.sources.ble.client import AccConfig, BleSource, ClientConfig
+    from sensors.sources.moniker import check_sensor, parse_sensor_moniker
+    from sensors.sources.opener import open_source
 
     moniker = parse_sensor_moniker(sensor)
     if moniker.kind == "replay":

@@ -40,10 +40,10 @@ def report(
     --html file is not replaced without --force.
     """
     from coach.cli.options import check_output, write_output
-    from coach.report import build_report, format_text, read_session
-    from coach.report_html import render_html
-    from coach.session_index import report_for, resolve_session
-    from coach.storage import Database
+    from coach.report.html import render_html
+    from coach.report.model import build_report, format_text, read_session
+    from coach.store.database import Database
+    from coach.store.index import report_for, resolve_session
 
     if html_path is not None:
         check_output(html_path, force=force)

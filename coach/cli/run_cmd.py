@@ -86,8 +86,8 @@ def run(
 
     Ctrl-C ends the session early; its folder is still written. Not medical advice: follow your physio.
     """
-    from coach.programme import load_programme
-    from coach.runner import SessionOptions, run_session
+    from coach.plan.programme import load_programme
+    from coach.session.runner import SessionOptions, run_session
 
     plan = load_programme(programme_name).plan(stage)  # bad programme: one line, before anything starts
     opts = SessionOptions(
@@ -126,7 +126,7 @@ def demo_plans() -> tuple[Any, Any]:
     """(the programme stage, the demo's compressed plan): runs kept, the warm-up and the walks shortened."""
     from dataclasses import replace
 
-    from coach.programme import load_programme
+    from coach.plan.programme import load_programme
 
     stage_plan = load_programme(DEMO_PROGRAMME).plan(DEMO_STAGE)
     intervals = []
@@ -180,7 +180,7 @@ def demo_options(
     echo: Any = print,
 ) -> tuple[Any, str]:
     """The demo's session options and the line that says honestly what was compressed."""
-    from coach.runner import SessionOptions
+    from coach.session.runner import SessionOptions
 
     stage_plan, plan = demo_plans()
     walks = {i.duration_s for i in stage_plan.intervals if i.activity == "walk" and i.label != "warm-up"}
@@ -229,7 +229,7 @@ def demo_options(
 @data_dir_option
 def demo(voice: str, audio_out: Path | None, data_dir: Path | None) -> None:
     """A short coached session on a bundled real walk/jog recording (the text `--help` shows is demo_help())."""
-    from coach.runner import run_session
+    from coach.session.runner import run_session
 
     opts, note = demo_options(voice=voice, audio_out=audio_out, data_dir=data_dir, echo=click.echo)
     click.echo(note)
@@ -323,7 +323,7 @@ def _plan_lines(figures: Figures, baseline: float | None) -> list[str]:
 
 def _report(result: Any, intro: Callable[[Any], list[str]]) -> bool:
     """Index the session and print ``intro(report)``, the next step and the pain prompt; False if no report."""
-    from coach.session_index import print_session_report
+    from coach.store.index import print_session_report
 
     try:
         print_session_report(result.folder, intro=intro)

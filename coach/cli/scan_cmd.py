@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 if TYPE_CHECKING:
-    from sensors.ble.scan import ScanResult
+    from sensors.sources.ble.scan import ScanResult
 
 
 def format_results(results: list[ScanResult], *, show_all: bool) -> list[str]:
@@ -102,16 +102,16 @@ def scan(timeout_s: float, show_all: bool, as_json: bool, virtual: Path | None) 
 
 
 async def _scan(timeout_s: float, virtual: Path | None) -> list[ScanResult]:
-    from sensors.ble.scan import scan as ble_scan
+    from sensors.sources.ble.scan import scan as ble_scan
 
     if virtual is None:
         return await ble_scan(timeout_s)
     from sensors.errors import SensorUnavailableError
 
     try:
-        from sensors.virtual.clock import ScaledClock
-        from sensors.virtual.script import StrapScript
-        from sensors.virtual.source import VirtualRig
+        from sensors.sources.virtual.clock import ScaledClock
+        from sensors.sources.virtual.script import StrapScript
+        from sensors.sources.virtual.source import VirtualRig
     except ImportError as exc:
         raise SensorUnavailableError(
             f"the virtual strap needs bumble ({exc.name or exc})", "pip install 'coach[virtual]'"

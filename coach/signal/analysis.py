@@ -165,7 +165,7 @@ def summarize(
 def device_cadence_unit(foot_pod: Sequence[Sequence[float]], **params: Any) -> tuple[float, str | None]:
     """``(factor, note)`` of the one steps-vs-strides rule, :func:`sensors.units.cadence_unit` (``params`` are
     its keyword parameters): ``(2.0, why)`` when the ``(t_s, cadence[, speed_mps])`` rows look like strides/min,
-    else ``(1.0, None)``. Kept for the live foot pod's call site (coach/runner.py); new code calls the rule."""
+    else ``(1.0, None)``. Kept for the live foot pod's call site (coach/session/runner.py); new code calls the rule."""
     decision = cadence_unit(foot_pod, **params)
     return decision.factor, decision.note
 

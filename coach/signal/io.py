@@ -2,7 +2,7 @@
 
 Every loader returns a :class:`Recording`; every problem with a file raises :class:`coach.errors.InputError`
 with one line naming the file (and the line when there is one). The files of other programs are read by the one
-reader of their format in :mod:`sensors.readers` (FIT, Polar Sensor Logger) or :mod:`sensors.replay` (capture);
+reader of their format in :mod:`sensors.readers` (FIT, Polar Sensor Logger) or :mod:`sensors.sources.replay` (capture);
 this module only turns a reader's output into a :class:`Recording`. Steps vs strides is decided here, at ingest,
 by the one rule :func:`sensors.units.cadence_unit`: a Recording's cadence is always steps/min. Formats:
 
@@ -11,7 +11,7 @@ by the one rule :func:`sensors.units.cadence_unit`: a Recording's cadence is alw
 - ``polar-csv``: the ACC export of the Polar Sensor Logger app, semicolon separated, header
   ``Phone timestamp;sensor timestamp [ns];X [mg];Y [mg];Z [mg]`` (extra columns such as ``timestamp [ms]`` are
   tolerated; columns are found by name). The sensor timestamp is nanoseconds since 2000-01-01.
-- ``capture``: a coach capture file replayed through :class:`sensors.replay.ReplaySource` (PMD accelerometer,
+- ``capture``: a coach capture file replayed through :class:`sensors.sources.replay.ReplaySource` (PMD accelerometer,
   RSC cadence, heart rate), the same code path as a live strap. RSC cadence does not say steps or strides: the
   step length decides (:func:`sensors.units.cadence_unit`).
 - ``fit``: a FIT activity; running cadence there is strides/min, so steps/min = 2 x (cadence +
@@ -275,8 +275,8 @@ def _load_polar_csv(path: Path, units: str) -> Recording:
 
 def _load_capture(path: Path) -> Recording:
     from sensors.errors import SensorError
-    from sensors.replay import ReplaySource
     from sensors.samples import AccBlock, FootPodSample, HeartRateSample
+    from sensors.sources.replay import ReplaySource
 
     blocks_t: list[np.ndarray] = []
     blocks_x: list[np.ndarray] = []

@@ -1,0 +1,168 @@
+"""Adherence: did the runner do what the plan asked? The one definition, used live and after the run.
+
+Pure. Every figure of an interval (seconds by detected mode, the share followed, time to comply, cadence and heart
+rate) comes from :func:`interval_stats` over per-second rows ``{t, mode, cadence_spm, hr_bpm}`` with
+``start_s <= t < end_s``. Who calls it, with which rows:
+
+- the session engine (:mod:`coach.session.engine`), live, over the rows it accounted each session second (what it knew at that
+  second: the detected mode lags the body by the detection delay) -> the ``interval_end`` records of events.jsonl;
+- summary.json (:mod:`coach.store.record`) and the report (:mod:`coach.report.model`), after the run, over the ``gait``
+  records counted by their own time (each detected second where it happened) -> the figures a runner and a physio see;
+- the live display, through :func:`live_status` (the same :func:`matches` rule on the engine's settled mode).
+
+So the live and after-the-run figures differ only by which seconds they see, never by the rule.
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any, TypedDict
+
+from coach.vocabulary import MODES, Mode, RecordKind, as_mode
+
+#: Seconds in a row of the planned activity that count as "complied" (time to comply; docs/formats/events.md).
+COMPLY_RUN_S = 3
+
+
+class GaitRow(TypedDict):
+    """One second of what was detected: its session time, mode, cadence (steps/min) and heart rate (bpm)."""
+
+    t: float
+    mode: str
+    cadence_spm: float | None
+    hr_bpm: float | None
+
+
+class IntervalStats(TypedDict):
+    seconds_by_mode: dict[str, float]
+    adherence: float | None
+    time_to_comply_s: float | None
+    cadence_mean_spm: float | None
+    cadence_sd_spm: float | None
+    cadence_median_spm: float | None
+    hr_mean_bpm: float | None
+    hr_max_bpm: float | None
+    n_seconds: int
+
+
+def _num(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    f = float(value)
+    return f if math.isfinite(f) else None
+
+
+def gait_rows(records: Iterable[Mapping[str, Any]]) -> list[GaitRow]:
+    """The per-second ``gait`` records of events.jsonl as rows, in time order (unknown modes become ``unknown``)."""
+    rows: list[GaitRow] = []
+    for r in records:
+        t = _num(r.get("t"))
+        if r.get("kind") != RecordKind.GAIT or t is None:
+            continue
+        rows.append(
+            GaitRow(
+                t=t,
+                mode=as_mode(r.get("mode")),
+                cadence_spm=_num(r.get("cadence_spm")),
+                hr_bpm=_num(r.get("hr_bpm")),
+            )
+        )
+    rows.sort(key=lambda x: x["t"])
+    return rows
+
+
+def matches(mode: str, activity: str) -> bool:
+    """Does a detected mode follow the planned activity? (A walk interval is not followed by standing still.)"""
+    return mode == (Mode.RUN if activity == "run" else Mode.WALK)
+
+
+def interval_stats(
+    rows: Sequence[GaitRow] | Sequence[Mapping[str, Any]], start_s: float, end_s: float, activity: str
+) -> IntervalStats:
+    """The figures of one interval from the rows with ``start_s <= t < end_s``.
+
+    ``adherence`` is the share of the *known-mode* seconds (walk, run, still) that match the activity (None if none
+    is known); ``time_to_comply_s`` is from ``start_s`` to the first of :data:`COMPLY_RUN_S` matching seconds in a row.
+    """
+    inside = [r for r in rows if start_s <= r["t"] < end_s]
+    by_mode: dict[str, float] = dict.fromkeys(MODES, 0.0)
+    for r in inside:
+        by_mode[r["mode"]] += 1.0
+    known = by_mode[Mode.WALK] + by_mode[Mode.RUN] + by_mode[Mode.STILL]
+    ok = sum(1 for r in inside if matches(r["mode"], activity))
+    ttc: float | None = None
+    streak = 0
+    for k, r in enumerate(inside):
+        streak = streak + 1 if matches(r["mode"], activity) else 0
+        if streak == COMPLY_RUN_S:
+            ttc = max(0.0, inside[k - COMPLY_RUN_S + 1]["t"] - start_s)
+            break
+    cads = [r["cadence_spm"] for r in inside if r["cadence_spm"] is not None]
+    hrs = [r["hr_bpm"] for r in inside if r["hr_bpm"] is not None]
+    return IntervalStats(
+        seconds_by_mode=by_mode,
+        adherence=(ok / known) if known else None,
+        time_to_comply_s=ttc,
+        cadence_mean_spm=statistics.fmean(cads) if cads else None,
+        cadence_sd_spm=statistics.pstdev(cads) if len(cads) > 1 else (0.0 if cads else None),
+        cadence_median_spm=statistics.median(cads) if cads else None,
+        hr_mean_bpm=statistics.fmean(hrs) if hrs else None,
+        hr_max_bpm=max(hrs) if hrs else None,
+        n_seconds=len(inside),
+    )
+
+
+def weighted_adherence(pairs: Iterable[tuple[float | None, float | None]]) -> float | None:
+    """The session's adherence: the intervals' shares weighted by their length (``(share, seconds)`` pairs)."""
+    used = [(float(a), float(w)) for a, w in pairs if a is not None and w]
+    total = sum(w for _, w in used)
+    return sum(a * w for a, w in used) / total if total > 0 else None
+
+
+def live_status(mode: str, activity: str | None, sensor: str = "connected") -> str | None:
+    """What the live display says about the settled mode against the interval's activity (None: nothing known)."""
+    if activity is None or mode == Mode.UNKNOWN or sensor == "lost":
+        return None
+    if matches(mode, activity) or (activity != "run" and mode == Mode.STILL):
+        return "ok"  # standing at a crossing in a walk is not worth a word on the screen
+    if activity == "run":
+        return "still walking" if mode == Mode.WALK else "stopped"
+    return "ease back"
+
+
+def event_figures(stats: IntervalStats) -> dict[str, Any]:
+    """The figures of an ``interval_end`` record / a summary.json interval (docs/formats/events.md), rounded."""
+
+    def r(value: float | None, digits: int) -> float | None:
+        return None if value is None else round(value, digits)
+
+    return {
+        "seconds_by_mode": {m: round(s, 2) for m, s in stats["seconds_by_mode"].items()},
+        "adherence": r(stats["adherence"], 3),
+        "time_to_comply_s": r(stats["time_to_comply_s"], 1),
+        "cadence_median_spm": r(stats["cadence_median_spm"], 1),
+        "hr_mean_bpm": r(stats["hr_mean_bpm"], 1),
+        "hr_max_bpm": None if stats["hr_max_bpm"] is None else round(stats["hr_max_bpm"]),
+    }
+
+
+def after_run_intervals(records: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """summary.json's intervals: each ``interval_end`` record with its figures recomputed by :func:`interval_stats`
+    over the gait records counted by their own time (as the report does); the engine's live figures stay under
+    ``live``. An interval without gait records keeps the live figures."""
+    rows = gait_rows(records)
+    out: list[dict[str, Any]] = []
+    for rec in records:
+        if rec.get("kind") != RecordKind.INTERVAL_END:
+            continue
+        item = {k: v for k, v in rec.items() if k not in ("t", "kind")}
+        start, end = _num(rec.get("start_t")), _num(rec.get("t"))
+        if start is not None and end is not None:
+            stats = interval_stats(rows, start, end, str(rec.get("activity")))
+            if stats["n_seconds"]:
+                live = {k: rec.get(k) for k in ("seconds_by_mode", "adherence", "time_to_comply_s")}
+                item.update(event_figures(stats), live=live)
+        out.append(item)
+    return out
