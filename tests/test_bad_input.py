@@ -106,9 +106,9 @@ TABLE: tuple[Row, ...] = (
     Row(
         "unknown-command",
         "Unknown command",
-        ("analyse", "x.csv"),
+        ("analyzer", "x.csv"),
         2,
-        "No such command 'analyse'",
+        "No such command 'analyzer'",
         "`coach --help` lists the commands.",
     ),
     Row(

@@ -18,10 +18,11 @@ from click.testing import CliRunner
 from coach.cli import cli, main
 from coach.errors import EXIT_INPUT, EXIT_STORAGE
 from tests.after_run_helpers import hand_records, write_folder
+from tests.realdata import FIT_DIR
 
 REPO = Path(__file__).resolve().parents[1]
 CHEST = REPO / "fixtures" / "chest-walk-jog-walk-hexoskin-005.jsonl"
-SHARED_FIT = REPO.parent / "shared" / "data" / "garmin-fit" / "garmin-fenix-5-walk.fit"
+FIT_WALK = FIT_DIR / "garmin-fenix-5-walk.fit"
 
 
 @click.command(context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
@@ -86,9 +87,9 @@ WRITERS = [
     ),
     Writer(
         "convert-fit",
-        lambda d, out: ["convert", "fit", str(SHARED_FIT), "--end", "20", "-o", str(out)],
+        lambda d, out: ["convert", "fit", str(FIT_WALK), "--end", "20", "-o", str(out)],
         _is_capture,
-        needs=SHARED_FIT,
+        needs=FIT_WALK,
     ),
     Writer("record", lambda d, out: _record_args(out), _is_capture),
 ]
@@ -102,8 +103,7 @@ def data(tmp_path: Path) -> Path:
 
 
 def _args(w: Writer, data: Path, out: Path) -> list[str]:
-    if w.needs is not None and not w.needs.exists():
-        pytest.skip(f"{w.needs} is not present")
+    assert w.needs is None or w.needs.is_file(), f"{w.needs}: committed test data is missing"
     return w.args(data, out)
 
 

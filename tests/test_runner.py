@@ -21,7 +21,9 @@ import pytest
 from coach.plan.programme import parse_programme
 from coach.session import cues as C
 from coach.session.engine import EngineConfig, SignalState
-from coach.session.runner import SessionClock, SessionRunner, shift_sample, source_samples
+from coach.session.clock import SessionClock
+from coach.session.runner import SessionRunner
+from coach.session.sources import shift_sample, source_samples
 from coach.session.tracker import SignalTracker
 from coach.store.record import SessionRecord, resolve_data_dir
 from sensors.capture import CaptureWriter, read_capture
@@ -415,14 +417,14 @@ async def test_pause_resume_and_stop_through_the_runner(tmp_path: Path) -> None:
 async def test_a_source_that_cannot_start_leaves_no_session_folder(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import coach.session.runner as runner_module
+    import coach.session.sources as sources_module
     from coach.session.runner import SessionOptions, run_session
     from sensors.errors import SensorUnavailableError
 
     def refuse(*args: Any, **kwargs: Any) -> Any:
         raise SensorUnavailableError("no strap", "switch it on")
 
-    monkeypatch.setattr(runner_module, "source_samples", refuse)
+    monkeypatch.setattr(sources_module, "source_samples", refuse)
     opts = SessionOptions(
         sensor=f"replay:{FIXTURE}",
         voice="none",

@@ -36,7 +36,7 @@ from coach.plan.programme import PlannedInterval, SessionPlan
 from coach.session import cues as C
 from coach.session.adherence import GaitRow, event_figures, interval_stats
 from coach.session.cues import Cue
-from coach.vocabulary import MODES
+from coach.vocabulary import MODES, RecordKind
 
 logger = logging.getLogger(__name__)
 
@@ -218,7 +218,7 @@ class SessionEngine:
             return cues
         self.state_ = "paused"
         self._pause_started = now_s
-        self._records.append({"t": round(now_s, 3), "kind": "control", "action": "pause"})
+        self._records.append({"t": round(now_s, 3), "kind": RecordKind.CONTROL, "action": "pause"})
         self._advice.clear()
         return cues + self._say_now(now_s, C.PAUSED)
 
@@ -231,7 +231,7 @@ class SessionEngine:
         self._last_now = now_s
         self.state_ = "running"
         self._pause_started = None
-        self._records.append({"t": round(now_s, 3), "kind": "control", "action": "resume"})
+        self._records.append({"t": round(now_s, 3), "kind": RecordKind.CONTROL, "action": "resume"})
         cues = self._say_now(now_s, C.RESUMED)
         return cues + self.step(now_s)
 
@@ -242,7 +242,9 @@ class SessionEngine:
         cues = self.step(now_s) if self.state_ == "running" else []
         if self.state_ == "ended":
             return cues
-        self._records.append({"t": round(now_s, 3), "kind": "control", "action": "stop", "reason": reason})
+        self._records.append(
+            {"t": round(now_s, 3), "kind": RecordKind.CONTROL, "action": "stop", "reason": reason}
+        )
         self._end_interval(now_s, "stopped")
         self.state_ = "ended"
         self.end_reason_ = reason
@@ -386,7 +388,7 @@ class SessionEngine:
             self._records.append(
                 {
                     "t": round(self._p + self._offset(), 3),
-                    "kind": "baseline",
+                    "kind": RecordKind.BASELINE,
                     "cadence_baseline_spm": self.cadence_baseline_spm_,
                     "source": "measured",
                     "seconds": len(self._baseline_samples),
@@ -419,7 +421,7 @@ class SessionEngine:
             self._stable_since_p = self._candidate_since_p
             since_t = self._candidate_since_p + self._offset()
             self._records.append(
-                {"t": round(since_t, 3), "kind": "mode", "mode": self._stable, "previous": previous}
+                {"t": round(since_t, 3), "kind": RecordKind.MODE, "mode": self._stable, "previous": previous}
             )
         stats = self._stats
         if stats is not None and stats.comply_s is None and self._stable == stats.interval.activity:
@@ -428,7 +430,7 @@ class SessionEngine:
             self._records.append(
                 {
                     "t": round(began_p + self._offset(), 3),
-                    "kind": "comply",
+                    "kind": RecordKind.COMPLY,
                     "interval_index": stats.interval.index,
                     "activity": stats.interval.activity,
                     "change_t": round(stats.start_t, 3),
@@ -444,7 +446,7 @@ class SessionEngine:
         self._records.append(
             {
                 "t": round(t_s, 3),
-                "kind": "interval_start",
+                "kind": RecordKind.INTERVAL_START,
                 "index": index,
                 "activity": interval.activity,
                 "planned_duration_s": interval.duration_s,
@@ -465,7 +467,7 @@ class SessionEngine:
         figures = event_figures(interval_stats(stats.rows, stats.start_t, math.inf, stats.interval.activity))
         record = {
             "t": round(t_s, 3),
-            "kind": "interval_end",
+            "kind": RecordKind.INTERVAL_END,
             "index": stats.interval.index,
             "activity": stats.interval.activity,
             "planned_duration_s": stats.interval.duration_s,

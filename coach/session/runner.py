@@ -29,15 +29,24 @@ from coach.errors import StorageError
 from coach.plan.programme import SessionPlan
 from coach.session import cues as C
 from coach.session.adherence import live_status
+from coach.session.clock import SessionClock
+from coach.session.controls import (
+    StopSwitch,
+    install_key_reader,
+    install_stop_handler,
+    remove_key_reader,
+    remove_stop_handler,
+)
 from coach.session.cues import Cue
 from coach.session.engine import EngineConfig, SessionEngine, SignalState
+from coach.session.sources import open_samples
 from coach.session.tracker import SignalTracker
 from coach.store.record import SessionRecord
 from coach.text import mmss
-from sensors.capture import CaptureSink, ShiftedCapture
+from coach.vocabulary import RecordKind
 from sensors.clock import Clock, MonotonicClock
-from sensors.samples import AccBlock, Sample
-from sensors.sources.moniker import SensorMoniker, check_sensor
+from sensors.samples import Sample
+from sensors.sources.moniker import check_sensor
 
 #: The engine's step on the session timeline (session seconds): fine enough for a 3-2-1 countdown.
 ENGINE_STEP_S = 0.25
@@ -45,30 +54,6 @@ ENGINE_STEP_S = 0.25
 STALL_WALL_S = 1.5
 
 logger = logging.getLogger(__name__)
-
-
-class SessionClock:
-    """Session seconds from a wall clock: ``now() = (wall.now() - start) * speed``."""
-
-    def __init__(self, wall: Clock | None = None, speed: float = 1.0) -> None:
-        if not speed > 0 or not math.isfinite(speed):
-            raise ValueError(f"speed must be a positive number (got {speed})")
-        self.wall: Clock = wall or MonotonicClock()
-        self.speed = speed
-        self._t0 = self.wall.now()
-
-    def now(self) -> float:
-        return (self.wall.now() - self._t0) * self.speed
-
-    def restart(self) -> None:
-        """Session time 0 is now (called when the session really starts, after the voice is ready)."""
-        self._t0 = self.wall.now()
-
-    def wall_elapsed(self) -> float:
-        return self.wall.now() - self._t0
-
-    async def sleep(self, seconds: float) -> None:
-        await self.wall.sleep(max(0.0, seconds) / self.speed)
 
 
 class VoiceLike(Protocol):
@@ -279,7 +264,12 @@ class SessionRunner:
             logger.warning("sensor source failed: %s", exc)
             self.source_error = exc
             self.record.write(
-                {"t": round(self._engine_t, 3), "kind": "sensor", "state": "error", "reason": str(exc)}
+                {
+                    "t": round(self._engine_t, 3),
+                    "kind": RecordKind.SENSOR,
+                    "state": "error",
+                    "reason": str(exc),
+                }
             )
         finally:
             self.source_ended = True
@@ -313,7 +303,7 @@ class SessionRunner:
         now = float(getattr(spoken, "t_start", self.clock.now()))
         rec: dict[str, Any] = {
             "t": round(now, 3),
-            "kind": "speech",
+            "kind": RecordKind.SPEECH,
             "cue_t": cue.t,
             "type": cue.type,
             "outcome": outcome,
@@ -436,7 +426,7 @@ class SessionRunner:
             record.write(
                 {
                     "t": round(now, 3),
-                    "kind": "session_end",
+                    "kind": RecordKind.SESSION_END,
                     "reason": self.engine.end_reason_ or end_reason,
                     "ended_at": datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
                     "duration_s": round(now, 3),
@@ -487,117 +477,6 @@ class SessionOptions:
     clock: Clock | None = None  # the wall clock (tests pass a FakeClock); None = the real one
 
 
-def shift_sample(sample: Sample, offset_s: float) -> Sample:
-    """A copy of ``sample`` with its time(s) moved by ``offset_s`` (for looping a recording)."""
-    if offset_s == 0:
-        return sample
-    if isinstance(sample, AccBlock):
-        return dataclasses.replace(sample, t_s=sample.t_s + offset_s)
-    return dataclasses.replace(sample, t=sample.t + offset_s)
-
-
-async def source_samples(
-    moniker: SensorMoniker,
-    *,
-    capture: CaptureSink,
-    clock: SessionClock,
-    loop: bool = False,
-    gap_s: float = 1.0,
-) -> AsyncIterator[Sample]:
-    """Samples of any source (:func:`sensors.sources.ble.open_source`: ``replay:``, ``virtual:`` or ``ble:``) in session
-    seconds, each record of its raw traffic copied to ``capture`` as it happens (a replay's too). With ``loop``
-    (replay and virtual only), the recording starts again ``gap_s`` after it ends, times continuing."""
-    from sensors.sources.opener import open_source
-
-    offset = 0.0
-    while True:
-        replay = moniker.kind == "replay"
-        source: Any = open_source(
-            moniker,
-            capture_writer=ShiftedCapture(capture, offset),
-            # a replay is paced by the wall clock at the session speed, its times are the recording's; a radio
-            # source runs on the session clock itself
-            clock=clock.wall if replay else clock,
-            speed=clock.speed,
-        )
-        last_t = offset
-        try:
-            if hasattr(source, "start"):
-                await source.start()
-            async for sample in source:
-                sample = shift_sample(sample, offset)
-                if math.isfinite(sample.t):
-                    last_t = max(last_t, sample.t)
-                yield sample
-        finally:
-            if hasattr(source, "aclose"):
-                await source.aclose()
-        if not loop:
-            return
-        # a replay restarts on its recording's seconds: move on past what was played; a radio source's times are
-        # the session clock's since it started
-        offset = last_t + gap_s if replay else clock.now()
-        if replay:
-            await clock.sleep(gap_s)
-
-
-@contextlib.asynccontextmanager
-async def open_samples(
-    opts: SessionOptions, *, capture: CaptureSink, clock: SessionClock, first_sample_timeout_s: float = 60.0
-) -> AsyncIterator[tuple[AsyncIterator[Sample], dict[str, Any]]]:
-    """The sample stream for ``opts.sensor`` (:func:`source_samples`) and a description for the session record.
-
-    A radio source (``ble:``, ``virtual:``) connects now, so a missing strap fails before the session starts.
-    """
-    from coach.errors import InputError
-
-    moniker = check_sensor(opts.sensor)
-    if moniker.kind == "ble" and opts.speed != 1.0:
-        raise InputError(
-            f"--speed works with replay: and virtual: sensors only ({moniker.text} runs in real time)"
-        )
-    if moniker.kind == "ble" and opts.loop:
-        raise InputError("--loop works with replay: and virtual: sensors only")
-    described: dict[str, Any] = {"source": moniker.text}
-    if moniker.kind == "replay":
-        from sensors.capture import read_capture
-
-        assert moniker.path is not None
-        described["recording_s"] = round(
-            read_capture(moniker.path).duration_s, 1
-        )  # reads and checks the file
-    stream = source_samples(moniker, capture=capture, clock=clock, loop=opts.loop)
-    if moniker.kind == "replay":
-        try:
-            yield stream, described
-        finally:
-            await stream.aclose()  # type: ignore[attr-defined]
-        return
-    # Connect now (a missing strap fails before the session starts): take the first sample.
-    try:
-        first = await asyncio.wait_for(anext(stream), first_sample_timeout_s)
-    except (TimeoutError, StopAsyncIteration):
-        from coach.errors import SensorUnavailable
-
-        await stream.aclose()  # type: ignore[attr-defined]
-        raise SensorUnavailable(
-            f"{moniker.text} sent no data within {first_sample_timeout_s:g} s; is the strap worn (wet the "
-            "electrodes) and switched on?"
-        ) from None
-
-    async def chained() -> AsyncIterator[Sample]:
-        yield first
-        async for sample in stream:
-            yield sample
-
-    chain = chained()
-    try:
-        yield chain, described
-    finally:
-        await chain.aclose()  # type: ignore[attr-defined]
-        await stream.aclose()  # type: ignore[attr-defined]
-
-
 async def run_session(opts: SessionOptions) -> RunResult:
     """Load the plan, open the session folder, the voice, the sensor and the display; run; close everything.
 
@@ -635,8 +514,8 @@ async def run_session(opts: SessionOptions) -> RunResult:
         clock=clock,
         echo=echo,
     )
-    switch = _StopSwitch()
-    _install_stop_handler(switch)
+    switch = StopSwitch()
+    install_stop_handler(switch)
     keys = False
     try:
         # Render every phrase before the sensor starts streaming, so the first change is heard on time.
@@ -644,7 +523,10 @@ async def run_session(opts: SessionOptions) -> RunResult:
             C.session_phrases(plan, heads_up_s=config.heads_up_s, countdown=config.countdown)
         )
         clock.restart()
-        async with open_samples(opts, capture=capture, clock=clock) as (samples, described):
+        async with open_samples(opts.sensor, capture=capture, clock=clock, loop=opts.loop) as (
+            samples,
+            described,
+        ):
             runner = SessionRunner(
                 plan,
                 samples,
@@ -667,16 +549,16 @@ async def run_session(opts: SessionOptions) -> RunResult:
                 echo=echo,
             )
             switch.attach(runner)
-            keys = _install_key_reader(runner, echo) if opts.keys else False
+            keys = install_key_reader(runner, echo) if opts.keys else False
             return await runner.run()
     except OSError as exc:  # disk full or an I/O error while recording: one line, what is written stays
         if exc.errno in STORAGE_ERRNOS:
             raise storage_error(exc, record.folder) from None
         raise
     finally:
-        _remove_stop_handler()
+        remove_stop_handler()
         if keys:
-            _remove_key_reader()
+            remove_key_reader()
         try:
             capture.close()
         except OSError as exc:
@@ -705,81 +587,3 @@ def storage_error(exc: OSError, folder: Path) -> StorageError:
         f"cannot write the session{where} ({exc.strerror or exc}): {hint}. What was recorded up to then is kept "
         f"in {folder}"
     )
-
-
-class _StopSwitch:
-    """Where a stop signal goes: to the runner once there is one, else kept until it is attached (a signal during
-    the voice's set-up or while connecting stops the session as soon as it starts)."""
-
-    def __init__(self) -> None:
-        self.runner: SessionRunner | None = None
-        self.requested: str | None = None
-
-    def stop(self, signal_name: str) -> None:
-        if self.runner is not None:
-            self.runner.stop("stopped", signal_name=signal_name)
-        elif self.requested is None:
-            self.requested = signal_name
-
-    def attach(self, runner: SessionRunner) -> None:
-        self.runner = runner
-        if self.requested is not None:
-            runner.stop("stopped", signal_name=self.requested)
-
-
-def _install_stop_handler(switch: _StopSwitch) -> None:
-    """Ctrl-C and SIGTERM end the session cleanly (folder written, marked stopped); a second Ctrl-C interrupts at
-    once."""
-    import signal
-
-    loop = asyncio.get_running_loop()
-
-    def on_sigint() -> None:
-        switch.stop("SIGINT")
-        with contextlib.suppress(Exception):
-            loop.remove_signal_handler(signal.SIGINT)
-
-    with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
-        loop.add_signal_handler(signal.SIGINT, on_sigint)
-        loop.add_signal_handler(signal.SIGTERM, lambda: switch.stop("SIGTERM"))
-
-
-def _install_key_reader(runner: SessionRunner, echo: Callable[[str], None]) -> bool:
-    """On a terminal: ``p`` + Enter pauses, ``r`` + Enter resumes, ``q`` + Enter stops the session."""
-    import sys
-
-    if not sys.stdin.isatty():
-        return False
-    loop = asyncio.get_running_loop()
-
-    def on_line() -> None:
-        line = sys.stdin.readline().strip().lower()
-        if line.startswith("p"):
-            runner.pause()
-        elif line.startswith("r"):
-            runner.resume()
-        elif line.startswith("q"):
-            runner.stop("stopped")
-
-    try:
-        loop.add_reader(sys.stdin.fileno(), on_line)
-    except (NotImplementedError, OSError, ValueError):
-        return False
-    echo("keys: p + Enter pause, r + Enter resume, q + Enter stop (Ctrl-C stops too)")
-    return True
-
-
-def _remove_key_reader() -> None:
-    import sys
-
-    with contextlib.suppress(NotImplementedError, OSError, ValueError):
-        asyncio.get_running_loop().remove_reader(sys.stdin.fileno())
-
-
-def _remove_stop_handler() -> None:
-    import signal
-
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
-            loop.remove_signal_handler(sig)

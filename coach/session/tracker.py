@@ -15,6 +15,8 @@ from typing import Any
 
 from coach.session.engine import SignalState
 from coach.signal import GaitSecond, StreamingGaitEstimator, device_cadence_unit
+from coach.vocabulary import RecordKind
+from sensors.events import SensorEventName
 from sensors.samples import AccBlock, BatterySample, FootPodSample, HeartRateSample, Sample, SensorEvent
 
 logger = logging.getLogger(__name__)
@@ -86,7 +88,12 @@ class SignalTracker:
         elif isinstance(sample, BatterySample) and sample.percent != self.battery_percent:
             self.battery_percent = sample.percent
             self._records.append(
-                {"t": round(t, 3), "kind": "sensor", "state": "battery", "battery_percent": sample.percent}
+                {
+                    "t": round(t, 3),
+                    "kind": RecordKind.SENSOR,
+                    "state": "battery",
+                    "battery_percent": sample.percent,
+                }
             )
 
     def _foot_pod_cadence(self, t: float, sample: FootPodSample) -> float:
@@ -111,7 +118,7 @@ class SignalTracker:
         self._records.append(
             {
                 "t": round(second.t, 3),
-                "kind": "gait",
+                "kind": RecordKind.GAIT,
                 "cadence_spm": None if second.cadence_spm is None else round(second.cadence_spm, 1),
                 "mode": second.mode,
                 "confidence": round(second.confidence, 3),
@@ -121,21 +128,26 @@ class SignalTracker:
         )
 
     def _event(self, event: SensorEvent) -> None:
+        """The link state: a disconnect makes the sensor lost at once, a (re)connection ends that; both are
+        written as ``sensor`` records (a reconnection is a ``connected`` event with ``reconnect`` > 0)."""
         name = event.event
-        if name in ("disconnected", "link_lost", "lost"):
+        if name == SensorEventName.DISCONNECTED:
             self.disconnected = True
-        elif name in ("connected", "reconnected"):
+        elif name == SensorEventName.CONNECTED:
             self.disconnected = False
-        if name in ("connected", "disconnected", "reconnected", "reconnecting", "link_lost"):
-            fields = {k: v for k, v in dict(event.fields).items() if k not in ("t", "kind", "state")}
-            self._records.append({"t": round(event.t, 3), "kind": "sensor", "state": name, **fields})
+        else:
+            return
+        fields = {k: v for k, v in dict(event.fields).items() if k not in ("t", "kind", "state")}
+        self._records.append(
+            {"t": round(event.t, 3), "kind": RecordKind.SENSOR, "state": str(name), **fields}
+        )
 
     def state(self, now_s: float) -> SignalState:
         last = self.last_sample_t if self.last_sample_t is not None else 0.0
         lost = self.disconnected or now_s - last > self.sensor_timeout_s
         new = "lost" if lost else "connected"
         if new != self.sensor:
-            self._records.append({"t": round(now_s, 3), "kind": "sensor", "state": new})
+            self._records.append({"t": round(now_s, 3), "kind": RecordKind.SENSOR, "state": new})
             self.sensor = new
         hr = self.hr_bpm if now_s - self.hr_t <= self.hr_max_age_s else None
         return SignalState(

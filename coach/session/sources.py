@@ -1,0 +1,137 @@
+"""The session's samples: any source, named by its ``--sensor`` moniker, on the session timeline.
+
+:func:`open_samples` checks the moniker, opens the source through the one opener
+(:func:`sensors.sources.opener.open_source`) with the session's capture as its tee, and for a radio source waits for
+the first sample, so a missing strap fails before the session starts. :func:`source_samples` loops a recording
+(``--loop``) with its times continuing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import math
+from collections.abc import AsyncIterator
+from typing import Any
+
+from coach.session.clock import SessionClock
+from sensors.capture import CaptureSink, ShiftedCapture
+from sensors.samples import AccBlock, Sample
+from sensors.sources.moniker import SensorMoniker, check_sensor
+
+
+def shift_sample(sample: Sample, offset_s: float) -> Sample:
+    """A copy of ``sample`` with its time(s) moved by ``offset_s`` (for looping a recording)."""
+    if offset_s == 0:
+        return sample
+    if isinstance(sample, AccBlock):
+        return dataclasses.replace(sample, t_s=sample.t_s + offset_s)
+    return dataclasses.replace(sample, t=sample.t + offset_s)
+
+
+async def source_samples(
+    moniker: SensorMoniker,
+    *,
+    capture: CaptureSink,
+    clock: SessionClock,
+    loop: bool = False,
+    gap_s: float = 1.0,
+) -> AsyncIterator[Sample]:
+    """Samples of any source (:func:`sensors.sources.ble.open_source`: ``replay:``, ``virtual:`` or ``ble:``) in session
+    seconds, each record of its raw traffic copied to ``capture`` as it happens (a replay's too). With ``loop``
+    (replay and virtual only), the recording starts again ``gap_s`` after it ends, times continuing."""
+    from sensors.sources.opener import open_source
+
+    offset = 0.0
+    while True:
+        replay = moniker.kind == "replay"
+        source: Any = open_source(
+            moniker,
+            capture_writer=ShiftedCapture(capture, offset),
+            # a replay is paced by the wall clock at the session speed, its times are the recording's; a radio
+            # source runs on the session clock itself
+            clock=clock.wall if replay else clock,
+            speed=clock.speed,
+        )
+        last_t = offset
+        try:
+            if hasattr(source, "start"):
+                await source.start()
+            async for sample in source:
+                sample = shift_sample(sample, offset)
+                if math.isfinite(sample.t):
+                    last_t = max(last_t, sample.t)
+                yield sample
+        finally:
+            if hasattr(source, "aclose"):
+                await source.aclose()
+        if not loop:
+            return
+        # a replay restarts on its recording's seconds: move on past what was played; a radio source's times are
+        # the session clock's since it started
+        offset = last_t + gap_s if replay else clock.now()
+        if replay:
+            await clock.sleep(gap_s)
+
+
+@contextlib.asynccontextmanager
+async def open_samples(
+    sensor: str,
+    *,
+    capture: CaptureSink,
+    clock: SessionClock,
+    loop: bool = False,
+    first_sample_timeout_s: float = 60.0,
+) -> AsyncIterator[tuple[AsyncIterator[Sample], dict[str, Any]]]:
+    """The sample stream for ``sensor`` (:func:`source_samples`) and a description for the session record.
+
+    A radio source (``ble:``, ``virtual:``) connects now, so a missing strap fails before the session starts.
+    """
+    from coach.errors import InputError
+
+    moniker = check_sensor(sensor)
+    if moniker.kind == "ble" and clock.speed != 1.0:
+        raise InputError(
+            f"--speed works with replay: and virtual: sensors only ({moniker.text} runs in real time)"
+        )
+    if moniker.kind == "ble" and loop:
+        raise InputError("--loop works with replay: and virtual: sensors only")
+    described: dict[str, Any] = {"source": moniker.text}
+    if moniker.kind == "replay":
+        from sensors.capture import read_capture
+
+        assert moniker.path is not None
+        described["recording_s"] = round(
+            read_capture(moniker.path).duration_s, 1
+        )  # reads and checks the file
+    stream = source_samples(moniker, capture=capture, clock=clock, loop=loop)
+    if moniker.kind == "replay":
+        try:
+            yield stream, described
+        finally:
+            await stream.aclose()  # type: ignore[attr-defined]
+        return
+    # Connect now (a missing strap fails before the session starts): take the first sample.
+    try:
+        first = await asyncio.wait_for(anext(stream), first_sample_timeout_s)
+    except (TimeoutError, StopAsyncIteration):
+        from coach.errors import SensorUnavailable
+
+        await stream.aclose()  # type: ignore[attr-defined]
+        raise SensorUnavailable(
+            f"{moniker.text} sent no data within {first_sample_timeout_s:g} s; is the strap worn (wet the "
+            "electrodes) and switched on?"
+        ) from None
+
+    async def chained() -> AsyncIterator[Sample]:
+        yield first
+        async for sample in stream:
+            yield sample
+
+    chain = chained()
+    try:
+        yield chain, described
+    finally:
+        await chain.aclose()  # type: ignore[attr-defined]
+        await stream.aclose()  # type: ignore[attr-defined]
