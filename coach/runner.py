@@ -617,6 +617,7 @@ class SessionOptions:
     display: bool = True
     keys: bool = True  # p / r / q + Enter on a terminal
     echo: Callable[[str], None] = print
+    clock: Clock | None = None  # the wall clock (default: MonotonicClock); tests pass a FakeClock
 
 
 class OffsetCapture:
@@ -768,7 +769,7 @@ async def run_session(opts: SessionOptions) -> RunResult:
             f"change; using {heads_up_s:g} s"
         )
     data_dir = resolve_data_dir(opts.data_dir)
-    wall = MonotonicClock()
+    wall = opts.clock or MonotonicClock()
     clock = SessionClock(wall, opts.speed)
     record = SessionRecord(data_dir)
     capture = CaptureWriter(record.capture_path, source=opts.sensor, clock=wall)
