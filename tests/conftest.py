@@ -57,3 +57,12 @@ def shared_data() -> Path:
     if not SHARED_DATA.is_dir():
         pytest.skip("shared/data is not beside this checkout")
     return SHARED_DATA
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Hypothesis without its per-example deadline (200 ms of wall time by default), suite-wide: a busy machine
+    must not fail a test. Each test keeps its own example budget (bench/RESULTS.md counts them)."""
+    from hypothesis import settings
+
+    settings.register_profile("coach", deadline=None)
+    settings.load_profile("coach")
