@@ -88,7 +88,6 @@ def test_run_bad_sensor_one_line(
     assert not (tmp_path / "sessions").exists()  # nothing started
 
 
-@pytest.mark.slow
 def test_run_short_session_on_a_replay(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """``coach run`` end to end through click: 60 s of plan at 5x (12 s, on virtual time)."""
     plan = tmp_path / "short.toml"
@@ -124,7 +123,6 @@ def test_run_short_session_on_a_replay(tmp_path: Path, monkeypatch: pytest.Monke
     assert (folder / "events.jsonl").is_file() and (folder / "capture.jsonl").is_file()
 
 
-@pytest.mark.slow
 def test_the_end_of_run_figures_are_the_reports(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """What `coach run` prints at the end (followed %, per interval) is what `coach report` says, not the engine's
     live tally, which lags by the detection delay (several session seconds at --speed 50)."""
