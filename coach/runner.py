@@ -617,7 +617,7 @@ class SessionOptions:
     display: bool = True
     keys: bool = True  # p / r / q + Enter on a terminal
     echo: Callable[[str], None] = print
-    clock: Clock | None = None  # the wall clock (default: MonotonicClock); tests pass a FakeClock
+    clock: Clock | None = None  # the wall clock (default: MonotonicClock); tests pass one on virtual time
 
 
 class OffsetCapture:
