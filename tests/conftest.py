@@ -54,3 +54,12 @@ def _no_network(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 def data_dir() -> Path:
     """The committed real recordings (tests/data; provenance and licences in tests/data/README.md)."""
     return DATA
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Hypothesis without its per-example deadline (200 ms of wall time by default), suite-wide: a busy machine
+    must not fail a test. Each test keeps its own example budget (bench/RESULTS.md counts them)."""
+    from hypothesis import settings
+
+    settings.register_profile("coach", deadline=None)
+    settings.load_profile("coach")

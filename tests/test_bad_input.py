@@ -1,13 +1,16 @@
 """The bad-input table (issue 7): every way a user can hand coach something wrong gives one clear line, a distinct
 exit code per family (coach/errors.py) and no traceback, and nothing already recorded is lost.
 
-:data:`TABLE` is the single source: each row runs ``python -m coach ...`` as a subprocess, and the same rows are
-rendered in docs/troubleshooting.md (``python tests/test_bad_input.py`` prints the table;
+:data:`TABLE` is the single source: each row runs ``coach.cli.main`` in-process (one row per exit code also as a
+``python -m coach ...`` subprocess, the real entry point), and the same rows are rendered in
+docs/troubleshooting.md (``python tests/test_bad_input.py`` prints the table;
 :func:`test_troubleshooting_doc_shows_the_table` keeps the two in step).
 """
 
 from __future__ import annotations
 
+import errno
+import importlib.util
 import json
 import os
 import subprocess
@@ -522,10 +525,55 @@ def _run_row(row: Row, d: Path) -> subprocess.CompletedProcess[str]:
     return _coach(*args, cwd=d)
 
 
-@pytest.mark.parametrize("row", TABLE, ids=[r.id for r in TABLE])
-def test_bad_input(row: Row, bad_files: Path) -> None:
-    res = _run_row(row, bad_files)
-    message = row.message.replace("{d}", str(bad_files))
+def _run_row_in_process(
+    row: Row, d: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> subprocess.CompletedProcess[str]:
+    """:func:`_run_row`, in this process: ``coach.cli.main`` with the same working directory and environment."""
+    from coach.cli import main
+
+    args = [a.replace("{d}", str(d)) for a in row.args]
+    monkeypatch.chdir(d)
+    monkeypatch.delenv("COACH_DATA_DIR", raising=False)
+    if row.env == "speech-missing":  # the voice worker is a child process: it finds the fake pyttsx3 too
+        monkeypatch.setenv("PATH", str(d / "empty-bin"))
+        monkeypatch.setenv("PYTHONPATH", str(d / "fake-pyttsx3") + os.pathsep + _env()["PYTHONPATH"])
+        # in this process too, undone after the test (monkeypatch restores or removes the sys.modules entries)
+        for name in [m for m in sys.modules if m.split(".")[0] == "pyttsx3"]:
+            monkeypatch.delitem(sys.modules, name)
+        spec = importlib.util.spec_from_file_location(
+            "pyttsx3", d / "fake-pyttsx3" / "pyttsx3" / "__init__.py"
+        )
+        assert spec is not None and spec.loader is not None
+        fake = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(fake)
+        monkeypatch.setitem(sys.modules, "pyttsx3", fake)
+    elif row.env == "no-bluez":
+        monkeypatch.setenv("DBUS_SYSTEM_BUS_ADDRESS", f"unix:path={d}/no-such-bus")
+    elif row.env == "disk-full":  # what DISK_FULL_BOOT does
+        import sensors.capture as capture
+
+        calls = [0]
+        real = capture.CaptureWriter._write_line
+
+        def write_line(self: capture.CaptureWriter, line: str) -> None:
+            calls[0] += 1
+            if calls[0] > 150:
+                raise OSError(errno.ENOSPC, "No space left on device", str(self.path))
+            real(self, line)
+
+        monkeypatch.setattr(capture.CaptureWriter, "_write_line", write_line)
+    capsys.readouterr()
+    try:
+        main(args)
+        code = 0
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else int(exc.code is not None)
+    out = capsys.readouterr()
+    return subprocess.CompletedProcess(args, code, out.out, out.err)
+
+
+def _check_row(row: Row, d: Path, res: subprocess.CompletedProcess[str]) -> None:
+    message = row.message.replace("{d}", str(d))
     assert "Traceback" not in res.stderr + res.stdout
     assert res.returncode == row.code, (res.returncode, res.stderr)
     if row.code == 0:
@@ -536,7 +584,29 @@ def test_bad_input(row: Row, bad_files: Path) -> None:
         assert len(lines) == 1, res.stderr
         assert lines[0].startswith("coach: error: " + message), (lines[0], message)
     if row.check is not None:
-        row.check(bad_files, res)
+        row.check(d, res)
+
+
+@pytest.mark.parametrize("row", TABLE, ids=[r.id for r in TABLE])
+def test_bad_input(
+    row: Row, bad_files: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _check_row(row, bad_files, _run_row_in_process(row, bad_files, monkeypatch, capsys))
+
+
+#: One row per exit code (the first, preferring one with no special environment), also run as ``python -m coach``:
+#: the real entry point, its stderr and its exit status.
+SMOKE = tuple(
+    min((r for r in TABLE if r.code == code), key=lambda r: (r.env != "", TABLE.index(r)))
+    for code in sorted({r.code for r in TABLE})
+)
+
+
+@pytest.mark.parametrize("row", SMOKE, ids=[r.id for r in SMOKE])
+def test_bad_input_as_a_subprocess(
+    row: Row, tmp_path_factory: pytest.TempPathFactory, bad_files: Path
+) -> None:
+    _check_row(row, bad_files, _run_row(row, bad_files))
 
 
 def test_exit_codes_are_distinct_per_family() -> None:

@@ -4,9 +4,6 @@ from __future__ import annotations
 
 import itertools
 import json
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -14,6 +11,7 @@ from click.testing import CliRunner
 
 from coach.cli import cli, main
 from coach.errors import EXIT_INPUT, EXIT_PROGRAMME, EXIT_USAGE
+from tests.virtual_time import sessions_on_virtual_time
 
 REPO = Path(__file__).resolve().parents[1]
 FIXTURE = REPO / "fixtures" / "chest-walk-jog-walk-hexoskin-005.jsonl"
@@ -90,28 +88,28 @@ def test_run_bad_sensor_one_line(
     assert not (tmp_path / "sessions").exists()  # nothing started
 
 
-@pytest.mark.slow
-def test_run_short_session_on_a_replay(tmp_path: Path) -> None:
-    """``coach run`` end to end through click: 60 s of plan at 5x (12 s)."""
+def test_run_short_session_on_a_replay(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``coach run`` end to end through click: 60 s of plan at 5x (12 s, on virtual time)."""
     plan = tmp_path / "short.toml"
     plan.write_text(SHORT)
-    result = CliRunner().invoke(
-        cli,
-        [
-            "run",
-            "--sensor",
-            f"replay:{FIXTURE}",
-            "--programme",
-            str(plan),
-            "--speed",
-            "5",
-            "--voice",
-            "text",
-            "--data-dir",
-            str(tmp_path / "data"),
-            "--json",
-        ],
-    )
+    with sessions_on_virtual_time(monkeypatch):
+        result = CliRunner().invoke(
+            cli,
+            [
+                "run",
+                "--sensor",
+                f"replay:{FIXTURE}",
+                "--programme",
+                str(plan),
+                "--speed",
+                "5",
+                "--voice",
+                "text",
+                "--data-dir",
+                str(tmp_path / "data"),
+                "--json",
+            ],
+        )
     assert result.exit_code == 0, result.output
     # one session clock: the heads-up keeps its 10 s lead at any speed (the speaker may fall behind, not the plan)
     assert "using 15 s" not in result.output
@@ -123,8 +121,7 @@ def test_run_short_session_on_a_replay(tmp_path: Path) -> None:
     assert (folder / "events.jsonl").is_file() and (folder / "capture.jsonl").is_file()
 
 
-@pytest.mark.slow
-def test_the_end_of_run_figures_are_the_reports(tmp_path: Path) -> None:
+def test_the_end_of_run_figures_are_the_reports(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """What `coach run` prints at the end (followed %, per interval) is what `coach report` says, not the engine's
     live tally, which lags by the detection delay (several session seconds at --speed 50)."""
     import re
@@ -146,7 +143,8 @@ def test_the_end_of_run_figures_are_the_reports(tmp_path: Path) -> None:
         "--voice",
         "none",
     ]
-    result = CliRunner().invoke(cli, [*args, "--data-dir", data])
+    with sessions_on_virtual_time(monkeypatch):
+        result = CliRunner().invoke(cli, [*args, "--data-dir", data])
     assert result.exit_code == 0, result.output
     rep = CliRunner().invoke(cli, ["report", "latest", "--json", "--data-dir", data])
     assert rep.exit_code == 0, rep.output
@@ -160,21 +158,17 @@ def test_the_end_of_run_figures_are_the_reports(tmp_path: Path) -> None:
     ]
 
 
-def test_demo_finishes_and_cues_every_change(tmp_path: Path) -> None:
-    started = time.monotonic()
-    proc = subprocess.run(
-        [sys.executable, "-m", "coach", "demo", "--voice", "text", "--data-dir", str(tmp_path)],
-        capture_output=True,
-        text=True,
-        timeout=170,
-        cwd=REPO,
-    )
-    took = time.monotonic() - started
-    assert proc.returncode == 0, proc.stderr[-2000:]
+def test_demo_finishes_and_cues_every_change(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The whole demo through click, on virtual time (tests/virtual_time.py): its timers, the virtual strap's and
+    the radio's included, so it takes a few wall seconds and the same ones on any machine."""
+    with sessions_on_virtual_time(monkeypatch) as ended_at:
+        result = CliRunner().invoke(cli, ["demo", "--voice", "text", "--data-dir", str(tmp_path)])
+    assert result.exit_code == 0, result.output[-2000:]
+    (took,) = ended_at  # the loop's clock: the wall seconds the demo takes in real time
     assert took < 120, f"the demo took {took:.0f} s"
-    assert "Traceback" not in proc.stderr
-    assert "Demo: stage 1 of back-pain" in proc.stdout  # says what was compressed
-    assert "written to" in proc.stdout
+    assert result.exception is None
+    assert "Demo: stage 1 of back-pain" in result.output  # says what was compressed
+    assert "written to" in result.output
     (folder,) = (tmp_path / "sessions").iterdir()
     events = [json.loads(line) for line in (folder / "events.jsonl").read_text().splitlines()]
     start = events[0]

@@ -1,7 +1,8 @@
 """Crash safety (issue 7): SIGKILL ``coach run`` at random moments, then everything recorded must still be usable.
 
 Runs tools/crash_test.py (10 runs, fixed seed so a failure can be repeated) as a subprocess; see that script for
-what is checked after each kill.
+what is checked after each kill. It measures loss in wall seconds, so it is marked ``realtime`` (opt-in:
+``pytest -m realtime``; .ci/run runs it as its own step). tests/test_runner.py kills a session in the default run.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ SEED = 20261126
 pytestmark = pytest.mark.slow
 
 
+@pytest.mark.realtime  # kills at wall-clock moments and allows one wall second of loss: opt-in (pyproject.toml)
 def test_sigkill_at_random_moments_loses_at_most_one_wall_second() -> None:
     pytest.importorskip("bumble")  # the virtual strap
     res = subprocess.run(

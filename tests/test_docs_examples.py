@@ -2,8 +2,9 @@
 
 Runnable examples are fenced ```sh blocks right after an HTML comment: ``<!-- test -->`` (run in document order) or
 ``<!-- test-after -->`` (run after all others: they need a session to exist, e.g. the report after ``make demo``).
-Each ``coach ...`` line runs as ``python -m coach ...`` in a temporary working directory (with ``fixtures/`` and
-``docs/`` linked in) and a temporary ``COACH_DATA_DIR``; it must exit 0. Lines with ``make`` or ``ble:`` (they need
+Each ``coach ...`` line runs through click's CliRunner (in-process; ``coach run`` and ``coach demo`` on virtual time,
+tests/virtual_time.py) in a temporary working directory (with ``fixtures/`` and ``docs/`` linked in) and a
+temporary ``COACH_DATA_DIR``; it must exit 0. Lines with ``make`` or ``ble:`` (they need
 the set-up or a real strap) are not allowed in marked blocks. If a ```text block follows a marked block, every line
 of it that has no digit (ids, times and counts change from run to run) must appear in the output, except "..." and
 advice cues, which the engine may drop when they do not fit.
@@ -11,17 +12,17 @@ advice cues, which the engine may drop when they do not fit.
 
 from __future__ import annotations
 
-import os
 import re
 import shlex
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
+from coach.cli import cli
 from coach.plan.programme import load_programme
 from coach.session import cues as C
+from tests.virtual_time import sessions_on_virtual_time
 
 REPO = Path(__file__).resolve().parents[1]
 GETTING_STARTED = REPO / "docs" / "getting-started.md"
@@ -36,6 +37,8 @@ _ADVICE = {
     C.FIXED_TEXT[k]
     for k in (C.PROMPT_RUN, C.PROMPT_WALK, C.HR_HIGH, C.CADENCE, C.SENSOR_LOST, C.SENSOR_BACK, C.HALFWAY)
 }
+#: Commands that coach a session: run on virtual time (tests/virtual_time.py), not in real time.
+_SESSIONS = {"run", "demo"}
 
 
 def _examples(text: str) -> list[tuple[str, list[str], list[str]]]:
@@ -62,23 +65,28 @@ def test_getting_started_has_runnable_examples() -> None:
 
 
 @pytest.mark.slow
-def test_getting_started_examples_run(tmp_path: Path) -> None:
+def test_getting_started_examples_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     examples = _examples(GETTING_STARTED.read_text(encoding="utf-8"))
     ordered = [e for e in examples if e[0] == "test"] + [e for e in examples if e[0] == "test-after"]
     work = tmp_path / "work"
     work.mkdir()
     (work / "fixtures").symlink_to(REPO / "fixtures")
     (work / "docs").symlink_to(REPO / "docs")
-    env = {**os.environ, "COACH_DATA_DIR": str(tmp_path / "data"), "PYTHONPATH": str(REPO)}
+    monkeypatch.chdir(work)
+    monkeypatch.setenv("COACH_DATA_DIR", str(tmp_path / "data"))
     for _, commands, expected in ordered:
         output = ""
         for command in commands:
-            argv = [sys.executable, "-m", "coach", *shlex.split(command)[1:]]
-            proc = subprocess.run(
-                argv, cwd=work, env=env, capture_output=True, text=True, timeout=120, check=False
+            args = shlex.split(command)[1:]
+            if args[0] in _SESSIONS:  # a coached session: on virtual time, a few wall seconds on any machine
+                with monkeypatch.context() as patch, sessions_on_virtual_time(patch):
+                    result = CliRunner().invoke(cli, args)
+            else:
+                result = CliRunner().invoke(cli, args)
+            assert result.exit_code == 0, (
+                f"{command}\nexit {result.exit_code}\n{result.output}\n{result.exception!r}"
             )
-            assert proc.returncode == 0, f"{command}\nexit {proc.returncode}\n{proc.stdout}\n{proc.stderr}"
-            output += proc.stdout + proc.stderr
+            output += result.output
         for line in expected:
             text = line.strip()
             if not text or text == "..." or re.search(r"\d", text):

@@ -1,6 +1,7 @@
 """Privacy (issue 7): health data is readable by its user only, and ``ble:`` connects only to the chosen sensor.
 
-The sessions run with ``umask 000``, so every 0600/0700 below is coach's own doing, not the shell's default.
+The commands run (in-process) with ``umask 000``, so every 0600/0700 below is coach's own doing, not the shell's
+default.
 (HTML escaping of user text in the report is covered by tests/test_report.py.)
 """
 
@@ -8,8 +9,7 @@ from __future__ import annotations
 
 import os
 import stat
-import subprocess
-import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -26,21 +26,14 @@ session = [ { walk = "30s" }, { run = "30s" }, { walk = "30s" } ]
 """
 
 
-def _coach(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if k != "COACH_DATA_DIR"}
-    env["PYTHONPATH"] = str(REPO) + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
-    res = subprocess.run(
-        [sys.executable, "-m", "coach", *args],
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        env=env,
-        timeout=180,
-        check=False,
-        preexec_fn=lambda: os.umask(0),
-    )
-    assert res.returncode == 0, (args, res.stderr)
-    return res
+def _coach(*args: str) -> None:
+    """One coach command, in-process through click (the caller sets the umask and the working directory)."""
+    from click.testing import CliRunner
+
+    from coach.cli import cli
+
+    res = CliRunner().invoke(cli, list(args))
+    assert res.exit_code == 0, (args, res.output, res.exception)
 
 
 def _modes(root: Path) -> dict[str, str]:
@@ -51,8 +44,20 @@ def _modes(root: Path) -> dict[str, str]:
     return out
 
 
+@pytest.fixture
+def umask_000(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
+    """``umask 000`` (and ``tmp_path`` as the working directory) while the test runs, in this process."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("COACH_DATA_DIR", raising=False)
+    previous = os.umask(0)
+    try:
+        yield
+    finally:
+        os.umask(previous)
+
+
 @pytest.mark.slow
-def test_everything_under_the_data_dir_is_user_only(tmp_path: Path) -> None:
+def test_everything_under_the_data_dir_is_user_only(tmp_path: Path, umask_000: None) -> None:
     from tests.test_import import _write_polar
 
     data = tmp_path / "data"
@@ -60,21 +65,20 @@ def test_everything_under_the_data_dir_is_user_only(tmp_path: Path) -> None:
     # a coached session (replay, spoken cues rendered into the voice cache when a speech engine exists)
     _coach(
         "run", "--sensor", f"replay:{FIXTURE}", "--programme", "short.toml", "--speed", "100",
-        "--voice", "tts", "--data-dir", str(data), cwd=tmp_path,
+        "--voice", "tts", "--data-dir", str(data),
     )  # fmt: skip
-    _coach("pain", "2", "--when", "after", "--note", "a bit stiff", "--data-dir", str(data), cwd=tmp_path)
+    _coach("pain", "2", "--when", "after", "--note", "a bit stiff", "--data-dir", str(data))
     # an import (Polar Sensor Logger ACC + HR export made from a real chest recording)
     polar = tmp_path / "polar"
     polar.mkdir()
     acc_path, _ = _write_polar(polar)
-    _coach("import", str(acc_path), "--data-dir", str(data), cwd=tmp_path)
+    _coach("import", str(acc_path), "--data-dir", str(data))
     # exported and rendered files
     out = tmp_path / "out"
     out.mkdir()
-    _coach("report", "latest", "--html", str(out / "report.html"), "--data-dir", str(data), cwd=tmp_path)
+    _coach("report", "latest", "--html", str(out / "report.html"), "--data-dir", str(data))
     _coach(
         "export", "latest", "--fit", str(out / "s.fit"), "--tcx", str(out / "s.tcx"), "--data-dir", str(data),
-        cwd=tmp_path,
     )  # fmt: skip
 
     modes = _modes(data)

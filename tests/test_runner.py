@@ -20,8 +20,8 @@ import pytest
 
 from coach.plan.programme import parse_programme
 from coach.session import cues as C
-from coach.session.engine import EngineConfig, SignalState
 from coach.session.clock import SessionClock
+from coach.session.engine import EngineConfig, SignalState
 from coach.session.runner import SessionRunner
 from coach.session.sources import shift_sample, source_samples
 from coach.session.tracker import SignalTracker

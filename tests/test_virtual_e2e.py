@@ -2,13 +2,20 @@
 
 No hardware: bumble controllers on an in-process link, bleak driven through the bumble backend. The strap
 replays the committed fixtures; time runs on a ScaledClock, so "seconds" below are capture seconds.
+
+Every test runs on virtual time (:func:`on_virtual_time`, tests/virtual_time.py): the strap, the link, the client's
+backoff and its radio timeouts all wait on the loop's clock, so a busy machine changes no result ("reconnects
+within 2 s" failed under load when it was 0.2 s of wall time at x10) and no test waits for real.
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import functools
+import inspect
 import math
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -27,13 +34,15 @@ from sensors.sources.virtual.clock import ScaledClock
 from sensors.sources.virtual.script import H10_ACC_SETTINGS, StrapScript
 from sensors.sources.virtual.source import VirtualRig, VirtualSource
 from sensors.sources.virtual.strap import advertised_name
+from tests import virtual_time
+from tests.virtual_time import LoopClock
 
 REPO = Path(__file__).resolve().parents[1]
 CHEST = REPO / "fixtures" / "chest-walk-jog-walk-hexoskin-005.jsonl"
 CHEST_RAW = REPO / "fixtures" / "chest-walk-jog-walk-hexoskin-008.jsonl"
 RSC_FIXTURE = REPO / "fixtures" / "fit-run-fenix5-hrm.jsonl"
 STREAMED = {uuids.HEART_RATE_MEASUREMENT, uuids.PMD_DATA, uuids.RSC_MEASUREMENT}
-#: Fast reconnects and short radio timeouts for tests (capture seconds for delays, wall seconds for timeouts).
+#: Fast reconnects and short radio timeouts for tests (capture seconds for delays, loop seconds for timeouts).
 FAST = ClientConfig(
     connect_timeout_s=0.5,
     scan_timeout_s=2.0,
@@ -80,16 +89,41 @@ async def wait_for(predicate: Callable[[], bool], limit_s: float = 5.0) -> None:
             await asyncio.sleep(0.005)
 
 
-@pytest.fixture
-async def chest_rig() -> AsyncIterator[VirtualRig]:
-    rig = await VirtualRig.create(StrapScript.from_capture(CHEST), clock=ScaledClock(10.0))
-    yield rig
-    await rig.close()
+def on_loop(speed: float) -> ScaledClock:
+    """Capture time ``speed`` times the running loop's clock (virtual under :func:`on_virtual_time`)."""
+    return ScaledClock(speed, base=LoopClock())
+
+
+def on_virtual_time(test: Callable[..., Awaitable[None]]) -> Callable[..., None]:
+    """Run the async ``test`` on a :class:`tests.virtual_time.VirtualTimeLoop`; a ``chest_rig`` parameter gets the
+    chest recording's virtual strap at x10, made (and closed) on that loop."""
+    signature = inspect.signature(test)
+    wants_rig = "chest_rig" in signature.parameters
+
+    @functools.wraps(test)
+    def run(*args: object, **kwargs: object) -> None:
+        async def body() -> None:
+            if not wants_rig:
+                await test(*args, **kwargs)
+                return
+            rig = await VirtualRig.create(StrapScript.from_capture(CHEST), clock=on_loop(10.0))
+            try:
+                await test(*args, chest_rig=rig, **kwargs)
+            finally:
+                await rig.close()
+
+        virtual_time.run(body())
+
+    run.__signature__ = signature.replace(  # type: ignore[attr-defined]
+        parameters=[p for p in signature.parameters.values() if p.name != "chest_rig"]
+    )
+    return run
 
 
 # ----------------------------------------------------------------------------------------------- scanning
 
 
+@on_virtual_time
 async def test_scan_finds_the_virtual_strap_by_name(chest_rig: VirtualRig) -> None:
     results = await scan(0.3, backends=chest_rig.backends)
     name = advertised_name(chest_rig.strap.script.name)
@@ -108,8 +142,9 @@ async def test_scan_finds_the_virtual_strap_by_name(chest_rig: VirtualRig) -> No
 # ----------------------------------------------------------------------------------------------- streaming
 
 
+@on_virtual_time
 async def test_connect_subscribe_and_start_acc_at_100_hz(tmp_path: Path) -> None:
-    source = VirtualSource(trimmed(CHEST, tmp_path / "cut.jsonl", 8.0), speed=20.0, config=FAST)
+    source = VirtualSource(trimmed(CHEST, tmp_path / "cut.jsonl", 8.0), clock=on_loop(20.0), config=FAST)
     samples = await collect(source, 20.0)
     (connected,) = events(samples, "connected")
     assert connected.fields["mtu"] == 232 and connected.fields["reconnect"] == 0
@@ -136,13 +171,14 @@ async def test_connect_subscribe_and_start_acc_at_100_hz(tmp_path: Path) -> None
 
 
 @pytest.mark.parametrize("fixture", [CHEST, CHEST_RAW], ids=["compressed-acc", "raw-acc"])
+@on_virtual_time
 async def test_60_s_recorded_through_the_client_equal_the_fixture_byte_for_byte(
     fixture: Path, tmp_path: Path
 ) -> None:
     cut = trimmed(fixture, tmp_path / "cut.jsonl", 60.0)
     out = tmp_path / "recorded.jsonl"
     with CaptureWriter(out, source="test") as writer:
-        source = VirtualSource(cut, speed=20.0, capture=writer, config=FAST)
+        source = VirtualSource(cut, clock=on_loop(20.0), capture=writer, config=FAST)
         await collect(source, 30.0)
     expected = streamed(read_capture(cut).payloads)
     got = streamed(read_capture(out).payloads)
@@ -152,12 +188,16 @@ async def test_60_s_recorded_through_the_client_equal_the_fixture_byte_for_byte(
     assert source.drops_ == 0
 
 
-@pytest.mark.slow
+@on_virtual_time
 async def test_drop_every_20_s_reconnects_within_2_s_and_never_gives_up(tmp_path: Path) -> None:
     cut = trimmed(CHEST, tmp_path / "cut.jsonl", 121.0)
     out = tmp_path / "recorded.jsonl"
+    # The in-process link connects in no virtual time: a first retry after 0.5 s makes the outage a real gap.
+    first_retry_later = dataclasses.replace(FAST, policy=dataclasses.replace(FAST.policy, first_delay_s=0.5))
     with CaptureWriter(out, source="test") as writer:
-        source = VirtualSource(cut, drop_every_s=20.0, speed=10.0, capture=writer, config=FAST)
+        source = VirtualSource(
+            cut, drop_every_s=20.0, clock=on_loop(10.0), capture=writer, config=first_retry_later
+        )
         await collect(source, 60.0)
     assert source.rig is not None
     strap_drops = source.rig.strap.drops
@@ -185,6 +225,7 @@ async def test_drop_every_20_s_reconnects_within_2_s_and_never_gives_up(tmp_path
 # ----------------------------------------------------------------------------------------------- failures
 
 
+@on_virtual_time
 async def test_link_lost_during_a_control_point_write_is_retried(chest_rig: VirtualRig) -> None:
     strap = chest_rig.strap
     strap.cp_write_delay_s = 30.0  # the strap never answers the write...
@@ -204,6 +245,7 @@ async def test_link_lost_during_a_control_point_write_is_retried(chest_rig: Virt
     await source.aclose()
 
 
+@on_virtual_time
 async def test_connect_timeout_then_retry_with_backoff_until_the_strap_is_back(chest_rig: VirtualRig) -> None:
     strap = chest_rig.strap
     source = BleSource(name="Polar H10", clock=strap.clock, config=FAST, backends=chest_rig.backends)
@@ -228,6 +270,7 @@ async def test_connect_timeout_then_retry_with_backoff_until_the_strap_is_back(c
 
 
 @pytest.mark.parametrize("rate_hz", [300, 200])  # 300: no H10 rate; 200: an H10 rate, not the recording's
+@on_virtual_time
 async def test_a_rate_the_strap_does_not_offer_becomes_the_nearest_it_does(
     tmp_path: Path, rate_hz: int
 ) -> None:
@@ -239,7 +282,7 @@ async def test_a_rate_the_strap_does_not_offer_becomes_the_nearest_it_does(
         request_timeout_s=2.0,
         start_timeout_s=5.0,
     )
-    source = VirtualSource(trimmed(CHEST, tmp_path / "cut.jsonl", 12.0), speed=20.0, config=config)
+    source = VirtualSource(trimmed(CHEST, tmp_path / "cut.jsonl", 12.0), clock=on_loop(20.0), config=config)
     samples = await collect(source, 20.0)
     assert not events(samples, "pmd_error") and source.pmd_error_ is None
     (started,) = events(samples, "pmd_started")
@@ -250,9 +293,10 @@ async def test_a_rate_the_strap_does_not_offer_becomes_the_nearest_it_does(
     assert len(t) > 500 and float(np.median(np.diff(t))) == pytest.approx(1 / 100, rel=0.01)
 
 
+@on_virtual_time
 async def test_a_refused_start_gives_the_pmd_error_sentence_and_heart_rate_goes_on(tmp_path: Path) -> None:
     config = ClientConfig(connect_timeout_s=2.0, request_timeout_s=2.0, start_timeout_s=5.0)
-    source = VirtualSource(trimmed(CHEST, tmp_path / "cut.jsonl", 12.0), speed=20.0, config=config)
+    source = VirtualSource(trimmed(CHEST, tmp_path / "cut.jsonl", 12.0), clock=on_loop(20.0), config=config)
     # A strap that would wait 60 s for a client that never gets ready (its default is 5 s)...
     source.rig = await VirtualRig.create(source.script, clock=source.clock, ready_timeout_s=60.0)
     source.backends = source.rig.backends
@@ -302,9 +346,10 @@ def synthetic_capture(path: Path, rate_hz: int, seconds: float) -> Path:
     return path
 
 
+@on_virtual_time
 async def test_without_a_config_the_client_asks_for_the_rate_the_strap_serves(tmp_path: Path) -> None:
     capture = synthetic_capture(tmp_path / "acc50.jsonl", 50, 6.0)
-    source = VirtualSource(capture, speed=20.0)  # no config: what `coach run --sensor virtual:` does
+    source = VirtualSource(capture, clock=on_loop(20.0))  # no config: what `coach run --sensor virtual:` does
     assert source.rig is None and source.config.acc == AccConfig(sample_rate_hz=50)
     samples = await collect(source, 20.0)
     assert not events(samples, "pmd_error")
@@ -315,9 +360,10 @@ async def test_without_a_config_the_client_asks_for_the_rate_the_strap_serves(tm
     assert len(t) > 200 and float(np.median(np.diff(t))) == pytest.approx(1 / 50, rel=0.01)
 
 
+@on_virtual_time
 async def test_a_failed_start_closes_the_rig(tmp_path: Path) -> None:
     config = ClientConfig(scan_timeout_s=0.3, connect_timeout_s=0.5, start_timeout_s=2.0)
-    source = VirtualSource(trimmed(CHEST, tmp_path / "cut.jsonl", 8.0), speed=20.0, config=config)
+    source = VirtualSource(trimmed(CHEST, tmp_path / "cut.jsonl", 8.0), clock=on_loop(20.0), config=config)
     rig = source.rig = await VirtualRig.create(source.script, clock=source.clock)
     source.backends = rig.backends
     await rig.strap.stop_advertising()  # out of range: the scan finds nothing
@@ -328,9 +374,10 @@ async def test_a_failed_start_closes_the_rig(tmp_path: Path) -> None:
     await source.aclose()  # closing again is harmless
 
 
+@on_virtual_time
 async def test_hr_only_strap_serves_no_pmd(tmp_path: Path) -> None:
     source = VirtualSource(
-        trimmed(CHEST, tmp_path / "cut.jsonl", 10.0), hr_only=True, speed=20.0, config=FAST
+        trimmed(CHEST, tmp_path / "cut.jsonl", 10.0), hr_only=True, clock=on_loop(20.0), config=FAST
     )
     samples = await collect(source, 20.0)
     assert source.capabilities_ is not None and source.capabilities_.pmd is False
@@ -341,11 +388,12 @@ async def test_hr_only_strap_serves_no_pmd(tmp_path: Path) -> None:
     assert len(hr) >= 7 and all(s.contact for s in hr)
 
 
+@on_virtual_time
 async def test_strap_with_rsc_streams_foot_pod_samples(tmp_path: Path) -> None:
     cut = trimmed(RSC_FIXTURE, tmp_path / "cut.jsonl", 20.0)
     out = tmp_path / "recorded.jsonl"
     with CaptureWriter(out, source="test") as writer:
-        source = VirtualSource(cut, speed=20.0, capture=writer, config=FAST)
+        source = VirtualSource(cut, clock=on_loop(20.0), capture=writer, config=FAST)
         samples = await collect(source, 20.0)
     assert source.capabilities_ is not None
     assert (source.capabilities_.rsc, source.capabilities_.pmd) == (True, False)
@@ -367,10 +415,11 @@ async def _drain(source: BleSource) -> list[Sample]:
     return out
 
 
+@on_virtual_time
 async def test_a_capture_that_cannot_be_written_ends_the_session_with_that_error(tmp_path: Path) -> None:
     writer = CaptureWriter(tmp_path / "rec.jsonl", source="test")
     source = VirtualSource(
-        trimmed(CHEST, tmp_path / "cut.jsonl", 20.0), speed=20.0, capture=writer, config=FAST
+        trimmed(CHEST, tmp_path / "cut.jsonl", 20.0), clock=on_loop(20.0), capture=writer, config=FAST
     )
     seen = 0
     with pytest.raises(ValueError, match="closed"):
@@ -383,6 +432,7 @@ async def test_a_capture_that_cannot_be_written_ends_the_session_with_that_error
     assert source.rig is not None and not source.rig.strap.connected.is_set()  # closed down properly
 
 
+@on_virtual_time
 async def test_first_connection_times_out_then_start_retries(chest_rig: VirtualRig) -> None:
     strap = chest_rig.strap
     device = await find_device(name="Polar H10", timeout_s=2.0, backends=chest_rig.backends)
@@ -403,6 +453,7 @@ async def test_first_connection_times_out_then_start_retries(chest_rig: VirtualR
     )
 
 
+@on_virtual_time
 async def test_an_unexpected_error_while_reconnecting_does_not_kill_the_supervisor(
     chest_rig: VirtualRig,
 ) -> None:
