@@ -92,7 +92,7 @@ class FootPodSample:
 
     t: float
     speed_mps: float
-    cadence_spm: int
+    cadence_per_min: int  # as sent: steps or strides, decided at ingest (sensors.units.cadence_unit)
     stride_length_m: float | None = None
     total_distance_m: float | None = None
     running: bool = False
@@ -248,7 +248,7 @@ def decode_record(char: str, data: bytes, pmd: PmdState | None = None) -> dict[s
         return {
             "kind": "rsc",
             "speed_mps": rsc.speed_mps,
-            "cadence_spm": rsc.cadence_spm,
+            "cadence_per_min": rsc.cadence_per_min,
             "stride_length_m": rsc.stride_length_m,
             "total_distance_m": rsc.total_distance_m,
             "running": rsc.running,
@@ -355,7 +355,12 @@ class SampleDecoder:
             rsc = RscMeasurement.from_bytes(data)
             return [
                 FootPodSample(
-                    t, rsc.speed_mps, rsc.cadence_spm, rsc.stride_length_m, rsc.total_distance_m, rsc.running
+                    t,
+                    rsc.speed_mps,
+                    rsc.cadence_per_min,
+                    rsc.stride_length_m,
+                    rsc.total_distance_m,
+                    rsc.running,
                 )
             ]
         if key == uuids.BATTERY_LEVEL:

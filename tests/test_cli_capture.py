@@ -197,7 +197,7 @@ def check_rsc(row: dict[str, Any], vec: dict[str, Any]) -> int:
         elif key == "speed_mps":
             assert row["speed_mps"] == pytest.approx(want)
         elif key == "cadence":
-            assert row["cadence_spm"] == want
+            assert row["cadence_per_min"] == want
         elif key == "stride_length_raw":  # the SDK reports 0 for an absent field
             assert (round(stride * 100) if stride is not None else 0) == want
         elif key == "total_distance_raw":
@@ -209,7 +209,7 @@ def check_rsc(row: dict[str, Any], vec: dict[str, Any]) -> int:
         checked += 1
     ref = vec["reference_decode_scaled"]
     assert row["speed_mps"] == pytest.approx(ref["speed_mps"])
-    assert row["cadence_spm"] == ref["cadence_spm"]
+    assert row["cadence_per_min"] == ref["cadence_spm"]
     assert stride == (pytest.approx(ref["stride_m"]) if ref["stride_m"] is not None else None)
     assert distance == (pytest.approx(ref["distance_m"]) if ref["distance_m"] is not None else None)
     assert row["running"] is ref["running"]
@@ -679,7 +679,7 @@ def test_documented_example_decodes_as_documented(tmp_path: Path) -> None:
     assert (payloads[1]["bpm"], payloads[1]["contact"]) == (72, True)
     assert payloads[1]["rr_s"] == pytest.approx([0.332, 0.730], abs=1e-3)
     rsc = payloads[2]
-    assert (rsc["speed_mps"], rsc["cadence_spm"], rsc["total_distance_m"], rsc["running"]) == (
+    assert (rsc["speed_mps"], rsc["cadence_per_min"], rsc["total_distance_m"], rsc["running"]) == (
         5.0,
         80,
         pytest.approx(1684275.1),

@@ -24,7 +24,7 @@ def test_full_measurement_by_hand() -> None:
     )  # fmt: skip
     rsc = RscMeasurement.from_bytes(data)
     assert rsc == RscMeasurement(
-        speed_mps=3.0, cadence_spm=168, stride_length_m=1.25, total_distance_m=1234.5, running=True
+        speed_mps=3.0, cadence_per_min=168, stride_length_m=1.25, total_distance_m=1234.5, running=True
     )
     assert bytes(rsc) == data
 
@@ -46,7 +46,7 @@ def test_every_combination_of_optional_fields(
         body += distance.to_bytes(4, "little")  # distance, dm
     data = bytes([flags]) + body
     rsc = RscMeasurement.from_bytes(data)
-    assert rsc.speed_mps == 2.5 and rsc.cadence_spm == 150 and rsc.running is running
+    assert rsc.speed_mps == 2.5 and rsc.cadence_per_min == 150 and rsc.running is running
     assert rsc.stride_length_m == (None if stride is None else stride / 100)
     assert rsc.total_distance_m == (None if distance is None else distance / 10)
     assert bytes(rsc) == data
@@ -75,14 +75,14 @@ def test_bad_payloads_raise_decode_error(data: bytes) -> None:
 @pytest.mark.parametrize(
     "kwargs",
     [
-        {"speed_mps": -0.1, "cadence_spm": 0},
-        {"speed_mps": 256.0, "cadence_spm": 0},
-        {"speed_mps": float("nan"), "cadence_spm": 0},
-        {"speed_mps": float("inf"), "cadence_spm": 0},
-        {"speed_mps": 1.0, "cadence_spm": 256},
-        {"speed_mps": 1.0, "cadence_spm": 90, "stride_length_m": 655.36},
-        {"speed_mps": 1.0, "cadence_spm": 90, "total_distance_m": -1.0},
-        {"speed_mps": 1.0, "cadence_spm": 90, "extra_flags": 0x01},
+        {"speed_mps": -0.1, "cadence_per_min": 0},
+        {"speed_mps": 256.0, "cadence_per_min": 0},
+        {"speed_mps": float("nan"), "cadence_per_min": 0},
+        {"speed_mps": float("inf"), "cadence_per_min": 0},
+        {"speed_mps": 1.0, "cadence_per_min": 256},
+        {"speed_mps": 1.0, "cadence_per_min": 90, "stride_length_m": 655.36},
+        {"speed_mps": 1.0, "cadence_per_min": 90, "total_distance_m": -1.0},
+        {"speed_mps": 1.0, "cadence_per_min": 90, "extra_flags": 0x01},
     ],
 )
 def test_out_of_range_values_are_refused(kwargs: dict[str, object]) -> None:
@@ -91,7 +91,7 @@ def test_out_of_range_values_are_refused(kwargs: dict[str, object]) -> None:
 
 
 def test_values_are_quantised_on_encode() -> None:
-    rsc = RscMeasurement(speed_mps=3.123, cadence_spm=160, stride_length_m=1.234, total_distance_m=10.06)
+    rsc = RscMeasurement(speed_mps=3.123, cadence_per_min=160, stride_length_m=1.234, total_distance_m=10.06)
     back = RscMeasurement.from_bytes(bytes(rsc))
     assert back.speed_mps == round(3.123 * 256) / 256
     assert back.stride_length_m == 1.23 and back.total_distance_m == 10.1
@@ -100,7 +100,7 @@ def test_values_are_quantised_on_encode() -> None:
 measurements = st.builds(
     lambda speed, cadence, stride, distance, running, reserved: RscMeasurement(
         speed_mps=speed / 256,
-        cadence_spm=cadence,
+        cadence_per_min=cadence,
         stride_length_m=None if stride is None else stride / 100,
         total_distance_m=None if distance is None else distance / 10,
         running=running,

@@ -269,8 +269,8 @@ def test_fit_fixture_streams_hr_and_rsc_at_1hz(name: str) -> None:
     pod = [s for s in samples if isinstance(s, FootPodSample)]
     assert len(hr) == len(pod) > 40
     assert (len(pod) - 1) / (pod[-1].t - pod[0].t) == pytest.approx(1.0, abs=0.01)
-    moving = [p for p in pod if p.cadence_spm > 0]
-    assert moving and all(90 <= p.cadence_spm <= 200 for p in moving)
+    moving = [p for p in pod if p.cadence_per_min > 0]
+    assert moving and all(90 <= p.cadence_per_min <= 200 for p in moving)
 
 
 # ------------------------------------------------------------------------------- against the real recordings
@@ -324,7 +324,7 @@ def test_fit_fixture_gives_back_the_source_signal(name: str, data_dir: Path) -> 
     assert len(pod) == len(conv.rsc_) and len(hr) == len(conv.hr_)
     for sample, (_, record, _) in zip(pod, conv.rsc_, strict=True):
         # FIT cadence is strides/min (+ fraction): RSC carries steps/min
-        assert sample.cadence_spm == round(record.cadence_spm)
+        assert sample.cadence_per_min == round(record.cadence_spm)
         assert sample.speed_mps == pytest.approx(record.speed_mps, abs=1 / 512)
         assert sample.total_distance_m == pytest.approx(record.distance_m, abs=0.05 + 1e-6)
     for beat, (_, bpm, _) in zip(hr, conv.hr_, strict=True):

@@ -53,7 +53,7 @@ def test_iter_samples_decodes_every_record(tmp_path: Path, caplog: pytest.LogCap
     assert [s.t for s in hr] == [1.0 + i for i in range(10)]
     assert all(s.rr_s == (0.5,) and s.contact is None for s in hr)
     (pod,) = [s for s in samples if isinstance(s, FootPodSample)]
-    assert (pod.t, pod.speed_mps, pod.cadence_spm, pod.total_distance_m) == (3.25, 5.0, 80, 1684275.1)
+    assert (pod.t, pod.speed_mps, pod.cadence_per_min, pod.total_distance_m) == (3.25, 5.0, 80, 1684275.1)
     (acc,) = [s for s in samples if isinstance(s, AccBlock)]
     assert acc.xyz_mg.tolist() == [[-15, 20, 1008], [-20, 17, 1008]]  # values the Polar SDK test asserts
     assert acc.timestamp_ns == 101

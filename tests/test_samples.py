@@ -43,7 +43,7 @@ def test_heart_rate_rsc_battery_and_location() -> None:
     dec = SampleDecoder()
     hr = bytes.fromhex("164854 01EC02".replace(" ", ""))  # uint8 72 bpm, contact, RR 340 and 748 / 1024 s
     assert dec.feed(1.5, "2A37", hr) == [HeartRateSample(1.5, 72, (340 / 1024, 748 / 1024), True, None)]
-    rsc = bytes(RscMeasurement(speed_mps=2.5, cadence_spm=150, stride_length_m=1.0, running=True))
+    rsc = bytes(RscMeasurement(speed_mps=2.5, cadence_per_min=150, stride_length_m=1.0, running=True))
     assert dec.feed(2.0, uuids.RSC_MEASUREMENT.upper(), rsc) == [
         FootPodSample(2.0, 2.5, 150, 1.0, None, True)
     ]
@@ -194,7 +194,7 @@ def test_acc_block_shape_check() -> None:
             {
                 "kind": "rsc",
                 "speed_mps": 5.0,
-                "cadence_spm": 80,
+                "cadence_per_min": 80,
                 "stride_length_m": None,
                 "total_distance_m": 1684275.1,
                 "running": False,

@@ -211,7 +211,9 @@ def test_foot_pod_capture_with_a_time_decades_away_is_a_clean_error(tmp_path: Pa
     path = tmp_path / "rsc.jsonl"
     with CaptureWriter(path, source="test") as writer:
         for t in (0.0, 1.0, 2.0, 1e9):
-            writer.payload(t, uuids.RSC_MEASUREMENT, bytes(RscMeasurement(speed_mps=3.0, cadence_spm=170)))
+            writer.payload(
+                t, uuids.RSC_MEASUREMENT, bytes(RscMeasurement(speed_mps=3.0, cadence_per_min=170))
+            )
     with pytest.raises(InputError, match="broken time stamp"):
         load_recording(path)
 
@@ -223,7 +225,7 @@ def _rsc_capture(path: Path, cadence: int, speed_mps: float, seconds: int = 60) 
 
     with CaptureWriter(path, source="test") as writer:
         for t in range(seconds):
-            rsc = RscMeasurement(speed_mps=speed_mps, cadence_spm=cadence)
+            rsc = RscMeasurement(speed_mps=speed_mps, cadence_per_min=cadence)
             writer.payload(float(t), uuids.RSC_MEASUREMENT, bytes(rsc))
     return path
 

@@ -132,7 +132,7 @@ def test_rsc_vector(v: dict[str, Any]) -> None:
         elif key == "speed_raw":
             assert round(rsc.speed_mps * 256) == want
         elif key == "cadence":
-            assert rsc.cadence_spm == want
+            assert rsc.cadence_per_min == want
         elif key == "stride_length_raw":
             # The SDK reports 0 for an absent field; we report None ("not sent" is not "zero").
             assert (0 if rsc.stride_length_m is None else round(rsc.stride_length_m * 100)) == want
@@ -147,7 +147,7 @@ def test_rsc_vector(v: dict[str, Any]) -> None:
     ref = v["reference_decode_scaled"]
     assert data[0] == ref["flags"]
     assert rsc.speed_mps == pytest.approx(ref["speed_mps"])
-    assert rsc.cadence_spm == ref["cadence_spm"]
+    assert rsc.cadence_per_min == ref["cadence_spm"]
     assert rsc.stride_length_m == (None if ref["stride_m"] is None else pytest.approx(ref["stride_m"]))
     assert rsc.total_distance_m == (None if ref["distance_m"] is None else pytest.approx(ref["distance_m"]))
     assert rsc.running is ref["running"]

@@ -283,7 +283,7 @@ def format_row(row: Mapping[str, Any]) -> str:
         text += f"  energy {row['energy_kj']} kJ" if row["energy_kj"] is not None else ""
     elif kind == "rsc":
         text = (
-            f"{row['speed_mps']:.3f} m/s  {row['cadence_spm']} /min  "
+            f"{row['speed_mps']:.3f} m/s  {row['cadence_per_min']} /min  "
             f"stride {_num(row['stride_length_m'], '.2f', 'm')}  "
             f"distance {_num(row['total_distance_m'], '.1f', 'm')}  {'running' if row['running'] else 'walking'}"
         )
@@ -394,7 +394,7 @@ def decode(file: Path, as_json: bool, strict: bool) -> None:
     """Decode every record of FILE, one line each.
 
     With --json each line is an object with `t`, `char`, `kind` and the decoded fields, units in the names:
-    heart_rate (`bpm`, `rr_s`, `energy_kj`, `contact`), rsc (`speed_mps`, `cadence_spm`, `stride_length_m`,
+    heart_rate (`bpm`, `rr_s`, `energy_kj`, `contact`), rsc (`speed_mps`, `cadence_per_min`, `stride_length_m`,
     `total_distance_m`, `running`), pmd_acc (`timestamp_ns`, `samples_mg`), pmd_control, battery, text (`text`: device name and Device Information strings), unknown,
     event (`event`, `fields`). A payload that cannot be decoded gives kind `error` with a `reason`, and
     decoding goes on. A bad line is reported on stderr and skipped; after the output the command fails

@@ -82,8 +82,8 @@ class SignalTracker:
             cadence = self._foot_pod_cadence(t, sample)
             self._est.feed_foot_pod(t, cadence)
             if t - self.last_gait_t > 3.0:  # no accelerometer: the foot pod decides
-                self.cadence_spm = cadence if sample.cadence_spm else None
-                self.mode = "run" if sample.running else ("walk" if sample.cadence_spm else "still")
+                self.cadence_spm = cadence if sample.cadence_per_min else None
+                self.mode = "run" if sample.running else ("walk" if sample.cadence_per_min else "still")
                 self.confidence = None
         elif isinstance(sample, BatterySample) and sample.percent != self.battery_percent:
             self.battery_percent = sample.percent
@@ -101,12 +101,12 @@ class SignalTracker:
         two minutes of moving samples the step length (speed / cadence) decides, as `coach analyze` does
         (:func:`coach.signal.device_cadence_unit`); once strides are found, every value is doubled."""
         if self.foot_pod_factor == 1.0 and len(self._pod_rows) < 120:
-            self._pod_rows.append((t, float(sample.cadence_spm), float(sample.speed_mps)))
+            self._pod_rows.append((t, float(sample.cadence_per_min), float(sample.speed_mps)))
             factor, note = device_cadence_unit(self._pod_rows)
             if factor != 1.0:
                 self.foot_pod_factor = factor
                 logger.warning("foot pod: %s", note)
-        return float(sample.cadence_spm) * self.foot_pod_factor
+        return float(sample.cadence_per_min) * self.foot_pod_factor
 
     def _gait(self, second: GaitSecond) -> None:
         self.gait_seconds += 1

@@ -290,9 +290,9 @@ def _load_capture(path: Path) -> Recording:
             elif isinstance(sample, HeartRateSample):
                 if sample.bpm:
                     hr.append((float(sample.t), float(sample.bpm)))
-            elif isinstance(sample, FootPodSample) and sample.cadence_spm is not None:
+            elif isinstance(sample, FootPodSample) and sample.cadence_per_min is not None:
                 # RSC "cadence" per minute, steps or strides: decided below, once, by the one rule
-                fp.append((float(sample.t), float(sample.cadence_spm), float(sample.speed_mps)))
+                fp.append((float(sample.t), float(sample.cadence_per_min), float(sample.speed_mps)))
     except SensorError as exc:
         raise InputError(str(exc)) from exc
     except (ValueError, KeyError, TypeError) as exc:

@@ -40,7 +40,9 @@ class RscMeasurement:
     """
 
     speed_mps: float
-    cadence_spm: int
+    #: Instantaneous Cadence "per minute" as sent: steps for most foot pods, strides for some straps (BRIEF), so the
+    #: unit is not in the name; it is decided once at ingest (:func:`sensors.units.cadence_unit`).
+    cadence_per_min: int
     stride_length_m: float | None = None
     total_distance_m: float | None = None
     running: bool = False
@@ -57,8 +59,8 @@ class RscMeasurement:
 
     def __post_init__(self) -> None:
         _to_raw(self.speed_mps, 256.0, 0xFFFF, "speed_mps")
-        if not 0 <= self.cadence_spm <= 0xFF:
-            raise ValueError(f"cadence_spm {self.cadence_spm} does not fit a uint8")
+        if not 0 <= self.cadence_per_min <= 0xFF:
+            raise ValueError(f"cadence_per_min {self.cadence_per_min} does not fit a uint8")
         if self.stride_length_m is not None:
             _to_raw(self.stride_length_m, 100.0, 0xFFFF, "stride_length_m")
         if self.total_distance_m is not None:
@@ -90,7 +92,7 @@ class RscMeasurement:
             distance = int.from_bytes(data[offset : offset + 4], "little") / 10.0
         return cls(
             speed_mps=speed,
-            cadence_spm=cadence,
+            cadence_per_min=cadence,
             stride_length_m=stride,
             total_distance_m=distance,
             running=bool(flags & cls.Flag.RUNNING),
@@ -100,7 +102,7 @@ class RscMeasurement:
     def __bytes__(self) -> bytes:
         flags = self.extra_flags
         out = bytearray(_to_raw(self.speed_mps, 256.0, 0xFFFF, "speed_mps").to_bytes(2, "little"))
-        out.append(self.cadence_spm)
+        out.append(self.cadence_per_min)
         if self.stride_length_m is not None:
             flags |= self.Flag.STRIDE_LENGTH
             out += _to_raw(self.stride_length_m, 100.0, 0xFFFF, "stride_length_m").to_bytes(2, "little")

@@ -734,7 +734,7 @@ class FitToStrap:
                     running = cadence >= self.running_spm
                 measurement = RscMeasurement(
                     speed_mps=min(record.speed_mps or 0.0, 0xFFFF / 256.0),
-                    cadence_spm=cadence,
+                    cadence_per_min=cadence,
                     total_distance_m=record.distance_m,
                     running=running,
                 )
