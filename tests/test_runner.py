@@ -586,3 +586,52 @@ def test_signal_tracker_reads_a_strides_foot_pod_as_steps(cadence: int, speed_mp
     state = tracker.state(20.0)
     assert state.cadence_spm == shown
     assert state.mode == ("run" if speed_mps > 2 else "walk")
+
+
+async def test_a_session_end_that_waits_for_a_long_cue_still_comes(tmp_path: Path) -> None:
+    """The plan ends while a cue is still being said (each cue here takes 25 s): the engine keeps stepping the
+    session timeline after the plan's end until the end cue has been released, with the source still sending."""
+    plan = plan_of('{ walk = "20s" }')
+    wall = FakeClock()
+    clock = SessionClock(wall, 1.0)
+    voice = FakeVoice(clock)
+    record = SessionRecord(tmp_path / "data", wall_clock=wall.now)
+
+    async def still() -> Any:
+        t = 0.0
+        while True:
+            yield HeartRateSample(t, 90)
+            await wall.sleep(1.0)
+            t = clock.now()
+
+    config = EngineConfig(heads_up_s=0, duration_fn=lambda text: 25.0)
+    runner = SessionRunner(
+        plan, still(), record=record, voice=voice, clock=clock, engine_config=config, tick_s=0.1
+    )
+    result = await asyncio.wait_for(runner.run(), 60)
+    assert result.end_reason == "completed"
+    cues = [e for e in read_events(result.folder) if e["kind"] == "cue"]
+    assert [c["type"] for c in cues] == ["change", "session_end"]
+    assert cues[1]["planned_t"] == 20.0 and 25.4 <= cues[1]["t"] <= 26.0  # after the change cue's 25 s + gap
+
+
+async def test_a_session_end_that_waits_for_a_long_cue_comes_after_the_source_ended(tmp_path: Path) -> None:
+    """The same with a source that stops sending at the plan's end: the timeline still moves on (by the grid)."""
+    plan = plan_of('{ walk = "20s" }')
+    wall = FakeClock()
+    clock = SessionClock(wall, 1.0)
+    voice = FakeVoice(clock)
+    record = SessionRecord(tmp_path / "data", wall_clock=wall.now)
+
+    async def twenty_seconds() -> Any:
+        for t in range(22):
+            yield HeartRateSample(float(t), 90)
+            await wall.sleep(1.0)
+
+    config = EngineConfig(heads_up_s=0, duration_fn=lambda text: 25.0)
+    runner = SessionRunner(
+        plan, twenty_seconds(), record=record, voice=voice, clock=clock, engine_config=config, tick_s=0.1
+    )
+    result = await asyncio.wait_for(runner.run(), 60)
+    assert result.end_reason == "completed"
+    assert [e["type"] for e in read_events(result.folder) if e["kind"] == "cue"] == ["change", "session_end"]

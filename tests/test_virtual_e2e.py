@@ -398,7 +398,7 @@ async def test_strap_with_rsc_streams_foot_pod_samples(tmp_path: Path) -> None:
     assert source.capabilities_ is not None
     assert (source.capabilities_.rsc, source.capabilities_.pmd) == (True, False)
     pods = [s for s in samples if isinstance(s, FootPodSample)]
-    assert len(pods) >= 15 and max(p.cadence_spm for p in pods) > 100
+    assert len(pods) >= 15 and max(p.cadence_per_min for p in pods) > 100
     assert streamed(read_capture(out).payloads) == streamed(read_capture(cut).payloads)
 
 

@@ -207,7 +207,7 @@ class SessionRunner:
 
     def _advance_to(self, t: float) -> None:
         """Step the engine over every grid mark before session time ``t``."""
-        while self._mark * self.step_s < t - 1e-9 and self.engine.state_ != "ended":
+        while self._mark * self.step_s < t - 1e-9 and not self.engine.done:
             self._step_engine(round(self._mark * self.step_s, 6))
             self._mark += 1
 
@@ -398,8 +398,10 @@ class SessionRunner:
                     and self.clock.wall.now() - self._last_data_wall > self.stall_wall_s
                 ):
                     self._advance_to(self.clock.now())  # a silent strap: time goes on, the sensor is lost
-                if self.engine.state_ == "ended":
-                    self._release(self.engine.step(self._engine_t))  # what is left to say (session end)
+                if self.engine.state_ == "ended" and not self.engine.done and self.source_ended:
+                    # the plan is over but its end cue waits for the cue before it: with no samples left to move
+                    # the timeline, it moves on by the grid (session time, one mark a tick)
+                    self._advance_to(self._mark * self.step_s + self.step_s / 2)
                 if self.display is not None:
                     self.display.update(self._snapshot())
                 record.tick()
