@@ -8,28 +8,16 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import click
 import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from coach.cli import cli, main
+from coach.cli import cli
+from tests.cli_helpers import run_main
 from tests.test_signal_gait import gait_signal, standing
 from tests.test_signal_io import FIT_DIR, FIXTURES, write_csv, write_polar
 
 REPO = Path(__file__).resolve().parents[1]
-
-
-@click.command(context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
-@click.pass_context
-def _main_command(ctx: click.Context) -> None:
-    main(list(ctx.args))
-
-
-def run_main(*args: str | Path) -> tuple[int, str, str]:
-    """Through main(), as the console script runs (one-line errors, exit codes)."""
-    result = CliRunner().invoke(_main_command, [str(a) for a in args])
-    return result.exit_code, result.stdout, result.stderr
 
 
 def walk_still_run_csv(path: Path) -> Path:

@@ -15,11 +15,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import click
 import pytest
 from click.testing import CliRunner, Result
 
-from coach.cli import cli, main
+from coach.cli import cli
 from coach.cli.capture_cmd import GAP_S, format_row
 from sensors.capture import CaptureWriter
 from sensors.codecs.heart_rate import HeartRateMeasurement
@@ -32,6 +31,7 @@ from sensors.uuids import (
     RSC_MEASUREMENT,
     normalize_uuid,
 )
+from tests.cli_helpers import run_main
 from tests.realdata import BLE_VECTORS
 
 REPO = Path(__file__).resolve().parents[1]
@@ -40,19 +40,6 @@ UNKNOWN_CHAR = "0000fff1-0000-1000-8000-00805f9b34fb"
 
 def run(*args: str | Path) -> Result:
     return CliRunner().invoke(cli, [str(a) for a in args])
-
-
-def run_main(*args: str | Path) -> tuple[int, str, str]:
-    """Through main(), as the console script runs (one-line errors, exit codes); CliRunner captures std streams."""
-    runner = CliRunner()
-    result = runner.invoke(_main_command, [str(a) for a in args])
-    return result.exit_code, result.stdout, result.stderr
-
-
-@click.command(context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
-@click.pass_context
-def _main_command(ctx: click.Context) -> None:
-    main(list(ctx.args))
 
 
 def json_rows(stdout: str) -> list[dict[str, Any]]:

@@ -11,30 +11,18 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-import click
 import pytest
 from click.testing import CliRunner
 
-from coach.cli import cli, main
+from coach.cli import cli
 from coach.errors import EXIT_INPUT, EXIT_STORAGE
 from tests.after_run_helpers import hand_records, write_folder
+from tests.cli_helpers import run_main
 from tests.realdata import FIT_DIR
 
 REPO = Path(__file__).resolve().parents[1]
 CHEST = REPO / "fixtures" / "chest-walk-jog-walk-hexoskin-005.jsonl"
 FIT_WALK = FIT_DIR / "garmin-fenix-5-walk.fit"
-
-
-@click.command(context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
-@click.pass_context
-def _main_command(ctx: click.Context) -> None:
-    main(list(ctx.args))
-
-
-def run_main(*args: str | Path) -> tuple[int, str, str]:
-    """Through main(), as the console script runs (one-line errors, exit codes)."""
-    result = CliRunner().invoke(_main_command, [str(a) for a in args])
-    return result.exit_code, result.stdout, result.stderr
 
 
 def _record_args(out: Path, *extra: str) -> list[str]:

@@ -85,6 +85,19 @@ def read_events(folder: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in (folder / "events.jsonl").read_text().splitlines()]
 
 
+def heart_rate_every_second(wall: FakeClock, clock: SessionClock, *, until_s: float | None = None) -> Any:
+    """A strap that sends 90 bpm once a second of the session clock (for ever, or until ``until_s``)."""
+
+    async def samples() -> Any:
+        t = 0.0
+        while until_s is None or t < until_s:
+            yield HeartRateSample(t, 90)
+            await wall.sleep(1.0)
+            t = clock.now()
+
+    return samples()
+
+
 async def run_fake_session(
     tmp_path: Path, plan: Any, *, loop: bool = False, voice: Any = None
 ) -> tuple[Any, Any]:
@@ -195,14 +208,9 @@ async def test_with_the_text_voice(tmp_path: Path) -> None:
     voice = make_voice("text", cache_dir=tmp_path / "cache", audio_out=None, clock=clock, echo=printed.append)
     record = SessionRecord(tmp_path / "data", wall_clock=wall.now)
 
-    async def still() -> Any:
-        t = 0.0
-        while True:
-            yield HeartRateSample(t, 90)
-            await wall.sleep(1.0)
-            t = clock.now()
-
-    runner = SessionRunner(plan, still(), record=record, voice=voice, clock=clock, tick_s=0.1)
+    runner = SessionRunner(
+        plan, heart_rate_every_second(wall, clock), record=record, voice=voice, clock=clock, tick_s=0.1
+    )
     result = await asyncio.wait_for(runner.run(), 60)
     assert result.end_reason == "completed"
     assert "[cue] Run for twenty seconds." in printed
@@ -557,14 +565,14 @@ async def test_a_programme_file_is_kept_with_the_session(tmp_path: Path) -> None
     clock = SessionClock(wall, 1.0)
     record = SessionRecord(tmp_path / "data", wall_clock=wall.now)
 
-    async def still() -> Any:
-        t = 0.0
-        while True:
-            yield HeartRateSample(t, 90)
-            await wall.sleep(1.0)
-            t = clock.now()
-
-    runner = SessionRunner(plan, still(), record=record, voice=FakeVoice(clock), clock=clock, tick_s=0.1)
+    runner = SessionRunner(
+        plan,
+        heart_rate_every_second(wall, clock),
+        record=record,
+        voice=FakeVoice(clock),
+        clock=clock,
+        tick_s=0.1,
+    )
     result = await asyncio.wait_for(runner.run(), 60)
     start = read_events(result.folder)[0]
     assert start["programme"] == "mine" and start["programme_file"] == str(path.resolve())
@@ -597,16 +605,15 @@ async def test_a_session_end_that_waits_for_a_long_cue_still_comes(tmp_path: Pat
     voice = FakeVoice(clock)
     record = SessionRecord(tmp_path / "data", wall_clock=wall.now)
 
-    async def still() -> Any:
-        t = 0.0
-        while True:
-            yield HeartRateSample(t, 90)
-            await wall.sleep(1.0)
-            t = clock.now()
-
     config = EngineConfig(heads_up_s=0, duration_fn=lambda text: 25.0)
     runner = SessionRunner(
-        plan, still(), record=record, voice=voice, clock=clock, engine_config=config, tick_s=0.1
+        plan,
+        heart_rate_every_second(wall, clock),
+        record=record,
+        voice=voice,
+        clock=clock,
+        engine_config=config,
+        tick_s=0.1,
     )
     result = await asyncio.wait_for(runner.run(), 60)
     assert result.end_reason == "completed"
@@ -623,14 +630,15 @@ async def test_a_session_end_that_waits_for_a_long_cue_comes_after_the_source_en
     voice = FakeVoice(clock)
     record = SessionRecord(tmp_path / "data", wall_clock=wall.now)
 
-    async def twenty_seconds() -> Any:
-        for t in range(22):
-            yield HeartRateSample(float(t), 90)
-            await wall.sleep(1.0)
-
     config = EngineConfig(heads_up_s=0, duration_fn=lambda text: 25.0)
     runner = SessionRunner(
-        plan, twenty_seconds(), record=record, voice=voice, clock=clock, engine_config=config, tick_s=0.1
+        plan,
+        heart_rate_every_second(wall, clock, until_s=22.0),
+        record=record,
+        voice=voice,
+        clock=clock,
+        engine_config=config,
+        tick_s=0.1,
     )
     result = await asyncio.wait_for(runner.run(), 60)
     assert result.end_reason == "completed"
