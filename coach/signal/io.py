@@ -77,6 +77,31 @@ class Recording:
     phone_start: _dt.datetime | None = None
     laps_s: list[tuple[float, float]] = field(default_factory=list)
 
+    @classmethod
+    def without_accelerometer(
+        cls,
+        format: str,
+        *,
+        heart_rate: list[tuple[float, float]],
+        foot_pod: list[tuple[float, ...]],
+        notes: list[str],
+        cadence_unit: CadenceUnit,
+        started_utc: _dt.datetime | None = None,
+        laps_s: list[tuple[float, float]] | None = None,
+    ) -> Recording:
+        """A recording whose timeline comes from a device's cadence (FIT, a capture with a foot pod only)."""
+        return cls(
+            t_s=None,
+            xyz_g=None,
+            heart_rate=heart_rate,
+            foot_pod=foot_pod,
+            format=format,
+            notes=notes,
+            cadence_unit=cadence_unit,
+            started_utc=started_utc,
+            laps_s=laps_s or [],
+        )
+
 
 def load_recording(
     path: str | Path, format: str = "auto", units: str = "auto", *, allow_heart_rate_only: bool = False
@@ -310,14 +335,8 @@ def _load_capture(path: Path) -> Recording:
             raise InputError(f"{path}: the capture holds no accelerometer data and no foot-pod cadence")
         notes.append("no accelerometer in the capture: timeline from the foot pod's cadence")
         _check_device_span(path, fp)
-        return Recording(
-            t_s=None,
-            xyz_g=None,
-            heart_rate=hr,
-            foot_pod=fp,
-            format="capture",
-            notes=notes,
-            cadence_unit=unit.unit,
+        return Recording.without_accelerometer(
+            "capture", heart_rate=hr, foot_pod=fp, notes=notes, cadence_unit=unit.unit
         )
     t = np.concatenate(blocks_t)
     xyz = np.concatenate(blocks_x) * 1e-3
@@ -375,12 +394,10 @@ def recording_from_fit(fit: FitFile, *, allow_heart_rate_only: bool = False) -> 
         if sport:
             notes.append(f"FIT sport: {sport}")
         _check_device_span(path, fp)
-    return Recording(
-        t_s=None,
-        xyz_g=None,
+    return Recording.without_accelerometer(
+        "fit",
         heart_rate=hr,
         foot_pod=fp,
-        format="fit",
         notes=notes,
         cadence_unit=fit.cadence_unit,
         started_utc=t_first,
