@@ -596,23 +596,23 @@ def test_signal_tracker_reads_a_strides_foot_pod_as_steps(cadence: int, speed_mp
     assert state.mode == ("run" if speed_mps > 2 else "walk")
 
 
-async def test_a_session_end_that_waits_for_a_long_cue_still_comes(tmp_path: Path) -> None:
-    """The plan ends while a cue is still being said (each cue here takes 25 s): the engine keeps stepping the
-    session timeline after the plan's end until the end cue has been released, with the source still sending."""
+@pytest.mark.parametrize("until_s", [None, 22.0], ids=["source-sending", "source-ended"])
+async def test_a_session_end_that_waits_for_a_long_cue_still_comes(
+    tmp_path: Path, until_s: float | None
+) -> None:
+    """The plan ends while a cue is still being said (each cue here takes 25 s): the session timeline moves on after
+    the plan's end until the end cue has been released: by the samples while the source sends, else by the grid."""
     plan = plan_of('{ walk = "20s" }')
     wall = FakeClock()
     clock = SessionClock(wall, 1.0)
-    voice = FakeVoice(clock)
     record = SessionRecord(tmp_path / "data", wall_clock=wall.now)
-
-    config = EngineConfig(heads_up_s=0, duration_fn=lambda text: 25.0)
     runner = SessionRunner(
         plan,
-        heart_rate_every_second(wall, clock),
+        heart_rate_every_second(wall, clock, until_s=until_s),
         record=record,
-        voice=voice,
+        voice=FakeVoice(clock),
         clock=clock,
-        engine_config=config,
+        engine_config=EngineConfig(heads_up_s=0, duration_fn=lambda text: 25.0),
         tick_s=0.1,
     )
     result = await asyncio.wait_for(runner.run(), 60)
@@ -620,26 +620,3 @@ async def test_a_session_end_that_waits_for_a_long_cue_still_comes(tmp_path: Pat
     cues = [e for e in read_events(result.folder) if e["kind"] == "cue"]
     assert [c["type"] for c in cues] == ["change", "session_end"]
     assert cues[1]["planned_t"] == 20.0 and 25.4 <= cues[1]["t"] <= 26.0  # after the change cue's 25 s + gap
-
-
-async def test_a_session_end_that_waits_for_a_long_cue_comes_after_the_source_ended(tmp_path: Path) -> None:
-    """The same with a source that stops sending at the plan's end: the timeline still moves on (by the grid)."""
-    plan = plan_of('{ walk = "20s" }')
-    wall = FakeClock()
-    clock = SessionClock(wall, 1.0)
-    voice = FakeVoice(clock)
-    record = SessionRecord(tmp_path / "data", wall_clock=wall.now)
-
-    config = EngineConfig(heads_up_s=0, duration_fn=lambda text: 25.0)
-    runner = SessionRunner(
-        plan,
-        heart_rate_every_second(wall, clock, until_s=22.0),
-        record=record,
-        voice=voice,
-        clock=clock,
-        engine_config=config,
-        tick_s=0.1,
-    )
-    result = await asyncio.wait_for(runner.run(), 60)
-    assert result.end_reason == "completed"
-    assert [e["type"] for e in read_events(result.folder) if e["kind"] == "cue"] == ["change", "session_end"]
