@@ -3,6 +3,12 @@
 Inline SVG drawn here (no JavaScript, no fonts, images or styles from the network), so the file can be mailed to a
 physio or opened offline. Every piece of text that comes from a user or a file (notes, labels, programme titles,
 session ids, sources) goes through :func:`html.escape`. See docs/report.md for how to read it.
+
+The page reads on a phone as well as on a desktop: below :data:`PHONE_MAX_WIDTH_PX` it is one column, the cards wrap,
+tables scroll inside their own box, and each time-series chart is drawn twice, laid out for the wide desktop column
+and for a phone column, with CSS showing the one that fits (no script). Text in a chart is thus shown at about its
+nominal size instead of being scaled down with the drawing. :func:`page` and :data:`BASE_CSS` are the page shell and
+style that other pages of coach (the progress summary) share.
 """
 
 from __future__ import annotations
@@ -25,6 +31,21 @@ PLAN_FILL = {"run": "#fed7aa", "walk": "#dbeafe"}
 #: What the page shows for a number or a duration that was not measured (an en dash).
 NOT_MEASURED = "–"
 PAIN_WHEN = (("before", "before"), ("during", "during"), ("after", "after"), ("next-morning", "next morning"))
+
+#: Below this viewport width (CSS px) a page is one column and the charts switch to their narrow layout.
+PHONE_MAX_WIDTH_PX = 600
+#: The width (SVG user units) of the wide time-series charts: the desktop page's content column, so that at 1280 px
+#: they are drawn at about 1:1 and their text at its nominal size.
+WIDE_CHART_W = 1100
+#: The width of the narrow charts (time series on a phone, and the small charts, which sit three to a row on a
+#: desktop and one to a row on a phone): about the content column of a 360-400 px phone, and a third of the desktop
+#: column, so both show their text at about its nominal size.
+NARROW_CHART_W = 340
+#: At most this many time labels along a wide / a narrow time axis (fewer on a phone, so the labels do not collide).
+TIME_TICKS_WIDE = 12
+TIME_TICKS_NARROW = 5
+#: The previous-sessions charts label every session up to this many, then every second one.
+TREND_LABELS_ALL_UP_TO = 6
 
 
 def short_source(source: object) -> str:
@@ -49,7 +70,7 @@ def _f(v: Any, nd: int = 0, unit: str = "") -> str:
 
 
 def _pct(v: Any) -> str:
-    return NOT_MEASURED if v is None else f"{v * 100:.0f} %"
+    return NOT_MEASURED if v is None else f"{v * 100:.0f}\u00a0%"  # no line break between number and unit
 
 
 def _mmss(seconds: float | None) -> str:
@@ -66,9 +87,9 @@ def _nice_step(span: float, target: int) -> float:
     return 10 * mag
 
 
-def _time_step(total_s: float) -> float:
+def _time_step(total_s: float, max_ticks: int = TIME_TICKS_WIDE) -> float:
     for step in (15, 30, 60, 120, 300, 600, 900, 1800, 3600):
-        if total_s / step <= 12:
+        if total_s / step <= max_ticks:
             return float(step)
     return 7200.0
 
@@ -115,8 +136,8 @@ class _Plot:
             )
             v += step
 
-    def time_axis(self) -> None:
-        step = _time_step(self.x1 - self.x0)
+    def time_axis(self, max_ticks: int = TIME_TICKS_WIDE) -> None:
+        step = _time_step(self.x1 - self.x0, max_ticks)
         v = 0.0
         while v <= self.x1 + 1e-9:
             xx = self.x(v)
@@ -150,8 +171,13 @@ def _series_path(p: _Plot, ts: Sequence[float], ys: Sequence[float | None], max_
     return "".join(d)
 
 
-def timeseries_svg(report: Mapping[str, Any], key: str, title: str, unit: str, colour: str) -> str:
-    """Cadence or HR over time, planned intervals shaded, the detected mode drawn as a strip on top."""
+def timeseries_svg(
+    report: Mapping[str, Any], key: str, title: str, unit: str, colour: str, *, narrow: bool = False
+) -> str:
+    """Cadence or HR over time, planned intervals shaded, the detected mode drawn as a strip on top.
+
+    ``narrow``: laid out for a phone (:data:`NARROW_CHART_W` wide, fewer time labels) instead of the desktop column.
+    """
     series = report["series"]
     ts: list[float] = series["t_s"]
     ys: list[float | None] = series[key]
@@ -169,7 +195,10 @@ def timeseries_svg(report: Mapping[str, Any], key: str, title: str, unit: str, c
         lo, hi = (60.0, 190.0)
         if vals:
             lo, hi = math.floor((min(vals) - 5) / 10) * 10, math.ceil((max(vals) + 5) / 10) * 10
-    p = _Plot(1100, 230, 0, total, lo, hi)
+    if narrow:
+        p = _Plot(NARROW_CHART_W, 210, 0, total, lo, hi, left=38, right=18, top=36)
+    else:
+        p = _Plot(WIDE_CHART_W, 230, 0, total, lo, hi, top=36)
     # planned intervals (shaded); a planned interval that was never reached is hatched at its planned time
     for iv in intervals:
         start = iv["start_s"] if iv["start_s"] is not None else iv["planned_start_s"]
@@ -213,9 +242,9 @@ def timeseries_svg(report: Mapping[str, Any], key: str, title: str, unit: str, c
         p.add(
             f'<text x="{(p.l + p.r) / 2}" y="{(p.t + p.b) / 2}" class="empty" text-anchor="middle">no data</text>'
         )
-    p.time_axis()
-    p.add(f'<text x="{p.l}" y="{p.t - 18}" class="label">{esc(title)} ({esc(unit)})</text>')
-    return p.svg(f"{title} over time", "chart timeseries")
+    p.time_axis(TIME_TICKS_NARROW if narrow else TIME_TICKS_WIDE)
+    p.add(f'<text x="{p.l}" y="{p.t - 20}" class="label">{esc(title)} ({esc(unit)})</text>')
+    return p.svg(f"{title} over time", f"chart timeseries {'narrow' if narrow else 'wide'}")
 
 
 def histogram_svg(report: Mapping[str, Any]) -> str:
@@ -227,7 +256,7 @@ def histogram_svg(report: Mapping[str, Any]) -> str:
     lo_i = max(0, (used[0] if used else 8) - 2)
     hi_i = min(len(walk), (used[-1] if used else 24) + 3)
     top = max([*walk[lo_i:hi_i], *run[lo_i:hi_i], 1])
-    p = _Plot(380, 240, edges[lo_i], edges[hi_i], 0, top * 1.1, left=40)
+    p = _Plot(NARROW_CHART_W, 250, edges[lo_i], edges[hi_i], 0, top * 1.1, left=40, top=50)
     p.y_grid(_nice_step(top, 5))
     bw = (p.x(edges[1]) - p.x(edges[0])) / 2 - 0.5
     for i in range(lo_i, hi_i):
@@ -247,19 +276,19 @@ def histogram_svg(report: Mapping[str, Any]) -> str:
         if e % 20 == 0:
             p.add(f'<text x="{p.x(e):.1f}" y="{p.b + 17}" class="tick" text-anchor="middle">{e}</text>')
     p.add(f'<line x1="{p.l}" x2="{p.r}" y1="{p.b}" y2="{p.b}" class="axis"/>')
-    p.add(f'<text x="{p.l}" y="{p.t - 12}" class="label">seconds per bin (steps/min)</text>')
+    p.add(f'<text x="{p.l}" y="{p.t - 32}" class="label">seconds per bin (steps/min)</text>')
     p.add(
-        f'<rect x="{p.r - 128}" y="{p.t - 21}" width="10" height="10" fill="{MODE_COLOURS[Mode.WALK]}"/>'
-        f'<text x="{p.r - 115}" y="{p.t - 12}" class="tick">walking</text>'
-        f'<rect x="{p.r - 62}" y="{p.t - 21}" width="10" height="10" fill="{MODE_COLOURS[Mode.RUN]}"/>'
-        f'<text x="{p.r - 49}" y="{p.t - 12}" class="tick">running</text>'
+        f'<rect x="{p.l}" y="{p.t - 22}" width="10" height="10" fill="{MODE_COLOURS[Mode.WALK]}"/>'
+        f'<text x="{p.l + 14}" y="{p.t - 13}" class="tick">walking</text>'
+        f'<rect x="{p.l + 80}" y="{p.t - 22}" width="10" height="10" fill="{MODE_COLOURS[Mode.RUN]}"/>'
+        f'<text x="{p.l + 94}" y="{p.t - 13}" class="tick">running</text>'
     )
     return p.svg("Cadence distribution, walking vs running", "chart histogram")
 
 
 def pain_svg(pain: Mapping[str, Mapping[str, Any]]) -> str:
     """Pain 0-10 before/during/after/next morning over the pain-monitoring zones (0-2 safe, to 5 acceptable)."""
-    p = _Plot(380, 240, 0, len(PAIN_WHEN), 0, 10, left=30)
+    p = _Plot(NARROW_CHART_W, 250, 0, len(PAIN_WHEN), 0, 10, left=30, top=50, bottom=44)
     for lo, hi, colour in ((0, 2, "#dcfce7"), (2, 5, "#fef3c7"), (5, 10, "#fee2e2")):
         p.add(
             f'<rect x="{p.l}" y="{p.y(hi):.1f}" width="{p.r - p.l}" height="{p.y(lo) - p.y(hi):.1f}" fill="{colour}"/>'
@@ -277,53 +306,96 @@ def pain_svg(pain: Mapping[str, Mapping[str, Any]]) -> str:
                 f'text-anchor="middle">{score:g}</text>'
             )
         else:
-            p.add(f'<text x="{cx:.1f}" y="{p.b - 8}" class="empty" text-anchor="middle">not logged</text>')
-        p.add(f'<text x="{cx:.1f}" y="{p.b + 17}" class="tick" text-anchor="middle">{name}</text>')
+            p.add(
+                f'<text y="{p.b - 24}" class="empty" text-anchor="middle"><tspan x="{cx:.1f}">not</tspan>'
+                f'<tspan x="{cx:.1f}" dy="15">logged</tspan></text>'
+            )
+        # one word a line: four labels side by side fit a phone's width
+        lines = "".join(
+            f'<tspan x="{cx:.1f}" dy="{0 if k == 0 else 14}">{word}</tspan>'
+            for k, word in enumerate(name.split())
+        )
+        p.add(f'<text y="{p.b + 17}" class="tick" text-anchor="middle">{lines}</text>')
     p.add(f'<line x1="{p.l}" x2="{p.r}" y1="{p.b}" y2="{p.b}" class="axis"/>')
-    p.add(f'<text x="{p.l}" y="{p.t - 12}" class="label">pain 0-10: green safe, amber acceptable</text>')
+    p.add(f'<text x="{p.l}" y="{p.t - 32}" class="label">pain 0-10</text>')
+    p.add(f'<text x="{p.l}" y="{p.t - 14}" class="tick">green safe, amber acceptable, red too much</text>')
     return p.svg("Pain before, during, after and the next morning", "chart pain")
 
 
-def trend_svg(report: Mapping[str, Any]) -> str:
-    """This session against the previous ones: adherence bars and running cadence dots."""
-    rows = [*report.get("previous", []), _this_row(report)]
+def _trend_axis_labels(p: _Plot, rows: Sequence[Mapping[str, Any]]) -> None:
+    """One label per session under the bars/dots (its date, "this" for this one), every second one when many."""
     n = len(rows)
-    p = _Plot(380, 240, 0, n, 0, 100, left=44, right=24)
-    p.y_grid(25, "{:g} %")
-    cads = [r.get("cadence_run_spm") for r in rows if r.get("cadence_run_spm")]
-    c_lo = math.floor((min(cads) - 10) / 10) * 10 if cads else 120
-    c_hi = math.ceil((max(cads) + 10) / 10) * 10 if cads else 200
-    pts: list[str] = []
+    every = 1 if n <= TREND_LABELS_ALL_UP_TO else 2
     for i, r in enumerate(rows):
-        cx = p.x(i + 0.5)
-        bw = min(40.0, (p.r - p.l) / n * 0.6)
-        a = r.get("adherence")
         current = i == n - 1
-        if a is not None:
-            p.add(
-                f'<rect x="{cx - bw / 2:.1f}" y="{p.y(a * 100):.1f}" width="{bw:.1f}" '
-                f'height="{p.b - p.y(a * 100):.1f}" fill="{"#0f766e" if current else "#99d5cf"}">'
-                f"<title>{esc(r.get('id'))}: followed {a * 100:.0f} %</title></rect>"
-            )
-        c = r.get("cadence_run_spm")
-        if c:
-            cy = p.t + (c_hi - c) / (c_hi - c_lo) * (p.b - p.t)
-            pts.append(f"{cx:.1f},{cy:.1f}")
-            p.add(f'<circle cx="{cx:.1f}" cy="{cy:.1f}" r="4" fill="{MODE_COLOURS[Mode.RUN]}"/>')
-            p.add(
-                f'<text x="{cx:.1f}" y="{cy - 8:.1f}" class="tick halo" text-anchor="middle">{c:.0f}</text>'
-            )
+        if not current and (n - 1 - i) % every:
+            continue
         label = "this" if current else str(r.get("started_at") or "")[5:10]
-        p.add(f'<text x="{cx:.1f}" y="{p.b + 17}" class="tick" text-anchor="middle">{esc(label)}</text>')
-    if len(pts) > 1:
         p.add(
-            f'<polyline points="{" ".join(pts)}" fill="none" stroke="{MODE_COLOURS[Mode.RUN]}" stroke-width="1.2"/>'
+            f'<text x="{p.x(i + 0.5):.1f}" y="{p.b + 17}" class="tick" text-anchor="middle">{esc(label)}</text>'
         )
     p.add(f'<line x1="{p.l}" x2="{p.r}" y1="{p.b}" y2="{p.b}" class="axis"/>')
-    p.add(
-        f'<text x="{p.l}" y="{p.t - 12}" class="label">followed the plan (bars) and run cadence (dots)</text>'
-    )
-    return p.svg("This session against the previous ones", "chart trend")
+
+
+def trend_svg(report: Mapping[str, Any]) -> str:
+    """This session against the previous ones, as two small charts, each on its own axis: the share of the plan
+    followed (bars, 0-100 %) and the running cadence (dots, steps/min)."""
+    rows = [*report.get("previous", []), _this_row(report)]
+    n = len(rows)
+    # followed the plan, 0-100 %
+    p = _Plot(NARROW_CHART_W, 170, 0, n, 0, 100, left=48, right=18, top=30)
+    p.y_grid(25, "{:g} %")
+    bw = min(40.0, (p.r - p.l) / n * 0.6)
+    for i, r in enumerate(rows):
+        a = r.get("adherence")
+        if a is None:
+            continue
+        cx = p.x(i + 0.5)
+        current = i == n - 1
+        p.add(
+            f'<rect x="{cx - bw / 2:.1f}" y="{p.y(a * 100):.1f}" width="{bw:.1f}" '
+            f'height="{p.b - p.y(a * 100):.1f}" fill="{"#0f766e" if current else "#99d5cf"}">'
+            f"<title>{esc(r.get('id'))}: followed {a * 100:.0f} %</title></rect>"
+        )
+    if not any(r.get("adherence") is not None for r in rows):
+        p.add(
+            f'<text x="{(p.l + p.r) / 2}" y="{(p.t + p.b) / 2}" class="empty" text-anchor="middle">'
+            "no plan to follow</text>"
+        )
+    _trend_axis_labels(p, rows)
+    p.add(f'<text x="{p.l}" y="{p.t - 14}" class="label">followed the plan (%)</text>')
+    followed = p.svg("Share of the plan followed, this session and the previous ones", "chart trend")
+    # running cadence, steps/min, on an axis of its own
+    cads = [c for r in rows if (c := r.get("cadence_run_spm"))]
+    c_lo = math.floor((min(cads) - 10) / 10) * 10 if cads else 120
+    c_hi = math.ceil((max(cads) + 10) / 10) * 10 if cads else 200
+    q = _Plot(NARROW_CHART_W, 170, 0, n, c_lo, c_hi, left=48, right=18, top=30)
+    q.y_grid(_nice_step(c_hi - c_lo, 4))
+    pts: list[str] = []
+    for i, r in enumerate(rows):
+        c = r.get("cadence_run_spm")
+        if not c:
+            continue
+        cx, cy = q.x(i + 0.5), q.y(c)
+        pts.append(f"{cx:.1f},{cy:.1f}")
+        q.add(
+            f'<circle cx="{cx:.1f}" cy="{cy:.1f}" r="4" fill="{MODE_COLOURS[Mode.RUN]}">'
+            f"<title>{esc(r.get('id'))}: running cadence {c:.0f} steps/min</title></circle>"
+        )
+        q.add(f'<text x="{cx:.1f}" y="{cy - 8:.1f}" class="tick halo" text-anchor="middle">{c:.0f}</text>')
+    if len(pts) > 1:
+        q.add(
+            f'<polyline points="{" ".join(pts)}" fill="none" stroke="{MODE_COLOURS[Mode.RUN]}" stroke-width="1.2"/>'
+        )
+    if not pts:
+        q.add(
+            f'<text x="{(q.l + q.r) / 2}" y="{(q.t + q.b) / 2}" class="empty" text-anchor="middle">'
+            "no running measured</text>"
+        )
+    _trend_axis_labels(q, rows)
+    q.add(f'<text x="{q.l}" y="{q.t - 14}" class="label">running cadence (steps/min)</text>')
+    cadence = q.svg("Running cadence, this session and the previous ones", "chart trend")
+    return followed + cadence
 
 
 def _this_row(report: Mapping[str, Any]) -> dict[str, Any]:
@@ -420,33 +492,73 @@ def _previous_table(report: Mapping[str, Any]) -> str:
     return f'<table class="previous">{"".join(out)}</table>'
 
 
-CSS = """
-body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:#111827;background:#f9fafb;margin:0}
+#: The style every coach page shares (the session report, the progress summary): type, cards, panels, tables,
+#: chart text, and the phone layout below :data:`PHONE_MAX_WIDTH_PX`: one column, cards two to a row, tables
+#: scrolling in their own box (``<div class="scroll">``), the ``narrow`` chart variants shown instead of the ``wide``.
+#: Text is never below 12 px (chart ticks) so that it stays readable at phone width.
+BASE_CSS = """
+body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:#111827;background:#f9fafb;margin:0;
+overflow-wrap:anywhere}
 main{max-width:1140px;margin:0 auto;padding:20px 20px 40px}
-h1{font-size:24px;margin:0 0 4px}h2{font-size:17px;margin:26px 0 8px}
+h1{font-size:24px;margin:0 0 4px}h2{font-size:17px;margin:26px 0 8px}h3{font-size:15px;margin:14px 0 4px}
+small{font-size:12px}
 .sub{color:#4b5563;margin:0 0 14px}.badge{display:inline-block;border-radius:4px;padding:1px 7px;font-size:12px;
 margin-left:6px;vertical-align:middle}.badge.bad{background:#fee2e2;color:#991b1b}.badge.info{background:#e0e7ff;color:#3730a3}
-.cards{display:flex;gap:10px}.card{flex:1 1 0;background:#fff;border:1px solid #e5e7eb;border-radius:8px;
-padding:10px 12px;min-width:0}.card b{display:block;font-size:22px}.card span{color:#6b7280;font-size:13px}
+.cards{display:grid;grid-template-columns:repeat(auto-fit,minmax(150px,1fr));gap:10px}
+.card{background:#fff;border:1px solid #e5e7eb;border-radius:8px;padding:10px 12px;min-width:0}
+.card b{display:block;font-size:22px}.card span{color:#6b7280;font-size:13px}
+.panel{background:#fff;border:1px solid #e5e7eb;border-radius:8px;padding:8px 10px}
+.row3{display:grid;grid-template-columns:repeat(auto-fit,minmax(min(320px,100%),1fr));gap:12px}.row3 h2{font-size:15px}
+svg.chart{display:block;width:100%;height:auto}svg.narrow{display:none}
+.grid{stroke:#e5e7eb;stroke-width:1}.axis{stroke:#6b7280;stroke-width:1}
+.tick{font-size:12px;fill:#4b5563}.label{font-size:13px;fill:#111827;font-weight:600}.value{font-size:13px;font-weight:600}
+.empty{font-size:13px;fill:#9ca3af}.halo{paint-order:stroke;stroke:#fff;stroke-width:3px}
+.scroll{overflow-x:auto;max-width:100%}
+table{border-collapse:collapse;width:100%;background:#fff;font-size:13px}
+th,td{border-bottom:1px solid #e5e7eb;padding:5px 8px;text-align:left;overflow-wrap:normal}th{background:#f3f4f6;font-weight:600}
+.about{color:#374151;font-size:14px;line-height:1.45}.about p{margin:6px 0}
+footer{color:#6b7280;font-size:12px;margin-top:28px}
+@media (max-width:PHONEpx){
+main{padding:12px 10px 28px}h1{font-size:20px}
+.cards{grid-template-columns:1fr 1fr}.card b{font-size:19px}
+.panel{padding:6px 6px}
+svg.wide{display:none}svg.narrow{display:block}
+}
+""".replace("PHONE", str(PHONE_MAX_WIDTH_PX))
+
+#: What the session report adds to :data:`BASE_CSS`.
+REPORT_CSS = """
 .decision{background:#ecfdf5;border:1px solid #a7f3d0;border-radius:8px;padding:12px 16px;margin-top:14px}
 .decision.step_back,.decision.stop{background:#fef2f2;border-color:#fecaca}.decision.repeat{background:#fffbeb;border-color:#fde68a}
-.panel{background:#fff;border:1px solid #e5e7eb;border-radius:8px;padding:8px 10px}
-.row3{display:grid;grid-template-columns:1fr 1fr 1fr;gap:12px}.row3 h2{font-size:15px}
-svg.chart{display:block}.grid{stroke:#e5e7eb;stroke-width:1}.axis{stroke:#6b7280;stroke-width:1}
 .ref{stroke:#9a3412;stroke-dasharray:5 4;stroke-width:1}
-.tick{font-size:11px;fill:#4b5563}.label{font-size:12px;fill:#111827;font-weight:600}.value{font-size:12px;font-weight:600}
-.empty{font-size:12px;fill:#9ca3af}.halo{paint-order:stroke;stroke:#fff;stroke-width:3px}
-table{border-collapse:collapse;width:100%;background:#fff;font-size:13px}
-th,td{border-bottom:1px solid #e5e7eb;padding:5px 8px;text-align:left}th{background:#f3f4f6;font-weight:600}
 td.good{color:#047857;font-weight:600}td.warn{color:#b45309;font-weight:600}td.bad{color:#b91c1c;font-weight:600}
 tr.this td{background:#f0fdfa;font-weight:600}
 .chip{display:inline-block;border-radius:3px;padding:0 6px;font-size:12px}.chip.run{background:#fed7aa}.chip.walk{background:#dbeafe}
 .dot{display:inline-block;width:9px;height:9px;border-radius:50%;margin-right:5px}
-.legend span{margin-right:14px;font-size:12px;color:#374151}.legend i{display:inline-block;width:12px;height:10px;
-margin-right:4px;vertical-align:middle}
+.legend span{margin-right:14px;font-size:12px;color:#374151;display:inline-block}.legend i{display:inline-block;
+width:12px;height:10px;margin-right:4px;vertical-align:middle}
 .up{color:#047857}.down{color:#b91c1c}.flat{color:#6b7280}
-.notes li{color:#92400e}footer{color:#6b7280;font-size:12px;margin-top:28px}
+.notes li{color:#92400e}
 """
+#: The page's Content Security Policy: nothing may be loaded (no scripts, fonts, frames or network requests);
+#: only the inline style and inline (data:) images are allowed.
+CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
+
+
+def page(title: str, body_html: str, *, css: str = "") -> str:
+    """A whole self-contained page: doctype, viewport meta, the CSP, ``title`` (escaped here), :data:`BASE_CSS`
+    plus ``css``, and ``body_html`` (already HTML: escape user text in it with :func:`esc`) inside ``<main>``."""
+    return "\n".join(
+        [
+            "<!DOCTYPE html>",
+            '<html lang="en"><head><meta charset="utf-8">',
+            '<meta name="viewport" content="width=device-width, initial-scale=1">',
+            f'<meta http-equiv="Content-Security-Policy" content="{esc(CSP)}">',
+            f"<title>{esc(title)}</title><style>{BASE_CSS}{css}</style></head><body><main>",
+            body_html,
+            "</main></body></html>",
+        ]
+    )
 
 
 def _legend() -> str:
@@ -463,6 +575,30 @@ def _legend() -> str:
         + "".join(f'<span><i style="background:{c}"></i>{t}</span>' for c, t in items)
         + "</div>"
     )
+
+
+#: How to read the report, on the page itself (the file is mailed to people who cannot open coach's docs);
+#: docs/report.md says the same at more length.
+HOW_TO_READ = """<section class="about"><h2>How to read this page</h2>
+<p><b>Followed the plan</b> is the share of the session's time in which the activity coach detected from the chest
+strap (walking, running, standing still) matched the planned one; seconds without a signal count neither way.
+<b>Time to follow a cue</b> is how long after a spoken change the runner was doing the new activity. Cadence is in
+steps per minute, heart rate in beats per minute.</p>
+<p><b>Over time:</b> the shaded background is the plan (light blue walk, light orange run); the coloured strip on top
+is what was detected (blue walking, orange running, grey standing still, light grey no signal). Where strip and
+background differ, the runner was not doing what was planned. The dashed line is the runner's own usual running
+cadence.</p>
+<p><b>Interval table:</b> <i>followed</i> is green from 80 %, amber from 50 %, red below. <i>HR drop in the walk</i>
+is, for a walk after a run, how far heart rate fell from the start of the walk to its end: a larger drop over the
+weeks means faster recovery.</p>
+<p><b>Cadence histogram:</b> seconds spent at each cadence, walking and running apart; two separate humps are normal.
+<b>Pain</b> is the runner's own 0-10 score before, during, after and the next morning: 0-2 is safe, up to 5
+acceptable, above 5 too much (pain-monitoring model). <b>Previous sessions:</b> share of the plan followed and
+running cadence per session, on separate scales; in the table, arrows compare with the session before (green
+better, red worse).</p>
+<p><b>Next session</b> is coach's suggestion from the plan followed and the pain scores. A session marked
+<i>incomplete</i> ended early: its numbers cover only what was recorded. A <i>demo</i> or rehearsal session was not
+run by a person and never counts towards progression.</p></section>"""
 
 
 def render_html(report: Mapping[str, Any]) -> str:
@@ -527,11 +663,6 @@ def render_html(report: Mapping[str, Any]) -> str:
     warnings = "".join(f"<li>{esc(w)}</li>" for w in report.get("warnings", []))
     note = f'<p class="sub">{esc(s["note"])}</p>' if s.get("note") else ""
     parts = [
-        "<!DOCTYPE html>",
-        '<html lang="en"><head><meta charset="utf-8">',
-        '<meta name="viewport" content="width=device-width, initial-scale=1">',
-        "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'; img-src data:\">",
-        f"<title>coach report {esc(s['id'])}</title><style>{CSS}</style></head><body><main>",
         f"<h1>{title}, {stage}{badges}</h1>",
         '<p class="sub">'
         + " · ".join(
@@ -550,10 +681,17 @@ def render_html(report: Mapping[str, Any]) -> str:
         dec_html,
         "<h2>Cadence and heart rate over time</h2>",
         _legend(),
-        f'<div class="panel">{timeseries_svg(report, "cadence_spm", "cadence", "steps/min", "#111827")}</div>',
-        f'<div class="panel" style="margin-top:10px">{timeseries_svg(report, "hr_bpm", "heart rate", "bpm", "#be123c")}</div>',
+        *(
+            f'<div class="panel" style="margin-top:10px">'
+            f"{timeseries_svg(report, key, name, unit, colour)}"
+            f"{timeseries_svg(report, key, name, unit, colour, narrow=True)}</div>"
+            for key, name, unit, colour in (
+                ("cadence_spm", "cadence", "steps/min", "#111827"),
+                ("hr_bpm", "heart rate", "bpm", "#be123c"),
+            )
+        ),
         "<h2>Planned vs done, interval by interval</h2>",
-        _interval_table(report),
+        f'<div class="scroll">{_interval_table(report)}</div>',
         '<div class="row3"><div><h2>Cadence: walking vs running</h2>',
         f'<div class="panel">{histogram_svg(report)}</div></div>',
         f'<div><h2>Pain</h2><div class="panel">{pain_svg(pain)}</div>'
@@ -561,10 +699,10 @@ def render_html(report: Mapping[str, Any]) -> str:
         + "</div>",
         f'<div><h2>This session and the previous ones</h2><div class="panel">{trend_svg(report)}</div></div></div>',
         "<h2>Session by session</h2>",
-        _previous_table(report),
+        f'<div class="scroll">{_previous_table(report)}</div>',
         f'<h2>Notes</h2><ul class="notes">{warnings}</ul>' if warnings else "",
+        HOW_TO_READ,
         "<footer>Made by coach from the session folder; no data left this computer. Coaching, not diagnosis: "
-        "a physio's assessment comes first. How to read this page: docs/report.md.</footer>",
-        "</main></body></html>",
+        "a physio's assessment comes first.</footer>",
     ]
-    return "\n".join(p for p in parts if p)
+    return page(f"coach report {s['id']}", "\n".join(p for p in parts if p), css=REPORT_CSS)
