@@ -17,6 +17,7 @@ import argparse
 import base64
 import json
 import os
+import select
 import shutil
 import subprocess
 import sys
@@ -36,6 +37,9 @@ FLAGS = (
     "--hide-scrollbars",
     "--remote-debugging-pipe",
 )
+#: A safety net, not a timing assumption: Chromium silent this long (wall seconds) is taken as hung, so a broken
+#: browser ends a test run with an error instead of blocking it.
+SILENT_LIMIT_S = 120.0
 #: How many protocol messages to read while waiting for one reply or event before giving up (a page that never
 #: loads ends the wait with an error instead of hanging; counted in messages, not in wall time).
 MAX_MESSAGES = 100_000
@@ -109,6 +113,9 @@ class Browser:
 
     def _read(self) -> dict[str, Any]:
         while b"\0" not in self._buffer:
+            readable, _, _ = select.select([self._from_browser], [], [], SILENT_LIMIT_S)
+            if not readable:
+                raise ChromiumError(f"Chromium said nothing for {SILENT_LIMIT_S:.0f} s")
             chunk = os.read(self._from_browser, 1 << 20)
             if not chunk:
                 raise ChromiumError(f"Chromium exited (code {self._proc.poll()})")
