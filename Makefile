@@ -39,7 +39,8 @@ bench: $(STAMP) $(VENV)/.bench-installed
 	$(BIN)/python -m bench
 
 # The HTML report of a demo session (after a shorter run whose replay ends early), rendered by headless Chromium
-# (Debian: apt-get install chromium) into docs/img/report.png for docs/report.md.
+# (Debian: apt-get install chromium; driven by tools/chromium.py) at desktop and at phone width, for docs/report.md:
+# docs/img/report.png (1280 px wide) and docs/img/report-phone.png (390 px, a phone's viewport), whole pages.
 REPORT_DEMO := build/report-demo
 CHROMIUM ?= chromium
 report-screenshot: $(STAMP)
@@ -54,9 +55,10 @@ report-screenshot: $(STAMP)
 	$(BIN)/coach pain 3 --when after --session latest --note "lower back a bit stiff, eased after 10 min" \
 		--data-dir $(REPORT_DEMO) > /dev/null
 	$(BIN)/coach report latest --html $(REPORT_DEMO)/report.html --data-dir $(REPORT_DEMO)
-	$(CHROMIUM) --headless --no-sandbox --disable-gpu --disable-background-networking --disable-component-update \
-		--disable-sync --no-first-run --hide-scrollbars --screenshot=$(CURDIR)/docs/img/report.png \
-		--window-size=1200,1800 file://$(CURDIR)/$(REPORT_DEMO)/report.html 2> /dev/null
+	CHROMIUM=$(CHROMIUM) $(BIN)/python tools/chromium.py $(REPORT_DEMO)/report.html docs/img/report.png \
+		--width 1280 --height 900
+	CHROMIUM=$(CHROMIUM) $(BIN)/python tools/chromium.py $(REPORT_DEMO)/report.html docs/img/report-phone.png \
+		--width 390 --height 844 --mobile
 
 docs-cli: $(STAMP)
 	$(BIN)/python tools/gen_cli_docs.py > docs/cli.md
