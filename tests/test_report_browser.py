@@ -1,8 +1,9 @@
 """The HTML report in a real browser: headless Chromium at phone (390x844) and desktop (1280x900) size.
 
-For each page (the demo session, an imported FIT run, a session with a long pain note) and each size: the page never
-scrolls sideways (``scrollWidth <= innerWidth``) and no rendered text is smaller than 11 px on the phone, 10 px on the
-desktop, SVG chart text included at the size it is drawn (its font size times the chart's scale on screen).
+For each page (the demo session, an imported FIT run, a session with a long pain note, a session with ten earlier
+ones) and each size: the page never scrolls sideways (``scrollWidth <= innerWidth``), no rendered text is smaller
+than 11 px on the phone, 10 px on the desktop, SVG chart text included at the size it is drawn (its font size times
+the chart's scale on screen), and no two labels of a chart overlap.
 
 Chromium is driven through the DevTools protocol over a pipe (tools/chromium.py): no port, no chromedriver, and the
 suite's network guard stays on. Without Chromium the tests are skipped, except on CI (``CI=true``), where a missing
@@ -21,6 +22,9 @@ import pytest
 from click.testing import CliRunner
 
 from coach.cli import cli
+from coach.report.html import render_html
+from coach.store.database import Database
+from coach.store.index import PREVIOUS_IN_REPORT, report_for
 from tests.cli_helpers import run_main
 from tests.realdata import FIT_DIR
 from tests.virtual_time import sessions_on_virtual_time
@@ -60,8 +64,20 @@ MEASURE_JS = """(() => {
     texts.push({tag: el.tagName.toLowerCase(), svg: el instanceof SVGElement, text: el.textContent.trim().slice(0, 40),
                 size: size});
   }
+  // chart labels that collide: two rendered texts of one chart whose boxes overlap by more than 1 px both ways
+  const overlaps = [];
+  for (const svg of document.querySelectorAll('svg')) {
+    const boxes = Array.from(svg.querySelectorAll('text, tspan'))
+      .filter(e => !e.querySelector('tspan') && e.getClientRects().length)
+      .map(e => [e.textContent.trim(), e.getBoundingClientRect()]);
+    boxes.forEach(([ta, a], i) => boxes.slice(i + 1).forEach(([tb, b]) => {
+      const w = Math.min(a.right, b.right) - Math.max(a.left, b.left);
+      const h = Math.min(a.bottom, b.bottom) - Math.max(a.top, b.top);
+      if (w > 1 && h > 1) overlaps.push([svg.getAttribute('aria-label'), ta, tb]);
+    }));
+  }
   return {scrollWidth: document.documentElement.scrollWidth, innerWidth: window.innerWidth,
-          scale: window.visualViewport.scale, texts: texts};
+          scale: window.visualViewport.scale, texts: texts, overlaps: overlaps};
 })()"""
 
 
@@ -85,6 +101,26 @@ def pages(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     )
     assert code == 0, err
     out["long note"] = _html(demo, root / "long-note.html")
+    # the most the report lists: ten earlier sessions (PREVIOUS_IN_REPORT), a week apart, under the demo's figures
+    with Database.in_dir(demo) as db:
+        model = report_for(db, db.sessions()[-1]["id"])
+    model["previous"] = [
+        {
+            "id": f"2026110{k}T0800{k}0Z",
+            "started_at": f"2026-{9 + k // 5:02d}-{1 + 6 * (k % 5):02d}T08:00:00+00:00",
+            "stage": 1 + k // 4,
+            "complete": k != 3,
+            "adherence": 0.5 + 0.05 * k,
+            "cadence_walk_spm": 110 + k,
+            "cadence_run_spm": 150 + 2 * k,
+            "hr_mean_bpm": 120 - k,
+            "pain_after": k % 4,
+            "pain_next_morning": None if k == 5 else k % 3,
+        }
+        for k in range(PREVIOUS_IN_REPORT)
+    ]
+    out["ten previous sessions"] = root / "previous.html"
+    out["ten previous sessions"].write_text(render_html(model), encoding="utf-8")
     fit = root / "fit"
     code, _, err = run_main("import", FIT_DIR / "garmin-fenix-5-run.fit", "--data-dir", fit)
     assert code == 0, err
@@ -105,7 +141,7 @@ def measure(browser: Browser, url: str, width: int, height: int, phone: bool) ->
 
 
 @pytest.mark.parametrize("viewport", VIEWPORTS, ids=[v[0] for v in VIEWPORTS])
-@pytest.mark.parametrize("name", ["demo", "long note", "FIT import"])
+@pytest.mark.parametrize("name", ["demo", "long note", "FIT import", "ten previous sessions"])
 def test_report_fits_the_screen_and_its_text_is_readable(
     pages: dict[str, Path], browser: Browser, name: str, viewport: tuple[str, int, int, bool, float]
 ) -> None:
@@ -123,6 +159,7 @@ def test_report_fits_the_screen_and_its_text_is_readable(
     assert len(svg_texts) > 40, "the charts' text was not measured"  # axes, labels, legends of five charts
     small = [t for t in m["texts"] if t["size"] < min_px - 1e-6]
     assert not small, f"text under {min_px} px at {width} px: {small[:8]}"
+    assert not m["overlaps"], f"chart labels collide at {width} px: {m['overlaps'][:8]}"
 
 
 def test_the_phone_shows_the_narrow_charts_and_one_column(pages: dict[str, Path], browser: Browser) -> None:
@@ -150,7 +187,9 @@ def test_the_measurement_catches_small_text_and_sideways_scrolling(tmp_path: Pat
     bad.write_text(
         '<!DOCTYPE html><html><head><meta name="viewport" content="width=device-width, initial-scale=1"></head>'
         '<body><p style="font-size:9px">tiny</p><div style="width:900px">wide</div>'
-        '<svg viewBox="0 0 1100 200" style="width:360px"><text x="0" y="50" style="font-size:12px">scaled</text></svg>'
+        '<svg viewBox="0 0 1100 200" style="width:360px"><text x="0" y="50" style="font-size:12px">scaled</text>'
+        '<text x="500" y="100" style="font-size:40px">one</text><text x="520" y="110" style="font-size:40px">two</text>'
+        "</svg>"
         "</body></html>",
         encoding="utf-8",
     )
@@ -159,3 +198,4 @@ def test_the_measurement_catches_small_text_and_sideways_scrolling(tmp_path: Pat
     sizes = {t["text"]: t["size"] for t in m["texts"]}
     assert sizes["tiny"] == pytest.approx(9)
     assert sizes["scaled"] == pytest.approx(12 * 360 / 1100, rel=0.01)
+    assert [o[1:] for o in m["overlaps"]] == [["one", "two"]]

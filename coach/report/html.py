@@ -44,6 +44,8 @@ NARROW_CHART_W = 340
 #: At most this many time labels along a wide / a narrow time axis (fewer on a phone, so the labels do not collide).
 TIME_TICKS_WIDE = 12
 TIME_TICKS_NARROW = 5
+#: The baseline of the labels under an x axis, below the axis (SVG units): clear of the lowest y-axis label.
+X_TICK_DY = 20
 #: The previous-sessions charts label every session up to this many, then every second one.
 TREND_LABELS_ALL_UP_TO = 6
 
@@ -143,7 +145,7 @@ class _Plot:
             xx = self.x(v)
             self.add(f'<line x1="{xx:.1f}" x2="{xx:.1f}" y1="{self.b}" y2="{self.b + 4}" class="axis"/>')
             self.add(
-                f'<text x="{xx:.1f}" y="{self.b + 17}" class="tick" text-anchor="middle">{_mmss(v)}</text>'
+                f'<text x="{xx:.1f}" y="{self.b + X_TICK_DY}" class="tick" text-anchor="middle">{_mmss(v)}</text>'
             )
             v += step
         self.add(f'<line x1="{self.l}" x2="{self.r}" y1="{self.b}" y2="{self.b}" class="axis"/>')
@@ -274,7 +276,9 @@ def histogram_svg(report: Mapping[str, Any]) -> str:
         )
     for e in edges[lo_i : hi_i + 1]:
         if e % 20 == 0:
-            p.add(f'<text x="{p.x(e):.1f}" y="{p.b + 17}" class="tick" text-anchor="middle">{e}</text>')
+            p.add(
+                f'<text x="{p.x(e):.1f}" y="{p.b + X_TICK_DY}" class="tick" text-anchor="middle">{e}</text>'
+            )
     p.add(f'<line x1="{p.l}" x2="{p.r}" y1="{p.b}" y2="{p.b}" class="axis"/>')
     p.add(f'<text x="{p.l}" y="{p.t - 32}" class="label">seconds per bin (steps/min)</text>')
     p.add(
@@ -315,7 +319,7 @@ def pain_svg(pain: Mapping[str, Mapping[str, Any]]) -> str:
             f'<tspan x="{cx:.1f}" dy="{0 if k == 0 else 14}">{word}</tspan>'
             for k, word in enumerate(name.split())
         )
-        p.add(f'<text y="{p.b + 17}" class="tick" text-anchor="middle">{lines}</text>')
+        p.add(f'<text y="{p.b + X_TICK_DY}" class="tick" text-anchor="middle">{lines}</text>')
     p.add(f'<line x1="{p.l}" x2="{p.r}" y1="{p.b}" y2="{p.b}" class="axis"/>')
     p.add(f'<text x="{p.l}" y="{p.t - 32}" class="label">pain 0-10</text>')
     p.add(f'<text x="{p.l}" y="{p.t - 14}" class="tick">green safe, amber acceptable, red too much</text>')
@@ -332,7 +336,7 @@ def _trend_axis_labels(p: _Plot, rows: Sequence[Mapping[str, Any]]) -> None:
             continue
         label = "this" if current else str(r.get("started_at") or "")[5:10]
         p.add(
-            f'<text x="{p.x(i + 0.5):.1f}" y="{p.b + 17}" class="tick" text-anchor="middle">{esc(label)}</text>'
+            f'<text x="{p.x(i + 0.5):.1f}" y="{p.b + X_TICK_DY}" class="tick" text-anchor="middle">{esc(label)}</text>'
         )
     p.add(f'<line x1="{p.l}" x2="{p.r}" y1="{p.b}" y2="{p.b}" class="axis"/>')
 
