@@ -218,6 +218,29 @@ def test_summary_page_escapes_and_says_what_is_missing(history: Path, tmp_path: 
     assert code == 2 and "YYYY-MM-DD" in err and "Traceback" not in err
 
 
+def test_summary_refuses_an_existing_pdf_before_any_work(history: Path, tmp_path: Path) -> None:
+    pdf, page = tmp_path / "summary.pdf", tmp_path / "summary.html"
+    pdf.write_bytes(b"keep me")
+    code, _, err = run_main("summary", "--data-dir", history, "--html", page, "--pdf", pdf)
+    assert code == 3 and err == f"coach: error: {pdf} exists: pass --force to overwrite it\n"
+    assert pdf.read_bytes() == b"keep me" and not page.exists()
+
+
+def test_summary_of_no_sessions_and_of_an_unreadable_one(tmp_path: Path) -> None:
+    code, out, err = run_main("summary", "--data-dir", tmp_path / "empty")
+    assert code == 0, err
+    assert out.startswith("No sessions yet (0 rehearsals left out)")
+    data = tmp_path / "data"
+    folder = write_folder(data, session_records(0, 0, 1))
+    with Database.in_dir(data) as db:
+        assert sync(db, data) == []
+    shutil.rmtree(folder)  # indexed, then its folder is gone
+    code, out, err = run_main("summary", "--data-dir", data)
+    assert code == 0
+    assert "folder" in err and "is gone" in err and err.count("\n") == 1
+    assert "Missing: 1 session left out: no report could be made (20261005T073000Z)." in out
+
+
 def test_summary_escapes_user_text() -> None:
     nasty = '<img src=x onerror="alert(1)">'
     report = {

@@ -122,9 +122,22 @@ def summary(
     with Database.in_dir(root) as db:
         for w in sync(db, root):
             click.echo(f"warning: {w}", err=True)
-        reports: list[dict[str, Any]] = [report_for(db, row["id"]) for row in db.sessions()]
+        reports: list[dict[str, Any]] = []
+        unreadable: list[str] = []
+        for row in db.sessions():
+            try:
+                report = report_for(db, row["id"])
+            except CoachError as exc:
+                click.echo(f"warning: {exc}", err=True)
+                unreadable.append(str(row["id"]))
+                continue
+            # a session whose folder has no start time is dated as the index dated it (the file's time)
+            report["session"]["started_at"] = report["session"]["started_at"] or row["started_at"]
+            reports.append(report)
         injury = db.get_setting("injury")
-    model = build_summary(reports, today=as_of or datetime.now(UTC).date(), injury=injury, config=config)
+    model = build_summary(
+        reports, today=as_of or datetime.now(UTC).date(), injury=injury, config=config, unreadable=unreadable
+    )
     page = render_summary_html(model)
     if html_path is not None:
         write_output(html_path, page.encode("utf-8"), force=force)

@@ -180,11 +180,13 @@ def build_summary(
     today: date,
     injury: str | None = None,
     config: ProgressionConfig | None = None,
+    unreadable: Sequence[str] = (),
 ) -> dict[str, Any]:
     """The progress summary of every session (report models, any order), as of ``today``. Pure.
 
     ``injury``: a key of :data:`coach.plan.healing.HEALING` or None (an unknown key is treated as None and said).
-    ``config``: the progression thresholds (the pain levels drawn, the adherence aimed for)."""
+    ``config``: the progression thresholds (the pain levels drawn, the adherence aimed for). ``unreadable``: ids
+    of sessions whose report could not be made (said under what is missing)."""
     cfg = config or ProgressionConfig()
     dated = sorted(
         ((w, r) for r in reports if (w := _when(r)) is not None),
@@ -263,6 +265,10 @@ def build_summary(
     missing = _missing(course, injury if window is not None else None)
     if injury and window is None:
         missing.append(f"unknown injury category {injury!r}: no healing time to compare with")
+    if unreadable:
+        missing.append(
+            f"{_plural(len(unreadable), 'session')} left out: no report could be made ({', '.join(unreadable)})"
+        )
     return {
         "format": SUMMARY_FORMAT,
         "version": SUMMARY_VERSION,
@@ -313,6 +319,14 @@ def _f(v: Any, nd: int = 0, unit: str = "") -> str:
 def format_summary_text(summary: Mapping[str, Any]) -> str:
     """The summary in a few lines for the terminal (the same numbers as the page)."""
     c = summary["course"]
+    if not c["sessions"]:
+        return "\n".join(
+            [
+                f"No sessions yet ({_plural(c['rehearsals_left_out'], 'rehearsal')} left out): "
+                "`coach run` coaches one, `coach import FILE` adds a recording.",
+                *(f"Missing: {gap}." for gap in summary["missing"]),
+            ]
+        )
     lines = [
         f"Sessions: {c['sessions']} from {c['first'] or '-'} to {c['last'] or '-'}"
         f" ({_f(c['weeks_since_first'], 1)} weeks since the first, as of {summary['today']});"
