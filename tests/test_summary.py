@@ -273,6 +273,8 @@ needs_chromium = pytest.mark.skipif(
 )
 #: The page checks of issue 14: never scroll sideways; no text under 11 px on a phone, 10 px on a desktop.
 WIDTHS = [(390, 844, 11.0), (1280, 900, 10.0)]
+#: An A4 page's printable width in CSS px (210 mm less Chromium's default margins, at 96 px per inch).
+PRINT_WIDTH_PX = 733
 #: The smallest rendered text on the page: HTML text by its computed size, SVG text by its size on screen.
 SMALLEST_TEXT_JS = """
 const out = [];
@@ -349,6 +351,14 @@ def test_summary_page_in_chromium(history: Path, tmp_path: Path) -> None:
             assert texts[0][0] >= smallest_px, f"text under {smallest_px} px at {width} px wide: {texts}"
             n_svg_text = driver.execute_script("return document.querySelectorAll('svg text').length")
             assert n_svg_text > 20
+        # printed (the PDF): nothing scrolls on paper, so the session table must fit an A4 page's width
+        driver.set_window_size(PRINT_WIDTH_PX, 900)
+        driver.execute_cdp_cmd("Emulation.setEmulatedMedia", {"media": "print"})
+        driver.get(page.as_uri())
+        box = driver.execute_script(
+            "const s = document.querySelector('.scroll'); return [s.scrollWidth, s.clientWidth]"
+        )
+        assert box[0] <= box[1], f"the session table is cut off in print: {box}"
     finally:
         driver.quit()
 

@@ -256,7 +256,8 @@ ul.missing li{{color:#92400e}}
 footer{{color:#4b5563;font-size:13px;margin-top:28px}}
 @media (max-width:{PHONE_MAX_PX}px){{main{{padding:12px 10px 30px}}h1{{font-size:20px}}.card b{{font-size:19px}}
 .grid{{grid-template-columns:1fr}}}}
-@media print{{body{{background:#fff}}.panel,table{{break-inside:avoid}}}}
+@media print{{body{{background:#fff}}main{{padding:0}}.panel,tr{{break-inside:avoid}}.scroll{{overflow:visible}}
+th,td{{white-space:normal;padding:3px 4px}}}}
 """
 
 
