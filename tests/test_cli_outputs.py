@@ -74,6 +74,11 @@ WRITERS = [
         lambda b: b.count(b"<svg") >= 5,
     ),
     Writer(
+        "summary-html",
+        lambda d, out: ["summary", "--html", str(out), "--data-dir", str(d)],
+        lambda b: b.count(b"<svg") >= 5,
+    ),
+    Writer(
         "convert-fit",
         lambda d, out: ["convert", "fit", str(FIT_WALK), "--end", "20", "-o", str(out)],
         _is_capture,
@@ -156,7 +161,7 @@ def test_report_open_refreshes_its_own_report_html(data: Path, monkeypatch: pyte
 
 
 @pytest.mark.parametrize(
-    "command", [["export"], ["report"], ["record"], ["convert", "fit"], ["convert", "hexoskin"]]
+    "command", [["export"], ["report"], ["summary"], ["record"], ["convert", "fit"], ["convert", "hexoskin"]]
 )
 def test_help_shows_force_once_and_hides_the_old_alias(command: list[str]) -> None:
     result = CliRunner().invoke(cli, [*command, "--help"])

@@ -34,6 +34,7 @@ COMMANDS: dict[str, str] = {
     "report": "coach.cli.report_cmd:report",
     "run": "coach.cli.run_cmd:run",
     "scan": "coach.cli.scan_cmd:scan",
+    "summary": "coach.cli.summary_cmd:summary",
 }
 
 
@@ -88,6 +89,7 @@ SHORT_HELP: dict[str, str] = {
     "report": "The post-run report of a session (terminal, HTML, JSON).",
     "run": "Run a coached walk/run session (live strap, virtual strap or replay).",
     "scan": "List nearby Bluetooth sensors and what they offer.",
+    "summary": "Every session so far on one page for the physio (HTML, PDF): pain, stages, trends.",
 }
 
 

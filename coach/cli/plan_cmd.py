@@ -9,26 +9,10 @@ from pathlib import Path
 import click
 
 from coach.cli.options import data_dir_option, resolve
+from coach.plan.healing import HEALING, healing_text
 from coach.text import mmss
 
-#: Typical healing times (the physio article in ../shared/BRIEF.md). Guidance only: a physio's assessment comes first.
-HEALING = {
-    "sprain-mild": ("a mild sprain (muscle or ligament)", "4-6 weeks"),
-    "sprain-significant": ("a significant sprain", "8 weeks to a few months"),
-    "disc-mild": ("a mild disc injury", "8-12 weeks"),
-    "disc-severe": ("a severe disc injury", "6 months to 2 years"),
-    "nerve": ("a nerve irritation", "3 months to 2 years"),
-}
 DEFAULT_PROGRAMME = "back-pain"
-
-
-def healing_text(category: str) -> str:
-    what, time = HEALING[category]
-    return (
-        f"Healing time for {what}: typically {time}. Pain level is not severity: how pain changes over the first "
-        "two weeks tells most. This is coaching, not diagnosis: a physio's assessment comes first, and their advice "
-        "wins over this plan."
-    )
 
 
 @click.command("plan")
