@@ -7,8 +7,8 @@ import json
 import os
 import re
 import shutil
-import socket
 import statistics
+import sys
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -22,6 +22,9 @@ from coach.store.database import Database
 from coach.store.index import sync
 from tests.after_run_helpers import hand_records, write_folder
 from tests.cli_helpers import run_main
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tools"))
+from chromium import Browser, find_chromium
 
 FIRST = datetime(2026, 10, 5, 7, 30, tzinfo=UTC)  # a Monday
 #: Three sessions a week for six weeks: (day, stage, pain after). Day 14 is a flare-up at stage 3 (after 7/10);
@@ -264,103 +267,56 @@ def test_summary_escapes_user_text() -> None:
 
 # ------------------------------------------------------------------------------------------------ Chromium
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-CHROMEDRIVER = shutil.which("chromedriver")
 ON_CI = os.environ.get("CI", "").lower() == "true"
 needs_chromium = pytest.mark.skipif(
-    (CHROMIUM is None or CHROMEDRIVER is None) and not ON_CI,
-    reason="Chromium and chromedriver are not installed (CI installs them)",
+    find_chromium() is None and not ON_CI, reason="Chromium is not installed (CI installs it)"
 )
 #: The page checks of issue 14: never scroll sideways; no text under 11 px on a phone, 10 px on a desktop.
-WIDTHS = [(390, 844, 11.0), (1280, 900, 10.0)]
+WIDTHS = [(390, 844, True, 11.0), (1280, 900, False, 10.0)]
 #: An A4 page's printable width in CSS px (210 mm less Chromium's default margins, at 96 px per inch).
 PRINT_WIDTH_PX = 733
 #: The smallest rendered text on the page: HTML text by its computed size, SVG text by its size on screen.
-SMALLEST_TEXT_JS = """
+SMALLEST_TEXT_JS = """(() => {
 const out = [];
 for (const el of document.querySelectorAll('body *')) {
   if (!el.getClientRects().length) continue;
   const own = [...el.childNodes].some(n => n.nodeType === 3 && n.textContent.trim());
-  if (!own) continue;
+  if (!own || el.closest('title')) continue;
   const size = parseFloat(getComputedStyle(el).fontSize);
-  const scale = (el instanceof SVGElement && el.getScreenCTM) ? el.getScreenCTM().a : 1;
+  const scale = (el instanceof SVGElement && el.getScreenCTM) ? Math.hypot(el.getScreenCTM().a, el.getScreenCTM().b)
+                                                              : window.visualViewport.scale;
   out.push([size * scale, el.tagName, el.textContent.trim().slice(0, 40)]);
 }
 out.sort((a, b) => a[0] - b[0]);
 return out.slice(0, 5);
-"""
-
-
-#: The socket functions before tests/conftest.py blocks the network (this module is imported before any test runs).
-_REAL_CONNECT, _REAL_GETADDRINFO = socket.socket.connect, socket.getaddrinfo
-LOOPBACK = ("localhost", "127.0.0.1", "::1")
-
-
-@pytest.fixture
-def loopback_only(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Selenium talks to chromedriver over HTTP on this machine: loopback is let through, nothing else (the
-    suite's network block stays for every other address)."""
-
-    def connect(sock: socket.socket, address: Any) -> None:
-        if sock.family in (socket.AF_INET, socket.AF_INET6) and address[0] not in LOOPBACK:
-            raise RuntimeError(f"network access attempted in a test: {address!r}")
-        return _REAL_CONNECT(sock, address)
-
-    def getaddrinfo(host: Any, *args: Any, **kwargs: Any) -> Any:
-        if host not in LOOPBACK:
-            raise RuntimeError(f"DNS look-up attempted in a test: {host!r}")
-        return _REAL_GETADDRINFO(host, *args, **kwargs)
-
-    monkeypatch.setattr(socket.socket, "connect", connect)
-    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+})()"""
 
 
 @needs_chromium
-@pytest.mark.usefixtures("loopback_only")
 def test_summary_page_in_chromium(history: Path, tmp_path: Path) -> None:
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
+    """In headless Chromium (the DevTools pipe of tools/chromium.py, as the report's browser test): at phone and
+    desktop width the page never scrolls sideways and no text is too small; printed, the session table fits A4."""
     page = tmp_path / "summary.html"
     code, _, err = run_main("summary", "--data-dir", history, "--as-of", AS_OF.isoformat(), "--html", page)
     assert code == 0, err
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM or "chromium"
-    for flag in (
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--no-first-run",
-        f"--user-data-dir={tmp_path / 'profile'}",
-    ):
-        options.add_argument(flag)
-    driver = webdriver.Chrome(options=options, service=Service(CHROMEDRIVER or "chromedriver"))
-    try:
-        for width, height, smallest_px in WIDTHS:
-            driver.set_window_size(width, height)
-            driver.get(page.as_uri())
-            inner = driver.execute_script("return window.innerWidth")
-            assert inner <= width
-            scroll = driver.execute_script("return document.documentElement.scrollWidth")
+    with Browser() as browser:
+        for width, height, mobile, smallest_px in WIDTHS:
+            browser.open(page.as_uri(), width=width, height=height, mobile=mobile)
+            inner = browser.evaluate("window.innerWidth")
+            assert inner == width
+            scroll = browser.evaluate("document.documentElement.scrollWidth")
             assert scroll <= inner, f"the page scrolls sideways at {width} px ({scroll} > {inner})"
-            texts = driver.execute_script(SMALLEST_TEXT_JS)
+            texts = browser.evaluate(SMALLEST_TEXT_JS)
             assert texts, "no text found: the check is broken"
             assert texts[0][0] >= smallest_px, f"text under {smallest_px} px at {width} px wide: {texts}"
-            n_svg_text = driver.execute_script("return document.querySelectorAll('svg text').length")
-            assert n_svg_text > 20
+            assert browser.evaluate("document.querySelectorAll('svg text').length") > 20
         # printed (the PDF): nothing scrolls on paper, so the session table must fit an A4 page's width
-        driver.set_window_size(PRINT_WIDTH_PX, 900)
-        driver.execute_cdp_cmd("Emulation.setEmulatedMedia", {"media": "print"})
-        driver.get(page.as_uri())
-        box = driver.execute_script(
-            "const s = document.querySelector('.scroll'); return [s.scrollWidth, s.clientWidth]"
+        browser.page("Emulation.setEmulatedMedia", media="print")
+        browser.open(page.as_uri(), width=PRINT_WIDTH_PX, height=900)
+        box = browser.evaluate(
+            "(() => { const s = document.querySelector('.scroll'); return [s.scrollWidth, s.clientWidth]; })()"
         )
         assert box[0] <= box[1], f"the session table is cut off in print: {box}"
-    finally:
-        driver.quit()
 
 
 @needs_chromium
