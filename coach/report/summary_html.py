@@ -13,7 +13,7 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from coach.report.html import NOT_MEASURED, esc
+from coach.report.html import CSP, NOT_MEASURED, PHONE_MAX_WIDTH_PX, esc
 
 #: Chart size in SVG units; a chart is drawn at most CHART_MAX_SCALE times that wide.
 CHART_W, CHART_H = 340, 200
@@ -21,7 +21,7 @@ CHART_MAX_SCALE = 1.25
 #: Font size of chart text in SVG units (the smallest text on the page stays above 11 px at 390 px wide).
 CHART_FONT_PX = 12
 #: Below this width the page is one column.
-PHONE_MAX_PX = 600
+PHONE_MAX_PX = PHONE_MAX_WIDTH_PX  # one column below the same width as the report
 #: At most this many week labels on a time axis.
 MAX_WEEK_TICKS = 7
 PAIN_COLOURS = {"before": "#6b7280", "after": "#ea580c", "next-morning": "#2563eb"}
@@ -407,7 +407,7 @@ def render_summary_html(summary: Mapping[str, Any]) -> str:
         "<!DOCTYPE html>",
         '<html lang="en"><head><meta charset="utf-8">',
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
-        "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'; img-src data:\">",
+        f'<meta http-equiv="Content-Security-Policy" content="{esc(CSP)}">',  # the report's policy
         f"<title>coach progress summary {esc(summary['today'])}</title><style>{CSS}</style></head><body><main>",
         "<h1>Progress summary</h1>",
         f'<p class="sub">{esc(c["sessions"])} sessions from {esc(c["first"] or NOT_MEASURED)} to '
