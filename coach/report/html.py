@@ -346,7 +346,7 @@ def _interval_table(report: Mapping[str, Any]) -> str:
     head = (
         "<tr><th>#</th><th>planned</th><th>detected</th><th>followed</th><th>time to follow the cue</th>"
         "<th>cadence mean ± SD<br><small>steps/min</small></th><th>HR mean / max<br><small>bpm</small></th>"
-        "<th>HR drop in the walk<br><small>bpm</small></th></tr>"
+        "<th>HR recovery<br><small>bpm: run's last 10 s to 50-60 s into the walk</small></th></tr>"
     )
     body = []
     for iv in report["intervals"]:
@@ -376,7 +376,7 @@ def _interval_table(report: Mapping[str, Any]) -> str:
             f'<tr><td>{iv["index"] + 1}</td><td><span class="chip {esc(iv["activity"])}">{esc(iv["activity"])}</span> '
             f"{_mmss(iv['planned_duration_s'])}{label}</td><td>{det_html}</td>"
             f'<td class="{cls}">{_pct(share)}</td><td>{ttc_s}</td><td>{cad}</td>'
-            f"<td>{_f(iv.get('hr_mean_bpm'))} / {_f(iv.get('hr_max_bpm'))}</td><td>{_f(iv.get('hr_drop_bpm'))}</td></tr>"
+            f"<td>{_f(iv.get('hr_mean_bpm'))} / {_f(iv.get('hr_max_bpm'))}</td><td>{_f(iv.get('hr_recovery_bpm'))}</td></tr>"
         )
     return f'<table class="intervals">{head}{"".join(body)}</table>'
 

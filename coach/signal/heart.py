@@ -28,6 +28,7 @@ import statistics
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from itertools import pairwise
 
 import numpy as np
 import numpy.typing as npt
@@ -88,7 +89,9 @@ class KubiosRrCorrector:
         self.share_corrected_ = total / len(rr) if len(rr) else 0.0
         return self
 
-    def correct_peaks(self, peaks_ms: npt.NDArray[np.int64]) -> tuple[npt.NDArray[np.int64], dict[str, list[int]]]:
+    def correct_peaks(
+        self, peaks_ms: npt.NDArray[np.int64]
+    ) -> tuple[npt.NDArray[np.int64], dict[str, list[int]]]:
         """Beat times in integer ms -> corrected beat times and the first pass's artefact indices by class."""
         first = self._find(peaks_ms)
         fixed = _correct(first, peaks_ms)
@@ -148,7 +151,9 @@ class KubiosRrCorrector:
                 out["ectopic"].append(i)
                 i += 1
                 continue
-            if not (abs(drrs[i]) > 1 or abs(mrrs[i]) > 3):  # (always passes after the first test: the paper's flow)
+            if not (
+                abs(drrs[i]) > 1 or abs(mrrs[i]) > 3
+            ):  # (always passes after the first test: the paper's flow)
                 i += 1
                 continue
             candidates = [i]
@@ -220,3 +225,192 @@ def _correct(found: dict[str, list[int]], peaks: npt.NDArray[np.int64]) -> npt.N
             mid = out[idx - 1] + (out[idx + 1] - out[idx - 1]) / 2
             out = np.sort(np.concatenate((np.delete(out, idx), mid)).astype(np.int64), kind="mergesort")
     return out
+
+
+# ------------------------------------------------------------------------------------------------ causal (bpm, live)
+
+#: Heart rate outside this range (bpm) is not a heart: a strap without contact, or a decoding fault.
+MIN_BPM = 30.0
+MAX_BPM = 220.0
+#: The fastest a heart rate moves (bpm per second): about 3 bpm/s at the onset of hard exercise and in the first
+#: seconds of recovery; a faster jump between two accepted values is an artefact.
+MAX_RATE_BPM_PER_S = 3.0
+#: Allowance on top of the rate limit (bpm), for the strap's own averaging and rounding.
+JUMP_ALLOWANCE_BPM = 8.0
+#: A beat interval further than this share from the median of the recent ones is a missed/extra/ectopic beat.
+RR_TOLERANCE = 0.2
+#: The recent beat intervals (in range, artefacts included: the median shrugs them off) the tolerance is taken on.
+RR_HISTORY_BEATS = 11
+#: After the start, a contact loss or a gap: values in a row that must agree before one is believed ...
+LOCK_SAMPLES = 3
+#: ... within this spread (bpm).
+LOCK_SPREAD_BPM = 10.0
+#: The first seconds of a strap whose electrodes are still dry: unstable, so more values must agree to lock.
+DRY_START_S = 60.0
+DRY_LOCK_SAMPLES = 8
+#: No accepted value for this long (seconds): lock again.
+GAP_S = 5.0
+
+
+@dataclass
+class CausalHrCleaner:
+    """Heart-rate samples in, trusted bpm out, looking only back (so the live display, the HR ceiling cue and the
+    report say the same).
+
+    :meth:`feed` takes one sample (its time, the strap's bpm, its RR intervals in seconds, its skin contact) and
+    returns the cleaned bpm, or None when the sample is rejected. With RR intervals, the bpm is 60 / the mean of the
+    sample's accepted intervals (each within ``rr_tolerance`` of the median of the last ``rr_history_beats``); a
+    sample whose intervals are all rejected is rejected. Then, for any sample: a value outside
+    ``min_bpm``-``max_bpm`` or without contact is rejected and the cleaner must lock again; a value that moved from
+    the last accepted one by more than ``jump_allowance_bpm`` + ``max_rate_bpm_per_s`` x the seconds between is
+    rejected, unless the last ``lock_samples`` candidates agree (the heart did move): each step between them within
+    the jump limit, and their spread within ``lock_spread_bpm`` plus the rate limit over their time span.
+    To lock (at the start, after contact loss or ``gap_s`` without an accepted value), ``lock_samples`` candidates in
+    a row must agree, ``dry_lock_samples`` within ``dry_start_s`` of the first sample.
+
+    ``n_seen_`` and ``n_rejected_`` count the samples with a bpm value.
+    """
+
+    min_bpm: float = MIN_BPM
+    max_bpm: float = MAX_BPM
+    max_rate_bpm_per_s: float = MAX_RATE_BPM_PER_S
+    jump_allowance_bpm: float = JUMP_ALLOWANCE_BPM
+    rr_tolerance: float = RR_TOLERANCE
+    rr_history_beats: int = RR_HISTORY_BEATS
+    lock_samples: int = LOCK_SAMPLES
+    lock_spread_bpm: float = LOCK_SPREAD_BPM
+    dry_start_s: float = DRY_START_S
+    dry_lock_samples: int = DRY_LOCK_SAMPLES
+    gap_s: float = GAP_S
+
+    n_seen_: int = field(init=False, default=0)
+    n_rejected_: int = field(init=False, default=0)
+    _first_t: float | None = field(init=False, default=None, repr=False)
+    _last: tuple[float, float] | None = field(init=False, default=None, repr=False)
+    _candidates: deque[tuple[float, float]] = field(init=False, repr=False)
+    _rr: deque[float] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self._candidates = deque(maxlen=max(self.lock_samples, self.dry_lock_samples))
+        self._rr = deque(maxlen=self.rr_history_beats)
+
+    def feed(
+        self, t: float, bpm: float | None, rr_s: Sequence[float] = (), contact: bool | None = None
+    ) -> float | None:
+        """One sample (session seconds, bpm, RR seconds, contact) -> the cleaned bpm or None (rejected)."""
+        if bpm is None or not math.isfinite(bpm) or bpm <= 0:
+            return None  # nothing measured: neither seen nor rejected
+        self.n_seen_ += 1
+        if self._first_t is None:
+            self._first_t = t
+        value = self._candidate(float(bpm), rr_s, contact)
+        if value is None:
+            self._candidates.clear()
+            self._last = None if contact is False else self._last
+            return self._reject()
+        self._candidates.append((t, value))
+        last = self._last
+        if last is not None and t - last[0] > self.gap_s:
+            last = self._last = None
+        if last is not None:
+            allowed = self.jump_allowance_bpm + self.max_rate_bpm_per_s * max(0.0, t - last[0])
+            if abs(value - last[1]) <= allowed or self._agree(self.lock_samples):
+                return self._accept(t, value)
+            return self._reject()
+        needed = self.dry_lock_samples if t - self._first_t < self.dry_start_s else self.lock_samples
+        return self._accept(t, value) if self._agree(needed) else self._reject()
+
+    @property
+    def share_rejected_(self) -> float | None:
+        return self.n_rejected_ / self.n_seen_ if self.n_seen_ else None
+
+    def _candidate(self, bpm: float, rr_s: Sequence[float], contact: bool | None) -> float | None:
+        if contact is False:
+            return None
+        if rr_s:
+            lo, hi = 60.0 / self.max_bpm, 60.0 / self.min_bpm
+            good = []
+            for rr in rr_s:
+                if not lo <= rr <= hi:
+                    continue
+                ref = statistics.median(self._rr) if len(self._rr) >= self.lock_samples else None
+                self._rr.append(rr)
+                if ref is None or abs(rr - ref) <= self.rr_tolerance * ref:
+                    good.append(rr)
+            if not good:
+                return None
+            bpm = 60.0 / statistics.fmean(good)
+        return bpm if self.min_bpm <= bpm <= self.max_bpm else None
+
+    def _agree(self, n: int) -> bool:
+        if len(self._candidates) < n:
+            return False
+        recent = list(self._candidates)[-n:]
+        steps_ok = all(
+            abs(b - a) <= self.jump_allowance_bpm + self.max_rate_bpm_per_s * max(0.0, tb - ta)
+            for (ta, a), (tb, b) in pairwise(recent)
+        )
+        values = [v for _, v in recent]
+        drift = self.max_rate_bpm_per_s * (recent[-1][0] - recent[0][0])
+        return steps_ok and max(values) - min(values) <= self.lock_spread_bpm + drift
+
+    def _accept(self, t: float, value: float) -> float:
+        self._last = (t, value)
+        return value
+
+    def _reject(self) -> None:
+        self.n_rejected_ += 1
+        return None
+
+
+@dataclass(frozen=True)
+class HrCleaning:
+    """A cleaned 1 Hz heart-rate series: ``bpm`` (None where rejected or missing), ``n_values`` (raw values seen),
+    ``n_rejected`` and ``share_rejected`` (None with no value)."""
+
+    bpm: tuple[float | None, ...]
+    n_values: int
+    n_rejected: int
+
+    @property
+    def share_rejected(self) -> float | None:
+        return self.n_rejected / self.n_values if self.n_values else None
+
+
+def clean_hr_series(
+    t_s: Sequence[float], bpm: Sequence[float | None], cleaner: CausalHrCleaner | None = None
+) -> HrCleaning:
+    """A recorded bpm series (no RR) through :class:`CausalHrCleaner`, as the live session would have seen it."""
+    c = cleaner or CausalHrCleaner()
+    out = tuple(c.feed(t, b) for t, b in zip(t_s, bpm, strict=True))
+    return HrCleaning(out, c.n_seen_, c.n_rejected_)
+
+
+# ------------------------------------------------------------------------------------------------ recovery
+
+#: HR recovery in a walk after a run: from the median of the run's last RECOVERY_RUN_WINDOW_S ...
+RECOVERY_RUN_WINDOW_S = 10.0
+#: ... to the median over RECOVERY_WALK_FROM_S..RECOVERY_WALK_TO_S seconds into the walk.
+RECOVERY_WALK_FROM_S = 50.0
+RECOVERY_WALK_TO_S = 60.0
+#: Fewer clean values than this in either window: no recovery figure (never one made of artefacts).
+RECOVERY_MIN_VALUES = 5
+
+
+def hr_recovery_bpm(
+    t_s: Sequence[float], bpm: Sequence[float | None], walk_start_s: float, walk_end_s: float
+) -> float | None:
+    """HR recovery: the median clean HR of the last 10 s before ``walk_start_s`` minus the median 50-60 s into
+    the walk; None when the walk is shorter than 60 s or either window has fewer than 5 clean values."""
+    if walk_end_s - walk_start_s < RECOVERY_WALK_TO_S:
+        return None
+    run = [
+        b
+        for t, b in zip(t_s, bpm, strict=True)
+        if b is not None and walk_start_s - RECOVERY_RUN_WINDOW_S <= t < walk_start_s
+    ]
+    walk_lo, walk_hi = walk_start_s + RECOVERY_WALK_FROM_S, walk_start_s + RECOVERY_WALK_TO_S
+    walk = [b for t, b in zip(t_s, bpm, strict=True) if b is not None and walk_lo <= t < walk_hi]
+    if len(run) < RECOVERY_MIN_VALUES or len(walk) < RECOVERY_MIN_VALUES:
+        return None
+    return float(statistics.median(run) - statistics.median(walk))
