@@ -258,9 +258,10 @@ class CausalHrCleaner:
     report say the same).
 
     :meth:`feed` takes one sample (its time, the strap's bpm, its RR intervals in seconds, its skin contact) and
-    returns the cleaned bpm, or None when the sample is rejected. With RR intervals, the bpm is 60 / the mean of the
-    sample's accepted intervals (each within ``rr_tolerance`` of the median of the last ``rr_history_beats``); a
-    sample whose intervals are all rejected is rejected. Then, for any sample: a value outside
+    returns the cleaned bpm, or None when the sample is rejected. With RR intervals, each is checked against the
+    median of the last ``rr_history_beats`` (within ``rr_tolerance``): a sample whose intervals are all rejected is
+    rejected; one with some rejected counts 60 / the mean of its good ones instead of the strap's figure (which
+    averaged the bad ones in). Then, for any sample: a value outside
     ``min_bpm``-``max_bpm`` or without contact is rejected and the cleaner must lock again; a value that moved from
     the last accepted one by more than ``jump_allowance_bpm`` + ``max_rate_bpm_per_s`` x the seconds between is
     rejected, unless the last ``lock_samples`` candidates agree (the heart did move): each step between them within
@@ -339,7 +340,8 @@ class CausalHrCleaner:
                     good.append(rr)
             if not good:
                 return None
-            bpm = 60.0 / statistics.fmean(good)
+            if len(good) < len(rr_s):  # the strap's own figure counted an artefact beat: the good ones decide
+                bpm = 60.0 / statistics.fmean(good)
         return bpm if self.min_bpm <= bpm <= self.max_bpm else None
 
     def _agree(self, n: int) -> bool:
