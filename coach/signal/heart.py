@@ -56,6 +56,7 @@ class KubiosRrCorrector:
     median filter for mRR; ``iterative``: repeat detection and correction while the number of artefacts falls.
 
     :meth:`correct` takes RR intervals in seconds and sets ``rr_s_`` (the corrected series), ``beat_times_s_``,
+    ``found_`` (the first pass's artefact beat indices by class: ``ectopic``, ``missed``, ``extra``, ``longshort``),
     and the counts ``n_extra_``, ``n_missed_``, ``n_ectopic_``, ``n_longshort_`` (of the first pass, as the paper
     reports them) and ``share_corrected_`` (artefacts / input beats).
     """
@@ -73,6 +74,7 @@ class KubiosRrCorrector:
     n_missed_: int = field(init=False, default=0)
     n_ectopic_: int = field(init=False, default=0)
     n_longshort_: int = field(init=False, default=0)
+    found_: dict[str, list[int]] = field(init=False, default_factory=dict)
     share_corrected_: float = field(init=False, default=0.0)
 
     def correct(self, rr_s: Sequence[float] | npt.NDArray[np.float64]) -> KubiosRrCorrector:
@@ -81,6 +83,7 @@ class KubiosRrCorrector:
             raise ValueError("RR intervals must be a 1-D series of positive finite seconds")
         peaks = np.concatenate(([0], np.cumsum(np.round(rr * _MS_PER_S)))).astype(np.int64)
         fixed, found = self.correct_peaks(peaks)
+        self.found_ = found
         self.beat_times_s_ = fixed / _MS_PER_S
         self.rr_s_ = np.diff(fixed) / _MS_PER_S
         self.n_extra_, self.n_missed_ = len(found["extra"]), len(found["missed"])
@@ -288,6 +291,7 @@ class CausalHrCleaner:
     n_rejected_: int = field(init=False, default=0)
     _first_t: float | None = field(init=False, default=None, repr=False)
     _last: tuple[float, float] | None = field(init=False, default=None, repr=False)
+    _last_seen_t: float | None = field(init=False, default=None, repr=False)
     _candidates: deque[tuple[float, float]] = field(init=False, repr=False)
     _rr: deque[float] = field(init=False, repr=False)
 
@@ -304,6 +308,10 @@ class CausalHrCleaner:
         self.n_seen_ += 1
         if self._first_t is None:
             self._first_t = t
+        if self._last_seen_t is not None and t - self._last_seen_t > self.gap_s:
+            self._rr.clear()  # a gap in the samples: the beats before it say nothing about the ones after
+            self._candidates.clear()
+        self._last_seen_t = t
         value = self._candidate(float(bpm), rr_s, contact)
         if value is None:
             self._candidates.clear()
