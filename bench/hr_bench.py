@@ -264,8 +264,8 @@ def main(argv: list[str] | None = None) -> int:
             "one). Error of the 1 Hz heart rate against the clean series: mean absolute error (bpm), 99th "
             f"percentile (bpm), share of seconds off by more than {WRONG_BPM:g} bpm. Kubios = Lipponen & Tarvainen "
             "2019 after the run; live = the causal cleaner the session runs (a rejected second keeps the last "
-            f"trusted value for 5 s). Only 001 and 008 have stretches that clean (the others' RR is mostly flagged). "
-            "Kubios sees the stretches joined; the live cleaner sees them {GAP_S:g} s apart (contact lost between "
+            "trusted value for 5 s). Only 001 and 008 have stretches that clean (the others' RR is mostly flagged). "
+            f"Kubios sees the stretches joined; the live cleaner sees them {GAP_S:g} s apart (contact lost between "
             "them) and locks again after each: most of its rejections on 008, whose stretches are short.\n\n"
             + table
         )
