@@ -368,7 +368,7 @@ class CausalHrCleaner:
         self._last = (t, value)
         return value
 
-    def _reject(self) -> None:
+    def _reject(self) -> float | None:
         self.n_rejected_ += 1
         return None
 
