@@ -11,7 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 from coach.cli import cli
-from coach.report.model import build_report, read_session
+from coach.report.model import build_report, read_session, session_activity
 from tests.virtual_time import sessions_on_virtual_time
 
 #: The issue's bound: a walk interval's cleaned HR max at most this far above the interval's median (bpm).
@@ -48,3 +48,7 @@ def test_demo_heart_rate_is_clean(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     assert share is not None and 0.2 < share < 0.7
     summary = json.loads((folder / "summary.json").read_text())
     assert summary["hr_share_rejected"] == pytest.approx(share, abs=1e-3)
+    # the FIT/TCX export: the same cleaned heart rate, and its notes give the share rejected
+    activity = session_activity(read_session(folder))
+    assert [r.hr_bpm for r in activity.records] == series["hr_bpm"]
+    assert f"({share * 100:.0f} % of samples rejected)" in activity.notes

@@ -390,8 +390,9 @@ def build_report(
 
 
 def session_activity(session: SessionFolder) -> Activity:
-    """The session as an :class:`~coach.report.activity.Activity` for FIT/TCX: 1 Hz gait records and one lap per
-    interval that was started (planned activity; warm-up/cool-down labels kept)."""
+    """The session as an :class:`~coach.report.activity.Activity` for FIT/TCX: 1 Hz gait records (heart rate
+    cleaned, as in the report; the notes give the share rejected) and one lap per interval that was started (planned
+    activity; warm-up/cool-down labels kept)."""
     from datetime import UTC, datetime
 
     start = session.start
@@ -416,12 +417,18 @@ def session_activity(session: SessionFolder) -> Activity:
             activity = "warmup" if label == "warm-up" else "cooldown"
         laps.append(ActivityLap(iv["start_s"], max(iv["end_s"], iv["start_s"]), activity, label))
     title = start.get("stage_title") or start.get("programme_title") or "coach session"
+    hr_rejected, _ = hr_cleaning(session.records)
+    hr_note = (
+        ""
+        if hr_rejected is None
+        else f"; heart rate cleaned of artefacts ({hr_rejected * 100:.0f} % of samples rejected)"
+    )
     return Activity(
         start_time=started,
         records=records,
         laps=tuple(laps),
         name=str(title),
-        notes=f"coach session {session.session_id}: {title}",
+        notes=f"coach session {session.session_id}: {title}{hr_note}",
     )
 
 
