@@ -11,7 +11,8 @@ import pytest
 from click.testing import CliRunner
 
 from coach.cli import cli
-from coach.report.model import build_report, read_session, session_activity
+from coach.report.html import render_html
+from coach.report.model import build_report, format_text, read_session, session_activity
 from tests.virtual_time import sessions_on_virtual_time
 
 #: The issue's bound: a walk interval's cleaned HR max at most this far above the interval's median (bpm).
@@ -52,3 +53,6 @@ def test_demo_heart_rate_is_clean(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     activity = session_activity(read_session(folder))
     assert [r.hr_bpm for r in activity.records] == series["hr_bpm"]
     assert f"({share * 100:.0f} % of samples rejected)" in activity.notes
+    # the page and the terminal summary say it too
+    assert f"{share * 100:.0f} % of samples rejected as artefacts" in render_html(report)
+    assert f"{share * 100:.0f} % of HR samples rejected as artefacts" in format_text(report)

@@ -496,7 +496,15 @@ def render_html(report: Mapping[str, Any]) -> str:
             ),
         ),
         (f"{_f(m['cadence_walk_spm'])} / {_f(m['cadence_run_spm'])}", "cadence walk / run (steps/min)"),
-        (f"{_f(m['hr_mean_bpm'])} / {_f(m['hr_max_bpm'])}", "heart rate mean / max (bpm)"),
+        (
+            f"{_f(m['hr_mean_bpm'])} / {_f(m['hr_max_bpm'])}",
+            "heart rate mean / max (bpm)"
+            + (
+                f", {m['hr_share_rejected'] * 100:.0f} % of samples rejected as artefacts"
+                if m.get("hr_share_rejected")
+                else ""
+            ),
+        ),
     ]
     cards_html = "".join(f"<div class=card><b>{v}</b><span>{esc(t)}</span></div>" for v, t in cards)
     dec = report.get("decision")
