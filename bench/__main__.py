@@ -1,6 +1,6 @@
 """``python -m bench [NAME ...] [--quick] [--algorithms coach,fft,...] [--no-speed] [--no-write]``.
 
-With no benchmark name every benchmark runs (``signal``, ``voice``, ``ble``, ``long``, ``robustness``). Each prints a compact table
+With no benchmark name every benchmark runs (``signal``, ``voice``, ``ble``, ``long``, ``robustness``, ``hr``). Each prints a compact table
 and writes its own section of bench/RESULTS.md (unless ``--no-write`` or ``--quick``, whose numbers are not
 the reference ones).
 """
@@ -11,7 +11,7 @@ import argparse
 import sys
 from pathlib import Path
 
-BENCHMARKS = ("signal", "voice", "ble", "long", "robustness")
+BENCHMARKS = ("signal", "voice", "ble", "long", "robustness", "hr")
 RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
 
 
@@ -77,6 +77,10 @@ def main(argv: list[str] | None = None) -> int:
         from bench import robustness
 
         rc = max(rc, robustness.main(["--no-write"] if args.no_write else []))
+    if "hr" in names:  # heart-rate cleaning on real RR with injected artefacts (issue 14)
+        from bench import hr_bench
+
+        rc = max(rc, hr_bench.main(["--no-write"] if args.no_write or args.quick else []))
     return rc
 
 

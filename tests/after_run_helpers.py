@@ -91,6 +91,9 @@ def hand_records(
                     "confidence": 0.8,
                     "steps": 2,
                     "hr_bpm": None if k == 3 else hr,
+                    # cleaned live (coach.session.tracker): one strap sample a second, none rejected
+                    "hr_samples": 0 if k == 3 else 1,
+                    "hr_rejected": 0,
                 }
             )
         known = by_mode["walk"] + by_mode["run"] + by_mode["still"]

@@ -80,15 +80,18 @@ def test_fit_with_heart_rate_only_gives_a_heart_rate_report(data_dir: Path, tmp_
     series = report["series"]
     assert all(c is None for c in series["cadence_spm"]) and set(series["mode"]) == {"unknown"}
     by_t = {round(t): hr for t, hr, _ in _fit_records(path)}
+    # the file's heart rate, cleaned (coach.signal.heart): a value is kept as it is or rejected, never changed
     same = [
         hr == by_t[round(t)]
         for t, hr in zip(series["t_s"], series["hr_bpm"], strict=True)
-        if by_t.get(round(t)) is not None
+        if by_t.get(round(t)) is not None and hr is not None
     ]
     assert len(same) > 100 and all(same)
+    share = report["summary"]["hr_share_rejected"]
+    assert 0 < share < 0.05  # the strap's first seconds, before it settles
     assert len(report["intervals"]) == 5
-    hrs = [h for _, h, _ in _fit_records(path) if h]
-    assert report["summary"]["hr_max_bpm"] == max(hrs)
+    kept = [h for h in series["hr_bpm"] if h is not None]
+    assert report["summary"]["hr_max_bpm"] == max(kept) <= max(h for _, h, _ in _fit_records(path) if h)
 
 
 def test_fit_import_against_a_programme_stage_measures_adherence(data_dir: Path, tmp_path: Path) -> None:

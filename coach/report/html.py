@@ -422,7 +422,7 @@ def _interval_table(report: Mapping[str, Any]) -> str:
     head = (
         "<tr><th>#</th><th>planned</th><th>detected</th><th>followed</th><th>time to follow the cue</th>"
         "<th>cadence mean ± SD<br><small>steps/min</small></th><th>HR mean / max<br><small>bpm</small></th>"
-        "<th>HR drop in the walk<br><small>bpm</small></th></tr>"
+        "<th>HR recovery<br><small>bpm: run's last 10 s to 50-60 s into the walk</small></th></tr>"
     )
     body = []
     for iv in report["intervals"]:
@@ -452,7 +452,7 @@ def _interval_table(report: Mapping[str, Any]) -> str:
             f'<tr><td>{iv["index"] + 1}</td><td><span class="chip {esc(iv["activity"])}">{esc(iv["activity"])}</span> '
             f"{_mmss(iv['planned_duration_s'])}{label}</td><td>{det_html}</td>"
             f'<td class="{cls}">{_pct(share)}</td><td>{ttc_s}</td><td>{cad}</td>'
-            f"<td>{_f(iv.get('hr_mean_bpm'))} / {_f(iv.get('hr_max_bpm'))}</td><td>{_f(iv.get('hr_drop_bpm'))}</td></tr>"
+            f"<td>{_f(iv.get('hr_mean_bpm'))} / {_f(iv.get('hr_max_bpm'))}</td><td>{_f(iv.get('hr_recovery_bpm'))}</td></tr>"
         )
     return f'<table class="intervals">{head}{"".join(body)}</table>'
 
@@ -636,7 +636,15 @@ def render_html(report: Mapping[str, Any]) -> str:
             ),
         ),
         (f"{_f(m['cadence_walk_spm'])} / {_f(m['cadence_run_spm'])}", "cadence walk / run (steps/min)"),
-        (f"{_f(m['hr_mean_bpm'])} / {_f(m['hr_max_bpm'])}", "heart rate mean / max (bpm)"),
+        (
+            f"{_f(m['hr_mean_bpm'])} / {_f(m['hr_max_bpm'])}",
+            "heart rate mean / max (bpm)"
+            + (
+                f", {m['hr_share_rejected'] * 100:.0f} % of samples rejected as artefacts"
+                if m.get("hr_share_rejected")
+                else ""
+            ),
+        ),
     ]
     cards_html = "".join(f"<div class=card><b>{v}</b><span>{esc(t)}</span></div>" for v, t in cards)
     dec = report.get("decision")

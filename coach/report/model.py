@@ -5,7 +5,8 @@ line elsewhere is an :class:`~coach.errors.InputError`). :func:`build_report` is
 numbers a runner and a physio look at (docs/report.md):
 
 - per planned interval: planned activity, detected mode, share of time compliant, seconds to comply after the cue,
-  cadence mean and spread (SD), HR mean/max, HR drop during walk breaks;
+  cadence mean and spread (SD), HR mean/max (cleaned: :mod:`coach.signal.heart`), HR recovery in a walk after a
+  run, and the share of heart-rate samples rejected as artefacts;
 - 1 Hz cadence, HR and detected-mode series (from the ``gait`` records), a walk vs run cadence histogram;
 - pain before/during/after/next morning, earlier sessions for comparison, the progression decision.
 
@@ -32,7 +33,8 @@ from typing import Any
 from coach.errors import InputError, read_text_file
 from coach.plan.progression import rehearsal_reason
 from coach.report.activity import Activity, ActivityLap, ActivityRecord
-from coach.session.adherence import GaitRow, gait_rows, interval_stats, weighted_adherence
+from coach.session.adherence import GaitRow, gait_rows, hr_cleaning, interval_stats, weighted_adherence
+from coach.signal.heart import hr_recovery_bpm
 from coach.text import mmss
 from coach.vocabulary import MODES, Mode, RecordKind
 
@@ -40,9 +42,6 @@ logger = logging.getLogger(__name__)
 
 REPORT_FORMAT = "coach-report"
 REPORT_VERSION = 1
-#: HR drop in a walk break: peak HR in its first HR_PEAK_WINDOW_S minus the mean HR of its last HR_END_WINDOW_S.
-HR_PEAK_WINDOW_S = 20.0
-HR_END_WINDOW_S = 10.0
 HIST_LO_SPM, HIST_HI_SPM, HIST_BIN_SPM = 60, 220, 5
 PAIN_ORDER = ("before", "during", "after", "next-morning")
 
@@ -133,16 +132,10 @@ def _median(xs: Sequence[float]) -> float | None:
     return statistics.median(xs) if xs else None
 
 
-def hr_drop_bpm(rows: Sequence[Mapping[str, Any]], start_s: float, end_s: float) -> float | None:
-    """Recovery in a walk break: peak HR in its first 20 s minus the mean HR of its last 10 s."""
-    inside = [r for r in rows if start_s <= r["t"] < end_s and r["hr_bpm"] is not None]
-    if not inside or end_s - start_s < HR_PEAK_WINDOW_S:
-        return None
-    head = [r["hr_bpm"] for r in inside if r["t"] < start_s + HR_PEAK_WINDOW_S]
-    tail = [r["hr_bpm"] for r in inside if r["t"] >= end_s - HR_END_WINDOW_S]
-    if not head or not tail:
-        return None
-    return float(max(head) - statistics.fmean(tail))
+def hr_recovery(rows: Sequence[Mapping[str, Any]], start_s: float, end_s: float) -> float | None:
+    """HR recovery in the walk ``[start_s, end_s)`` after a run, from the cleaned rows
+    (:func:`coach.signal.heart.hr_recovery_bpm`: run's last 10 s median minus the walk's 50-60 s median)."""
+    return hr_recovery_bpm([r["t"] for r in rows], [r["hr_bpm"] for r in rows], start_s, end_s)
 
 
 def cadence_histogram(rows: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
@@ -229,8 +222,8 @@ def _intervals(session: SessionFolder, rows: list[GaitRow], last_t: float) -> li
                 ttc = _num(complies[idx].get("time_to_comply_s"))
         known = {m: by_mode[m] for m in (Mode.WALK, Mode.RUN, Mode.STILL)}
         detected = max(known, key=lambda m: known[m]) if sum(known.values()) > 0 else Mode.UNKNOWN
-        drop = (
-            hr_drop_bpm(rows, start_t, end_t)
+        recovery = (
+            hr_recovery(rows, start_t, end_t)
             if activity != "run" and prev_activity == "run" and status == "completed"
             else None
         )
@@ -249,7 +242,7 @@ def _intervals(session: SessionFolder, rows: list[GaitRow], last_t: float) -> li
             cadence_median_spm=_r(stats["cadence_median_spm"]),
             hr_mean_bpm=_r(stats["hr_mean_bpm"]),
             hr_max_bpm=_r(stats["hr_max_bpm"], 0),
-            hr_drop_bpm=_r(drop),
+            hr_recovery_bpm=_r(recovery),
             live=live,
         )
         out.append(item)
@@ -267,7 +260,7 @@ _STAT_KEYS = (
     "cadence_median_spm",
     "hr_mean_bpm",
     "hr_max_bpm",
-    "hr_drop_bpm",
+    "hr_recovery_bpm",
 )
 
 
@@ -305,6 +298,7 @@ def build_report(
         for m in (Mode.WALK, Mode.RUN)
     }
     hrs = [r["hr_bpm"] for r in rows if r["hr_bpm"] is not None]
+    hr_rejected, _ = hr_cleaning(recs)
     cues = [r for r in recs if r.get("kind") == RecordKind.CUE]
     spoken = [c for c in cues if not c.get("dropped") and _num(c.get("t")) is not None]
     latencies = [
@@ -374,6 +368,7 @@ def build_report(
             "cadence_baseline_spm": _num(baseline),
             "hr_mean_bpm": _r(_mean(hrs)),
             "hr_max_bpm": _r(max(hrs), 0) if hrs else None,
+            "hr_share_rejected": _r(hr_rejected, 3),
             "cues_spoken": len(spoken),
             "cues_dropped": len(cues) - len(spoken),
             "cues_by_type": by_type,
@@ -395,8 +390,9 @@ def build_report(
 
 
 def session_activity(session: SessionFolder) -> Activity:
-    """The session as an :class:`~coach.report.activity.Activity` for FIT/TCX: 1 Hz gait records and one lap per
-    interval that was started (planned activity; warm-up/cool-down labels kept)."""
+    """The session as an :class:`~coach.report.activity.Activity` for FIT/TCX: 1 Hz gait records (heart rate
+    cleaned, as in the report; the notes give the share rejected) and one lap per interval that was started (planned
+    activity; warm-up/cool-down labels kept)."""
     from datetime import UTC, datetime
 
     start = session.start
@@ -421,12 +417,18 @@ def session_activity(session: SessionFolder) -> Activity:
             activity = "warmup" if label == "warm-up" else "cooldown"
         laps.append(ActivityLap(iv["start_s"], max(iv["end_s"], iv["start_s"]), activity, label))
     title = start.get("stage_title") or start.get("programme_title") or "coach session"
+    hr_rejected, _ = hr_cleaning(session.records)
+    hr_note = (
+        ""
+        if hr_rejected is None
+        else f"; heart rate cleaned of artefacts ({hr_rejected * 100:.0f} % of samples rejected)"
+    )
     return Activity(
         start_time=started,
         records=records,
         laps=tuple(laps),
         name=str(title),
-        notes=f"coach session {session.session_id}: {title}",
+        notes=f"coach session {session.session_id}: {title}{hr_note}",
     )
 
 
@@ -452,9 +454,14 @@ def format_text(report: Mapping[str, Any]) -> str:
         f"median time to follow a change {_fmt(m['time_to_comply_median_s'], ' s')}"
         + (f" ({m['intervals_never_followed']} never followed)" if m.get("intervals_never_followed") else ""),
         f"  cadence walk {_fmt(m['cadence_walk_spm'])} / run {_fmt(m['cadence_run_spm'])} steps/min; "
-        f"HR mean {_fmt(m['hr_mean_bpm'])} max {_fmt(m['hr_max_bpm'])} bpm",
+        f"HR mean {_fmt(m['hr_mean_bpm'])} max {_fmt(m['hr_max_bpm'])} bpm"
+        + (
+            f" ({m['hr_share_rejected'] * 100:.0f} % of HR samples rejected as artefacts)"
+            if m.get("hr_share_rejected")
+            else ""
+        ),
         f"  {'#':>2}  {'plan':<10}  {'detected':<14}  {'followed':>8}  {'comply':>6}  {'cadence':>9}  "
-        f"{'HR mean/max':>11}  {'HR drop':>7}",
+        f"{'HR mean/max':>11}  {'HR rec':>7}",
     ]
     for iv in report["intervals"]:
         share = iv.get("compliant_share")
@@ -471,7 +478,7 @@ def format_text(report: Mapping[str, Any]) -> str:
         lines.append(
             f"  {iv['index'] + 1:>2}  {plan:<10}  {det:<14}  "
             f"{_fmt(None if share is None else share * 100, ' %'):>8}  "
-            f"{_fmt(iv.get('time_to_comply_s'), ' s'):>6}  {cad:>9}  {hr:>11}  {_fmt(iv.get('hr_drop_bpm')):>7}"
+            f"{_fmt(iv.get('time_to_comply_s'), ' s'):>6}  {cad:>9}  {hr:>11}  {_fmt(iv.get('hr_recovery_bpm')):>7}"
         )
     pain = report.get("pain") or {}
     if pain:

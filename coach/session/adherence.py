@@ -20,6 +20,7 @@ import statistics
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, TypedDict
 
+from coach.signal.heart import HrCleaning, clean_hr_series
 from coach.vocabulary import MODES, Mode, RecordKind, as_mode
 
 #: Seconds in a row of the planned activity that count as "complied" (time to comply; docs/formats/events.md).
@@ -55,8 +56,24 @@ def _num(value: Any) -> float | None:
 
 
 def gait_rows(records: Iterable[Mapping[str, Any]]) -> list[GaitRow]:
-    """The per-second ``gait`` records of events.jsonl as rows, in time order (unknown modes become ``unknown``)."""
+    """The per-second ``gait`` records of events.jsonl as rows, in time order (unknown modes become ``unknown``).
+
+    ``hr_bpm`` is the cleaned heart rate: as recorded when the session cleaned it live (its gait records carry
+    ``hr_samples``); otherwise (an import, a session recorded before the cleaning) the recorded values go through
+    the same :class:`~coach.signal.heart.CausalHrCleaner` here (:func:`hr_cleaning`)."""
+    return _gait_rows(records)[0]
+
+
+def hr_cleaning(records: Iterable[Mapping[str, Any]]) -> tuple[float | None, int]:
+    """The share of heart-rate samples rejected as artefacts (None without heart rate) and how many were seen."""
+    _, seen, rejected = _gait_rows(records)
+    return (rejected / seen if seen else None), seen
+
+
+def _gait_rows(records: Iterable[Mapping[str, Any]]) -> tuple[list[GaitRow], int, int]:
     rows: list[GaitRow] = []
+    seen = rejected = 0
+    live_cleaned = False
     for r in records:
         t = _num(r.get("t"))
         if r.get("kind") != RecordKind.GAIT or t is None:
@@ -69,8 +86,17 @@ def gait_rows(records: Iterable[Mapping[str, Any]]) -> list[GaitRow]:
                 hr_bpm=_num(r.get("hr_bpm")),
             )
         )
+        if "hr_samples" in r:
+            live_cleaned = True
+            seen += int(_num(r.get("hr_samples")) or 0)
+            rejected += int(_num(r.get("hr_rejected")) or 0)
     rows.sort(key=lambda x: x["t"])
-    return rows
+    if not live_cleaned:
+        cleaned: HrCleaning = clean_hr_series([r["t"] for r in rows], [r["hr_bpm"] for r in rows])
+        for row, bpm in zip(rows, cleaned.bpm, strict=True):
+            row["hr_bpm"] = None if bpm is None else round(bpm, 1)
+        seen, rejected = cleaned.n_values, cleaned.n_rejected
+    return rows, seen, rejected
 
 
 def matches(mode: str, activity: str) -> bool:

@@ -15,6 +15,7 @@ from typing import Any
 
 from coach.session.engine import SignalState
 from coach.signal import GaitSecond, StreamingGaitEstimator, device_cadence_unit
+from coach.signal.heart import CausalHrCleaner
 from coach.vocabulary import RecordKind
 from sensors.events import SensorEventName
 from sensors.samples import AccBlock, BatterySample, FootPodSample, HeartRateSample, Sample, SensorEvent
@@ -32,7 +33,10 @@ class SignalTracker:
     """Samples in, the engine's :class:`SignalState` and events.jsonl records out.
 
     ``sensor_timeout_s`` (session seconds) without any sample -> sensor "lost"; a disconnect event -> lost at once.
-    Heart rate older than ``hr_max_age_s`` is forgotten. With no accelerometer (an HR-only strap with a foot pod),
+    Heart rate goes through ``hr_cleaner`` (:class:`coach.signal.heart.CausalHrCleaner`, causal: one spike never
+    reaches the display or the HR ceiling cue); a rejected sample keeps the last trusted value, and heart rate older
+    than ``hr_max_age_s`` is forgotten. Gait records carry the trusted ``hr_bpm`` and how many heart-rate samples
+    came (``hr_samples``) and were rejected (``hr_rejected``) since the previous one. With no accelerometer (an HR-only strap with a foot pod),
     the foot pod's cadence and running flag give the mode.
     """
 
@@ -44,6 +48,9 @@ class SignalTracker:
     confidence: float | None = None
     hr_bpm: float | None = None
     hr_t: float = -math.inf
+    hr_samples: int = 0  # heart-rate samples since the last gait record ...
+    hr_rejected: int = 0  # ... and how many of them the cleaner rejected
+    hr_cleaner: CausalHrCleaner = field(default_factory=CausalHrCleaner)
     battery_percent: int | None = None
     last_sample_t: float | None = None
     last_gait_t: float = -math.inf
@@ -74,10 +81,15 @@ class SignalTracker:
                 for second in seconds:
                     self._gait(second)
         elif isinstance(sample, HeartRateSample):
-            if sample.bpm > 0 and sample.contact is not False:
-                self.hr_bpm = float(sample.bpm)
+            seen = self.hr_cleaner.n_seen_
+            clean = self.hr_cleaner.feed(t, float(sample.bpm), sample.rr_s, sample.contact)
+            self.hr_samples += self.hr_cleaner.n_seen_ - seen
+            if clean is None:
+                self.hr_rejected += self.hr_cleaner.n_seen_ - seen
+            else:
+                self.hr_bpm = clean
                 self.hr_t = t
-                self._est.feed_heart_rate(t, float(sample.bpm))
+                self._est.feed_heart_rate(t, clean)
         elif isinstance(sample, FootPodSample):
             cadence = self._foot_pod_cadence(t, sample)
             self._est.feed_foot_pod(t, cadence)
@@ -123,9 +135,12 @@ class SignalTracker:
                 "mode": second.mode,
                 "confidence": round(second.confidence, 3),
                 "steps": len(second.steps),
-                "hr_bpm": hr,
+                "hr_bpm": None if hr is None else round(hr, 1),
+                "hr_samples": self.hr_samples,
+                "hr_rejected": self.hr_rejected,
             }
         )
+        self.hr_samples = self.hr_rejected = 0
 
     def _event(self, event: SensorEvent) -> None:
         """The link state: a disconnect makes the sensor lost at once, a (re)connection ends that; both are

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from coach.errors import StorageError
-from coach.session.adherence import after_run_intervals, weighted_adherence
+from coach.session.adherence import after_run_intervals, hr_cleaning, weighted_adherence
 from sensors.capture import make_private_dirs
 
 logger = logging.getLogger(__name__)
@@ -185,6 +185,7 @@ class SessionRecord:
         adherence = weighted_adherence((i.get("adherence"), i.get("actual_duration_s")) for i in intervals)
         comply = [i["time_to_comply_s"] for i in intervals if i.get("time_to_comply_s") is not None]
         last_t = self.records[-1]["t"] if self.records else 0.0
+        hr_rejected, hr_seen = hr_cleaning(self.records)
         return {
             "format": SUMMARY_FORMAT,
             "version": FORMAT_VERSION,
@@ -206,6 +207,8 @@ class SessionRecord:
             },
             "adherence": round(adherence, 3) if adherence is not None else None,
             "time_to_comply_median_s": round(statistics.median(comply), 2) if comply else None,
+            "hr_samples": hr_seen,
+            "hr_share_rejected": None if hr_rejected is None else round(hr_rejected, 3),
             "files": {"capture": "capture.jsonl", "events": "events.jsonl"},
         }
 
