@@ -19,10 +19,13 @@ def _mode_at(activity: str, k: int) -> str:
 
 
 def hand_records(
-    session_id: str = "20261120T073000Z", *, stop_at: float | None = None
+    session_id: str = "20261120T073000Z",
+    *,
+    stop_at: float | None = None,
+    intervals: list[tuple[str, float, str | None]] | None = None,
 ) -> list[dict[str, Any]]:
     plan, start = [], 0.0
-    for i, (act, dur, label) in enumerate(PLAN):
+    for i, (act, dur, label) in enumerate(intervals or PLAN):
         plan.append(
             {
                 "index": i,

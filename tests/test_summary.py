@@ -54,6 +54,13 @@ FLARE_DAY = 14
 NO_MORNING = {21, 39}
 AS_OF = (FIRST + timedelta(days=42)).date()
 RUN_CADENCE_RISE_SPM = 0.5  # per session
+#: The hand-written session with a walk break long enough for heart-rate recovery (50-60 s into the walk).
+WITH_A_MINUTE_WALK: list[tuple[str, float, str | None]] = [
+    ("walk", 30.0, "warm-up"),
+    ("run", 40.0, None),
+    ("walk", 70.0, None),
+    ("run", 30.0, None),
+]
 
 
 def _iso(t: datetime) -> str:
@@ -65,7 +72,7 @@ def session_records(i: int, day: int, stage: int, *, source: str | None = None) 
     ``i * RUN_CADENCE_RISE_SPM`` higher."""
     start = FIRST + timedelta(days=day)
     sid = start.strftime("%Y%m%dT%H%M%SZ")
-    recs = hand_records(sid)
+    recs = hand_records(sid, intervals=WITH_A_MINUTE_WALK)
     head = recs[0]
     head.update(started_at=_iso(start), stage=stage, stage_title=f"Stage {stage}")
     if source is not None:
@@ -195,8 +202,13 @@ def test_summary_pure_model_edges() -> None:
     assert trend([0, 0], [100.0, 103.0])["slope_per_week"] is None
     assert trend([0, 7, 14], [None, 1.0, None])["slope_per_week"] is None
     # negative drops are artefacts, not recovery
-    assert hr_recovery_bpm({"intervals": [{"hr_drop_bpm": -30}, {"hr_drop_bpm": 20}, {}]}) == 20
-    assert hr_recovery_bpm({"intervals": [{"hr_drop_bpm": -30}]}) is None
+    assert (
+        hr_recovery_bpm(
+            {"intervals": [{"hr_recovery_bpm": 12}, {"hr_recovery_bpm": 20}, {"hr_recovery_bpm": 31}, {}]}
+        )
+        == 20
+    )
+    assert hr_recovery_bpm({"intervals": [{"hr_recovery_bpm": None}, {}]}) is None
     empty = build_summary([], today=date(2026, 1, 1), injury="bogus")
     assert any("unknown injury category 'bogus'" in m for m in empty["missing"])
     assert "<svg" in render_summary_html(empty)

@@ -40,16 +40,16 @@ FLARE_UP_ACTIONS = ("step_back", "stop")
 def hr_recovery_bpm(report: Mapping[str, Any]) -> float | None:
     """A session's heart-rate recovery in bpm, from its report model, or None when it has none.
 
-    The one place the summary reads heart-rate recovery: the median over the walk breaks that follow a run of the
-    report model's per-interval ``hr_drop_bpm`` (:func:`coach.report.model.hr_drop_bpm`). Values below zero are an
-    artefact, not a recovery, and are left out. When the report model's definition changes, only this changes.
+    The one place the summary reads heart-rate recovery: the median over the walk breaks after a run of the report
+    model's per-interval ``hr_recovery_bpm`` (:func:`coach.signal.heart.hr_recovery_bpm`: the run's last 10 s
+    against 50-60 s into the walk, on cleaned heart rate; None where too little clean data was there).
     """
-    drops = [
-        float(iv["hr_drop_bpm"])
+    values = [
+        float(iv["hr_recovery_bpm"])
         for iv in report.get("intervals") or []
-        if iv.get("hr_drop_bpm") is not None and float(iv["hr_drop_bpm"]) >= 0
+        if iv.get("hr_recovery_bpm") is not None
     ]
-    return round(statistics.median(drops), 1) if drops else None
+    return round(statistics.median(values), 1) if values else None
 
 
 def _when(report: Mapping[str, Any]) -> datetime | None:
