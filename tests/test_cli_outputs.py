@@ -190,3 +190,18 @@ def test_audio_out_into_a_folder_that_cannot_take_it_fails_before_the_session(
     assert code == EXIT_STORAGE
     assert stderr == f"coach: error: cannot write {out} (Not a directory)\n"
     assert not (data / "sessions").exists()  # nothing started
+
+
+@pytest.mark.parametrize(
+    "command", [["run", "--sensor", f"replay:{CHEST}", "--programme", "back-pain"], ["demo"]]
+)
+def test_an_existing_audio_tape_is_kept_unless_forced(command: list[str], tmp_path: Path) -> None:
+    """--audio-out follows the one output rule: an existing WAV is refused before the session starts."""
+    out = tmp_path / "tape.wav"
+    out.write_bytes(b"an earlier tape")
+    data = tmp_path / "data"
+    code, _, stderr = run_main(*command, "--voice", "none", "--audio-out", out, "--data-dir", data)
+    assert code == EXIT_INPUT
+    assert stderr == f"coach: error: {out} exists: pass --force to overwrite it\n"
+    assert out.read_bytes() == b"an earlier tape"
+    assert not (data / "sessions").exists()  # nothing started

@@ -10,7 +10,14 @@ from typing import Any
 
 import click
 
-from coach.cli.options import audio_out_option, data_dir_option, sensor_option, voice_option
+from coach.cli.options import (
+    audio_out_option,
+    check_output,
+    data_dir_option,
+    force_option,
+    sensor_option,
+    voice_option,
+)
 from coach.text import mmss
 
 #: The demo: stage 1 of back-pain with its walks shortened, the session clock DEMO_SPEED times the wall clock.
@@ -40,6 +47,7 @@ DEMO_RECORDING = "chest-walk-jog-walk-hexoskin-005.jsonl"
 )
 @voice_option
 @audio_out_option
+@force_option
 @data_dir_option
 @click.option(
     "--heads-up",
@@ -74,6 +82,7 @@ def run(
     speed: float,
     voice: str,
     audio_out: Path | None,
+    force: bool,
     data_dir: Path | None,
     heads_up_s: float,
     countdown: bool,
@@ -84,12 +93,17 @@ def run(
 ) -> None:
     """Run a coached walk/run session: the coach calls every change and checks you follow it.
 
-    Ctrl-C ends the session early; its folder is still written. Not medical advice: follow your physio.
+    Ctrl-C or SIGTERM ends the session early; its folder is still written (exit 130). Not medical advice: follow
+    your physio.
     """
     from coach.plan.programme import load_programme
     from coach.session.runner import SessionOptions, run_session
 
     plan = load_programme(programme_name).plan(stage)  # bad programme: one line, before anything starts
+    if audio_out is not None:
+        check_output(
+            audio_out, force=force
+        )  # an existing tape is kept unless --force, before anything starts
     opts = SessionOptions(
         sensor=sensor,
         programme=programme_name,
@@ -226,11 +240,16 @@ def demo_options(
 @click.command("demo", cls=DemoCommand)
 @voice_option
 @audio_out_option
+@force_option
 @data_dir_option
-def demo(voice: str, audio_out: Path | None, data_dir: Path | None) -> None:
+def demo(voice: str, audio_out: Path | None, force: bool, data_dir: Path | None) -> None:
     """A short coached session on a bundled real walk/jog recording (the text `--help` shows is demo_help())."""
     from coach.session.runner import run_session
 
+    if audio_out is not None:
+        check_output(
+            audio_out, force=force
+        )  # an existing tape is kept unless --force, before anything starts
     opts, note = demo_options(voice=voice, audio_out=audio_out, data_dir=data_dir, echo=click.echo)
     click.echo(note)
     result = asyncio.run(run_session(opts))
