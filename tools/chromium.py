@@ -25,18 +25,10 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from coach.report.browser import CHROMIUM_FLAGS, find_chromium
+
 #: The switches every run uses: no sandbox (containers), no GPU, nothing that reaches the network, a fresh profile.
-FLAGS = (
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--hide-scrollbars",
-    "--remote-debugging-pipe",
-)
+FLAGS = (*CHROMIUM_FLAGS, "--hide-scrollbars", "--remote-debugging-pipe")
 #: A safety net, not a timing assumption: Chromium silent this long (wall seconds) is taken as hung, so a broken
 #: browser ends a test run with an error instead of blocking it.
 SILENT_LIMIT_S = 120.0
@@ -47,18 +39,6 @@ MAX_MESSAGES = 100_000
 
 class ChromiumError(RuntimeError):
     """Chromium is missing, exited, or answered a command with an error."""
-
-
-def find_chromium() -> str | None:
-    """The Chromium executable: ``$CHROMIUM`` or the first of chromium / chromium-browser / google-chrome on PATH."""
-    env = os.environ.get("CHROMIUM")
-    if env:
-        return shutil.which(env) or (env if Path(env).is_file() else None)
-    for name in ("chromium", "chromium-browser", "google-chrome"):
-        found = shutil.which(name)
-        if found:
-            return found
-    return None
 
 
 class Browser:

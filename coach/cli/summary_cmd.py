@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 import tempfile
 from datetime import UTC, date, datetime
@@ -13,32 +12,10 @@ from typing import Any
 import click
 
 from coach.cli.options import data_dir_option, force_option, resolve
+from coach.report.browser import CHROMIUM_FLAGS, find_chromium
 
-#: Chromium's names on Debian, other Linux distributions and macOS/Windows installs on the PATH.
-CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome", "chrome")
-#: Headless Chromium with nothing that reaches the network or needs a sandbox (containers, CI).
-CHROMIUM_FLAGS = (
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--no-pdf-header-footer",
-)
 #: Printing a one-page summary takes a second or two; a Chromium that hangs is stopped after this.
 PDF_TIMEOUT_S = 120.0
-
-
-def find_chromium() -> str | None:
-    """The Chromium to print with: $COACH_CHROMIUM when set, else the first of :data:`CHROMIUM_NAMES` found."""
-    import os
-
-    chosen = os.environ.get("COACH_CHROMIUM")
-    if chosen:
-        return shutil.which(chosen)
-    return next((found for name in CHROMIUM_NAMES if (found := shutil.which(name))), None)
 
 
 def print_pdf(chromium: str, html_file: Path, pdf_file: Path) -> None:
@@ -51,6 +28,7 @@ def print_pdf(chromium: str, html_file: Path, pdf_file: Path) -> None:
         cmd = [
             chromium,
             *CHROMIUM_FLAGS,
+            "--no-pdf-header-footer",
             f"--user-data-dir={profile}",
             f"--print-to-pdf={pdf_file.resolve()}",
             html_file.resolve().as_uri(),
