@@ -176,9 +176,20 @@ async def test_session_on_a_real_recording_writes_the_folder(tmp_path: Path) -> 
     assert voice.closed
 
 
-async def test_looped_recording_fills_a_longer_plan(tmp_path: Path) -> None:
+async def test_looped_recording_fills_a_longer_plan(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import sensors.sources.replay as replay_module
+
+    reads: list[object] = []
+    real_read = replay_module.read_capture
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        reads.append(args[0])
+        return real_read(*args, **kwargs)
+
+    monkeypatch.setattr(replay_module, "read_capture", counted)
     plan = plan_of('{ walk = "4m" }, { run = "3m" }')  # 7 min on a 5 min recording
     result, _ = await run_fake_session(tmp_path, plan, loop=True)
+    assert len(reads) == 1, "a looped replay reads its file once and plays it again"
     events = read_events(result.folder)
     assert result.end_reason == "completed"
     gait_t = [e["t"] for e in events if e["kind"] == "gait"]

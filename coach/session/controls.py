@@ -11,6 +11,14 @@ import contextlib
 from collections.abc import Callable
 from typing import Protocol
 
+#: What an event loop raises where it cannot install a signal handler: NotImplementedError on Windows' loops,
+#: RuntimeError/ValueError outside the main thread (tests, an embedding program). The session then has no clean stop
+#: by signal (Ctrl-C still interrupts it), not an error.
+NO_SIGNAL_HANDLERS = (NotImplementedError, RuntimeError, ValueError)
+#: What it raises where it cannot watch stdin: NotImplementedError (Windows' proactor loop), OSError/ValueError (a
+#: closed or unselectable stdin). The session then has no pause keys.
+NO_STDIN_READER = (NotImplementedError, OSError, ValueError)
+
 
 class Controllable(Protocol):
     def pause(self) -> None: ...
@@ -52,7 +60,7 @@ def install_stop_handler(switch: StopSwitch) -> None:
         with contextlib.suppress(Exception):
             loop.remove_signal_handler(signal.SIGINT)
 
-    with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+    with contextlib.suppress(*NO_SIGNAL_HANDLERS):
         loop.add_signal_handler(signal.SIGINT, on_sigint)
         loop.add_signal_handler(signal.SIGTERM, lambda: switch.stop("SIGTERM"))
 
@@ -76,7 +84,7 @@ def install_key_reader(runner: Controllable, echo: Callable[[str], None]) -> boo
 
     try:
         loop.add_reader(sys.stdin.fileno(), on_line)
-    except (NotImplementedError, OSError, ValueError):
+    except NO_STDIN_READER:
         return False
     echo("keys: p + Enter pause, r + Enter resume, q + Enter stop (Ctrl-C stops too)")
     return True
@@ -85,7 +93,7 @@ def install_key_reader(runner: Controllable, echo: Callable[[str], None]) -> boo
 def remove_key_reader() -> None:
     import sys
 
-    with contextlib.suppress(NotImplementedError, OSError, ValueError):
+    with contextlib.suppress(*NO_STDIN_READER):
         asyncio.get_running_loop().remove_reader(sys.stdin.fileno())
 
 
@@ -94,5 +102,5 @@ def remove_stop_handler() -> None:
 
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
-        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+        with contextlib.suppress(*NO_SIGNAL_HANDLERS):
             loop.remove_signal_handler(sig)

@@ -493,9 +493,8 @@ async def run_session(opts: SessionOptions) -> RunResult:
     from sensors.capture import CaptureWriter
 
     plan = opts.plan or load_programme(opts.programme).plan(opts.stage)
-    moniker = check_sensor(
-        opts.sensor
-    )  # a bad moniker or a missing file fails before a session folder is made
+    # a bad moniker or a missing file fails before a session folder is made
+    moniker = check_sensor(opts.sensor)
     data_dir = resolve_data_dir(opts.data_dir)
     wall = opts.clock or MonotonicClock()
     clock = SessionClock(wall, opts.speed)
@@ -525,7 +524,7 @@ async def run_session(opts: SessionOptions) -> RunResult:
             C.session_phrases(plan, heads_up_s=config.heads_up_s, countdown=config.countdown)
         )
         clock.restart()
-        async with open_samples(opts.sensor, capture=capture, clock=clock, loop=opts.loop) as (
+        async with open_samples(moniker, capture=capture, clock=clock, loop=opts.loop) as (
             samples,
             described,
         ):

@@ -18,7 +18,7 @@ from typing import Any
 from coach.session.clock import SessionClock
 from sensors.capture import CaptureSink, ShiftedCapture
 from sensors.samples import AccBlock, Sample
-from sensors.sources.moniker import SensorMoniker, check_sensor
+from sensors.sources.moniker import SensorMoniker
 
 
 def shift_sample(sample: Sample, offset_s: float) -> Sample:
@@ -37,23 +37,17 @@ async def source_samples(
     clock: SessionClock,
     loop: bool = False,
     gap_s: float = 1.0,
+    opened: Any = None,
 ) -> AsyncIterator[Sample]:
-    """Samples of any source (:func:`sensors.sources.ble.open_source`: ``replay:``, ``virtual:`` or ``ble:``) in session
-    seconds, each record of its raw traffic copied to ``capture`` as it happens (a replay's too). With ``loop``
-    (replay and virtual only), the recording starts again ``gap_s`` after it ends, times continuing."""
-    from sensors.sources.opener import open_source
-
+    """Samples of any source (:func:`sensors.sources.opener.open_source`: ``replay:``, ``virtual:`` or ``ble:``) in
+    session seconds, each record of its raw traffic copied to ``capture`` as it happens (a replay's too). With
+    ``loop`` (replay and virtual only), the recording starts again ``gap_s`` after it ends, times continuing.
+    ``opened``: the source already opened by :func:`open_source` (a replay read and checked before the session);
+    a replay is read once and iterated again for each loop, a radio source is opened again (its strap restarts)."""
     offset = 0.0
+    replay = moniker.kind == "replay"
+    source: Any = opened if opened is not None else _open(moniker, capture, clock)
     while True:
-        replay = moniker.kind == "replay"
-        source: Any = open_source(
-            moniker,
-            capture_writer=ShiftedCapture(capture, offset),
-            # a replay is paced by the wall clock at the session speed, its times are the recording's; a radio
-            # source runs on the session clock itself
-            clock=clock.wall if replay else clock,
-            speed=clock.speed,
-        )
         last_t = offset
         try:
             if hasattr(source, "start"):
@@ -73,24 +67,41 @@ async def source_samples(
         offset = last_t + gap_s if replay else clock.now()
         if replay:
             await clock.sleep(gap_s)
+            source.capture_writer = ShiftedCapture(capture, offset)
+        else:
+            source = _open(moniker, ShiftedCapture(capture, offset), clock)
+
+
+def _open(moniker: SensorMoniker, capture: CaptureSink, clock: SessionClock) -> Any:
+    from sensors.sources.opener import open_source
+
+    return open_source(
+        moniker,
+        capture_writer=capture,
+        # a replay is paced by the wall clock at the session speed, its times are the recording's; a radio source
+        # runs on the session clock itself
+        clock=clock.wall if moniker.kind == "replay" else clock,
+        speed=clock.speed,
+    )
 
 
 @contextlib.asynccontextmanager
 async def open_samples(
-    sensor: str,
+    moniker: SensorMoniker,
     *,
     capture: CaptureSink,
     clock: SessionClock,
     loop: bool = False,
     first_sample_timeout_s: float = 60.0,
 ) -> AsyncIterator[tuple[AsyncIterator[Sample], dict[str, Any]]]:
-    """The sample stream for ``sensor`` (:func:`source_samples`) and a description for the session record.
+    """The sample stream for ``moniker`` (checked: :func:`sensors.sources.moniker.check_sensor`) and a description
+    for the session record.
 
-    A radio source (``ble:``, ``virtual:``) connects now, so a missing strap fails before the session starts.
+    A replay is read and checked now, a radio source (``ble:``, ``virtual:``) connects now, so a bad file or a
+    missing strap fails before the session starts.
     """
     from coach.errors import InputError
 
-    moniker = check_sensor(sensor)
     if moniker.kind == "ble" and clock.speed != 1.0:
         raise InputError(
             f"--speed works with replay: and virtual: sensors only ({moniker.text} runs in real time)"
@@ -99,19 +110,15 @@ async def open_samples(
         raise InputError("--loop works with replay: and virtual: sensors only")
     described: dict[str, Any] = {"source": moniker.text}
     if moniker.kind == "replay":
-        from sensors.capture import read_capture
-
-        assert moniker.path is not None
-        described["recording_s"] = round(
-            read_capture(moniker.path).duration_s, 1
-        )  # reads and checks the file
-    stream = source_samples(moniker, capture=capture, clock=clock, loop=loop)
-    if moniker.kind == "replay":
+        replay = _open(moniker, ShiftedCapture(capture, 0.0), clock)  # reads and checks the file, once
+        described["recording_s"] = round(replay.duration_s, 1)
+        stream = source_samples(moniker, capture=capture, clock=clock, loop=loop, opened=replay)
         try:
             yield stream, described
         finally:
             await stream.aclose()  # type: ignore[attr-defined]
         return
+    stream = source_samples(moniker, capture=capture, clock=clock, loop=loop)
     # Connect now (a missing strap fails before the session starts): take the first sample.
     try:
         first = await asyncio.wait_for(anext(stream), first_sample_timeout_s)

@@ -42,7 +42,7 @@ class SignalTracker:
 
     sensor_timeout_s: float = SENSOR_TIMEOUT_S
     hr_max_age_s: float = HR_MAX_AGE_S
-    estimator: StreamingGaitEstimator | None = None
+    estimator: StreamingGaitEstimator = field(default_factory=StreamingGaitEstimator)
     mode: str = "unknown"
     cadence_spm: float | None = None
     confidence: float | None = None
@@ -61,11 +61,6 @@ class SignalTracker:
     _records: list[dict[str, Any]] = field(default_factory=list)
     _pod_rows: list[tuple[float, float, float]] = field(default_factory=list)
 
-    def __post_init__(self) -> None:
-        if self.estimator is None:
-            self.estimator = StreamingGaitEstimator()
-        self._est: StreamingGaitEstimator = self.estimator
-
     def feed(self, sample: Sample) -> None:
         """One sample from the source (see :mod:`sensors.samples`)."""
         t = float(sample.t)
@@ -77,7 +72,7 @@ class SignalTracker:
         self.disconnected = False
         if isinstance(sample, AccBlock):
             if len(sample):
-                seconds = self._est.feed_acc(sample.t_s, sample.xyz_mg / 1000.0)
+                seconds = self.estimator.feed_acc(sample.t_s, sample.xyz_mg / 1000.0)
                 for second in seconds:
                     self._gait(second)
         elif isinstance(sample, HeartRateSample):
@@ -89,10 +84,10 @@ class SignalTracker:
             else:
                 self.hr_bpm = clean
                 self.hr_t = t
-                self._est.feed_heart_rate(t, clean)
+                self.estimator.feed_heart_rate(t, clean)
         elif isinstance(sample, FootPodSample):
             cadence = self._foot_pod_cadence(t, sample)
-            self._est.feed_foot_pod(t, cadence)
+            self.estimator.feed_foot_pod(t, cadence)
             if t - self.last_gait_t > 3.0:  # no accelerometer: the foot pod decides
                 self.cadence_spm = cadence if sample.cadence_per_min else None
                 self.mode = "run" if sample.running else ("walk" if sample.cadence_per_min else "still")
