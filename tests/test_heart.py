@@ -127,6 +127,23 @@ def test_hr_recovery() -> None:
     assert hr_recovery_bpm(t, sparse, 100.0, 200.0) is None
 
 
+def test_hr_recovery_needs_a_run_then_a_walk_when_the_gait_is_known() -> None:
+    t = [float(k) for k in range(200)]
+    bpm: list[float | None] = [150.0 if k < 100 else 150.0 - min(k - 100, 50) for k in range(200)]
+    ran_then_walked = ["run" if k < 100 else "walk" for k in range(200)]
+    assert hr_recovery_bpm(t, bpm, 100.0, 200.0, ran_then_walked) == pytest.approx(50.0)
+    # standing still in the walk counts as recovering; 1 s of 10 seen as walking in the run window still counts
+    stood = ["run" if k < 100 else "still" for k in range(200)]
+    stood[95] = "walk"
+    assert hr_recovery_bpm(t, bpm, 100.0, 200.0, stood) == pytest.approx(50.0)
+    # kept running into the walk: the HR change is not a recovery from running (the replayed demo did this)
+    kept_running = ["run"] * 200
+    assert hr_recovery_bpm(t, bpm, 100.0, 200.0, kept_running) is None
+    # walked through the run interval's end: no run to recover from
+    walked = ["walk"] * 200
+    assert hr_recovery_bpm(t, bpm, 100.0, 200.0, walked) is None
+
+
 def test_after_the_run_a_session_not_cleaned_live_is_cleaned_the_same_way() -> None:
     hr = [120.0] * 70 + [185.0] + [121.0] * 10
     records = [

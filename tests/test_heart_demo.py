@@ -1,5 +1,5 @@
 """The demo session (in-process, on virtual time) with cleaned heart rate: no walk interval's HR max more than
-40 bpm above its median, no negative HR recovery, and the share rejected in the report and summary.json."""
+40 bpm above its median, HR recoveries and none negative, and the share rejected in the report and summary.json."""
 
 from __future__ import annotations
 
@@ -28,6 +28,7 @@ def test_demo_heart_rate_is_clean(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     report = build_report(read_session(folder))
     series = report["series"]
     walks = 0
+    recoveries = []
     for iv in report["intervals"]:
         if iv["activity"] != "walk" or iv["start_s"] is None:
             continue
@@ -41,8 +42,12 @@ def test_demo_heart_rate_is_clean(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
         walks += 1
         assert max(hrs) - statistics.median(hrs) <= MAX_ABOVE_MEDIAN_BPM, iv
         assert iv["hr_max_bpm"] == pytest.approx(max(hrs), abs=0.5)
-        assert iv["hr_recovery_bpm"] is None or iv["hr_recovery_bpm"] >= 0, iv
+        if iv["hr_recovery_bpm"] is not None:
+            recoveries.append(iv["hr_recovery_bpm"])
     assert walks >= 2
+    # the demo's walks last 1:00, so a walk after a run gives a recovery where the replayed recording ran then
+    # walked (it does not follow the plan: elsewhere there is no run to recover from); none is negative
+    assert recoveries and min(recoveries) >= 0, recoveries
     share = report["summary"]["hr_share_rejected"]
     # the demo's strap (Hexoskin RR re-encoded) has many artefacts and a first minute that never settles: about half
     # of its samples are rejected (0.489 when this was written); nothing rejected or everything would be a fault

@@ -403,8 +403,8 @@ def test_demo_recording_is_the_fixture() -> None:
     assert demo_recording().read_bytes() == (REPO / "fixtures" / DEMO_RECORDING).read_bytes()
     opts, note = demo_options(voice="none", audio_out=None, data_dir=None, prefer_virtual=False)
     assert opts.sensor.startswith("replay:") and opts.loop and opts.demo
-    assert [i.duration_s for i in opts.plan.intervals] == [60.0] + [60.0, 45.0] * 5
-    assert "warm-up 5:00 -> 1:00, walks 4:00 -> 0:45, runs kept at 1:00" in note
+    assert [i.duration_s for i in opts.plan.intervals] == [60.0] + [60.0, 60.0] * 5
+    assert "warm-up 5:00 -> 1:00, walks 4:00 -> 1:00, runs kept at 1:00" in note
     assert f"take about {opts.plan.duration_s / opts.speed:.0f} s" in note
 
 

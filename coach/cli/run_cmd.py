@@ -24,7 +24,9 @@ from coach.text import mmss
 DEMO_PROGRAMME = "back-pain"
 DEMO_STAGE = 1
 DEMO_WARMUP_S = 60.0  # the 5-minute warm-up walk is 1:00 in the demo
-DEMO_WALK_S = 45.0  # every other walk of stage 1 is 0:45 in the demo; runs keep their 1:00
+DEMO_WALK_S = (
+    60.0  # every walk of stage 1 is 1:00 in the demo (the shortest with an HR recovery); runs keep 1:00
+)
 DEMO_SPEED = 8.0
 DEMO_HEADS_UP_S = 20.0
 DEMO_RECORDING = "chest-walk-jog-walk-hexoskin-005.jsonl"

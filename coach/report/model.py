@@ -134,8 +134,11 @@ def _median(xs: Sequence[float]) -> float | None:
 
 def hr_recovery(rows: Sequence[Mapping[str, Any]], start_s: float, end_s: float) -> float | None:
     """HR recovery in the walk ``[start_s, end_s)`` after a run, from the cleaned rows
-    (:func:`coach.signal.heart.hr_recovery_bpm`: run's last 10 s median minus the walk's 50-60 s median)."""
-    return hr_recovery_bpm([r["t"] for r in rows], [r["hr_bpm"] for r in rows], start_s, end_s)
+    (:func:`coach.signal.heart.hr_recovery_bpm`: run's last 10 s median minus the walk's 50-60 s median, only when
+    the runner was detected running, then walking)."""
+    return hr_recovery_bpm(
+        [r["t"] for r in rows], [r["hr_bpm"] for r in rows], start_s, end_s, [r["mode"] for r in rows]
+    )
 
 
 def cadence_histogram(rows: Sequence[Mapping[str, Any]]) -> dict[str, Any]:

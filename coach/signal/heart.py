@@ -33,6 +33,8 @@ from itertools import pairwise
 import numpy as np
 import numpy.typing as npt
 
+from coach.vocabulary import Mode
+
 __all__ = [
     "CausalHrCleaner",
     "HrCleaning",
@@ -405,22 +407,43 @@ RECOVERY_WALK_FROM_S = 50.0
 RECOVERY_WALK_TO_S = 60.0
 #: Fewer clean values than this in either window: no recovery figure (never one made of artefacts).
 RECOVERY_MIN_VALUES = 5
+#: With the detected gait given: at least this share of the run window's seconds detected as running, and of the
+#: walk window's as walking or standing; otherwise no figure (the runner kept running into the walk, or walked
+#: before it ended: the drop would not be a recovery from running).
+RECOVERY_GAIT_SHARE = 0.8
 
 
 def hr_recovery_bpm(
-    t_s: Sequence[float], bpm: Sequence[float | None], walk_start_s: float, walk_end_s: float
+    t_s: Sequence[float],
+    bpm: Sequence[float | None],
+    walk_start_s: float,
+    walk_end_s: float,
+    modes: Sequence[str] | None = None,
 ) -> float | None:
     """HR recovery: the median clean HR of the last 10 s before ``walk_start_s`` minus the median 50-60 s into
-    the walk; None when the walk is shorter than 60 s or either window has fewer than 5 clean values."""
+    the walk; None when the walk is shorter than 60 s or either window has fewer than 5 clean values. With
+    ``modes`` (the detected gait of each second), also None unless the runner was detected running in the run window
+    and walking or still in the walk window (:data:`RECOVERY_GAIT_SHARE` of their seconds)."""
     if walk_end_s - walk_start_s < RECOVERY_WALK_TO_S:
         return None
-    run = [
-        b
-        for t, b in zip(t_s, bpm, strict=True)
-        if b is not None and walk_start_s - RECOVERY_RUN_WINDOW_S <= t < walk_start_s
-    ]
-    walk_lo, walk_hi = walk_start_s + RECOVERY_WALK_FROM_S, walk_start_s + RECOVERY_WALK_TO_S
+    run_lo, walk_lo, walk_hi = (
+        walk_start_s - RECOVERY_RUN_WINDOW_S,
+        walk_start_s + RECOVERY_WALK_FROM_S,
+        walk_start_s + RECOVERY_WALK_TO_S,
+    )
+    run = [b for t, b in zip(t_s, bpm, strict=True) if b is not None and run_lo <= t < walk_start_s]
     walk = [b for t, b in zip(t_s, bpm, strict=True) if b is not None and walk_lo <= t < walk_hi]
     if len(run) < RECOVERY_MIN_VALUES or len(walk) < RECOVERY_MIN_VALUES:
         return None
+    if modes is not None:
+        run_modes = [m for t, m in zip(t_s, modes, strict=True) if run_lo <= t < walk_start_s]
+        walk_modes = [m for t, m in zip(t_s, modes, strict=True) if walk_lo <= t < walk_hi]
+        if not _share_at_least(run_modes, (Mode.RUN,)) or not _share_at_least(
+            walk_modes, (Mode.WALK, Mode.STILL)
+        ):
+            return None
     return float(statistics.median(run) - statistics.median(walk))
+
+
+def _share_at_least(modes: Sequence[str], wanted: tuple[str, ...]) -> bool:
+    return bool(modes) and sum(m in wanted for m in modes) >= RECOVERY_GAIT_SHARE * len(modes)
