@@ -13,7 +13,7 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from coach.report.html import CSP, NOT_MEASURED, PHONE_MAX_WIDTH_PX, esc
+from coach.report.html import NOT_MEASURED, PHONE_MAX_WIDTH_PX, esc, page
 
 #: Chart size in SVG units; a chart is drawn at most CHART_MAX_SCALE times that wide.
 CHART_W, CHART_H = 340, 200
@@ -229,33 +229,21 @@ def healing_svg(summary: Mapping[str, Any]) -> str:
     )
 
 
-CSS = f"""
-body{{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:#111827;background:#f9fafb;margin:0;
-font-size:15px;line-height:1.4}}
-main{{max-width:1140px;margin:0 auto;padding:20px 20px 40px}}
-h1{{font-size:24px;margin:0 0 4px}}h2{{font-size:17px;margin:0 0 6px}}
-.sub{{color:#4b5563;margin:0 0 14px}}
-.cards{{display:flex;flex-wrap:wrap;gap:10px;margin-bottom:14px}}
-.card{{flex:1 1 150px;background:#fff;border:1px solid #e5e7eb;border-radius:8px;padding:10px 12px}}
-.card b{{display:block;font-size:22px}}.card span{{color:#4b5563;font-size:13px}}
-.grid{{display:grid;grid-template-columns:repeat(auto-fill,minmax(min(100%,330px),1fr));gap:12px;margin:14px 0}}
-.panel{{background:#fff;border:1px solid #e5e7eb;border-radius:8px;padding:10px;min-width:0}}
-.panel p{{margin:6px 0 0;font-size:13px;color:#374151}}
-svg.chart{{display:block;max-width:{CHART_W * CHART_MAX_SCALE:.0f}px;margin:0 auto}}
+#: What the progress summary adds to the style every coach page shares (:data:`coach.report.html.BASE_CSS`: type,
+#: cards, panels, tables, the phone layout): its panels of small charts, its chart text and reference lines.
+SUMMARY_CSS = f"""
+.panels{{display:grid;grid-template-columns:repeat(auto-fill,minmax(min(100%,330px),1fr));gap:12px;margin:14px 0}}
+.panel{{min-width:0}}.panel p{{margin:6px 0 0;font-size:13px;color:#374151}}
+svg.chart{{max-width:{CHART_W * CHART_MAX_SCALE:.0f}px;margin:0 auto}}
 .t{{font-size:{CHART_FONT_PX}px;fill:#374151}}
-.gl{{stroke:#e5e7eb;stroke-width:1}}.axis{{stroke:#6b7280;stroke-width:1}}
+.gl{{stroke:#e5e7eb;stroke-width:1}}
 .ref{{stroke-dasharray:5 4;stroke-width:1.5}}.ref.safe{{stroke:#047857}}.ref.bad{{stroke:#b91c1c}}
 .legend{{font-size:13px;color:#374151}}.legend span{{margin-right:12px;white-space:nowrap}}
 .legend i{{display:inline-block;width:12px;height:10px;margin-right:4px;vertical-align:middle}}
-.scroll{{overflow-x:auto;max-width:100%}}
-table{{border-collapse:collapse;width:100%;background:#fff;font-size:13px}}
-th,td{{border-bottom:1px solid #e5e7eb;padding:5px 8px;text-align:left;white-space:nowrap}}
-th{{background:#f3f4f6;font-weight:600}}tr.early td{{background:#fffbeb}}td.bad{{color:#b91c1c;font-weight:600}}
+th,td{{white-space:nowrap}}tr.early td{{background:#fffbeb}}td.bad{{color:#b91c1c;font-weight:600}}
 ul.steps li,ul.missing li{{margin:4px 0}}.back{{color:#b91c1c;font-weight:600}}.forward{{color:#047857;font-weight:600}}
 ul.missing li{{color:#92400e}}
-footer{{color:#4b5563;font-size:13px;margin-top:28px}}
-@media (max-width:{PHONE_MAX_PX}px){{main{{padding:12px 10px 30px}}h1{{font-size:20px}}.card b{{font-size:19px}}
-.grid{{grid-template-columns:1fr}}}}
+@media (max-width:{PHONE_MAX_PX}px){{.panels{{grid-template-columns:1fr}}}}
 @media print{{body{{background:#fff}}main{{padding:0}}.panel,tr{{break-inside:avoid}}.scroll{{overflow:visible}}
 th,td{{white-space:normal;padding:3px 4px}}}}
 """
@@ -404,18 +392,13 @@ def render_summary_html(summary: Mapping[str, Any]) -> str:
     )
     missing = "".join(f"<li>{esc(m[:1].upper() + m[1:])}.</li>" for m in summary["missing"])
     parts = [
-        "<!DOCTYPE html>",
-        '<html lang="en"><head><meta charset="utf-8">',
-        '<meta name="viewport" content="width=device-width, initial-scale=1">',
-        f'<meta http-equiv="Content-Security-Policy" content="{esc(CSP)}">',  # the report's policy
-        f"<title>coach progress summary {esc(summary['today'])}</title><style>{CSS}</style></head><body><main>",
         "<h1>Progress summary</h1>",
         f'<p class="sub">{esc(c["sessions"])} sessions from {esc(c["first"] or NOT_MEASURED)} to '
         f"{esc(c['last'] or NOT_MEASURED)}, as of {esc(summary['today'])}"
         + (f" · programme {esc(', '.join(c['programmes']))}" if c["programmes"] else "")
         + f" · {left_out}</p>",
         f'<div class="cards">{cards_html}</div>',
-        f'<div class="grid">{healing}{pain}{stages}{adherence}{walk}{run}{hr}</div>',
+        f'<div class="panels">{healing}{pain}{stages}{adherence}{walk}{run}{hr}</div>',
         f"<h2>Stage by stage</h2><ul class=steps>{steps or '<li>No programme stages yet.</li>'}</ul>{next_html}",
         f"<h2>Flare-ups</h2><ul>{flares}</ul>" if flares else "<h2>Flare-ups</h2><p>None.</p>",
         "<h2>Session by session</h2>",
@@ -426,6 +409,7 @@ def render_summary_html(summary: Mapping[str, Any]) -> str:
         "before the session, after it and the next morning; the shaded rows and band are the first two weeks, "
         "whose pain change tells most. Demos and replays are left out. Coaching, not diagnosis: a physio's "
         "assessment comes first.</footer>",
-        "</main></body></html>",
     ]
-    return "\n".join(p for p in parts if p)
+    return page(
+        f"coach progress summary {summary['today']}", "\n".join(p for p in parts if p), css=SUMMARY_CSS
+    )
