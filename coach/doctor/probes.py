@@ -67,6 +67,17 @@ CONNECT_BUDGET_S = 20.0
 CLOSE_TIMEOUT_S = 10.0
 
 
+class LoopClock:
+    """The running event loop's clock (``loop.time()``: ``time.monotonic`` in production, virtual time in the tests,
+    where the strap, the client and the heart-rate window then all run on one clock)."""
+
+    def now(self) -> float:
+        return asyncio.get_running_loop().time()
+
+    async def sleep(self, seconds: float) -> None:
+        await asyncio.sleep(max(0.0, seconds))
+
+
 # ------------------------------------------------------------------------------------------------- system
 
 
@@ -266,7 +277,7 @@ class BleakProbe:
         virtual: bool = False,
     ) -> None:
         self.backends = backends
-        self.clock: Clock = clock if clock is not None else MonotonicClock()
+        self.clock: Clock = clock if clock is not None else LoopClock()
         self.config = config
         self.virtual = virtual
         #: The client finds the strap again when it connects: as long as the doctor's own scan.
@@ -384,7 +395,7 @@ async def virtual_probe(
         ) from exc
     assert moniker.path is not None
     script = StrapScript.from_capture(moniker.path, hr_only=moniker.hr_only)
-    clock = clock if clock is not None else ScaledClock(1.0)
+    clock = clock if clock is not None else ScaledClock(1.0, base=LoopClock())
     rig = await VirtualRig.create(script, clock=clock, drop_every_s=moniker.drop_every_s)
     try:
         yield (
