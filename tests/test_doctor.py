@@ -544,7 +544,7 @@ def test_run_checks_does_not_connect_when_the_scan_failed(tmp_path: Path) -> Non
 # ------------------------------------------------------------------------------------------------ end to end: virtual strap
 
 
-def on_rig(test: Callable[[VirtualRig, LoopClock], Awaitable[None]], **rig_options: Any) -> None:
+def on_rig(test: Callable[[VirtualRig, Any], Awaitable[None]], **rig_options: Any) -> None:
     """Run ``test`` with the chest recording's virtual strap, on virtual time (no test waits for real)."""
 
     async def body() -> None:

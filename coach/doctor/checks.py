@@ -110,7 +110,7 @@ class Check:
     exit_code: int = 0
 
     def as_json(self) -> dict[str, Any]:
-        out = {"name": self.name, "status": str(self.status), "finding": self.finding, "fix": self.fix}
+        out: dict[str, Any] = {"name": self.name, "status": str(self.status), "finding": self.finding, "fix": self.fix}
         if self.status == Status.FAIL:
             out["exit_code"] = self.exit_code
         return out
@@ -321,9 +321,9 @@ def check_bluez(status: BluetoothStatus, *, linux: bool, bluetoothd_running: boo
         return skip("bluez", "not Linux: bleak uses the system's own Bluetooth stack")
     owner = _OWNER.get(status.kind)
     if owner == "bluez":
-        process = {True: " (a bluetoothd process runs)", False: " (no bluetoothd process)"}.get(
-            bluetoothd_running, ""
-        )
+        process = ""
+        if bluetoothd_running is not None:
+            process = " (a bluetoothd process runs)" if bluetoothd_running else " (no bluetoothd process)"
         return fail("bluez", status.message + process, status.advice, EXIT_SENSOR)
     if owner is not None:
         return ok("bluez", "org.bluez answers on the system bus")

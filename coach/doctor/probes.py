@@ -120,7 +120,7 @@ class SystemProbe:
                     requirements if requirements is not None else list(meta.get_all("Requires-Dist") or [])
                 )
                 requires_python = (
-                    requires_python if requires_python is not None else meta.get("Requires-Python", "")
+                    requires_python if requires_python is not None else (meta["Requires-Python"] or "")
                 )
             except importlib.metadata.PackageNotFoundError:
                 requirements, requires_python = requirements or [], requires_python or ""
