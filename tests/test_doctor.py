@@ -296,7 +296,7 @@ def test_bluez_names_the_bluetoothd_process_and_is_skipped_off_linux() -> None:
         linux=True,
         bluetoothd_running=False,
     )
-    assert dead.finding == "BlueZ is not running (no bluetoothd process)"
+    assert dead.finding == "BlueZ is not running; no bluetoothd process runs"
     assert (
         C.check_bluez(UP, linux=True, bluetoothd_running=True).finding
         == "org.bluez answers on the system bus (bluetoothd runs)"
@@ -609,6 +609,32 @@ def test_no_strap_found_fails_with_what_was_seen_and_exit_5(tmp_path: Path) -> N
         assert advertised_name(rig.strap.script.name) in strap.finding
         assert checks["heart-rate"].status == Status.SKIP and checks["pmd"].status == Status.SKIP
         assert C.exit_code(list(checks.values())) == EXIT_SENSOR
+
+    on_rig(test)
+
+
+def test_a_strap_that_wants_pairing_before_the_accelerometer_says_pair(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The strap answers a write to the PMD control point with ATT error 0x05 Insufficient Authentication (what an
+    unbonded strap does on some platforms, bleak issue 1943): the doctor says to pair, whatever the client then
+    does (today it cannot set up the link; with pairing support it goes on with heart rate)."""
+    from bumble.att import ATT_INSUFFICIENT_AUTHENTICATION_ERROR, ATT_Error
+
+    from sensors.sources.virtual.strap import VirtualStrap
+
+    def refuse(self: VirtualStrap, connection: Any, value: Any) -> None:
+        raise ATT_Error(ATT_INSUFFICIENT_AUTHENTICATION_ERROR)
+
+    monkeypatch.setattr(VirtualStrap, "_on_cp_write", refuse)
+
+    async def test(rig: VirtualRig, clock: Any) -> None:
+        checks = by_name(await doctor_on(rig, clock, tmp_path, None))
+        pmd, hr = checks["pmd"], checks["heart-rate"]
+        assert pmd.fix == C.ADVICE_PAIR, pmd
+        assert hr.status == Status.OK or hr.fix == C.ADVICE_PAIR, hr
+        if hr.status == Status.FAIL:
+            assert pmd.status == Status.FAIL and "paired" in pmd.finding
 
     on_rig(test)
 

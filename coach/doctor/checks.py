@@ -110,7 +110,12 @@ class Check:
     exit_code: int = 0
 
     def as_json(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"name": self.name, "status": str(self.status), "finding": self.finding, "fix": self.fix}
+        out: dict[str, Any] = {
+            "name": self.name,
+            "status": str(self.status),
+            "finding": self.finding,
+            "fix": self.fix,
+        }
         if self.status == Status.FAIL:
             out["exit_code"] = self.exit_code
         return out
@@ -323,7 +328,7 @@ def check_bluez(status: BluetoothStatus, *, linux: bool, bluetoothd_running: boo
     if owner == "bluez":
         process = ""
         if bluetoothd_running is not None:
-            process = " (a bluetoothd process runs)" if bluetoothd_running else " (no bluetoothd process)"
+            process = "; a bluetoothd process runs" if bluetoothd_running else "; no bluetoothd process runs"
         return fail("bluez", status.message + process, status.advice, EXIT_SENSOR)
     if owner is not None:
         return ok("bluez", "org.bluez answers on the system bus")
@@ -445,7 +450,9 @@ def check_heart_rate(outcome: StreamOutcome | None) -> Check:
     if outcome is None:
         return skip("heart-rate", "not checked: no strap to connect to (above)")
     if not outcome.connected:
-        finding = f"could not connect: {outcome.error or 'unknown error'}"
+        finding = outcome.error or "could not connect (no reason given)"
+        if not finding.startswith("could not connect"):
+            finding = f"could not connect: {finding}"
         fix = ADVICE_PAIR if needs_pairing(outcome.error_chain) else outcome.advice
         return fail("heart-rate", finding, fix, EXIT_SENSOR)
     n = len(outcome.hr_bpm)
