@@ -544,6 +544,13 @@ def test_run_checks_does_not_connect_when_the_scan_failed(tmp_path: Path) -> Non
 # ------------------------------------------------------------------------------------------------ end to end: virtual strap
 
 
+def documented(lines: list[str]) -> None:
+    """These output lines are shown in docs/ble.md ("coach doctor") as they are printed."""
+    docs = (REPO / "docs" / "ble.md").read_text(encoding="utf-8").splitlines()
+    missing = [line for line in lines if line not in docs]
+    assert not missing, f"docs/ble.md shows an old output of coach doctor; now: {missing}"
+
+
 def on_rig(test: Callable[[VirtualRig, Any], Awaitable[None]], **rig_options: Any) -> None:
     """Run ``test`` with the chest recording's virtual strap, on virtual time (no test waits for real)."""
 
@@ -594,6 +601,7 @@ def test_a_strap_that_refuses_the_accelerometer_is_a_warning_and_heart_rate_stil
         assert "code 10 ERROR_INVALID_MTU" in pmd.finding and "without walk/run detection" in pmd.finding
         assert pmd.fix == C.ADVICE_NO_ACC
         assert C.exit_code(list(checks.values())) == 0  # a run goes on: not a failure
+        documented(C.format_text([checks["pmd"]])[:-1])
 
     on_rig(test, ready_timeout_s=60.0)
 
@@ -609,6 +617,7 @@ def test_no_strap_found_fails_with_what_was_seen_and_exit_5(tmp_path: Path) -> N
         assert advertised_name(rig.strap.script.name) in strap.finding
         assert checks["heart-rate"].status == Status.SKIP and checks["pmd"].status == Status.SKIP
         assert C.exit_code(list(checks.values())) == EXIT_SENSOR
+        documented(C.format_text([checks["strap"]])[1:-1])  # the fix (the strap's address varies)
 
     on_rig(test)
 
