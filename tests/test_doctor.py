@@ -702,3 +702,38 @@ def test_cli_bad_sensor_is_one_line(sensor: str, needle: str, capsys: pytest.Cap
 def test_doctor_is_registered_with_help() -> None:
     result = CliRunner().invoke(cli, ["doctor", "--help"])
     assert result.exit_code == 0 and "--quiet" in result.output and "--json" in result.output
+
+
+def test_the_entry_point_answers_in_json_whatever_this_machine_has(tmp_path: Path) -> None:
+    """A smoke test of ``python -m coach doctor`` as a user runs it: every check answers, no traceback, and the exit
+    code is the JSON's (this machine may have Bluetooth or not, a strap or not)."""
+    import subprocess
+    import sys
+
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "coach",
+            "doctor",
+            "--json",
+            "--quiet",
+            "--timeout",
+            "0.5",
+            "--data-dir",
+            str(tmp_path),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=120,
+    )
+    assert "Traceback" not in proc.stderr, proc.stderr
+    data = json.loads(proc.stdout)
+    assert [c["name"] for c in data["checks"]] == list(C.CHECK_NAMES)
+    assert proc.returncode == data["exit_code"] == C.exit_code([_as_check(c) for c in data["checks"]])
+    assert {c["name"]: c["status"] for c in data["checks"]}["data-dir"] == "ok"
+
+
+def _as_check(data: dict[str, Any]) -> Check:
+    return Check(data["name"], Status(data["status"]), data["finding"], data["fix"], data.get("exit_code", 0))
