@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from bleak.exc import BleakDBusError, BleakError
+from bleak.exc import BleakDBusError, BleakError, BleakGATTProtocolError
 from click.testing import CliRunner
 
 from coach.cli import cli
@@ -38,12 +38,15 @@ from coach.doctor.probes import (
     SpeakerProbe,
     SystemProbe,
     bluetooth_status,
+    pair_advice,
+    pairing_needed,
     run_checks,
     storage_outcome,
 )
 from coach.errors import EXIT_SENSOR, EXIT_STORAGE
 from coach.voice.audio import NullPlayer, write_wav
 from coach.voice.speaker import FunctionRenderer, RenderUnavailable
+from sensors.errors import SensorUnavailableError
 from sensors.sources.ble.diagnose import ADVICE_NOT_FOUND, ADVICE_OFF, classify
 from sensors.sources.virtual.clock import ScaledClock
 from sensors.sources.virtual.script import StrapScript
@@ -304,33 +307,49 @@ def test_bluez_names_the_bluetoothd_process_and_is_skipped_off_linux() -> None:
     assert C.check_bluez(UP, linux=False, bluetoothd_running=None).status == Status.SKIP
 
 
+ADVICE = "pair it"
+
+
+def test_a_strap_that_wants_pairing_gets_the_pairing_advice() -> None:
+    refused = StreamOutcome(
+        False, error="could not connect", advice="move closer", needs_pairing=True, pair_advice=ADVICE
+    )
+    assert C.check_heart_rate(refused).fix == ADVICE
+    pmd = C.check_pmd(refused)
+    assert pmd.status == Status.FAIL and "paired" in pmd.finding and pmd.fix == ADVICE
+    # a refusal the client reports as an event (the session went on with heart rate): a warning with the same fix
+    as_event = C.check_pmd(
+        StreamOutcome(
+            True, hr_bpm=(60,), pmd_error={"text": "refused"}, needs_pairing=True, pair_advice=ADVICE
+        )
+    )
+    assert as_event.status == Status.WARN and as_event.fix == ADVICE
+
+
 @pytest.mark.parametrize(
-    "error",
+    "exc",
     [
-        "BleakDBusError: [org.bluez.Error.NotAuthorized] Operation Not Authorized",
-        "BleakError: Could not write value b'\\x01\\x02' to characteristic 0042: Protocol Error 0x05: Insufficient Authentication",
-        "BleakError: Insufficient Encryption",
+        BleakDBusError("org.bluez.Error.NotAuthorized", ["Operation Not Authorized"]),
+        BleakError(
+            "Could not write value to characteristic 0042: Protocol Error 0x05: Insufficient Authentication"
+        ),
+        BleakGATTProtocolError(0x05),
+        BleakGATTProtocolError(0x0F),
     ],
 )
-def test_an_authentication_error_says_pair_first(error: str) -> None:
-    refused = StreamOutcome(
-        False,
-        error="could not connect",
-        advice="move closer",
-        error_chain=f"SensorUnavailableError: x | {error}",
-    )
-    assert C.check_heart_rate(refused).fix == C.ADVICE_PAIR
-    pmd = C.check_pmd(refused)
-    assert pmd.status == Status.FAIL and "paired" in pmd.finding and pmd.fix == C.ADVICE_PAIR
-    # a refusal the client reports as an event (the session went on with heart rate): a warning with the same fix
-    as_event = C.check_pmd(StreamOutcome(True, hr_bpm=(60,), pmd_error={"text": error}))
-    assert as_event.status == Status.WARN and as_event.fix == C.ADVICE_PAIR
+def test_authentication_errors_and_their_wrappers_mean_pairing(exc: BaseException) -> None:
+    assert pairing_needed(exc)
+    try:
+        raise SensorUnavailableError("could not connect to ble:X: timed out", "move closer") from exc
+    except SensorUnavailableError as wrapped:
+        assert pairing_needed(wrapped)
+    assert pairing_needed(text=f"The strap refused: {exc}")
+    assert not pairing_needed(TimeoutError("timed out")) and not pairing_needed(BleakGATTProtocolError(0x03))
+    assert "pair" in pair_advice()
 
 
 def test_other_connection_failures_keep_the_clients_advice() -> None:
-    timeout = StreamOutcome(
-        False, error="could not connect", advice="move closer", error_chain="TimeoutError: timed out"
-    )
+    timeout = StreamOutcome(False, error="could not connect", advice="move closer", pair_advice=ADVICE)
     assert C.check_heart_rate(timeout).fix == "move closer"
     assert C.check_pmd(timeout).status == Status.SKIP
 
@@ -640,8 +659,8 @@ def test_a_strap_that_wants_pairing_before_the_accelerometer_says_pair(
     async def test(rig: VirtualRig, clock: Any) -> None:
         checks = by_name(await doctor_on(rig, clock, tmp_path, None))
         pmd, hr = checks["pmd"], checks["heart-rate"]
-        assert pmd.fix == C.ADVICE_PAIR, pmd
-        assert hr.status == Status.OK or hr.fix == C.ADVICE_PAIR, hr
+        assert pmd.fix == pair_advice(), pmd
+        assert hr.status == Status.OK or hr.fix == pair_advice(), hr
         if hr.status == Status.FAIL:
             assert pmd.status == Status.FAIL and "paired" in pmd.finding
 

@@ -36,10 +36,6 @@ LOW_FREE_BYTES = 500 * 1024 * 1024
 #: The phrase the audio check says aloud.
 TEST_PHRASE = "Coach doctor: this is a test. You should hear this."
 
-ADVICE_PAIR = (
-    "pair the strap once, then run again (Linux/Pi: bluetoothctl, then `pair ADDRESS` and `trust ADDRESS`; "
-    "macOS and Windows: pair it in the Bluetooth settings); see docs/ble.md"
-)
 ADVICE_PMD_FIRMWARE = (
     "update the strap's firmware (Polar Flow app or Polar FlowSync) to get the accelerometer"
 )
@@ -57,21 +53,6 @@ ADVICE_AUDIO = (
 ADVICE_DATA_DIR = "choose a writable place with --data-dir DIR or the environment variable COACH_DATA_DIR"
 ADVICE_FREE_SPACE = "free some space on that disk, or choose another place with --data-dir"
 ADVICE_INSTALL = "reinstall coach in its virtual environment (make install, or pip install -e .)"
-
-#: Texts in a failure that mean "this strap wants to be paired (bonded) first": BlueZ's D-Bus errors, the ATT
-#: errors 0x05 Insufficient Authentication, 0x08 Insufficient Authorization and 0x0F Insufficient Encryption as
-#: WinRT and CoreBluetooth word them (bleak issue 1943: "Protocol Error 0x05 Insufficient Authentication").
-PAIRING_MARKERS = (
-    "org.bluez.error.notauthorized",
-    "org.bluez.error.authenticationfailed",
-    "insufficient authentication",
-    "insufficient authorization",
-    "insufficient encryption",
-    "protocol error 0x05",
-    "protocol error 0x08",
-    "protocol error 0x0f",
-)
-
 
 #: Every check, in the order the doctor runs them.
 CHECK_NAMES = (
@@ -249,8 +230,10 @@ class StreamOutcome:
     pmd_error: Mapping[str, Any] | None = None
     error: str | None = None
     advice: str = ""
-    #: The error and its causes, as text (to tell "pair first" from other failures).
-    error_chain: str = ""
+    #: The strap refused until it is paired (the connection's error, or the PMD refusal, says so); the probe
+    #: decides it with sensors.sources.ble.diagnose and hands over the advice to give then.
+    needs_pairing: bool = False
+    pair_advice: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -439,12 +422,6 @@ def check_strap(view: ScanView, wanted: SensorWanted | None) -> Check:
     return ok("strap", finding)
 
 
-def needs_pairing(text: str) -> bool:
-    """Whether an error's text says the strap wants to be paired (bonded) first (:data:`PAIRING_MARKERS`)."""
-    lowered = text.casefold()
-    return any(marker in lowered for marker in PAIRING_MARKERS)
-
-
 def check_heart_rate(outcome: StreamOutcome | None) -> Check:
     """Heart rate flows through the production client for the window."""
     if outcome is None:
@@ -453,7 +430,7 @@ def check_heart_rate(outcome: StreamOutcome | None) -> Check:
         finding = outcome.error or "could not connect (no reason given)"
         if not finding.startswith("could not connect"):
             finding = f"could not connect: {finding}"
-        fix = ADVICE_PAIR if needs_pairing(outcome.error_chain) else outcome.advice
+        fix = outcome.pair_advice if outcome.needs_pairing else outcome.advice
         return fail("heart-rate", finding, fix, EXIT_SENSOR)
     n = len(outcome.hr_bpm)
     if n == 0:
@@ -480,11 +457,11 @@ def check_pmd(outcome: StreamOutcome | None) -> Check:
     if outcome is None:
         return skip("pmd", "not checked: no strap to connect to (above)")
     if not outcome.connected:
-        if needs_pairing(outcome.error_chain):
+        if outcome.needs_pairing:
             return fail(
                 "pmd",
                 "the strap wants to be paired before the accelerometer starts (authentication refused)",
-                ADVICE_PAIR,
+                outcome.pair_advice,
                 EXIT_SENSOR,
             )
         return skip("pmd", "not checked: not connected (above)")
@@ -497,8 +474,8 @@ def check_pmd(outcome: StreamOutcome | None) -> Check:
     if outcome.pmd_error is not None:
         text = str(outcome.pmd_error.get("text") or outcome.pmd_error.get("status_name") or "refused")
         lost = "; a run goes on with heart rate, without walk/run detection"
-        if needs_pairing(" ".join(str(v) for v in outcome.pmd_error.values())):
-            return warn("pmd", text.rstrip(".") + lost, ADVICE_PAIR)
+        if outcome.needs_pairing:
+            return warn("pmd", text.rstrip(".") + lost, outcome.pair_advice)
         return warn("pmd", text.rstrip(".") + lost, ADVICE_NO_ACC)
     if outcome.has_pmd:
         return warn(

@@ -328,7 +328,12 @@ class BleakProbe:
             with contextlib.suppress(Exception):
                 await source.aclose()
             return StreamOutcome(
-                False, window_s=window_s, error=message, advice=advice, error_chain=_chain(exc)
+                False,
+                window_s=window_s,
+                error=message,
+                advice=advice,
+                needs_pairing=pairing_needed(exc),
+                pair_advice=pair_advice(),
             )
         t0 = source.now()
         samples: list[Any] = []
@@ -349,6 +354,8 @@ class BleakProbe:
         hr = [s for s in samples if isinstance(s, HeartRateSample) and t0 <= s.t <= t0 + window_s]
         events = [s for s in samples if isinstance(s, SensorEvent)]
         caps = source.capabilities_
+        pmd_error = _last_fields(events, SensorEventName.PMD_ERROR)
+        refusal = " ".join(str(v) for v in pmd_error.values()) if pmd_error else ""
         return StreamOutcome(
             connected=True,
             offers=caps.describe() if caps is not None else "",
@@ -358,25 +365,67 @@ class BleakProbe:
             has_pmd=caps.pmd if caps is not None else None,
             has_rsc=caps.rsc if caps is not None else False,
             pmd_started=_last_fields(events, SensorEventName.PMD_STARTED),
-            pmd_error=_last_fields(events, SensorEventName.PMD_ERROR),
+            pmd_error=pmd_error,
+            needs_pairing=bool(refusal) and pairing_needed(text=refusal),
+            pair_advice=pair_advice(),
         )
+
+
+#: Until the client's pairing support (issue 12, part 2) is merged, sensors.sources.ble.diagnose has no
+#: ``needs_pairing`` / ``ADVICE_PAIR``: these fallbacks stand in for them, and go once it is there.
+FALLBACK_ADVICE_PAIR = (
+    "pair the strap once, then run again (Linux/Pi: bluetoothctl, then `pair ADDRESS` and `trust ADDRESS`; "
+    "macOS and Windows: pair it in the Bluetooth settings); see docs/ble.md"
+)
+#: BlueZ's D-Bus errors, and the ATT errors 0x05 Insufficient Authentication, 0x08 Insufficient Authorization and
+#: 0x0F Insufficient Encryption as bleak's backends word them (bleak issue 1943: "Protocol Error 0x05").
+FALLBACK_PAIRING_MARKERS = (
+    "org.bluez.error.notauthorized",
+    "org.bluez.error.authenticationfailed",
+    "insufficient authentication",
+    "insufficient authorization",
+    "insufficient encryption",
+    "protocol error 0x05",
+    "protocol error 0x08",
+    "protocol error 0x0f",
+)
+
+
+def pair_advice() -> str:
+    """The advice for a strap that wants pairing: diagnose.py's (one truth), else the fallback above."""
+    from sensors.sources.ble import diagnose
+
+    return str(getattr(diagnose, "ADVICE_PAIR", FALLBACK_ADVICE_PAIR))
+
+
+def pairing_needed(exc: BaseException | None = None, *, text: str = "") -> bool:
+    """Whether ``exc`` (or one of its causes) or a refusal's ``text`` says the strap wants to be paired first."""
+    from sensors.sources.ble import diagnose
+
+    check = getattr(diagnose, "needs_pairing", None)
+    texts = [text.casefold()] if text else []
+    for error in _causes(exc):
+        if check is not None and check(error):
+            return True
+        texts.append(f"{type(error).__name__}: {error}".casefold())
+    advice = pair_advice().casefold()
+    return any(marker in t for t in texts for marker in FALLBACK_PAIRING_MARKERS) or any(
+        advice in t for t in texts
+    )
+
+
+def _causes(exc: BaseException | None) -> list[BaseException]:
+    """``exc`` and its causes (``raise ... from``) and contexts, each once."""
+    out: list[BaseException] = []
+    while exc is not None and all(exc is not e for e in out):
+        out.append(exc)
+        exc = exc.__cause__ or exc.__context__
+    return out
 
 
 def _last_fields(events: Sequence[SensorEvent], name: SensorEventName) -> dict[str, Any] | None:
     found = [e for e in events if e.event == name]
     return dict(found[-1].fields) if found else None
-
-
-def _chain(exc: BaseException) -> str:
-    """The error and its causes as text: ``Type: message | Type: message``."""
-    parts = []
-    seen: set[int] = set()
-    current: BaseException | None = exc
-    while current is not None and id(current) not in seen:
-        seen.add(id(current))
-        parts.append(f"{type(current).__name__}: {current}")
-        current = current.__cause__ or current.__context__
-    return " | ".join(parts)
 
 
 @contextlib.asynccontextmanager
