@@ -63,6 +63,7 @@ H10 = SeenSensor(
 )
 H10_FAR = SeenSensor("Polar H10 1A2B3C4D", "A0:9E:1A:00:00:01", -93, True, "heart rate", True)
 OTHER_H10 = SeenSensor("Polar H10 99999999", "A0:9E:1A:00:00:02", -70, True, "heart rate", True)
+PLAIN_H10 = SeenSensor("Polar H10", "A0:9E:1A:00:00:03", -80, True, "heart rate", True)
 PHONE = SeenSensor("Pixel 7", "11:22:33:44:55:66", -50, False, "not usable by coach", False)
 UP = BluetoothStatus(BluetoothKind.OK)
 
@@ -166,6 +167,11 @@ def by_name(checks: list[Check]) -> dict[str, Check]:
             C.check_strap(ScanView(UP, (H10, OTHER_H10), 5.0), SensorWanted(name="polar h10 1a2b3c4d")),
             Status.OK,
             "Polar H10 1A2B3C4D",
+        ),
+        (
+            C.check_strap(ScanView(UP, (H10, OTHER_H10, PLAIN_H10), 5.0), SensorWanted(name="Polar H10")),
+            Status.OK,
+            "Polar H10 [A0:9E:1A:00:00:03] at -80 dBm",  # the one named exactly so, as the client takes
         ),
         (C.check_strap(ScanView(BluetoothStatus(BluetoothKind.OFF)), None), Status.SKIP, "no scan"),
         # heart rate

@@ -313,8 +313,6 @@ def check_bluez(status: BluetoothStatus, *, linux: bool, bluetoothd_running: boo
         if bluetoothd_running is not None:
             process = "; a bluetoothd process runs" if bluetoothd_running else "; no bluetoothd process runs"
         return fail("bluez", status.message + process, status.advice, EXIT_SENSOR)
-    if owner is not None:
-        return ok("bluez", "org.bluez answers on the system bus")
     process = " (bluetoothd runs)" if bluetoothd_running else ""
     return ok("bluez", f"org.bluez answers on the system bus{process}")
 
@@ -403,9 +401,8 @@ def check_strap(view: ScanView, wanted: SensorWanted | None) -> Check:
             EXIT_SENSOR,
         )
     best = found[0]
-    rssi = f"{best.rssi_dbm} dBm" if best.rssi_dbm is not None else "signal unknown"
-    finding = f"{best.label()} at {rssi}, offers {best.offers}"
     if wanted is not None and wanted.name is not None and len(found) > 1:
+        # the client's rule (sensors.sources.ble.scan.find_device): the one sensor named exactly so, else refuse
         exact = [s for s in found if (s.name or "").casefold() == wanted.name.casefold()]
         if len(exact) != 1:
             labels = ", ".join(s.label() for s in found)
@@ -415,6 +412,9 @@ def check_strap(view: ScanView, wanted: SensorWanted | None) -> Check:
                 "choose one with --sensor ble:ADDRESS",
                 EXIT_SENSOR,
             )
+        best = exact[0]
+    rssi = f"{best.rssi_dbm} dBm" if best.rssi_dbm is not None else "signal unknown"
+    finding = f"{best.label()} at {rssi}, offers {best.offers}"
     if best.rssi_dbm is not None and best.rssi_dbm < WEAK_RSSI_DBM:
         return warn("strap", finding + " (weak)", ADVICE_WEAK_SIGNAL)
     if wanted is None and len(found) > 1:
