@@ -26,6 +26,7 @@ PURE = [
     "coach/report/summary.py",
     "coach/report/summary_html.py",
     "coach/plan/healing.py",
+    "coach/doctor/checks.py",
     "coach/signal/gait.py",
     "coach/signal/analysis.py",
     "coach/signal/cadence.py",

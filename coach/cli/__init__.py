@@ -24,6 +24,7 @@ COMMANDS: dict[str, str] = {
     "capture": "coach.cli.capture_cmd:capture",
     "convert": "coach.cli.convert_cmd:convert",
     "demo": "coach.cli.run_cmd:demo",
+    "doctor": "coach.cli.doctor_cmd:doctor",
     "export": "coach.cli.export_cmd:export",
     "history": "coach.cli.history_cmd:history",
     "import": "coach.cli.import_cmd:import_",
@@ -79,6 +80,7 @@ SHORT_HELP: dict[str, str] = {
     "convert": "Turn real recordings (Hexoskin chest, FIT) into capture files.",
     # the seconds are checked against run_cmd.demo_wall_s() by the tests (kept static: `coach --help` stays fast)
     "demo": "A coached session compressed into about 82 s, on a bundled real walk/run recording.",
+    "doctor": "Check everything a run needs: Bluetooth, strap, heart rate, accelerometer, voice, storage.",
     "export": "Export a session as FIT and/or TCX (Strava, Garmin Connect, GoldenCheetah).",
     "history": "All sessions: programme, stage, rehearsal or not, adherence, cadence, pain, trend arrows.",
     "import": "Import a FIT activity or a Polar Sensor Logger ACC (+HR) export as a session.",

@@ -513,6 +513,23 @@ class Voice:
         return None if self._player is None else self._player.name
 
     @property
+    def engine_problems(self) -> dict[str, str]:
+        """Why each engine before the one in use was not used (engine name -> reason), for ``coach doctor``."""
+        problems: dict[str, str] = {}
+        for r in self._renderers:
+            if r.name == self._engine:
+                break
+            reason = self._dropped.get(r.name) or self._last_error.get(r.name)
+            if reason:
+                problems[r.name] = reason
+        return problems
+
+    @property
+    def player_problems(self) -> tuple[str, ...]:
+        """Why each audio player tried was rejected (or failed while playing), for ``coach doctor``."""
+        return tuple(self._player_reasons)
+
+    @property
     def busy(self) -> bool:
         """True while an utterance is playing."""
         return self._play_task is not None and not self._play_task.done()
@@ -535,13 +552,7 @@ class Voice:
         if state == ideal or state in self._announced:
             return
         self._announced.add(state)
-        reasons: dict[str, str] = {}
-        for r in self._renderers:
-            if r.name == self._engine:
-                break
-            reason = self._dropped.get(r.name) or self._last_error.get(r.name)
-            if reason:
-                reasons[r.name] = reason
+        reasons = self.engine_problems
         why = "; ".join(f"{name}: {reason}" for name, reason in reasons.items())
         parts: list[str] = []
         if self._engine == "chime":
