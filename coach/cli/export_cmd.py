@@ -64,6 +64,8 @@ def export(
 
     if output is not None and len(formats) != 1:
         raise InputError("--output names the file of one --format: give exactly one --format with it")
+    if not formats and fit_path is None and tcx_path is None and gpx_path is None:
+        raise InputError("say what to write: --fit FILE, --tcx FILE, --gpx FILE and/or --format FORMAT")
     root = resolve(data_dir)
     with Database.in_dir(root) as db:
         row = resolve_session(db, root, session)
@@ -71,8 +73,6 @@ def export(
     for fmt in formats:
         named[fmt] = output or named[fmt] or Path(f"{row['id']}.{fmt}")
     outputs = [(path, fmt) for fmt, path in named.items() if path is not None]
-    if not outputs:
-        raise InputError("say what to write: --fit FILE, --tcx FILE, --gpx FILE and/or --format FORMAT")
     for path, _ in outputs:  # refuse before writing any file
         check_output(path, force=force)
     activity = session_activity(read_session(Path(row["folder"])))
