@@ -26,6 +26,8 @@ import fitdecode
 import fitparse
 import pytest
 from click.testing import CliRunner
+from hypothesis import given
+from hypothesis import strategies as st
 from lxml import etree
 
 from coach.cli import cli
@@ -391,7 +393,7 @@ def test_gpx_of_a_gps_run_validates_and_keeps_every_positioned_record() -> None:
     positioned = [r for r in act.records if r.has_position]
     assert len(positioned) == len(act.records)  # this run has a fix on every record
     assert len(points) == len(fit.records)
-    assert len(doc.findall(".//g:trkseg", NS)) == len(act.laps)
+    assert len(doc.findall(".//g:trkseg", NS)) == 1
     assert _time(doc.findtext("g:metadata/g:time", namespaces=NS)) == act.time_at(0.0)
     for p, rec, f in zip(points, positioned, fit.records, strict=True):
         assert _time(p.findtext("g:time", namespaces=NS)) == f["timestamp"]
@@ -575,3 +577,38 @@ def test_session_activity_keeps_distance_speed_and_position_of_gait_records(tmp_
     fit = read_fit(to_fit_bytes(act))
     assert fit.session["total_distance"] == pytest.approx(27.0)
     assert len(gpx_doc(to_gpx_bytes(act)).findall(".//g:trkpt", NS)) == 10
+
+
+_lap = st.tuples(
+    st.floats(min_value=0, max_value=200, allow_nan=False),
+    st.floats(min_value=0, max_value=60, allow_nan=False),
+    st.sampled_from(["run", "walk", "other"]),
+)
+
+
+@given(
+    laps=st.lists(_lap, max_size=8),
+    times=st.lists(st.floats(min_value=0, max_value=300, allow_nan=False), max_size=40),
+    step_m=st.floats(min_value=0, max_value=5, allow_nan=False),
+)
+def test_laps_always_cover_the_activity_and_hold_every_record_once(
+    laps: list[tuple[float, float, str]], times: list[float], step_m: float
+) -> None:
+    """Whatever laps come in (late, early, overlapping, empty), the laps run end to end from 0 to the duration,
+    every record is in exactly one lap slice, and the lap distances add up to the total."""
+    ordered = sorted(times)
+    records = tuple(ActivityRecord(t, distance_m=step_m * k) for k, t in enumerate(ordered))
+    given_laps = tuple(ActivityLap(s, s + d, a) for s, d, a in laps)
+    act = Activity(datetime(2026, 12, 1, tzinfo=UTC), records, given_laps)
+    assert act.laps[0].start_s == 0.0
+    assert all(a.end_s == b.start_s for a, b in zip(act.laps, act.laps[1:], strict=False))
+    assert act.duration_s == max([0.0, *ordered, *(lap.end_s for lap in given_laps)])
+    slices = act.lap_slices()
+    assert [r for s in slices for r in s.records] == list(records)
+    for part in slices:
+        assert all(part.lap.start_s <= r.t_s <= part.lap.end_s for r in part.records)
+    if records:
+        assert sum(s.distance_m or 0.0 for s in slices) == pytest.approx(act.distance_m or 0.0)
+    # idempotent: an activity built from these laps keeps them
+    again = Activity(act.start_time, act.records, act.laps)
+    assert again.laps == act.laps

@@ -334,7 +334,7 @@ def _tcx_trackpoint(
 
 def to_gpx_bytes(activity: Activity) -> bytes:
     """Encode ``activity`` as GPX 1.1 with Garmin's TrackPointExtension v1 (``hr``, ``cad`` in strides/min), the
-    form Strava and Garmin Connect write: one ``trkseg`` per lap, one ``trkpt`` per record.
+    form Strava and Garmin Connect write: one ``trkseg``, one ``trkpt`` per record with a position.
 
     GPX 1.1 requires ``lat`` and ``lon`` on every point, so only records with a position are written, and an
     activity without any (every coach session: a chest strap has no GPS) is refused with :class:`ExportError`.
@@ -364,30 +364,29 @@ def to_gpx_bytes(activity: Activity) -> bytes:
     trk = el(root, "trk")
     el(trk, "name", activity.name)
     el(trk, "type", "running")
-    for part in activity.lap_slices():
-        points = [r for r in part.records if r.has_position]
-        if not points:
+    # one segment, as Strava writes it: GPX has no laps, and some readers take only the first segment
+    seg = el(trk, "trkseg")
+    for r in activity.records:
+        if not r.has_position:
             continue
-        seg = el(trk, "trkseg")
-        for r in points:
-            pt = el(seg, "trkpt")
-            pt.set("lat", f"{r.lat_deg:.7f}")
-            pt.set("lon", f"{r.lon_deg:.7f}")
-            el(pt, "time", _iso(activity.time_at(r.t_s)))
-            hr = r.hr_bpm is not None and r.hr_bpm >= 1
-            cad = r.cadence_spm is not None and r.cadence_spm > 0
-            if hr or cad:
-                ext = el(el(pt, "extensions"), "TrackPointExtension", ns=GPX_TPX_NS)
-                if hr:
-                    el(ext, "hr", str(min(255, round(r.hr_bpm or 0.0))), ns=GPX_TPX_NS)
-                if cad:
-                    el(ext, "cad", str(tcx_run_cadence(r.cadence_spm or 0.0)), ns=GPX_TPX_NS)
+        pt = el(seg, "trkpt")
+        pt.set("lat", f"{r.lat_deg:.7f}")
+        pt.set("lon", f"{r.lon_deg:.7f}")
+        el(pt, "time", _iso(activity.time_at(r.t_s)))
+        hr = r.hr_bpm is not None and r.hr_bpm >= 1
+        cad = r.cadence_spm is not None and r.cadence_spm > 0
+        if hr or cad:
+            ext = el(el(pt, "extensions"), "TrackPointExtension", ns=GPX_TPX_NS)
+            if hr:
+                el(ext, "hr", str(min(255, round(r.hr_bpm or 0.0))), ns=GPX_TPX_NS)
+            if cad:
+                el(ext, "cad", str(tcx_run_cadence(r.cadence_spm or 0.0)), ns=GPX_TPX_NS)
     ET.indent(root)
     body: bytes = ET.tostring(root, encoding="utf-8", xml_declaration=True)
     return body
 
 
-#: The exporters by format name (``coach export --format``) and the file suffix of each.
+#: The exporters by format name (``coach export --format``, which is also the file suffix).
 EXPORTERS: dict[str, Callable[[Activity], bytes]] = {
     "fit": to_fit_bytes,
     "tcx": to_tcx_bytes,
