@@ -16,6 +16,8 @@ DATA = Path(__file__).resolve().parent / "data"
 BLE_VECTORS = DATA / "ble-vectors" / "ble_test_vectors.json"
 #: Garmin's TCX v2 XML schema, for validating exported .tcx files.
 TCX_SCHEMA = DATA / "schemas" / "TrainingCenterDatabasev2.xsd"
+#: TopoGrafix's GPX 1.1 XML schema, for validating exported .gpx files.
+GPX_SCHEMA = DATA / "gpx-schema" / "gpx.xsd"
 #: Real Garmin FIT activities (python-fitparse's test files).
 FIT_DIR = DATA / "garmin-fit"
 #: Hexoskin chest-shirt record folders (subjects 005 and 008).

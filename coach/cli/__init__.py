@@ -81,7 +81,7 @@ SHORT_HELP: dict[str, str] = {
     # the seconds are checked against run_cmd.demo_wall_s() by the tests (kept static: `coach --help` stays fast)
     "demo": "A coached session compressed into about 82 s, on a bundled real walk/run recording.",
     "doctor": "Check everything a run needs: Bluetooth, strap, heart rate, accelerometer, voice, storage.",
-    "export": "Export a session as FIT and/or TCX (Strava, Garmin Connect, GoldenCheetah).",
+    "export": "Export a session as FIT, TCX and/or GPX (Strava, Garmin Connect, GoldenCheetah).",
     "history": "All sessions: programme, stage, rehearsal or not, adherence, cadence, pain, trend arrows.",
     "import": "Import a FIT activity or a Polar Sensor Logger ACC (+HR) export as a session.",
     "pain": "Log back pain 0-10 before, after or the morning after a session.",

@@ -1,30 +1,59 @@
-"""FIT and TCX export of an :class:`coach.report.activity.Activity`.
+"""FIT, TCX and GPX export of an :class:`coach.report.activity.Activity`.
+
+The three files of one activity agree with each other because they are all written from the same
+:meth:`~coach.report.activity.Activity.lap_slices` and :meth:`~coach.report.activity.Activity.time_at`: the same
+start, the same laps covering the whole activity, every record once (FIT record = TCX trackpoint = GPX point when
+it has a position), the same whole-second timestamps.
 
 FIT is written with Garmin's FIT SDK for Python (``garmin_fit_sdk.Encoder``) following the FIT "activity file"
 layout: file_id, device_info, a timer start event, 1 Hz record messages, one lap per interval (intensity ``active``
-for runs, ``rest`` for walks), a timer stop event, the session and the activity message.
+for runs, ``rest`` for walks), a timer stop event, the session and the activity message. Who wrote the file
+(``file_id``/``device_info``): manufacturer ``development`` (255, the FIT profile's value for software that is not a
+registered manufacturer's device), product :data:`FIT_PRODUCT`, ``product_name`` "coach", the software version, and
+no serial number; docs/report.md ("Which device the file names") says why.
 
 TCX follows Garmin's Training Center Database v2 schema (validated in the tests against
-shared/data/schemas/TrainingCenterDatabasev2.xsd) with cadence in the ActivityExtension v2 ``RunCadence`` element.
+tests/data/schemas/TrainingCenterDatabasev2.xsd) with cadence and speed in the ActivityExtension v2 ``TPX`` element
+and the lap averages in ``LX``.
+
+GPX is GPX 1.1 with Garmin's TrackPointExtension v1 (``hr``, ``cad``), as Strava and Garmin Connect write it. GPX
+1.1 requires a position on every point, so only an activity with positions can be written as GPX.
 
 Units: the app works in steps/min; FIT running cadence is strides/min as ``cadence`` (uint8) plus
-``fractional_cadence`` (1/128); TCX ``RunCadence`` is strides/min too (integer).
+``fractional_cadence`` (1/128); TCX ``RunCadence`` and GPX ``cad`` are whole strides/min.
 """
 
 from __future__ import annotations
 
 import math
 import xml.etree.ElementTree as ET
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from coach import __version__
-from coach.report.activity import Activity, ActivityLap, ActivityRecord
+from coach.errors import InputError
+from coach.report.activity import Activity, ActivityRecord
 
 TCX_NS = "http://www.garmin.com/xmlschemas/TrainingCenterDatabase/v2"
 TCX_EXT_NS = "http://www.garmin.com/xmlschemas/ActivityExtension/v2"
+GPX_NS = "http://www.topografix.com/GPX/1/1"
+GPX_TPX_NS = "http://www.garmin.com/xmlschemas/TrackPointExtension/v1"
 XSI_NS = "http://www.w3.org/2001/XMLSchema-instance"
+
+#: FIT ``manufacturer`` of the file's creator: ``development`` (255) is the FIT profile's value for software and
+#: devices that are not a registered manufacturer's product. coach is neither Garmin nor a watch: naming a Garmin
+#: product would make Garmin Connect and Strava show (and treat the data as from) a device that was not there.
+FIT_MANUFACTURER = "development"
+#: FIT ``product`` under the ``development`` manufacturer: a number of our own choosing (the profile gives the
+#: development manufacturer no product list); readers show ``product_name`` beside it.
+FIT_PRODUCT = 1
+#: FIT ``product_name`` (file_id field 8, device_info field 27) and the GPX ``creator``.
+FIT_PRODUCT_NAME = "coach"
+
+
+class ExportError(InputError):
+    """The activity cannot be written in the format asked for (the message says which format would do)."""
 
 
 def spm_to_fit_cadence(cadence_spm: float) -> tuple[int, float]:
@@ -44,14 +73,6 @@ def fit_cadence_to_spm(cadence: float | None, fractional: float | None = None) -
     return 2.0 * (float(cadence) + float(fractional or 0.0))
 
 
-def _at(activity: Activity, t_s: float) -> datetime:
-    return activity.start_time + timedelta(seconds=t_s)
-
-
-def _records_in(records: Sequence[ActivityRecord], lap: ActivityLap, last: bool) -> list[ActivityRecord]:
-    return [r for r in records if lap.start_s <= r.t_s < lap.end_s or (last and r.t_s == lap.end_s)]
-
-
 def _hr_stats(records: Sequence[ActivityRecord]) -> tuple[int | None, int | None]:
     hrs = [r.hr_bpm for r in records if r.hr_bpm is not None and r.hr_bpm > 0]
     if not hrs:
@@ -64,9 +85,15 @@ def _cadence_mean_spm(records: Sequence[ActivityRecord]) -> float | None:
     return sum(cad) / len(cad) if cad else None
 
 
-def _distance(records: Sequence[ActivityRecord]) -> float | None:
-    dist = [r.distance_m for r in records if r.distance_m is not None]
-    return (dist[-1] - dist[0]) if len(dist) >= 2 else None
+def _semicircles(deg: float) -> int:
+    """Degrees -> FIT position semicircles (2^31 semicircles = 180 degrees)."""
+    return round(deg * (2**31 / 180.0))
+
+
+def _software_version() -> float:
+    """coach's ``major.minor`` as FIT ``software_version`` (uint16, scale 100): 0.1.x -> 0.1 (shown as 0.10)."""
+    major, minor = [*__version__.split("."), "0"][:2]
+    return float(f"{major}.{minor}") if major.isdigit() and minor.isdigit() else 0.0
 
 
 def to_fit_bytes(activity: Activity) -> bytes:
@@ -75,15 +102,15 @@ def to_fit_bytes(activity: Activity) -> bytes:
 
     mesg = Profile["mesg_num"]
     enc = Encoder()
-    start = activity.start_time.astimezone(UTC)
-    end = _at(activity, activity.duration_s).astimezone(UTC)
+    start = activity.time_at(0.0)
+    end = activity.time_at(activity.duration_s)
     enc.write_mesg(
         {
             "mesg_num": mesg["FILE_ID"],
             "type": "activity",
-            "manufacturer": "development",
-            "product": 1,
-            "serial_number": 1,
+            "manufacturer": FIT_MANUFACTURER,
+            "product": FIT_PRODUCT,
+            "product_name": FIT_PRODUCT_NAME,
             "time_created": start,
         }
     )
@@ -92,10 +119,10 @@ def to_fit_bytes(activity: Activity) -> bytes:
             "mesg_num": mesg["DEVICE_INFO"],
             "timestamp": start,
             "device_index": "creator",
-            "manufacturer": "development",
-            "product": 1,
-            "product_name": "coach",
-            "software_version": float(__version__.split(".")[0] + "." + __version__.split(".")[1]),
+            "manufacturer": FIT_MANUFACTURER,
+            "product": FIT_PRODUCT,
+            "product_name": FIT_PRODUCT_NAME,
+            "software_version": _software_version(),
         }
     )
     enc.write_mesg(
@@ -108,7 +135,10 @@ def to_fit_bytes(activity: Activity) -> bytes:
         }
     )
     for r in activity.records:
-        record: dict[str, object] = {"mesg_num": mesg["RECORD"], "timestamp": _at(activity, r.t_s)}
+        record: dict[str, object] = {"mesg_num": mesg["RECORD"], "timestamp": activity.time_at(r.t_s)}
+        if r.has_position:
+            record["position_lat"] = _semicircles(r.lat_deg or 0.0)
+            record["position_long"] = _semicircles(r.lon_deg or 0.0)
         if r.hr_bpm is not None and r.hr_bpm > 0:
             record["heart_rate"] = min(254, round(r.hr_bpm))
         if r.cadence_spm is not None and r.cadence_spm > 0:
@@ -120,15 +150,15 @@ def to_fit_bytes(activity: Activity) -> bytes:
         if r.speed_mps is not None:
             record["speed"] = r.speed_mps
         enc.write_mesg(record)
-    laps = activity.laps_or_whole()
-    for i, lap in enumerate(laps):
-        recs = _records_in(activity.records, lap, last=i == len(laps) - 1)
-        avg_hr, max_hr = _hr_stats(recs)
+    slices = activity.lap_slices()
+    for i, part in enumerate(slices):
+        lap = part.lap
+        avg_hr, max_hr = _hr_stats(part.records)
         lap_msg: dict[str, object] = {
             "mesg_num": mesg["LAP"],
             "message_index": i,
-            "timestamp": _at(activity, lap.end_s),
-            "start_time": _at(activity, lap.start_s),
+            "timestamp": activity.time_at(lap.end_s),
+            "start_time": activity.time_at(lap.start_s),
             "event": "lap",
             "event_type": "stop",
             "total_elapsed_time": lap.duration_s,
@@ -140,14 +170,15 @@ def to_fit_bytes(activity: Activity) -> bytes:
         if avg_hr is not None:
             lap_msg["avg_heart_rate"] = avg_hr
             lap_msg["max_heart_rate"] = max_hr
-        cad = _cadence_mean_spm(recs)
+        cad = _cadence_mean_spm(part.records)
         if cad is not None:
             whole, frac = spm_to_fit_cadence(cad)
             lap_msg["avg_cadence"] = whole  # avg_running_cadence is only its running-sport name (a subfield)
             lap_msg["avg_fractional_cadence"] = frac
-        dist = _distance(recs)
-        if dist is not None:
-            lap_msg["total_distance"] = dist
+        if part.distance_m is not None:
+            lap_msg["total_distance"] = part.distance_m
+            if lap.duration_s > 0:
+                lap_msg["avg_speed"] = part.distance_m / lap.duration_s
         enc.write_mesg(lap_msg)
     enc.write_mesg(
         {
@@ -171,7 +202,7 @@ def to_fit_bytes(activity: Activity) -> bytes:
         "total_elapsed_time": activity.duration_s,
         "total_timer_time": activity.duration_s,
         "first_lap_index": 0,
-        "num_laps": len(laps),
+        "num_laps": len(slices),
         "trigger": "activity_end",
     }
     if avg_hr is not None:
@@ -182,6 +213,11 @@ def to_fit_bytes(activity: Activity) -> bytes:
         whole, frac = spm_to_fit_cadence(cad)
         session["avg_cadence"] = whole  # the SDK encoder drops subfield names such as avg_running_cadence
         session["avg_fractional_cadence"] = frac
+    total_m = activity.distance_m
+    if total_m is not None:
+        session["total_distance"] = total_m
+        if activity.duration_s > 0:
+            session["avg_speed"] = total_m / activity.duration_s
     enc.write_mesg(session)
     offset_s = round((activity.start_time.utcoffset() or timedelta(0)).total_seconds())
     enc.write_mesg(
@@ -206,7 +242,18 @@ def _fit_local_timestamp(end: datetime, offset_s: int) -> int:
 
 
 def _iso(t: datetime) -> str:
-    return t.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+    """A timestamp as TCX and GPX write it (whole seconds: :meth:`Activity.time_at` floors every time)."""
+    return t.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _element_maker(default_ns: str) -> Callable[..., ET.Element]:
+    def el(parent: ET.Element, tag: str, text: str | None = None, ns: str = default_ns) -> ET.Element:
+        node = ET.SubElement(parent, f"{{{ns}}}{tag}")
+        if text is not None:
+            node.text = text
+        return node
+
+    return el
 
 
 def to_tcx_bytes(activity: Activity) -> bytes:
@@ -214,12 +261,7 @@ def to_tcx_bytes(activity: Activity) -> bytes:
     ET.register_namespace("", TCX_NS)
     ET.register_namespace("ax", TCX_EXT_NS)
     ET.register_namespace("xsi", XSI_NS)
-
-    def el(parent: ET.Element, tag: str, text: str | None = None, ns: str = TCX_NS) -> ET.Element:
-        node = ET.SubElement(parent, f"{{{ns}}}{tag}")
-        if text is not None:
-            node.text = text
-        return node
+    el = _element_maker(TCX_NS)
 
     root = ET.Element(f"{{{TCX_NS}}}TrainingCenterDatabase")
     root.set(
@@ -229,14 +271,13 @@ def to_tcx_bytes(activity: Activity) -> bytes:
     acts = el(root, "Activities")
     act = el(acts, "Activity")
     act.set("Sport", "Running")
-    el(act, "Id", _iso(activity.start_time))
-    laps = activity.laps_or_whole()
-    for i, lap in enumerate(laps):
-        recs = _records_in(activity.records, lap, last=i == len(laps) - 1)
+    el(act, "Id", _iso(activity.time_at(0.0)))
+    for part in activity.lap_slices():
+        lap, recs = part.lap, part.records
         node = el(act, "Lap")
-        node.set("StartTime", _iso(_at(activity, lap.start_s)))
-        el(node, "TotalTimeSeconds", f"{lap.duration_s:.1f}")
-        el(node, "DistanceMeters", f"{_distance(recs) or 0.0:.1f}")
+        node.set("StartTime", _iso(activity.time_at(lap.start_s)))
+        el(node, "TotalTimeSeconds", f"{lap.duration_s:.3f}")
+        el(node, "DistanceMeters", f"{part.distance_m or 0.0:.2f}")
         el(node, "Calories", "0")
         avg_hr, max_hr = _hr_stats(recs)
         if avg_hr is not None and max_hr is not None:
@@ -244,24 +285,113 @@ def to_tcx_bytes(activity: Activity) -> bytes:
             el(el(node, "MaximumHeartRateBpm"), "Value", str(max(1, max_hr)))
         el(node, "Intensity", "Resting" if lap.is_rest else "Active")
         el(node, "TriggerMethod", "Time")
-        track = el(node, "Track") if recs else node  # the schema wants at least one Trackpoint in a Track
-        for r in recs:
-            tp = el(track, "Trackpoint")
-            el(tp, "Time", _iso(_at(activity, r.t_s)))
-            if r.distance_m is not None:
-                el(tp, "DistanceMeters", f"{r.distance_m:.2f}")
-            if r.hr_bpm is not None and r.hr_bpm >= 1:
-                el(el(tp, "HeartRateBpm"), "Value", str(min(255, round(r.hr_bpm))))
-            if r.cadence_spm is not None and r.cadence_spm > 0:
-                tpx = el(el(tp, "Extensions"), "TPX", ns=TCX_EXT_NS)
-                el(tpx, "RunCadence", str(min(254, round(r.cadence_spm / 2.0))), ns=TCX_EXT_NS)
+        if recs:  # the schema wants at least one Trackpoint in a Track
+            track = el(node, "Track")
+            for r in recs:
+                _tcx_trackpoint(el, track, activity, r)
         if lap.label:
             el(node, "Notes", lap.label)
+        lap_cad = _cadence_mean_spm(recs)
+        if lap_cad is not None or (part.distance_m is not None and lap.duration_s > 0):
+            lx = el(el(node, "Extensions"), "LX", ns=TCX_EXT_NS)
+            if part.distance_m is not None and lap.duration_s > 0:
+                el(lx, "AvgSpeed", f"{part.distance_m / lap.duration_s:.3f}", ns=TCX_EXT_NS)
+            if lap_cad is not None:
+                el(lx, "AvgRunCadence", str(tcx_run_cadence(lap_cad)), ns=TCX_EXT_NS)
     if activity.notes:
         el(act, "Notes", activity.notes)
     ET.indent(root)
     body: bytes = ET.tostring(root, encoding="utf-8", xml_declaration=True)
     return body
+
+
+def tcx_run_cadence(cadence_spm: float) -> int:
+    """Steps/min -> the whole strides/min that TCX ``RunCadence`` and GPX ``cad`` hold (0-254)."""
+    return max(0, min(254, round(cadence_spm / 2.0)))
+
+
+def _tcx_trackpoint(
+    el: Callable[..., ET.Element], track: ET.Element, activity: Activity, r: ActivityRecord
+) -> None:
+    tp = el(track, "Trackpoint")
+    el(tp, "Time", _iso(activity.time_at(r.t_s)))
+    if r.has_position:
+        pos = el(tp, "Position")
+        el(pos, "LatitudeDegrees", f"{r.lat_deg:.7f}")
+        el(pos, "LongitudeDegrees", f"{r.lon_deg:.7f}")
+    if r.distance_m is not None:
+        el(tp, "DistanceMeters", f"{r.distance_m:.2f}")
+    if r.hr_bpm is not None and r.hr_bpm >= 1:
+        el(el(tp, "HeartRateBpm"), "Value", str(min(255, round(r.hr_bpm))))
+    has_cad = r.cadence_spm is not None and r.cadence_spm > 0
+    if has_cad or r.speed_mps is not None:
+        tpx = el(el(tp, "Extensions"), "TPX", ns=TCX_EXT_NS)
+        if r.speed_mps is not None:
+            el(tpx, "Speed", f"{r.speed_mps:.3f}", ns=TCX_EXT_NS)
+        if has_cad:
+            el(tpx, "RunCadence", str(tcx_run_cadence(r.cadence_spm or 0.0)), ns=TCX_EXT_NS)
+
+
+def to_gpx_bytes(activity: Activity) -> bytes:
+    """Encode ``activity`` as GPX 1.1 with Garmin's TrackPointExtension v1 (``hr``, ``cad`` in strides/min), the
+    form Strava and Garmin Connect write: one ``trkseg``, one ``trkpt`` per record with a position.
+
+    GPX 1.1 requires ``lat`` and ``lon`` on every point, so only records with a position are written, and an
+    activity without any (every coach session: a chest strap has no GPS) is refused with :class:`ExportError`.
+    """
+    if not any(r.has_position for r in activity.records):
+        raise ExportError(
+            "GPX needs a position on every point (GPX 1.1 requires lat/lon) and this session has none "
+            "(a chest strap has no GPS): export FIT or TCX instead"
+        )
+    ET.register_namespace("", GPX_NS)
+    ET.register_namespace("gpxtpx", GPX_TPX_NS)
+    ET.register_namespace("xsi", XSI_NS)
+    el = _element_maker(GPX_NS)
+    root = ET.Element(f"{{{GPX_NS}}}gpx")
+    root.set("version", "1.1")
+    root.set("creator", f"{FIT_PRODUCT_NAME} {__version__}")
+    root.set(
+        f"{{{XSI_NS}}}schemaLocation",
+        f"{GPX_NS} http://www.topografix.com/GPX/1/1/gpx.xsd "
+        f"{GPX_TPX_NS} http://www.garmin.com/xmlschemas/TrackPointExtensionv1.xsd",
+    )
+    meta = el(root, "metadata")
+    el(meta, "name", activity.name)
+    if activity.notes:
+        el(meta, "desc", activity.notes)
+    el(meta, "time", _iso(activity.time_at(0.0)))
+    trk = el(root, "trk")
+    el(trk, "name", activity.name)
+    el(trk, "type", "running")
+    # one segment, as Strava writes it: GPX has no laps, and some readers take only the first segment
+    seg = el(trk, "trkseg")
+    for r in activity.records:
+        if not r.has_position:
+            continue
+        pt = el(seg, "trkpt")
+        pt.set("lat", f"{r.lat_deg:.7f}")
+        pt.set("lon", f"{r.lon_deg:.7f}")
+        el(pt, "time", _iso(activity.time_at(r.t_s)))
+        hr = r.hr_bpm is not None and r.hr_bpm >= 1
+        cad = r.cadence_spm is not None and r.cadence_spm > 0
+        if hr or cad:
+            ext = el(el(pt, "extensions"), "TrackPointExtension", ns=GPX_TPX_NS)
+            if hr:
+                el(ext, "hr", str(min(255, round(r.hr_bpm or 0.0))), ns=GPX_TPX_NS)
+            if cad:
+                el(ext, "cad", str(tcx_run_cadence(r.cadence_spm or 0.0)), ns=GPX_TPX_NS)
+    ET.indent(root)
+    body: bytes = ET.tostring(root, encoding="utf-8", xml_declaration=True)
+    return body
+
+
+#: The exporters by format name (``coach export --format``, which is also the file suffix).
+EXPORTERS: dict[str, Callable[[Activity], bytes]] = {
+    "fit": to_fit_bytes,
+    "tcx": to_tcx_bytes,
+    "gpx": to_gpx_bytes,
+}
 
 
 def write_private(path: Path, data: bytes) -> None:

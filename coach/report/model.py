@@ -392,6 +392,10 @@ def build_report(
     }
 
 
+#: Optional fields of a ``gait`` record that the export keeps (docs/formats/events.md).
+_MOTION_KEYS = ("distance_m", "speed_mps", "lat_deg", "lon_deg")
+
+
 def session_activity(session: SessionFolder) -> Activity:
     """The session as an :class:`~coach.report.activity.Activity` for FIT/TCX: 1 Hz gait records (heart rate
     cleaned, as in the report; the notes give the share rejected) and one lap per interval that was started (planned
@@ -406,8 +410,21 @@ def session_activity(session: SessionFolder) -> Activity:
     if started.tzinfo is None:
         started = started.replace(tzinfo=UTC)
     rows = gait_rows(session.records)
+    # What a gait record may carry beyond the report's rows: an imported GPS run's distance, speed and position
+    # (docs/formats/events.md). Dropping them here was why a re-exported GPS run lost its distance and speed.
+    motion = {
+        _num(r.get("t")): r
+        for r in session.records
+        if r.get("kind") == RecordKind.GAIT and any(k in r for k in _MOTION_KEYS)
+    }
     records = tuple(
-        ActivityRecord(t_s=r["t"], hr_bpm=r["hr_bpm"], cadence_spm=r["cadence_spm"]) for r in rows
+        ActivityRecord(
+            t_s=r["t"],
+            hr_bpm=r["hr_bpm"],
+            cadence_spm=r["cadence_spm"],
+            **{k: _num(motion.get(r["t"], {}).get(k)) for k in _MOTION_KEYS},
+        )
+        for r in rows
     )
     last_t = max((float(r["t"]) for r in session.records if _num(r.get("t")) is not None), default=0.0)
     laps = []
