@@ -404,3 +404,39 @@ def test_coach_walk_bad_step_is_one_line(tmp_path: Path) -> None:
     assert "no walking-base step 'W9' (the steps are W1, W2, W3, W4)" in str(
         result.exception or result.output
     )
+
+
+def test_history_and_the_physio_summary_show_walks_and_moving_minutes(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    write_folder(data, walk_records("20261102T080000Z", _at(MONDAY), 16))  # 21 min, 16 brisk
+    _pain(data, "20261102T080000Z", before=1, after=1, next_morning=1)
+    _stage_session(data, MONDAY + timedelta(days=9), 1)  # someone who went on to stage 1 (2:20, hand-written)
+    history = _run("history", "--data-dir", str(data))
+    walk = next(ln for ln in history.splitlines() if ln.endswith("20261102T080000Z"))
+    assert " walk " in walk and " live " in walk, history
+    assert (
+        "  week of 2026-11-02: 21 min moving: walks 21 min (1), run/walk sessions 0 min (0); 16 min brisk walking"
+        in history
+    )
+    assert "  week of 2026-11-09: 2 min moving: walks 0 min (0), run/walk sessions 2 min (1)" in history, (
+        history
+    )
+    summary = json.loads(_run("summary", "--json", "--as-of", "2026-11-18", "--data-dir", str(data)))
+    assert [(w["week_start"], w["moving_min"], w["walk_min"], w["brisk_min"]) for w in summary["moving"]] == [
+        ("2026-11-02", 21.0, 21.0, 16.0),
+        ("2026-11-09", 2.3, 0.0, summary["moving"][1]["brisk_min"]),
+        ("2026-11-16", 0.0, 0.0, 0.0),  # up to the week of --as-of, an empty week included
+    ]
+    walk_row = summary["sessions"][0]
+    assert (walk_row["activity"], walk_row["brisk_walk_min"]) == ("walk", 16.0)
+    # a walk has no running cadence or walk break after a run to miss
+    assert not any("2026-11-02" in gap for gap in summary["missing"] if "running cadence" in gap), summary[
+        "missing"
+    ]
+    text = _run("summary", "--as-of", "2026-11-18", "--data-dir", str(data))
+    assert "  2026-11-02 walk  21 min, 16 brisk  cadence 112  pain 1/1/1" in text, text
+    assert "  week of 2026-11-16: no sessions" in text
+    page = tmp_path / "summary.html"
+    _run("summary", "--html", str(page), "--as-of", "2026-11-18", "--data-dir", str(data))
+    html = page.read_text()
+    assert "<h2>Moving minutes by week</h2>" in html and "walk, 16 min brisk" in html
