@@ -440,3 +440,24 @@ def test_history_and_the_physio_summary_show_walks_and_moving_minutes(tmp_path: 
     _run("summary", "--html", str(page), "--as-of", "2026-11-18", "--data-dir", str(data))
     html = page.read_text()
     assert "<h2>Moving minutes by week</h2>" in html and "walk, 16 min brisk" in html
+
+
+@pytest.mark.parametrize(
+    ("name", "activity"),
+    [("garmin-fenix-5-walk.fit", WALK), ("garmin-fenix-5-run.fit", WALK_RUN)],
+)
+def test_an_imported_walk_counts_as_a_walk(data_dir: Path, tmp_path: Path, name: str, activity: str) -> None:
+    """Real Garmin FIT files: the walk's declared sport makes it a walk, with its brisk minutes; the run is not."""
+    from coach.store.importer import import_recording
+
+    data = tmp_path / "data"
+    sid, folder, _ = import_recording(data_dir / "garmin-fit" / name, data)
+    start = json.loads((folder / "events.jsonl").open().readline())
+    report = json.loads(_run("report", sid, "--json", "--data-dir", str(data)))
+    assert report["session"]["activity"] == activity, start.get("sport")
+    rows = json.loads(_run("history", "--json", "--data-dir", str(data)))
+    assert rows[0]["activity"] == activity
+    if activity == WALK:
+        assert start["sport"] == "walking"
+        assert rows[0]["brisk_walk_min"] == round(report["summary"]["brisk_walk_s"] / 60, 1) > 0
+        assert "walks " in _run("history", "--data-dir", str(data)).split("Moving minutes by week")[1]

@@ -459,7 +459,7 @@ def walking_base_decision(
         )
     elif last.brisk_min < target:
         reasons.append(
-            f"Not yet: your walk on {day} had {last.brisk_min:.0f} minutes at brisk cadence (100 steps/min or "
+            f"Not yet: your walk on {day} had {_minutes(last.brisk_min)} at brisk cadence (100 steps/min or "
             f"more); {name} asks for {target:g}."
         )
     elif not last.completed:
@@ -480,6 +480,12 @@ def walking_base_decision(
         f"next morning; {left} more{counting} before {goal}."
     )
     return WalkingBaseDecision(False, step, target, good, tuple(reasons))
+
+
+def _minutes(value: float) -> str:
+    """``1 minute``, ``22 minutes`` (whole minutes, rounded)."""
+    n = round(value)
+    return f"{n} minute" if n == 1 else f"{n} minutes"
 
 
 def _walk_worst(w: WalkOutcome) -> float | None:

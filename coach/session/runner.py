@@ -482,7 +482,7 @@ class SessionOptions:
     keys: bool = True  # p / r / q + Enter on a terminal
     echo: Callable[[str], None] = print
     clock: Clock | None = None  # the wall clock (tests pass a FakeClock); None = the real one
-    start_fields: dict[str, Any] | None = None  # more session_start fields (``coach walk``: activity, no stage)
+    start_fields: dict[str, Any] | None = None  # more session_start fields (coach walk: activity, no stage)
 
 
 async def run_session(opts: SessionOptions) -> RunResult:

@@ -76,7 +76,7 @@ class Recording:
     started_utc: _dt.datetime | None = None
     phone_start: _dt.datetime | None = None
     laps_s: list[tuple[float, float]] = field(default_factory=list)
-    sport: str | None = None  # the activity a FIT file declares (``walking``, ``running`` ...), None if unknown
+    sport: str | None = None  # the activity a FIT file declares ("walking", "running"), None if unknown
 
     @classmethod
     def without_accelerometer(
