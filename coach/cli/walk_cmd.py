@@ -20,6 +20,9 @@ from coach.cli.options import (
 )
 from coach.text import mmss
 
+#: Seconds of warning before each part of the walk changes ("Walk in ten seconds."), as `coach run`'s default.
+WALK_HEADS_UP_S = 10.0
+
 
 @click.command("walk")
 @sensor_option("ble", "virtual", "replay")
@@ -72,7 +75,7 @@ def walk(
     (docs/walking.md). Log the pain with `coach pain`. Ctrl-C ends the walk early (exit 130).
     """
     from coach.errors import InputError
-    from coach.plan.moving import walk_plan
+    from coach.plan.moving import WALK, walk_plan
     from coach.plan.progression import WalkingBaseDecision
     from coach.session.runner import SessionOptions, run_session
     from coach.store.database import Database
@@ -84,7 +87,7 @@ def walk(
     root = resolve_data_dir(data_dir)
     with Database.in_dir(root) as db:
         programme = programme_in_use(db)
-        gate: WalkingBaseDecision | None = walking_base_for(db, programme, config=_config(root))
+        gate: WalkingBaseDecision | None = walking_base_for(db, programme)
     base = programme.walking_base
     step_name: str | None = None
     if step is not None:
@@ -114,14 +117,14 @@ def walk(
         voice=voice,
         audio_out=audio_out,
         data_dir=data_dir,
-        heads_up_s=10.0,
+        heads_up_s=WALK_HEADS_UP_S,
         loop=loop,
         plan=plan,
         echo=click.echo,
         start_fields={
             "programme": None,
             "stage": None,
-            "activity": "walk",
+            "activity": WALK,
             "walk_step": step_name,
             "brisk_minutes_planned": minutes,
             "walking_base_of": programme.name if step_name else None,
@@ -140,18 +143,6 @@ def walk(
         from coach.errors import EXIT_INTERRUPTED
 
         raise click.exceptions.Exit(EXIT_INTERRUPTED)
-
-
-def _config(root: Path) -> Any:
-    from coach.errors import InputError
-    from coach.plan.progression import ProgressionConfig
-    from coach.store.index import progression_config
-
-    try:
-        return progression_config(root)
-    except InputError as exc:
-        click.echo(f"warning: {exc}; using the default thresholds (`coach plan` says more)", err=True)
-        return ProgressionConfig()
 
 
 def walk_lines(report: Mapping[str, Any], target_min: float) -> list[str]:
@@ -183,7 +174,7 @@ def _report(folder: Path, target_min: float) -> None:
         print_session_report(folder, intro=lambda report: walk_lines(report, target_min))
         root = Path(folder).resolve().parent.parent
         with Database.in_dir(root) as db:
-            gate = walking_base_for(db, programme_in_use(db), config=_config(root))
+            gate = walking_base_for(db, programme_in_use(db))
     except Exception as exc:  # the walk is written; the report is a courtesy
         click.echo(f"  (no report: {exc})")
         return

@@ -330,11 +330,18 @@ def walking_base_for(
     db: Database, programme: Programme | None, *, config: ProgressionConfig | None = None
 ) -> WalkingBaseDecision | None:
     """The walking-base gate for ``programme`` (None when it has no walking base, or when the runner is past it:
-    a real session of the programme at stage 1 or higher exists, so nobody already running is moved back)."""
+    a real session of the programme at stage 1 or higher exists, so nobody already running is moved back).
+    ``config``: the thresholds, else ``progression.toml`` in the data dir (the defaults when it is broken)."""
     if programme is None or programme.walking_base is None:
         return None
     if any(r["stage"] is not None and not is_rehearsal_row(r) for r in db.sessions(programme.name)):
         return None
+    if config is None:  # as decision_for: progression.toml in the data dir; a broken one is said, not fatal
+        try:
+            config = progression_config(Path(db.path).parent)
+        except InputError as exc:
+            logger.warning("%s; using the default progression thresholds (`coach plan` says more)", exc)
+            config = ProgressionConfig()
     return walking_base_decision(walk_outcomes(db), programme.walking_base.brisk_minutes, config)
 
 
