@@ -257,12 +257,14 @@ def test_a_runner_at_stage_3_keeps_stage_3_and_gets_run_days_a_day_apart(tmp_pat
         "Sat 2026-11-07 mobility",
         "Sun 2026-11-08 run",
         "Mon 2026-11-09 mobility",
-        "Tue 2026-11-10 run",
+        "Tue 2026-11-10 run:",
         "Wed 2026-11-11 mobility",
-        "Thu 2026-11-12 run",
+        "Thu 2026-11-12 run:",
         "Fri 2026-11-13 rest",
     ], out
     assert "[done: walk 45:00]" in out  # the Saturday walk is today's
+    assert "Sun 2026-11-08  run stage 3 (2 min jog / 3 min walk), 30:00 (coach run)" in out
+    assert "Tue 2026-11-10  run: the stage coach plan gives after the run before (now stage 3)" in out
     # 3 x 2:20 of hand-written run/walk sessions + a 45-minute walk (40 brisk) + the run/walk sessions' brisk walking
     assert (
         "Moving this week (since Monday 2026-11-02): 52 min moving: walks 45 min (1), run/walk sessions 7 min (3)"

@@ -164,6 +164,7 @@ def plan(
         injury=category,
         next_stage_text=None if following is None else f"stage {following.number} ({following.title})",
         walking_base=programme.walking_base.brisk_minutes if programme.walking_base else (),
+        config=config,
     )
     click.echo("")
     for line in week.lines():

@@ -23,7 +23,7 @@ from datetime import date, timedelta
 
 from coach.plan.healing import HEALING
 from coach.plan.moving import MovingSession, WeekMoving, this_week
-from coach.plan.progression import Decision, WalkingBaseDecision
+from coach.plan.progression import Decision, ProgressionConfig, WalkingBaseDecision
 from coach.text import mmss
 
 #: Key sessions (runs, or walking-base walks) a week: NHS Couch to 5K and the ASTEROID trial both use three.
@@ -77,6 +77,10 @@ class Week:
         return out
 
 
+def _times(n: int) -> str:
+    return "once" if n == 1 else "twice" if n == 2 else f"{n} times"
+
+
 def healing_line(category: str | None, first_day: date | None, today: date) -> str:
     """The weeks since the first session against the healing window of the injury category (or how to set one)."""
     if category is None or category not in HEALING:
@@ -112,6 +116,7 @@ def build_week(
     injury: str | None,
     next_stage_text: str | None = None,
     walking_base: Sequence[float] = (),
+    config: ProgressionConfig | None = None,
 ) -> Week:
     """The week from ``today``.
 
@@ -120,7 +125,9 @@ def build_week(
     past it or the programme has none); ``key_days``: the local dates of past key sessions (real runs, or walks at the
     walking base); ``sessions``: every real session (moving minutes); ``first_day``: the date of the first real
     session; ``injury``: the injury category; ``next_stage_text``: the stage after the next one, in words;
-    ``walking_base``: the brisk minutes of the programme's walking-base steps (W1, W2 ...)."""
+    ``walking_base``: the brisk minutes of the programme's walking-base steps (W1, W2 ...); ``config``: the
+    progression thresholds the words name."""
+    cfg = config or ProgressionConfig()
     at_base = gate is not None and not gate.ready
     stop = decision.action == "stop" and not at_base
     last_key = max((d for d in key_days if d <= today), default=None)
@@ -147,6 +154,9 @@ def build_week(
     else:
         key_kind = "run"
         key_todo = f"run {stage_text} (coach run)"
+    later_todo = key_todo
+    if key_kind == "run":  # the run after next follows from how the next one goes
+        later_todo = f"run: the stage coach plan gives after the run before (now {stage_text.split(' (')[0]})"
     days: list[Day] = []
     for d in window:
         done = None
@@ -156,7 +166,7 @@ def build_week(
                 for s in done_today
             )
         if d in keys:
-            days.append(Day(d, key_kind, (key_todo,), done))
+            days.append(Day(d, key_kind, (key_todo if d == keys[0] else later_todo,), done))
         elif d in rest:
             days.append(Day(d, "rest", (REST,), done))
         else:
@@ -172,8 +182,9 @@ def build_week(
         steps.append(
             f"After {gate.step_name}: "
             + (", ".join(later) + ", then " if later else "")
-            + f"{stage_text}, once you have walked {ready:g} minutes at brisk cadence twice with pain "
-            "0-2/10 during and after, settled by the next morning."
+            + f"{stage_text}, once you have walked {ready:g} minutes at brisk cadence "
+            f"{_times(cfg.walking_base_sessions)} with pain 0-{cfg.pain_safe_max:g}/10 during and after, settled "
+            "by the next morning."
         )
     elif stop:
         steps.append(
@@ -185,7 +196,7 @@ def build_week(
         if next_stage_text and decision.action in ("start", "progress", "repeat", "step_back"):
             steps.append(
                 f"After {stage_text.split(' (')[0]}: {next_stage_text}, once it is done as the rules ask "
-                "(at least twice, pain within 0-5/10 and settled by the next morning)."
+                f"(pain within 0-{cfg.pain_acceptable_max:g}/10 and settled by the next morning; docs/progression.md)."
             )
         elif decision.action == "repeat" and next_stage_text is None:
             steps.append("This is the last stage: keep it, three times a week.")
