@@ -463,3 +463,57 @@ def test_an_imported_walk_counts_as_a_walk(data_dir: Path, tmp_path: Path, name:
         assert start["sport"] == "walking"
         assert rows[0]["brisk_walk_min"] == round(report["summary"]["brisk_walk_s"] / 60, 1) > 0
         assert "walks " in _run("history", "--data-dir", str(data)).split("Moving minutes by week")[1]
+
+
+BASE_PROGRAMME = """name = "mine"
+title = "Mine"
+{base}
+[[stages]]
+title = "s"
+session = [{{ walk = "1m" }}, {{ run = "1m" }}]
+"""
+
+
+@pytest.mark.parametrize(
+    ("base", "message"),
+    [
+        (
+            "[walking_base]\nbrisk_minutes = [15, 15]",
+            "mine.toml: walking_base.brisk_minutes, entry 2: each step walks longer",
+        ),
+        (
+            "[walking_base]\nbrisk_minutes = []",
+            "mine.toml: walking_base.brisk_minutes: expected a non-empty array",
+        ),
+        (
+            "[walking_base]\nbrisk_minutes = [0.5]",
+            "mine.toml: walking_base.brisk_minutes, entry 1: must be between 1 and 240",
+        ),
+        (
+            '[walking_base]\nbrisk_minutes = ["15m"]',
+            "mine.toml: walking_base.brisk_minutes, entry 1: expected a number",
+        ),
+        ("[walking_base]\nminutes = [15]", "mine.toml: walking_base.minutes: unknown field"),
+        ("[walking_base]\nnotes = 'x'", "mine.toml: walking_base: missing field 'brisk_minutes'"),
+    ],
+    ids=["not increasing", "empty", "too short", "a string", "unknown field", "missing"],
+)
+def test_a_broken_walking_base_is_one_line_naming_file_and_field(base: str, message: str) -> None:
+    from coach.errors import ProgrammeError
+    from coach.plan.programme import parse_programme
+
+    with pytest.raises(ProgrammeError) as info:
+        parse_programme(BASE_PROGRAMME.format(base=base), "mine.toml")
+    assert str(info.value).startswith(message) and "\n" not in str(info.value), str(info.value)
+
+
+def test_the_walking_base_steps_are_named_not_numbered() -> None:
+    from coach.plan.programme import load_programme, parse_programme
+
+    prog = load_programme("back-pain")
+    assert prog.walking_base is not None and prog.walking_base.brisk_minutes == (15.0, 20.0, 25.0, 30.0)
+    assert [s.number for s in prog.stages] == list(range(1, 11))  # the running stages keep their numbers
+    assert prog.walking_base.step_number("w3") == 3 and prog.walking_base.ready_minutes == 30.0
+    assert load_programme("couch-to-5k").walking_base is None
+    plain = parse_programme(BASE_PROGRAMME.format(base=""), "mine.toml")
+    assert plain.walking_base is None
