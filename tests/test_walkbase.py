@@ -376,6 +376,7 @@ def test_coach_walk_end_to_end_records_brisk_minutes_and_heart_rate(
     assert result.exit_code == 0, result.output
     out = result.output
     assert "[cue] Easy walk for three minutes." in out and "[cue] Brisk walk for two minutes." in out, out
+    assert "[cue] Brisk walk in ten seconds." in out and "[cue] Cool-down in ten seconds." in out, out
     folder = next((data / "sessions").iterdir())
     start = json.loads((folder / "events.jsonl").open().readline())
     assert (start["activity"], start["programme"], start["stage"]) == ("walk", None, None)

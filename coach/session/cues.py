@@ -187,6 +187,8 @@ def heads_up_text(next_interval: PlannedInterval | None, lead_s: float) -> str:
         what = "Run"
     elif next_interval.label == "cool-down":
         what = "Cool-down"
+    elif next_interval.label in WALK_LABELS:
+        what = WALK_LABELS[next_interval.label]
     else:
         what = "Walk"
     return f"{what} in {lead} seconds."
