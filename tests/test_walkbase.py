@@ -518,3 +518,27 @@ def test_the_walking_base_steps_are_named_not_numbered() -> None:
     assert load_programme("couch-to-5k").walking_base is None
     plain = parse_programme(BASE_PROGRAMME.format(base=""), "mine.toml")
     assert plain.walking_base is None
+
+
+def test_rows_indexed_by_an_older_coach_are_indexed_again_once(tmp_path: Path) -> None:
+    """Migration: a row without activity and brisk minutes (indexed before they existed) is read again from its
+    folder; its stage and pain stay as they were."""
+    from coach.store.index import row_activity, row_brisk_s, sync
+
+    data = tmp_path / "data"
+    sid = "20261102T080000Z"
+    write_folder(data, walk_records(sid, _at(MONDAY), 16))
+    _pain(data, sid, after=1)
+    with Database.in_dir(data) as db:
+        old = {
+            k: v
+            for k, v in json.loads(db.session(sid)["summary_json"]).items()
+            if k not in ("activity", "brisk_walk_s")
+        }
+        with db.transaction() as c:
+            c.execute("UPDATE sessions SET summary_json = ? WHERE id = ?", (json.dumps(old), sid))
+        assert row_activity(db.session(sid)) == WALK_RUN  # what an old row looks like: no activity kept
+        sync(db, data)
+        row = db.session(sid)
+        assert row_activity(row) == WALK and row_brisk_s(row) == 16 * 60.0
+        assert [e.score for e in db.pain(sid)] == [1.0]
