@@ -6,7 +6,14 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from coach.plan.progression import Decision, ProgressionConfig, SessionOutcome, decide
+from coach.plan.progression import (
+    Decision,
+    ProgressionConfig,
+    SessionOutcome,
+    WalkOutcome,
+    decide,
+    walking_base_decision,
+)
 
 DAY0 = datetime(2026, 11, 2, 8, 0, tzinfo=UTC)
 
@@ -174,7 +181,7 @@ def test_config_from_toml_reads_every_field_and_names_file_and_field() -> None:
 
     text = (
         "pain_safe_max = 1\npain_acceptable_max = 4\nmin_sessions_per_stage = 3\nmin_adherence = 0.7\n"
-        "next_morning_tolerance = 0.5\nflareups_before_stop = 3\n"
+        "next_morning_tolerance = 0.5\nflareups_before_stop = 3\nwalking_base_sessions = 3\n"
     )
     cfg = config_from_toml(text, "p.toml")
     assert config_as_dict(cfg) == {
@@ -184,6 +191,7 @@ def test_config_from_toml_reads_every_field_and_names_file_and_field() -> None:
         "min_adherence": 0.7,
         "next_morning_tolerance": 0.5,
         "flareups_before_stop": 3,
+        "walking_base_sessions": 3,
     }
     assert config_from_toml("", "p.toml") == ProgressionConfig()
     assert decide([s(0, 1), s(2, 1)], n_stages=5, config=cfg).action == "repeat"  # 3 sessions now
@@ -220,3 +228,125 @@ def test_rehearsal_is_decided_in_one_place(start: dict[str, object], reason: str
 
     assert rehearsal_reason(start) == reason
     assert is_rehearsal(start) is (reason is not None)
+
+
+# ------------------------------------------------------------------------------------------------ walking base
+
+LADDER = (15.0, 20.0, 25.0, 30.0)  # back-pain's walking base, W1..W4
+
+
+def w(
+    day: int,
+    brisk_min: float | None,
+    *,
+    during: float | None = None,
+    after: float | None = 1,
+    morning: float | None = 1,
+    before: float | None = 1,
+    completed: bool = True,
+) -> WalkOutcome:
+    return WalkOutcome(
+        when=DAY0 + timedelta(days=day),
+        brisk_s=None if brisk_min is None else brisk_min * 60.0,
+        duration_s=None if brisk_min is None else (brisk_min + 5) * 60.0,
+        completed=completed,
+        pain_before=before,
+        pain_during=during,
+        pain_after=after,
+        pain_next_morning=morning,
+    )
+
+
+#: W1-W3 done (two good walks of 25+ brisk minutes) and one good 30-minute walk: one more for stage 1
+AT_W4 = [w(0, 26), w(2, 26), w(4, 31)]
+
+#: (name, walks, ready, step, a phrase the reasons must contain)
+WALKING_BASE_CASES = [
+    ("no walks: W1", [], False, 1, "Start with the walking base: W1"),
+    (
+        "ready: 30 brisk minutes twice, pain 0-2, settled",
+        [w(0, 31), w(2, 30.5)],
+        True,
+        4,
+        "Ready for stage 1",
+    ),
+    ("ready counts longer walks at every step", [w(0, 45), w(2, 40, during=2, after=2)], True, 4, "2 times"),
+    (
+        "ready after climbing the ladder",
+        [w(d, m) for d, m in enumerate((15, 16, 21, 20, 26, 25, 30, 30))],
+        True,
+        4,
+        "Ready",
+    ),
+    (
+        "not ready for pain: 3/10 after the walk",
+        [*AT_W4, w(6, 31, after=3)],
+        False,
+        4,
+        "pain reached 3/10 during or after your walk",
+    ),
+    (
+        "not ready for pain: 3/10 during the walk",
+        [*AT_W4, w(6, 31, during=3, after=0)],
+        False,
+        4,
+        "the walking base asks for 2/10 or less",
+    ),
+    (
+        "not ready: pain not settled by the next morning",
+        [*AT_W4, w(6, 31, before=1, morning=3)],
+        False,
+        4,
+        "it must settle by the next morning",
+    ),
+    (
+        "not ready for too little brisk time: 28 of 30 minutes",
+        [*AT_W4, w(6, 28)],
+        False,
+        4,
+        "had 28 minutes at brisk cadence (100 steps/min or more); W4 asks for 30",
+    ),
+    (
+        "too little brisk time keeps a beginner at W1",
+        [w(0, 12), w(2, 14)],
+        False,
+        1,
+        "W1 asks for 15",
+    ),
+    ("one good W1 walk: one more", [w(0, 15)], False, 1, "1 more before W2"),
+    ("two good W1 walks: W2", [w(0, 15), w(2, 15)], False, 2, "W2 asks for 20"),
+    ("no strap data: brisk time unknown", [w(0, None)], False, 1, "no cadence"),
+    ("pain after not logged yet", [w(0, 16, after=None)], False, 1, "Log your pain after the walk"),
+    ("next morning not logged yet", [w(0, 16, morning=None)], False, 1, "the morning after the walk"),
+    (
+        "a flare-up (pain 6/10) restarts the count",
+        [w(0, 31), w(2, 31), w(4, 31, after=6), w(6, 31)],
+        False,
+        1,
+        "since the painful walk on 2026-11-06",
+    ),
+    ("an unfinished walk does not count", [*AT_W4, w(6, 31, completed=False)], False, 4, "not finished"),
+]
+
+
+@pytest.mark.parametrize(
+    ("name", "walks", "ready", "step", "phrase"), WALKING_BASE_CASES, ids=[c[0] for c in WALKING_BASE_CASES]
+)
+def test_walking_base_decision_table(
+    name: str, walks: list[WalkOutcome], ready: bool, step: int, phrase: str
+) -> None:
+    d = walking_base_decision(walks, LADDER)
+    assert (d.ready, d.step, d.target_min) == (ready, step, LADDER[step - 1]), d.explain()
+    assert phrase in d.explain(), d.explain()
+    assert walking_base_decision(list(reversed(walks)), LADDER) == d  # any order
+
+
+def test_walking_base_thresholds_come_from_the_config() -> None:
+    walks = [w(0, 31, after=3), w(2, 31, after=3)]
+    assert not walking_base_decision(walks, LADDER).ready  # 3/10 is above the safe 2/10
+    assert walking_base_decision(walks, LADDER, ProgressionConfig(pain_safe_max=3)).ready
+    three = ProgressionConfig(walking_base_sessions=3)
+    d = walking_base_decision([w(0, 31), w(2, 31)], LADDER, three)
+    assert not d.ready and d.step == 1 and "1 more before W2" in d.explain()
+    with pytest.raises(ValueError):
+        walking_base_decision([], ())

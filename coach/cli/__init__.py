@@ -36,6 +36,7 @@ COMMANDS: dict[str, str] = {
     "run": "coach.cli.run_cmd:run",
     "scan": "coach.cli.scan_cmd:scan",
     "summary": "coach.cli.summary_cmd:summary",
+    "walk": "coach.cli.walk_cmd:walk",
 }
 
 
@@ -92,6 +93,7 @@ SHORT_HELP: dict[str, str] = {
     "run": "Run a coached walk/run session (live strap, virtual strap or replay).",
     "scan": "List nearby Bluetooth sensors and what they offer.",
     "summary": "Every session so far on one page for the physio (HTML, PDF): pain, stages, trends.",
+    "walk": "A walk with the strap: brisk minutes, heart rate; the walking base before the first jog.",
 }
 
 

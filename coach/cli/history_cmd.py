@@ -1,5 +1,5 @@
 """``coach history [--rebuild]``: every session with date, programme, stage, kind (live, imported, rehearsal),
-adherence, cadence, pain and trend arrows."""
+adherence, cadence, pain and trend arrows; the moving minutes by week."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from typing import Any
 import click
 
 from coach.cli.options import data_dir_option, resolve
+from coach.plan.moving import weekly_moving
 
 
 def arrow(cur: float | None, prev: float | None, *, higher_is_better: bool, tol: float = 0.0) -> str:
@@ -46,6 +47,9 @@ def history(rebuild: bool, as_json: bool, data_dir: Path | None) -> None:
 
     Arrows compare with the session before: ↑/↓ is the direction, + marks a change for the better (more of the
     plan followed, higher running cadence, less pain), - a change for the worse.
+
+    Walks (`coach walk`, imported walks) show as "walk" with their walking-base step (W1..) and count, with every
+    run/walk session, in the moving minutes by week printed under the table (docs/walking.md).
     """
     from coach.store import index as si
     from coach.store.database import Database
@@ -68,6 +72,9 @@ def history(rebuild: bool, as_json: bool, data_dir: Path | None) -> None:
         decision = (
             si.decision_for(db, latest["programme"]) if latest and latest["stage"] is not None else None
         )
+        weeks = weekly_moving(si.moving_sessions(db))
+        programme = si.programme_in_use(db) if rows else None
+        gate = si.walking_base_for(db, programme) if programme is not None else None
     if as_json:
         click.echo(json.dumps(rows, indent=2))
         return
@@ -76,6 +83,11 @@ def history(rebuild: bool, as_json: bool, data_dir: Path | None) -> None:
             f"No sessions in {root} yet: `coach demo` or `coach run` make one, `coach import FILE` adds one."
         )
         return
+    for (
+        r
+    ) in rows:  # a walk follows no programme: the column says walk, the stage column its walking-base step
+        if r["activity"] == "walk" and not r["programme"]:
+            r["programme"] = "walk"
     width = max(len("programme"), *(len(r["programme"] or "-") for r in rows))
     click.echo(
         f"date              {'programme':<{width}}  stage  kind       done  followed   cadence walk/run   HR   "
@@ -87,7 +99,8 @@ def history(rebuild: bool, as_json: bool, data_dir: Path | None) -> None:
         when = si.parse_time(r["started_at"]).astimezone().strftime("%Y-%m-%d %H:%M")
         done = "yes" if r["complete"] else "no"
         click.echo(
-            f"{when}  {r['programme'] or '-':<{width}}  {_f(r['stage']):>5}  {session_kind(r):<9}  {done:>4}  "
+            f"{when}  {r['programme'] or '-':<{width}}  {r['walk_step'] or _f(r['stage']):>5}  "
+            f"{session_kind(r):<9}  {done:>4}  "
             f"{_f(None if r['adherence'] is None else r['adherence'] * 100, '{:.0f} %'):>6} "
             f"{arrow(r['adherence'], p.get('adherence'), higher_is_better=True, tol=0.02)}  "
             f"{_f(r['cadence_walk_spm']):>5} / {_f(r['cadence_run_spm']):>3} "
@@ -104,7 +117,18 @@ def history(rebuild: bool, as_json: bool, data_dir: Path | None) -> None:
             "rehearsal: a demo, a replay or the virtual strap (or a --speed other than 1); kept here, never counted "
             "towards progression."
         )
-    if decision is not None:
+    if weeks:
+        click.echo(
+            "\nMoving minutes by week (walks, imported walks and whole run/walk sessions; brisk walking is 100 "
+            "steps/min or more; rehearsals left out):"
+        )
+        for week in weeks:
+            click.echo(f"  week of {week.week_start.isoformat()}: {week.text()}")
+    if gate is not None and not gate.ready:
+        click.echo(
+            f"\nNext: walking base {gate.step_name} ({gate.target_min:g} brisk minutes). {gate.explain()}"
+        )
+    elif decision is not None:
         click.echo(
             f"\nNext: stage {decision.next_stage} ({decision.action.replace('_', ' ')}). {decision.explain()}"
         )

@@ -19,6 +19,7 @@ import contextlib
 import errno
 import os
 from collections.abc import Callable, Iterator, Sequence
+from datetime import date
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -173,3 +174,13 @@ def write_output(path: Path, data: bytes, *, force: bool) -> None:
     check_output(path, force=force)
     with writing(path):
         write_private(path, data)
+
+
+def parse_day(ctx: click.Context, param: click.Parameter, value: str | None) -> date | None:
+    """Click callback for a ``YYYY-MM-DD`` option (``--as-of`` of ``coach summary`` and ``coach plan``)."""
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"expected a date as YYYY-MM-DD, not {value!r}") from None

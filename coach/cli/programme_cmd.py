@@ -42,6 +42,12 @@ def show_cmd(name: str, as_json: bool) -> None:
             "title": prog.title,
             "description": prog.description.strip(),
             "sources": list(prog.sources),
+            "walking_base": None
+            if prog.walking_base is None
+            else {
+                "brisk_minutes": list(prog.walking_base.brisk_minutes),
+                "notes": prog.walking_base.notes,
+            },
             "stages": [
                 {
                     "stage": s.number,
@@ -61,6 +67,14 @@ def show_cmd(name: str, as_json: bool) -> None:
         click.echo("")
         click.echo(prog.description.strip())
     click.echo("")
+    base = prog.walking_base
+    if base is not None:  # before stage 1: brisk walks with `coach walk` (docs/walking.md)
+        for k, minutes in enumerate(base.brisk_minutes, start=1):
+            click.echo(
+                f"walking base {base.step_name(k)}: a walk with {minutes:g} min at brisk cadence (coach walk)"
+            )
+        if base.notes:
+            click.echo(f"  {base.notes}")
     for stage in prog.stages:
         click.echo(
             f"Stage {stage.number}: {stage.title}  ({mmss(stage.duration_s)}, "

@@ -11,7 +11,7 @@ from typing import Any
 
 import click
 
-from coach.cli.options import data_dir_option, force_option, resolve
+from coach.cli.options import data_dir_option, force_option, parse_day, resolve
 from coach.report.browser import CHROMIUM_FLAGS, find_chromium
 
 #: Printing a one-page summary takes a second or two; a Chromium that hangs is stopped after this.
@@ -42,15 +42,6 @@ def print_pdf(chromium: str, html_file: Path, pdf_file: Path) -> None:
         raise CoachError(f"Chromium could not print the PDF (exit {done.returncode}: {last})")
 
 
-def _as_of(ctx: click.Context, param: click.Parameter, value: str | None) -> date | None:
-    if value is None:
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise click.BadParameter(f"expected a date as YYYY-MM-DD, not {value!r}") from None
-
-
 @click.command("summary")
 @click.option(
     "--html", "html_path", type=click.Path(dir_okay=False, path_type=Path), help="Write the HTML page here."
@@ -65,7 +56,7 @@ def _as_of(ctx: click.Context, param: click.Parameter, value: str | None) -> dat
 @click.option(
     "--as-of",
     metavar="YYYY-MM-DD",
-    callback=_as_of,
+    callback=parse_day,
     help="Count the weeks up to this day and leave out later sessions (default: today).",
 )
 @force_option

@@ -32,7 +32,10 @@ FORMAT_VERSION = 1
 MAX_INTERVAL_S = 4 * 3600.0
 MAX_REPEAT = 100
 
-_PROGRAMME_FIELDS = {"format", "name", "title", "description", "sources", "targets", "stages"}
+_PROGRAMME_FIELDS = {"format", "name", "title", "description", "sources", "targets", "walking_base", "stages"}
+_WALKING_BASE_FIELDS = {"brisk_minutes", "notes"}
+#: Longest brisk walk a walking-base step may ask for, in minutes.
+MAX_BRISK_MINUTES = 240.0
 _TARGET_FIELDS = {"hr_ceiling_bpm", "cadence_baseline_spm", "cadence_rise_pct"}
 _STAGE_FIELDS = {"title", "sessions", "notes", "targets", "session"}
 _STEP_FIELDS = {"walk", "run", "repeat", "label"}
@@ -160,6 +163,36 @@ class Stage:
 
 
 @dataclass(frozen=True)
+class WalkingBase:
+    """Brisk walks before stage 1 (``[walking_base]`` in the file, docs/programmes.md).
+
+    Step ``k`` (named ``W1``, ``W2`` ...: not stage numbers, so the stored numbers of the running stages never
+    move) asks for ``brisk_minutes[k - 1]`` minutes at brisk cadence in one walk; the last step is the entry rule of
+    stage 1 (:func:`coach.plan.progression.walking_base_decision`)."""
+
+    brisk_minutes: tuple[float, ...]
+    notes: str | None = None
+
+    @property
+    def ready_minutes(self) -> float:
+        """The brisk minutes of the last step: what "ready for stage 1" asks for, twice."""
+        return self.brisk_minutes[-1]
+
+    @staticmethod
+    def step_name(step: int) -> str:
+        """``W1``, ``W2`` ... for step 1, 2 ... (1-based)."""
+        return f"W{step}"
+
+    def step_number(self, name: str) -> int:
+        """1-based number of a step name (``W2`` or ``w2`` -> 2); ValueError when it is not one of this base."""
+        text = name.strip().upper()
+        if not re.fullmatch(r"W\d+", text) or not 1 <= int(text[1:]) <= len(self.brisk_minutes):
+            names = ", ".join(self.step_name(k) for k in range(1, len(self.brisk_minutes) + 1))
+            raise ValueError(f"no walking-base step {name!r} (the steps are {names})")
+        return int(text[1:])
+
+
+@dataclass(frozen=True)
 class Programme:
     name: str
     title: str
@@ -170,6 +203,9 @@ class Programme:
     path: str | None = None
     file: str | None = None  # absolute path when loaded from a file (None for a built-in)
     toml: str | None = field(default=None, repr=False)  # the file's text when loaded from a file
+    walking_base: WalkingBase | None = (
+        None  # brisk walks before stage 1 (None: the programme starts at stage 1)
+    )
 
     def min_sessions_by_stage(self) -> dict[int, int]:
         """``{stage: N}`` for the stages whose ``sessions = N`` is written in the file (for
@@ -371,6 +407,28 @@ def _parse_step(ctx: _Ctx, where: str, value: object) -> Step:
     return Step(intervals=tuple(intervals), repeat=repeat, label=label)
 
 
+def _parse_walking_base(ctx: _Ctx, value: object) -> WalkingBase:
+    table = ctx.table("walking_base", value)
+    ctx.check_fields("walking_base", table, _WALKING_BASE_FIELDS, {"brisk_minutes"})
+    raw = table["brisk_minutes"]
+    if not isinstance(raw, list) or not raw:
+        raise ctx.fail(
+            "walking_base.brisk_minutes", f"expected a non-empty array of minutes (got {_describe(raw)})"
+        )
+    minutes = tuple(
+        ctx.number(f"walking_base.brisk_minutes, entry {i + 1}", m, 1, MAX_BRISK_MINUTES)
+        for i, m in enumerate(raw)
+    )
+    for i in range(1, len(minutes)):
+        if minutes[i] <= minutes[i - 1]:
+            raise ctx.fail(
+                f"walking_base.brisk_minutes, entry {i + 1}",
+                f"each step walks longer than the one before (got {minutes[i]:g} after {minutes[i - 1]:g})",
+            )
+    notes = ctx.string("walking_base.notes", table["notes"]) if "notes" in table else None
+    return WalkingBase(brisk_minutes=minutes, notes=notes)
+
+
 def parse_programme(text: str, source: str = "<programme>") -> Programme:
     """Parse and validate a programme from TOML text; ``source`` names the file in error messages."""
     ctx = _Ctx(source)
@@ -400,6 +458,7 @@ def parse_programme(text: str, source: str = "<programme>") -> Programme:
     base = Targets()
     if "targets" in data:
         base, _ = _parse_targets(ctx, "targets", data["targets"])
+    walking_base = _parse_walking_base(ctx, data["walking_base"]) if "walking_base" in data else None
     raw_stages = data["stages"]
     if not isinstance(raw_stages, list) or not raw_stages:
         raise ctx.fail("stages", "expected at least one [[stages]] table")
@@ -437,6 +496,7 @@ def parse_programme(text: str, source: str = "<programme>") -> Programme:
         sources=sources,
         targets=base,
         path=source,
+        walking_base=walking_base,
     )
 
 

@@ -74,6 +74,9 @@ class ProgressionConfig:
     min_adherence: float = 0.8  # share of planned time done as planned
     next_morning_tolerance: float = 0.0  # next morning may be this much above the before-session score
     flareups_before_stop: int = 2  # consecutive flare-ups before "see your physio"
+    walking_base_sessions: int = (
+        2  # good walks at a walking-base step (W1..) before the next; at the last, stage 1
+    )
 
     def __post_init__(self) -> None:
         if not 0 <= self.pain_safe_max <= self.pain_acceptable_max <= 10:
@@ -86,6 +89,8 @@ class ProgressionConfig:
             raise ValueError("next_morning_tolerance must be between 0 and 10")
         if self.flareups_before_stop < 1:
             raise ValueError("flareups_before_stop must be at least 1")
+        if self.walking_base_sessions < 1:
+            raise ValueError("walking_base_sessions must be at least 1")
 
 
 #: progression.toml fields: (kind, lowest, highest). Whole numbers for counts, numbers (0-10 scale) for pain.
@@ -96,6 +101,7 @@ CONFIG_FIELDS: dict[str, tuple[type, float, float]] = {
     "min_adherence": (float, 0, 1),
     "next_morning_tolerance": (float, 0, 10),
     "flareups_before_stop": (int, 1, 100),
+    "walking_base_sessions": (int, 1, 100),
 }
 
 
@@ -308,3 +314,180 @@ def decide(
             f"Move on to stage {stage + 1}.",
         ),
     )
+
+
+# ------------------------------------------------------------------------------------------------ walking base
+
+
+@dataclass(frozen=True)
+class WalkOutcome:
+    """What the walking-base gate needs to know about one real walk (``coach walk``, an imported walk)."""
+
+    when: datetime
+    brisk_s: float | None  # seconds at brisk cadence (coach.session.adherence.brisk_walk_s); None: no cadence
+    duration_s: float | None = None
+    completed: bool = True
+    pain_before: float | None = None
+    pain_during: float | None = None
+    pain_after: float | None = None
+    pain_next_morning: float | None = None
+
+    @property
+    def brisk_min(self) -> float:
+        return (self.brisk_s or 0.0) / 60.0
+
+
+@dataclass(frozen=True)
+class WalkingBaseDecision:
+    """Where the runner stands on the walking base (W1..Wn before stage 1), and why.
+
+    ``ready``: stage 1 may start. ``step``: the walking-base step to walk next (1-based; ``n`` when ready: keep
+    walking it on the days between runs). ``target_min``: that step's brisk minutes. ``good``: good walks counted at
+    that step so far."""
+
+    ready: bool
+    step: int
+    target_min: float
+    good: int
+    reasons: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def step_name(self) -> str:
+        return f"W{self.step}"
+
+    def explain(self) -> str:
+        return " ".join(self.reasons)
+
+
+def _walk_pain_ok(w: WalkOutcome, cfg: ProgressionConfig) -> bool | None:
+    """Pain during and after within the safe 0-2/10 (True/False), None when neither was logged."""
+    scores = [p for p in (w.pain_during, w.pain_after) if p is not None]
+    if not scores:
+        return None
+    return max(scores) <= cfg.pain_safe_max
+
+
+def _walk_settled(w: WalkOutcome, cfg: ProgressionConfig) -> bool | None:
+    s = SessionOutcome(when=w.when, stage=0, pain_before=w.pain_before, pain_next_morning=w.pain_next_morning)
+    return _settled(s, cfg)
+
+
+def walk_is_good(w: WalkOutcome, minutes: float, cfg: ProgressionConfig) -> bool:
+    """A walk that counts at a walking-base step of ``minutes``: finished, at least ``minutes`` at brisk cadence,
+    pain 0-``pain_safe_max``/10 during and after, and settled by the next morning."""
+    return (
+        w.completed
+        and w.brisk_min >= minutes
+        and _walk_pain_ok(w, cfg) is True
+        and _walk_settled(w, cfg) is True
+    )
+
+
+def walking_base_decision(
+    walks: Sequence[WalkOutcome], brisk_minutes: Sequence[float], config: ProgressionConfig | None = None
+) -> WalkingBaseDecision:
+    """The walking-base gate (pure): ready for stage 1 after ``config.walking_base_sessions`` good walks (twice by
+    default) with at least ``brisk_minutes[-1]`` minutes (30) at brisk cadence, pain 0-2/10 during and after and
+    settled by the next morning (:func:`walk_is_good`); before that, the step to walk next and why not yet.
+
+    Steps: the runner is at the lowest step ``k`` without enough good walks of at least ``brisk_minutes[k - 1]``
+    minutes (a longer good walk counts at every lower step). A walk with pain above the acceptable level
+    (``pain_acceptable_max``, a flare-up) restarts the count, as for running stages. ``walks``: any order.
+    """
+    cfg = config or ProgressionConfig()
+    ladder = [float(m) for m in brisk_minutes]
+    if not ladder:
+        raise ValueError("a walking base has at least one step")
+    need = cfg.walking_base_sessions
+    walks = sorted(walks, key=lambda w: w.when)
+    flares = [i for i, w in enumerate(walks) if (_walk_worst(w) or 0.0) > cfg.pain_acceptable_max]
+    flare_at = flares[-1] if flares else None
+    since = walks[flare_at + 1 :] if flare_at is not None else walks
+    counting = (
+        "" if flare_at is None else f" since the painful walk on {walks[flare_at].when.date().isoformat()}"
+    )
+    step = len(ladder)
+    for k, minutes in enumerate(ladder, start=1):
+        if sum(1 for w in since if walk_is_good(w, minutes, cfg)) < need:
+            step = k
+            break
+    target = ladder[step - 1]
+    good = sum(1 for w in since if walk_is_good(w, target, cfg))
+    name = f"W{step}"
+    if good >= need and step == len(ladder):
+        return WalkingBaseDecision(
+            True,
+            step,
+            target,
+            good,
+            (
+                f"Ready for stage 1: {_times(good)} {target:g} minutes or more at brisk cadence{counting}, with "
+                f"pain {cfg.pain_safe_max:g}/10 or less during and after, settled by the next morning.",
+            ),
+        )
+    reasons: list[str] = []
+    if not walks:
+        reasons.append(
+            f"Start with the walking base: {name}, a walk with {target:g} minutes at brisk cadence "
+            "(100 steps/min or more)."
+        )
+        return WalkingBaseDecision(False, step, target, 0, tuple(reasons))
+    last = walks[-1]
+    worst = _walk_worst(last)
+    ok = _walk_pain_ok(last, cfg)
+    settled = _walk_settled(last, cfg)
+    day = last.when.date().isoformat()
+    if worst is not None and worst > cfg.pain_acceptable_max:
+        reasons.append(
+            f"Pain reached {worst:g}/10 in your walk on {day}, above the acceptable {cfg.pain_acceptable_max:g}/10: "
+            "walk shorter and easier until it settles, and tell your physio if it does not."
+        )
+    elif ok is False:
+        reasons.append(
+            f"Not yet: pain reached {worst:g}/10 during or after your walk on {day}; the walking base asks for "
+            f"{cfg.pain_safe_max:g}/10 or less."
+        )
+    elif settled is False:
+        reasons.append(
+            f"Not yet: the morning after your walk on {day} pain ({last.pain_next_morning:g}/10) was higher than "
+            "before it; it must settle by the next morning."
+        )
+    elif last.brisk_s is None:
+        reasons.append(
+            f"Your walk on {day} has no cadence (no strap data), so its brisk minutes are unknown: walk with the "
+            "strap (coach walk)."
+        )
+    elif last.brisk_min < target:
+        reasons.append(
+            f"Not yet: your walk on {day} had {_minutes(last.brisk_min)} at brisk cadence (100 steps/min or "
+            f"more); {name} asks for {target:g}."
+        )
+    elif not last.completed:
+        reasons.append(f"Your walk on {day} was not finished: walk {name} again.")
+    elif ok is None:
+        reasons.append(
+            f"Log your pain after the walk on {day} (`coach pain N --when after`): a walk counts only with pain "
+            f"{cfg.pain_safe_max:g}/10 or less."
+        )
+    elif settled is None:
+        reasons.append(
+            f"Log how your back feels the morning after the walk on {day} (`coach pain N --when next-morning`)."
+        )
+    left = need - good
+    goal = "stage 1" if step == len(ladder) else f"W{step + 1}"
+    reasons.append(
+        f"{name}: {target:g} brisk minutes, {_times(need)} with pain 0-{cfg.pain_safe_max:g}/10 settled by the "
+        f"next morning; {left} more{counting} before {goal}."
+    )
+    return WalkingBaseDecision(False, step, target, good, tuple(reasons))
+
+
+def _minutes(value: float) -> str:
+    """``1 minute``, ``22 minutes`` (whole minutes, rounded)."""
+    n = round(value)
+    return f"{n} minute" if n == 1 else f"{n} minutes"
+
+
+def _walk_worst(w: WalkOutcome) -> float | None:
+    values = [p for p in (w.pain_during, w.pain_after, w.pain_next_morning) if p is not None]
+    return max(values) if values else None

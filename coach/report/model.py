@@ -33,7 +33,14 @@ from typing import Any
 from coach.errors import InputError, read_text_file
 from coach.plan.progression import rehearsal_reason
 from coach.report.activity import Activity, ActivityLap, ActivityRecord
-from coach.session.adherence import GaitRow, gait_rows, hr_cleaning, interval_stats, weighted_adherence
+from coach.session.adherence import (
+    GaitRow,
+    brisk_walk_s,
+    gait_rows,
+    hr_cleaning,
+    interval_stats,
+    weighted_adherence,
+)
 from coach.signal.heart import hr_recovery_bpm
 from coach.text import mmss
 from coach.vocabulary import MODES, Mode, RecordKind
@@ -44,6 +51,15 @@ REPORT_FORMAT = "coach-report"
 REPORT_VERSION = 1
 HIST_LO_SPM, HIST_HI_SPM, HIST_BIN_SPM = 60, 220, 5
 PAIN_ORDER = ("before", "during", "after", "next-morning")
+#: What a session was, for moving minutes and the walking base: a walk (``coach walk``, an imported walk) or a
+#: walk/run session (``coach run``, an import of a run).
+WALK, WALK_RUN = "walk", "run"
+#: FIT sports (as the file declares them, lower case) that make an imported recording a walk, or a run.
+WALKING_SPORTS = frozenset({"walking", "hiking"})
+RUNNING_SPORTS = frozenset({"running", "trail_running", "treadmill_running"})
+#: An import that declares neither (a Polar Sensor Logger export, a FIT file of another sport) and follows no
+#: programme stage is a walk when at most this share of its detected walking and running seconds were running.
+IMPORT_WALK_MAX_RUN_SHARE = 0.05
 
 
 @dataclass
@@ -152,6 +168,27 @@ def cadence_histogram(rows: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
         k = int((min(max(c, HIST_LO_SPM), HIST_HI_SPM - 1e-9) - HIST_LO_SPM) // HIST_BIN_SPM)
         counts[r["mode"]][k] += 1
     return {"edges_spm": edges, **counts}
+
+
+def session_activity_kind(start: Mapping[str, Any], seconds_by_mode: Mapping[Any, float]) -> str:
+    """:data:`WALK` or :data:`WALK_RUN`: the one rule for what a session was (docs/walking.md).
+
+    A ``coach walk`` session says so in its session_start (``"activity": "walk"``). An import is a walk when its
+    FIT file declares a walking sport (:data:`WALKING_SPORTS`), a run when it declares a running one or was
+    imported as a programme stage, and otherwise by what was detected: a walk when running was at most
+    :data:`IMPORT_WALK_MAX_RUN_SHARE` of its walking and running seconds. Everything else is a walk/run session.
+    """
+    if start.get("activity") == WALK:
+        return WALK
+    if not start.get("imported") or start.get("plan_kind") == "programme":
+        return WALK_RUN
+    sport = str(start.get("sport") or "").strip().lower().replace(" ", "_")
+    if sport in WALKING_SPORTS:
+        return WALK
+    if sport in RUNNING_SPORTS:
+        return WALK_RUN
+    walk, run = float(seconds_by_mode.get(Mode.WALK, 0.0)), float(seconds_by_mode.get(Mode.RUN, 0.0))
+    return WALK if walk > 0 and run <= IMPORT_WALK_MAX_RUN_SHARE * (walk + run) else WALK_RUN
 
 
 # ------------------------------------------------------------------------------------------------ the model
@@ -350,6 +387,8 @@ def build_report(
             "rehearsal": rehearsal_reason(start) is not None,
             "rehearsal_reason": rehearsal_reason(start),
             "imported": bool(start.get("imported")),
+            "activity": session_activity_kind(start, by_mode),
+            "walk_step": start.get("walk_step"),
             "plan_kind": start.get("plan_kind") or "programme",
             "note": start.get("note"),
             "complete": bool(complete),
@@ -364,6 +403,7 @@ def build_report(
             "intervals_planned": len(intervals),
             "intervals_done": sum(1 for iv in intervals if iv["status"] == "completed"),
             "seconds_by_mode": by_mode,
+            "brisk_walk_s": brisk_walk_s(rows),
             "cadence_walk_spm": _r(_median(cad[Mode.WALK])),
             "cadence_run_spm": _r(_median(cad[Mode.RUN])),
             "cadence_walk_sd_spm": _r(_sd(cad[Mode.WALK])),

@@ -10,7 +10,9 @@ into what docs/summary.md describes:
 - the pain trajectory (before / after / next morning), with the first :data:`EARLY_DAYS` days set apart;
 - the stages, each step forward or back with the reason the progression rules gave after the session before;
 - adherence, walking and running cadence and heart-rate recovery per session, with their trends per week;
-- flare-ups (the sessions after which the rules said step back or stop), and what is missing, in words.
+- flare-ups (the sessions after which the rules said step back or stop), and what is missing, in words;
+- the moving minutes of every calendar week (:func:`coach.plan.moving.weekly_moving`: walks, imported walks and
+  whole run/walk sessions, with the brisk-walking minutes).
 
 Rehearsals (:func:`coach.plan.progression.rehearsal_reason`: a demo, a replay, the virtual strap, a ``--speed``
 other than 1) are left out of the course and counted. Nothing here reads a file or the clock: ``today`` is given.
@@ -24,6 +26,7 @@ from datetime import date, datetime
 from typing import Any
 
 from coach.plan.healing import HEALING
+from coach.plan.moving import MovingSession, weekly_moving
 from coach.plan.progression import ProgressionConfig
 
 SUMMARY_FORMAT = "coach-summary-report"
@@ -33,6 +36,9 @@ EARLY_DAYS = 14
 DAYS_PER_WEEK = 7.0
 #: The pain scores drawn and checked for gaps, in the order of a session.
 PAIN_KINDS = ("before", "after", "next-morning")
+#: A session's activity as the report model names it (:func:`coach.report.model.session_activity_kind`); the
+#: summary reads the report models only, so it names them here rather than importing the model module.
+WALK, WALK_RUN = "walk", "run"
 #: Decisions that follow a flare-up (:func:`coach.plan.progression.decide`: pain above the acceptable level).
 FLARE_UP_ACTIONS = ("step_back", "stop")
 
@@ -79,6 +85,41 @@ def trend(days: Sequence[float], values: Sequence[float | None]) -> dict[str, An
         fit = statistics.linear_regression([d for d, _ in pts], [v for _, v in pts])
         out["slope_per_week"] = round(fit.slope * DAYS_PER_WEEK, 2)
     return out
+
+
+def _brisk_min(m: Mapping[str, Any]) -> float | None:
+    """Minutes at brisk walking cadence of a report model's summary (None without any cadence)."""
+    if m.get("cadence_walk_spm") is None and m.get("cadence_run_spm") is None:
+        return None
+    return round(float(m.get("brisk_walk_s") or 0.0) / 60.0, 1)
+
+
+def _moving(course: Sequence[Mapping[str, Any]], today: date) -> list[dict[str, Any]]:
+    """The moving minutes of every calendar week from the first session's to today's."""
+    sessions = [
+        MovingSession(
+            date.fromisoformat(s["date"]),
+            s["activity"],
+            s["duration_s"],
+            None if s["brisk_walk_min"] is None else s["brisk_walk_min"] * 60.0,
+        )
+        for s in course
+    ]
+    if not sessions:
+        return []
+    return [
+        {
+            "week_start": w.week_start.isoformat(),
+            "sessions": w.sessions,
+            "walks": w.walks,
+            "moving_min": w.moving_min,
+            "walk_min": w.walk_min,
+            "brisk_min": w.brisk_min,
+            "run_session_min": w.run_session_min,
+            "text": w.text(),
+        }
+        for w in weekly_moving(sessions, last=today)
+    ]
 
 
 def _plural(n: int, word: str) -> str:
@@ -157,11 +198,13 @@ def _missing(course: Sequence[Mapping[str, Any]], category: str | None) -> list[
     gap(lambda s: s["pain"]["before"] is None, "before-session pain score")
     gap(lambda s: s["pain"]["after"] is None, "after-session pain score")
     gap(lambda s: s["pain"]["next-morning"] is None, "next-morning pain score")
-    gap(lambda s: s["adherence"] is None, "adherence (no plan to follow, or no sensor data)")
+    # a walk has no plan of runs to follow, no running cadence and no walk break after a run: not missing there
+    runs = [s for s in course if s["activity"] != WALK]
+    gap(lambda s: s["adherence"] is None and s in runs, "adherence (no plan to follow, or no sensor data)")
     gap(lambda s: s["cadence_walk_spm"] is None, "walking cadence")
-    gap(lambda s: s["cadence_run_spm"] is None, "running cadence")
+    gap(lambda s: s["cadence_run_spm"] is None and s in runs, "running cadence")
     gap(
-        lambda s: s["hr_recovery_bpm"] is None,
+        lambda s: s["hr_recovery_bpm"] is None and s in runs,
         "heart-rate recovery (no walk break after a run with heart rate)",
     )
     unfinished = [s["date"] for s in course if not s["complete"]]
@@ -223,6 +266,10 @@ def build_summary(
                 "early": day < EARLY_DAYS,
                 "programme": s.get("programme"),
                 "stage": s.get("stage"),
+                "activity": s.get("activity") or WALK_RUN,
+                "walk_step": s.get("walk_step"),
+                "duration_s": s.get("duration_s"),
+                "brisk_walk_min": _brisk_min(m),
                 "complete": bool(s.get("complete")),
                 "adherence": m.get("adherence"),
                 "cadence_walk_spm": m.get("cadence_walk_spm"),
@@ -308,6 +355,7 @@ def build_summary(
             key: trend(days, [s[key] for s in course])
             for key in ("adherence", "cadence_walk_spm", "cadence_run_spm", "hr_recovery_bpm")
         },
+        "moving": _moving(course, today),
         "missing": missing,
     }
 
@@ -346,6 +394,14 @@ def format_summary_text(summary: Mapping[str, Any]) -> str:
         lines.append(f"  {step['date']} {step['change']} -> stage {step['to_stage']}: {step['reason']}")
     for s in summary["sessions"]:
         p = s["pain"]
+        if s["activity"] == WALK:
+            lines.append(
+                f"  {s['date']} walk{' ' + s['walk_step'] if s['walk_step'] else ''}"
+                f"  {_f(None if s['duration_s'] is None else s['duration_s'] / 60.0)} min"
+                f", {_f(s['brisk_walk_min'])} brisk  cadence {_f(s['cadence_walk_spm'])}"
+                f"  pain {_f(p['before'])}/{_f(p['after'])}/{_f(p['next-morning'])}"
+            )
+            continue
         lines.append(
             f"  {s['date']} stage {s['stage'] if s['stage'] is not None else '-'}"
             f"  adherence {_f(None if s['adherence'] is None else s['adherence'] * 100, 0, ' %')}"
@@ -354,6 +410,9 @@ def format_summary_text(summary: Mapping[str, Any]) -> str:
             f"  pain {_f(p['before'])}/{_f(p['after'])}/{_f(p['next-morning'])}"
             + ("  flare-up" if s["flare_up"] else "")
         )
+    if summary.get("moving"):
+        lines.append("Moving minutes by week (walks and whole run/walk sessions):")
+        lines += [f"  week of {w['week_start']}: {w['text']}" for w in summary["moving"]]
     for gap in summary["missing"]:
         lines.append(f"Missing: {gap}.")
     return "\n".join(lines)

@@ -281,13 +281,44 @@ def _session_table(summary: Mapping[str, Any]) -> str:
         bad = ' class="bad"' if s["flare_up"] else ""
         rows.append(
             f'<tr class="{"early" if s["early"] else ""}"><td>{esc(s["date"])}</td><td>{s["week"]}</td>'
-            f"<td>{esc(_f(s['stage']))}</td><td>{_pct(s['adherence'])}</td>"
+            f"<td>{esc(_stage_cell(s))}</td><td>{_pct(s['adherence'])}</td>"
             f"<td>{_f(s['cadence_walk_spm'])}</td><td>{_f(s['cadence_run_spm'])}</td>"
             f"<td>{_f(s['hr_recovery_bpm'], 0, ' bpm')}</td><td>{_f(p['before'], 1)}</td>"
             f"<td{bad}>{_f(p['after'], 1)}</td><td>{_f(p['next-morning'], 1)}</td>"
             f"<td{bad}>{esc(step or NOT_MEASURED)}</td></tr>"
         )
     return f'<div class="scroll"><table class="sessions">{head}{"".join(rows)}</table></div>'
+
+
+def _stage_cell(s: Mapping[str, Any]) -> str:
+    """The stage column: the stage, or for a walk "walk" with its walking-base step and brisk minutes."""
+    if s.get("activity") != "walk":
+        return _f(s["stage"])
+    step = f" {s['walk_step']}" if s.get("walk_step") else ""
+    brisk = "" if s.get("brisk_walk_min") is None else f", {s['brisk_walk_min']:.0f} min brisk"
+    return f"walk{step}{brisk}"
+
+
+def _moving_table(summary: Mapping[str, Any]) -> str:
+    """Moving minutes per calendar week (coach.plan.moving): walks, run/walk sessions, brisk walking."""
+    weeks = summary.get("moving") or []
+    if not weeks:
+        return ""
+    head = (
+        "<tr><th>week of</th><th>moving (min)</th><th>walks (min)</th><th>run/walk sessions (min)</th>"
+        "<th>brisk walking (min)</th></tr>"
+    )
+    rows = "".join(
+        f"<tr><td>{esc(w['week_start'])}</td><td>{_f(w['moving_min'])}</td>"
+        f"<td>{_f(w['walk_min'])} ({esc(w['walks'])})</td>"
+        f"<td>{_f(w['run_session_min'])} ({esc(w['sessions'] - w['walks'])})</td><td>{_f(w['brisk_min'])}</td></tr>"
+        for w in weeks
+    )
+    return (
+        "<h2>Moving minutes by week</h2><p>Walks (coach walk, imported walks) and whole run/walk sessions; brisk "
+        "walking is 100 steps/min or more (Tudor-Locke et al. 2018, 2019).</p>"
+        f'<div class="scroll"><table class="sessions">{head}{rows}</table></div>'
+    )
 
 
 def render_summary_html(summary: Mapping[str, Any]) -> str:
@@ -403,6 +434,7 @@ def render_summary_html(summary: Mapping[str, Any]) -> str:
         f"<h2>Flare-ups</h2><ul>{flares}</ul>" if flares else "<h2>Flare-ups</h2><p>None.</p>",
         "<h2>Session by session</h2>",
         _session_table(summary),
+        _moving_table(summary),
         f"<h2>What is missing</h2><ul class=missing>{missing}</ul>" if missing else "",
         "<footer>Made by coach from the runner's own sessions, on their own computer: nothing was sent anywhere. "
         "Each row is one coached walk/run session; pain is the runner's own score from 0 (none) to 10 (worst), "

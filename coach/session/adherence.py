@@ -25,6 +25,10 @@ from coach.vocabulary import MODES, Mode, RecordKind, as_mode
 
 #: Seconds in a row of the planned activity that count as "complied" (time to comply; docs/formats/events.md).
 COMPLY_RUN_S = 3
+#: Brisk walking: a cadence of at least 100 steps/min is moderate-intensity walking for adults (Tudor-Locke C et
+#: al., Br J Sports Med 2018;52(12):776-788, "How fast is fast enough?"; Tudor-Locke C et al., Int J Behav Nutr
+#: Phys Act 2019;16:8, CADENCE-Adults). The one threshold behind "minutes at brisk cadence" (docs/walking.md).
+BRISK_CADENCE_SPM = 100.0
 
 
 class GaitRow(TypedDict):
@@ -137,6 +141,23 @@ def interval_stats(
         hr_mean_bpm=statistics.fmean(hrs) if hrs else None,
         hr_max_bpm=max(hrs) if hrs else None,
         n_seconds=len(inside),
+    )
+
+
+def brisk_walk_s(
+    rows: Sequence[GaitRow] | Sequence[Mapping[str, Any]], *, min_cadence_spm: float = BRISK_CADENCE_SPM
+) -> float:
+    """Seconds of brisk walking: gait rows (one a second) detected as walking at a cadence of at least
+    ``min_cadence_spm`` steps/min (:data:`BRISK_CADENCE_SPM`). Running seconds do not count (a jog is not a brisk
+    walk), nor seconds without a cadence. The one place brisk minutes are counted: the report model keeps the result
+    as ``summary.brisk_walk_s``, which ``coach walk``, imports, ``coach plan``, ``coach history`` and ``coach
+    summary`` read."""
+    return float(
+        sum(
+            1
+            for r in rows
+            if r["mode"] == Mode.WALK and r["cadence_spm"] is not None and r["cadence_spm"] >= min_cadence_spm
+        )
     )
 
 

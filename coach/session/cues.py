@@ -150,6 +150,10 @@ def duration_words(seconds: float) -> str:
     return f"{number_words(minutes)} minute" + ("" if minutes == 1 else "s") + f" {number_words(secs)}"
 
 
+#: The spoken verb of the labelled parts of a walk (``coach walk``: an easy start, the brisk part).
+WALK_LABELS: dict[str, str] = {"easy start": "Easy walk", "brisk": "Brisk walk"}
+
+
 def _verb(interval: PlannedInterval) -> str:
     if interval.activity == "run":
         return "Run"
@@ -157,6 +161,8 @@ def _verb(interval: PlannedInterval) -> str:
         return "Warm-up: brisk walk"
     if interval.label == "cool-down":
         return "Cool-down: walk"
+    if interval.label in WALK_LABELS:  # coach walk's parts (coach.plan.moving.walk_plan)
+        return WALK_LABELS[interval.label]
     return "Walk"
 
 
@@ -181,6 +187,8 @@ def heads_up_text(next_interval: PlannedInterval | None, lead_s: float) -> str:
         what = "Run"
     elif next_interval.label == "cool-down":
         what = "Cool-down"
+    elif next_interval.label in WALK_LABELS:
+        what = WALK_LABELS[next_interval.label]
     else:
         what = "Walk"
     return f"{what} in {lead} seconds."

@@ -347,12 +347,17 @@ class SessionRunner:
     async def run(self) -> RunResult:
         record = self.record
         config = self.engine.config
-        record.start(
-            programme=self.plan.programme,
-            programme_title=self.plan.programme_title,
+        plan_fields: dict[str, Any] = {
+            "programme": self.plan.programme,
+            "programme_title": self.plan.programme_title,
             **self.plan.source_fields(),  # a programme file: its path and a copy of its text
-            stage=self.plan.stage,
-            stage_title=self.plan.stage_title,
+            "stage": self.plan.stage,
+            "stage_title": self.plan.stage_title,
+        }
+        # start_fields win: a walk (``coach walk``) follows no programme stage and says so
+        plan_fields.update((k, self.start_fields[k]) for k in plan_fields.keys() & self.start_fields.keys())
+        record.start(
+            **plan_fields,
             targets={
                 "hr_ceiling_bpm": self.engine.hr_ceiling_bpm,
                 "cadence_baseline_spm": self.engine.cadence_baseline_spm_,
@@ -361,7 +366,7 @@ class SessionRunner:
             plan=[i.as_record() for i in self.plan.intervals],
             planned_duration_s=self.plan.duration_s,
             engine={"heads_up_s": config.heads_up_s, "countdown": config.countdown, "step_s": self.step_s},
-            **self.start_fields,
+            **{k: v for k, v in self.start_fields.items() if k not in plan_fields},
         )
         phrases = C.session_phrases(self.plan, heads_up_s=config.heads_up_s, countdown=config.countdown)
         await self.voice.prerender(phrases)
@@ -477,6 +482,7 @@ class SessionOptions:
     keys: bool = True  # p / r / q + Enter on a terminal
     echo: Callable[[str], None] = print
     clock: Clock | None = None  # the wall clock (tests pass a FakeClock); None = the real one
+    start_fields: dict[str, Any] | None = None  # more session_start fields (coach walk: activity, no stage)
 
 
 async def run_session(opts: SessionOptions) -> RunResult:
@@ -543,6 +549,7 @@ async def run_session(opts: SessionOptions) -> RunResult:
                     "note": opts.note,
                     "voice": opts.voice,
                     "voice_backend": getattr(voice, "backend_name", None),
+                    **(opts.start_fields or {}),
                 },
                 stall_wall_s=STALL_WALL_S if moniker.kind == "ble" else None,
                 stop_when_source_ends=not opts.loop,

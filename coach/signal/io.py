@@ -76,6 +76,7 @@ class Recording:
     started_utc: _dt.datetime | None = None
     phone_start: _dt.datetime | None = None
     laps_s: list[tuple[float, float]] = field(default_factory=list)
+    sport: str | None = None  # the activity a FIT file declares ("walking", "running"), None if unknown
 
     @classmethod
     def without_accelerometer(
@@ -88,6 +89,7 @@ class Recording:
         cadence_unit: CadenceUnit,
         started_utc: _dt.datetime | None = None,
         laps_s: list[tuple[float, float]] | None = None,
+        sport: str | None = None,
     ) -> Recording:
         """A recording whose timeline comes from a device's cadence (FIT, a capture with a foot pod only)."""
         return cls(
@@ -100,6 +102,7 @@ class Recording:
             cadence_unit=cadence_unit,
             started_utc=started_utc,
             laps_s=laps_s or [],
+            sport=sport,
         )
 
 
@@ -402,6 +405,7 @@ def recording_from_fit(fit: FitFile, *, allow_heart_rate_only: bool = False) -> 
         cadence_unit=fit.cadence_unit,
         started_utc=t_first,
         laps_s=fit.laps_s(),
+        sport=sport,
     )
 
 

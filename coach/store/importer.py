@@ -381,6 +381,7 @@ def import_recording(
             demo=False,
             imported=True,
             plan_kind=plan_kind,
+            sport=rec.sport,  # a FIT file's declared activity: a walk counts as a walk (coach.report.model)
             note=f"Imported from {path.name} ({kind}); intervals are {what}. " + " ".join(notes),
         )
         for r in records:

@@ -20,15 +20,19 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from coach.errors import CoachError, InputError, read_text_file
+from coach.plan.moving import MovingSession
 from coach.plan.progression import (
     Decision,
     ProgressionConfig,
     SessionOutcome,
+    WalkingBaseDecision,
+    WalkOutcome,
     config_from_toml,
     decide,
     rehearsal_reason,
+    walking_base_decision,
 )
-from coach.report.model import build_report, next_step_line, read_session
+from coach.report.model import WALK, WALK_RUN, build_report, next_step_line, read_session
 from coach.store.database import Database, PainEntry
 
 if TYPE_CHECKING:
@@ -94,6 +98,8 @@ def index_session(db: Database, folder: Path) -> str:
                 "demo": s["demo"],
                 "speed": s["speed"],
                 "rehearsal": s["rehearsal"],
+                "activity": s["activity"],
+                "walk_step": s["walk_step"],
             },
         },
         intervals=[
@@ -118,13 +124,28 @@ def index_session(db: Database, folder: Path) -> str:
     return str(s["id"])
 
 
+def _indexed_with_activity(row: Mapping[str, Any]) -> bool:
+    """True when the row was indexed with its activity (walk or walk/run) and brisk minutes; rows indexed by an
+    older coach are indexed again once, from their folder (the folders are the truth)."""
+    try:
+        summary = json.loads(row.get("summary_json") or "{}")
+    except (TypeError, ValueError):
+        return False
+    return isinstance(summary, dict) and "activity" in summary and "brisk_walk_s" in summary
+
+
 def sync(db: Database, data_dir: Path) -> list[str]:
     """Index the folders the database does not have yet (or has as unfinished). Returns warnings."""
     known = {r["id"]: r for r in db.sessions()}
     warnings: list[str] = []
     for folder in session_folders(data_dir):
         row = known.get(folder.name)
-        if row is not None and row["completed"] and row["folder"] == str(folder.resolve()):
+        if (
+            row is not None
+            and row["completed"]
+            and row["folder"] == str(folder.resolve())
+            and _indexed_with_activity(row)
+        ):
             continue
         try:
             index_session(db, folder)
@@ -244,6 +265,86 @@ def outcomes(db: Database, *, programme: str | None = None, until: str | None = 
     return out
 
 
+def _summary(row: Mapping[str, Any]) -> dict[str, Any]:
+    """The ``summary_json`` of an indexed session as a dict ({} when missing or unreadable)."""
+    try:
+        summary = json.loads(row.get("summary_json") or "{}")
+    except (TypeError, ValueError):
+        return {}
+    return summary if isinstance(summary, dict) else {}
+
+
+def row_activity(row: Mapping[str, Any]) -> str:
+    """``walk`` or ``run`` (a walk/run session) of an indexed session, as the report model decided it
+    (:func:`coach.report.model.session_activity_kind`)."""
+    return str(_summary(row).get("activity") or WALK_RUN)
+
+
+def row_brisk_s(row: Mapping[str, Any]) -> float | None:
+    """Seconds at brisk walking cadence of an indexed session (:func:`coach.session.adherence.brisk_walk_s`, kept
+    in ``summary_json``); None when it had no cadence at all."""
+    summary = _summary(row)
+    brisk = summary.get("brisk_walk_s")
+    cadence = summary.get("cadence_walk_spm") is not None or summary.get("cadence_run_spm") is not None
+    return float(brisk) if isinstance(brisk, int | float) and cadence else None
+
+
+def walk_outcomes(db: Database) -> list[WalkOutcome]:
+    """The walking-base inputs, oldest first: every real walk (``coach walk``, an imported walk) with its brisk
+    minutes and pain."""
+    out: list[WalkOutcome] = []
+    for row in db.sessions():
+        if is_rehearsal_row(row) or row_activity(row) != WALK:
+            continue
+        pain = pain_model(db, row)
+        out.append(
+            WalkOutcome(
+                when=parse_time(row["started_at"]),
+                brisk_s=row_brisk_s(row),
+                duration_s=row["duration_s"],
+                completed=bool(row["completed"]),
+                pain_before=pain.get("before", {}).get("score"),
+                pain_during=pain.get("during", {}).get("score"),
+                pain_after=pain.get("after", {}).get("score"),
+                pain_next_morning=pain.get("next-morning", {}).get("score"),
+            )
+        )
+    return out
+
+
+def moving_sessions(db: Database) -> list[MovingSession]:
+    """Every real session as :class:`coach.plan.moving.MovingSession` (local dates), oldest first."""
+    return [
+        MovingSession(
+            day=parse_time(row["started_at"]).astimezone().date(),
+            activity=row_activity(row),
+            duration_s=row["duration_s"],
+            brisk_s=row_brisk_s(row),
+        )
+        for row in db.sessions()
+        if row["started_at"] and not is_rehearsal_row(row)
+    ]
+
+
+def walking_base_for(
+    db: Database, programme: Programme | None, *, config: ProgressionConfig | None = None
+) -> WalkingBaseDecision | None:
+    """The walking-base gate for ``programme`` (None when it has no walking base, or when the runner is past it:
+    a real session of the programme at stage 1 or higher exists, so nobody already running is moved back).
+    ``config``: the thresholds, else ``progression.toml`` in the data dir (the defaults when it is broken)."""
+    if programme is None or programme.walking_base is None:
+        return None
+    if any(r["stage"] is not None and not is_rehearsal_row(r) for r in db.sessions(programme.name)):
+        return None
+    if config is None:  # as decision_for: progression.toml in the data dir; a broken one is said, not fatal
+        try:
+            config = progression_config(Path(db.path).parent)
+        except InputError as exc:
+            logger.warning("%s; using the default progression thresholds (`coach plan` says more)", exc)
+            config = ProgressionConfig()
+    return walking_base_decision(walk_outcomes(db), programme.walking_base.brisk_minutes, config)
+
+
 def rehearsal_reason_row(row: Mapping[str, Any]) -> str | None:
     """:func:`coach.plan.progression.rehearsal_reason` of an indexed session: its ``source`` column and the ``demo`` and
     ``speed`` kept in ``summary_json`` (rows indexed before ``speed`` was kept are decided by source and demo)."""
@@ -329,6 +430,35 @@ def session_programme(db: Database, name: str | None, until: str | None = None) 
         return None
 
 
+#: The programme planned in when neither the runner nor any session chose one.
+DEFAULT_PROGRAMME = "back-pain"
+
+
+def programme_in_use(db: Database, name: str | None = None) -> Programme:
+    """The programme to plan in: ``name`` (a built-in, a file, or the name of a file used in a session), else the
+    programme of the latest real session that followed one (a walk follows none; a demo or a replay does not
+    choose), else the ``programme`` setting, else :data:`DEFAULT_PROGRAMME`. Raises ProgrammeError when ``name``
+    cannot be found."""
+    from coach.errors import ProgrammeError
+    from coach.plan.programme import load_programme
+
+    if name is not None:
+        try:
+            return load_programme(name)
+        except ProgrammeError:
+            found = session_programme(db, name)
+            if found is None:
+                raise
+            return found
+    latest = next(
+        (r for r in reversed(db.sessions()) if r["programme"] and not is_rehearsal_row(r)),
+        None,
+    )
+    chosen = (latest["programme"] if latest else None) or db.get_setting("programme") or DEFAULT_PROGRAMME
+    found = session_programme(db, chosen)
+    return found if found is not None else load_programme(chosen)
+
+
 def n_stages(programme: Programme | None, history: Sequence[SessionOutcome]) -> int:
     """Stages of the programme; without one, the highest stage seen."""
     if programme is not None:
@@ -374,6 +504,9 @@ def history_row(db: Database, row: dict[str, Any]) -> dict[str, Any]:
         "stage": row["stage"],
         "complete": bool(row["completed"]),
         "imported": str(row["source"] or "").startswith("import:"),
+        "activity": row_activity(row),
+        "walk_step": _summary(row).get("walk_step"),
+        "brisk_walk_min": None if (b := row_brisk_s(row)) is None else round(b / 60.0, 1),
         "rehearsal": rehearsal_reason_row(row),
         "duration_s": row["duration_s"],
         "adherence": row["adherence"],
