@@ -204,7 +204,9 @@ def _parse_dose(ctx: _RoutineCtx, where: str, value: object) -> Dose:
     sets = ctx.integer(_join(where, "sets"), table["sets"], 1, MAX_SETS)
     has_tempo, has_hold = "tempo" in table, "hold" in table
     if has_tempo == has_hold:
-        raise ctx.fail(where, "give either 'tempo' (moving reps) or 'hold' (held positions), not both or neither")
+        raise ctx.fail(
+            where, "give either 'tempo' (moving reps) or 'hold' (held positions), not both or neither"
+        )
     if has_tempo:
         if "reps" not in table:
             raise ctx.fail(where, "missing field 'reps' (how many reps a set, with 'tempo')")
@@ -239,7 +241,9 @@ def _parse_exercise(
         text = ctx.string(_join(where, "words"), table["words"])
         parts = tuple(w.strip() for w in text.split("-"))
         if len(parts) != 3 or not all(parts):
-            raise ctx.fail(_join(where, "words"), f'expected three words such as "up-hold-down" (got {text!r})')
+            raise ctx.fail(
+                _join(where, "words"), f'expected three words such as "up-hold-down" (got {text!r})'
+            )
         words = (parts[0], parts[1], parts[2])
     return Exercise(
         name=name,
@@ -269,7 +273,9 @@ def parse_routine(text: str, source: str = "<routine>") -> Routine:
     if "format" in data:
         version = ctx.integer("format", data["format"], 1, 10**6)
         if version != FORMAT_VERSION:
-            raise ctx.fail("format", f"this coach reads format {FORMAT_VERSION} (got {version}); update coach")
+            raise ctx.fail(
+                "format", f"this coach reads format {FORMAT_VERSION} (got {version}); update coach"
+            )
     name = ctx.string("name", data["name"])
     if not _NAME_RE.match(name):
         raise ctx.fail("name", f"use lowercase letters, digits and '-' (got {name!r})")
