@@ -25,6 +25,7 @@ from typing import Any
 
 from coach.plan.routine import Exercise, Routine
 from coach.session.cues import Cue, duration_words, estimate_duration_s, number_words
+from coach.vocabulary import RecordKind
 
 # Cue types of an exercise session (docs/formats/events.md).
 ROUTINE_START = "routine_start"
@@ -182,16 +183,18 @@ def timeline(routine: Routine, config: ExerciseConfig | None = None) -> Timeline
             at = dict(exercise=i, set=k)
             text = set_text(ex, k)
             cues.append(TimedCue(round(t, 3), SET, text, **at))  # type: ignore[arg-type]
-            set_start = t
+            block_start = (
+                t  # the left side's block starts with the set's announcement, the right's with the switch
+            )
             t += max(cfg.announce_s, _say_s(text, cfg))
             for side in ("left", "right") if ex.sided else (None,):
                 if side == "right":
+                    block_start = t
                     cues.append(TimedCue(round(t, 3), SWITCH, "Switch sides: right side.", side=side, **at))  # type: ignore[arg-type]
                     t += cfg.switch_s
-                side_start = t
                 t = _work(cues, ex, t, cfg, side=side, **at)
                 label = f"{ex.name}, set {k} of {dose.sets}" + (f", {side} side" if side else "")
-                blocks.append(Block(set_start if side != "right" else side_start, t, label, i, nxt))
+                blocks.append(Block(block_start, t, label, i, nxt))
             if k < dose.sets:
                 rest = ex.rest_s
                 if rest > 0:
@@ -324,7 +327,12 @@ class ExerciseEngine:
     def _control(self, now: float, kind: str) -> tuple[Cue, TimedCue]:
         timed = TimedCue(round(self.routine_t, 3), kind, CONTROL_TEXT[kind])
         self._records.append(
-            {"t": round(now, 3), "kind": "control", "action": kind, "routine_t": round(self.routine_t, 3)}
+            {
+                "t": round(now, 3),
+                "kind": RecordKind.CONTROL,
+                "action": kind,
+                "routine_t": round(self.routine_t, 3),
+            }
         )
         return timed.cue(self.duration_fn).started(now), timed
 
