@@ -41,8 +41,11 @@ REST_COUNT = "rest_count"  # "Next set in ten seconds."
 ROUTINE_END = "routine_end"
 PAIN_CHECK = "pain_check"
 PAUSED, RESUMED, STOPPED = "paused", "resumed", "stopped"
-#: The cues a speaker that fell behind never skips: where the runner is in the routine, and the controls.
-ALWAYS_SPOKEN = frozenset({EXERCISE, SET, SWITCH, REST, ROUTINE_END, PAIN_CHECK, PAUSED, RESUMED, STOPPED})
+#: The cues a speaker that fell behind never skips: where the runner is in the routine, the end of a hold (it comes
+#: at the same moment as a side switch or a rest, and must not be lost to it), and the controls.
+ALWAYS_SPOKEN = frozenset(
+    {EXERCISE, SET, HOLD_END, SWITCH, REST, ROUTINE_END, PAIN_CHECK, PAUSED, RESUMED, STOPPED}
+)
 
 ROUTINE_END_TEXT = "That's the routine done. Well done."
 PAIN_CHECK_TEXT = "How is your back, from zero to ten? The rule: no pain during or after. Log it when asked, or with coach pain."
