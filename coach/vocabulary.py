@@ -49,3 +49,11 @@ class RecordKind(StrEnum):
     BASELINE = "baseline"
     CONTROL = "control"
     SESSION_END = "session_end"
+
+
+class SessionActivity(StrEnum):
+    """What a session is, in the ``activity`` field of its session_start record (docs/formats/events.md): a coached
+    walk/run (the default when the field is absent) or a guided exercise routine (``coach exercise``)."""
+
+    RUN = "run"
+    EXERCISE = "exercise"

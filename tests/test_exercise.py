@@ -3,6 +3,7 @@ end to end on virtual time, the audio tape, and the CLI."""
 
 from __future__ import annotations
 
+import itertools
 import json
 from pathlib import Path
 
@@ -60,7 +61,7 @@ def test_timing_of_reps_holds_rests_and_side_switches_matches_the_routine_file(n
                     ups = _of(tl, X.PHASE, exercise=i, set=k, side=side, phase="up")
                     downs = _of(tl, X.PHASE, exercise=i, set=k, side=side, phase="down")
                     assert len(ups) == len(downs) == dose.reps
-                    for a, b in zip(ups, ups[1:], strict=False):  # one rep = the tempo's up + hold + down
+                    for a, b in itertools.pairwise(ups):  # one rep = the tempo's up + hold + down
                         assert b.t - a.t == pytest.approx(dose.tempo.rep_s, abs=2e-3)
                     for up, down in zip(ups, downs, strict=True):
                         assert down.t - up.t == pytest.approx(dose.tempo.up_s + dose.tempo.hold_s, abs=2e-3)
@@ -253,7 +254,7 @@ def test_bad_routine_and_bad_sensor_fail_in_one_line_before_a_session(tmp_path: 
     bad = tmp_path / "bad.toml"
     bad.write_text(SMALL.replace('hold = "12s"', 'hold = "0s"'))
     data = tmp_path / "data"
-    code, out, err = run_main("exercise", bad, "--voice", "none", "--data-dir", data)
+    code, _out, err = run_main("exercise", bad, "--voice", "none", "--data-dir", data)
     assert code == 4 and err.count("\n") == 1 and "exercise 2 (side plank), dose.hold" in err
     code, _, err = run_main("exercise", "gentle-mobility", "--sensor", "nope:x", "--data-dir", data)
     assert code != 0 and err.count("\n") == 1

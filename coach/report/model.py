@@ -36,7 +36,7 @@ from coach.report.activity import Activity, ActivityLap, ActivityRecord
 from coach.session.adherence import GaitRow, gait_rows, hr_cleaning, interval_stats, weighted_adherence
 from coach.signal.heart import hr_recovery_bpm
 from coach.text import mmss
-from coach.vocabulary import MODES, Mode, RecordKind
+from coach.vocabulary import MODES, Mode, RecordKind, SessionActivity
 
 logger = logging.getLogger(__name__)
 
@@ -325,8 +325,11 @@ def build_report(
             "Imported without a programme stage: the intervals are the recording's laps or detected segments, "
             "so there is no plan to compare with (import with --programme/--stage to get adherence)."
         )
-    if not rows:
+    exercise = start.get("activity") == SessionActivity.EXERCISE
+    if not rows and not exercise:
         warnings.append("No gait data in this session: cadence, mode and HR are missing.")
+    elif not rows and start.get("source"):
+        warnings.append("No heart rate in this session: the strap sent nothing usable.")
     pain_model = {w: dict(pain[w]) for w in PAIN_ORDER if pain and w in pain}
     return {
         "format": REPORT_FORMAT,
@@ -348,6 +351,11 @@ def build_report(
             "rehearsal_reason": rehearsal_reason(start),
             "imported": bool(start.get("imported")),
             "plan_kind": start.get("plan_kind") or "programme",
+            # a walk/run session, or a guided exercise routine (coach exercise: its routine and exercises)
+            "activity": start.get("activity") or SessionActivity.RUN,
+            "routine": start.get("routine"),
+            "routine_title": start.get("routine_title"),
+            "exercises": list(start.get("exercises") or []),
             "note": start.get("note"),
             "complete": bool(complete),
             "end_reason": end_reason,
@@ -444,6 +452,8 @@ def _fmt(v: Any, unit: str = "", nd: int = 0) -> str:
 def format_text(report: Mapping[str, Any]) -> str:
     """The compact terminal summary of a report model."""
     s, m = report["session"], report["summary"]
+    if s.get("activity") == SessionActivity.EXERCISE:
+        return "\n".join([*_exercise_lines(report), *_pain_and_notes(report)])
     lines = [
         f"Session {s['id']}  {s.get('started_at') or ''}  {s.get('programme') or ''} stage {s.get('stage') or '-'}"
         + ("" if s["complete"] else f"  [INCOMPLETE: {s['end_reason']}]")
@@ -482,10 +492,7 @@ def format_text(report: Mapping[str, Any]) -> str:
         )
     pain = report.get("pain") or {}
     if pain:
-        lines.append(
-            "  pain: "
-            + ", ".join(f"{w} {p['score']:g}/10" for w, p in pain.items() if p.get("score") is not None)
-        )
+        lines.append(_pain_line(pain))
     prev = (report.get("previous") or [None])[-1]
     if prev:
         before = prev.get("adherence")
@@ -502,6 +509,34 @@ def format_text(report: Mapping[str, Any]) -> str:
     for w in report.get("warnings", []):
         lines.append(f"  note: {w}")
     return "\n".join(lines)
+
+
+def _pain_line(pain: Mapping[str, Any]) -> str:
+    return "  pain: " + ", ".join(
+        f"{w} {p['score']:g}/10" for w, p in pain.items() if p.get("score") is not None
+    )
+
+
+def _pain_and_notes(report: Mapping[str, Any]) -> list[str]:
+    pain = report.get("pain") or {}
+    return ([_pain_line(pain)] if pain else []) + [f"  note: {w}" for w in report.get("warnings", [])]
+
+
+def _exercise_lines(report: Mapping[str, Any]) -> list[str]:
+    """The terminal summary of a guided exercise routine: what was planned, how long, heart rate if a strap."""
+    s, m = report["session"], report["summary"]
+    lines = [
+        f"Session {s['id']}  {s.get('started_at') or ''}  exercise: {s.get('routine_title') or s.get('routine')}"
+        + ("" if s["complete"] else f"  [INCOMPLETE: {s['end_reason']}]")
+        + (f"  [rehearsal: {s['rehearsal_reason']}]" if s.get("rehearsal") else ""),
+        f"  {mmss(s['duration_s'])} done of {mmss(s['planned_duration_s'])} planned; "
+        f"HR mean {_fmt(m['hr_mean_bpm'])} max {_fmt(m['hr_max_bpm'])} bpm",
+    ]
+    for ex in s.get("exercises") or []:
+        sides = ", each side" if ex.get("sides") == "left/right" else ""
+        lines.append(f"  {ex.get('index', 0) + 1:>2}. {ex.get('name')}: {ex.get('dose')}{sides}")
+    lines.append("  The rule: no pain during or after.")
+    return lines
 
 
 def next_step_line(report: Mapping[str, Any], dec: Mapping[str, Any]) -> str:

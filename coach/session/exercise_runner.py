@@ -41,14 +41,14 @@ from coach.session.exercise import ExerciseConfig, ExerciseEngine, TimedCue, Tim
 from coach.session.runner import STORAGE_ERRNOS, DisplayLike, RunResult, VoiceLike, storage_error
 from coach.session.tracker import SignalTracker
 from coach.store.record import SessionRecord
-from coach.vocabulary import RecordKind
+from coach.vocabulary import RecordKind, SessionActivity
 from sensors.clock import Clock, MonotonicClock
 from sensors.samples import Sample
 
 logger = logging.getLogger(__name__)
 
 #: What an exercise session is in its session_start record and in the history (docs/formats/events.md).
-ACTIVITY = "exercise"
+ACTIVITY = SessionActivity.EXERCISE
 
 
 class ExerciseRunner:

@@ -30,6 +30,7 @@ from coach.plan.progression import (
 )
 from coach.report.model import build_report, next_step_line, read_session
 from coach.store.database import Database, PainEntry
+from coach.vocabulary import SessionActivity
 
 if TYPE_CHECKING:
     from coach.plan.programme import Programme
@@ -94,6 +95,8 @@ def index_session(db: Database, folder: Path) -> str:
                 "demo": s["demo"],
                 "speed": s["speed"],
                 "rehearsal": s["rehearsal"],
+                "activity": s["activity"],
+                "routine": s["routine"],
             },
         },
         intervals=[
@@ -244,15 +247,19 @@ def outcomes(db: Database, *, programme: str | None = None, until: str | None = 
     return out
 
 
-def rehearsal_reason_row(row: Mapping[str, Any]) -> str | None:
-    """:func:`coach.plan.progression.rehearsal_reason` of an indexed session: its ``source`` column and the ``demo`` and
-    ``speed`` kept in ``summary_json`` (rows indexed before ``speed`` was kept are decided by source and demo)."""
+def _summary_json(row: Mapping[str, Any]) -> dict[str, Any]:
+    """The ``summary_json`` column of an indexed session as a dict ({} when missing or unreadable)."""
     try:
         summary = json.loads(row.get("summary_json") or "{}")
     except (TypeError, ValueError):
         summary = {}
-    if not isinstance(summary, dict):
-        summary = {}
+    return summary if isinstance(summary, dict) else {}
+
+
+def rehearsal_reason_row(row: Mapping[str, Any]) -> str | None:
+    """:func:`coach.plan.progression.rehearsal_reason` of an indexed session: its ``source`` column and the ``demo`` and
+    ``speed`` kept in ``summary_json`` (rows indexed before ``speed`` was kept are decided by source and demo)."""
+    summary = _summary_json(row)
     return rehearsal_reason(
         {"source": row.get("source"), "demo": summary.get("demo"), "speed": summary.get("speed")}
     )
@@ -367,9 +374,12 @@ def decision_for(
 
 def history_row(db: Database, row: dict[str, Any]) -> dict[str, Any]:
     pain = pain_model(db, row)
+    summary = _summary_json(row)
     return {
         "id": row["id"],
         "started_at": row["started_at"],
+        "activity": summary.get("activity") or SessionActivity.RUN,  # run, or exercise (coach exercise)
+        "routine": summary.get("routine"),
         "programme": row["programme"],
         "stage": row["stage"],
         "complete": bool(row["completed"]),
