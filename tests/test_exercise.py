@@ -259,3 +259,35 @@ def test_bad_routine_and_bad_sensor_fail_in_one_line_before_a_session(tmp_path: 
     code, _, err = run_main("exercise", "gentle-mobility", "--sensor", "nope:x", "--data-dir", data)
     assert code != 0 and err.count("\n") == 1
     assert not (data / "sessions").exists() or not any((data / "sessions").iterdir())
+
+
+def test_the_dose_moves_up_after_pain_free_sessions_and_back_when_pain_rises(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import coach.session.exercise_runner
+
+    monkeypatch.setattr(coach.session.exercise_runner, "MonotonicClock", FakeClock)
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "progression.toml").write_text("[exercise]\nsessions_to_progress = 2\n")
+    small = tmp_path / "small.toml"
+    small.write_text(SMALL)
+
+    def session(pain: str) -> str:
+        code, out, err = run_main("exercise", small, "--voice", "text", "--data-dir", data, "--pain", pain)
+        assert code == 0, err
+        return out
+
+    first = session("0")
+    assert "Dose: notch 0 (start)" in first and "[cue] Set 1 of 2: three bridges." in first
+    assert "Dose: notch 0 (stay). 1 pain-free session in a row: 1 more" in session("0")
+    third = session("3")
+    assert "Dose: notch 1 (up). 2 pain-free sessions in a row: up a notch." in third
+    assert "[cue] Set 1 of 2: five bridges." in third  # reps + 2
+    fourth = session("0")
+    assert "Dose: notch 0 (down). Pain 3/10 last time (above 2): back a notch." in fourth
+    assert "[cue] Set 1 of 2: three bridges." in fourth
+    starts = [
+        json.loads((f / "events.jsonl").open().readline()) for f in sorted((data / "sessions").iterdir())
+    ]
+    assert [s["dose_level"] for s in starts] == [0, 0, 1, 0]

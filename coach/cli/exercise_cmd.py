@@ -61,13 +61,17 @@ def exercise(
     your exercises.
     """
     from coach.cli.options import resolve
+    from coach.plan.dose import at_level, decide_dose, top_level
     from coach.plan.routine import default_routine, load_routine
     from coach.session.exercise_runner import ExerciseOptions, run_exercise
 
     root = resolve(data_dir)
-    if routine_name is None:
-        routine_name = default_routine(_injury(root))
-    routine = load_routine(routine_name)  # a bad routine: one line, before anything starts
+    dose_cfg = _dose_config(root)  # a bad progression.toml: one line, before anything starts
+    injury = _history(root, None)[0] if routine_name is None else None
+    routine = load_routine(routine_name or default_routine(injury))  # a bad routine: one line, first
+    history = _history(root, routine.name)[1]
+    decision = decide_dose(history, dose_cfg, top=top_level(routine, dose_cfg))
+    routine = at_level(routine, decision.level, dose_cfg)
     if audio_out is not None:
         check_output(audio_out, force=force)
     if sensor is not None:
@@ -76,6 +80,7 @@ def exercise(
         check_sensor(sensor)
     if not as_json:
         click.echo(f"Routine: {routine.title} ({len(routine.exercises)} exercises). {routine.purpose}")
+        click.echo(f"Dose: notch {decision.level} ({decision.action}). {decision.explain()}")
     opts = ExerciseOptions(
         routine=routine,
         sensor=sensor,
@@ -84,6 +89,7 @@ def exercise(
         audio_out=audio_out,
         data_dir=root,
         echo=click.echo,
+        start_fields={"dose_level": decision.level, "dose_action": decision.action},
     )
     result = asyncio.run(run_exercise(opts))
     interrupted = result.end_reason == "interrupted" or result.stopped_by_signal
@@ -102,14 +108,29 @@ def exercise(
         raise click.exceptions.Exit(EXIT_INTERRUPTED)
 
 
-def _injury(root: Path) -> str | None:
-    """The injury category remembered by ``coach plan --injury`` (None without a database)."""
+def _history(root: Path, routine: str | None) -> tuple[str | None, list[Any]]:
+    """The injury category remembered by ``coach plan --injury``, and the dose inputs of ``routine``'s sessions
+    so far (None and [] without a database)."""
     from coach.store.database import DB_NAME, Database
+    from coach.store.index import exercise_outcomes, sync
 
     if not (root / DB_NAME).exists():
-        return None
+        return None, []
     with Database.in_dir(root) as db:
-        return db.get_setting("injury")
+        sync(db, root)
+        return db.get_setting("injury"), exercise_outcomes(db, routine) if routine else []
+
+
+def _dose_config(root: Path) -> Any:
+    """The ``[exercise]`` table of progression.toml in the data directory (docs/progression.md), else defaults."""
+    from coach.errors import read_text_file
+    from coach.plan.dose import DoseConfig, dose_config_from_toml
+    from coach.store.index import PROGRESSION_CONFIG
+
+    path = root / PROGRESSION_CONFIG
+    if not path.exists():
+        return DoseConfig()
+    return dose_config_from_toml(read_text_file(path), str(path))
 
 
 def _ask_pain() -> float | None:

@@ -298,6 +298,7 @@ class ExerciseOptions:
     keys: bool = True
     echo: Callable[[str], None] = print
     clock: Clock | None = None  # the wall clock (tests pass a fake one); None = the real one
+    start_fields: dict[str, Any] | None = None  # more session_start fields (the dose notch)
 
 
 async def run_exercise(opts: ExerciseOptions) -> RunResult:
@@ -352,6 +353,7 @@ async def run_exercise(opts: ExerciseOptions) -> RunResult:
                     "speed": opts.speed,
                     "voice": opts.voice,
                     "voice_backend": getattr(voice, "backend_name", None),
+                    **(opts.start_fields or {}),
                 },
                 echo=echo,
             )

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from coach.errors import CoachError, InputError, read_text_file
+from coach.plan.dose import ExerciseOutcome
 from coach.plan.progression import (
     Decision,
     ProgressionConfig,
@@ -244,6 +245,23 @@ def outcomes(db: Database, *, programme: str | None = None, until: str | None = 
             )
         if until is not None and row["id"] == until:
             break
+    return out
+
+
+def exercise_outcomes(db: Database, routine: str) -> list[ExerciseOutcome]:
+    """Dose inputs (:func:`coach.plan.dose.decide_dose`) from the database, oldest first: the exercise sessions of
+    ``routine`` that were not rehearsals, each with the highest pain logged for it during, after or the next
+    morning."""
+    out: list[ExerciseOutcome] = []
+    for row in db.sessions():
+        summary = _summary_json(row)
+        if summary.get("activity") != SessionActivity.EXERCISE or summary.get("routine") != routine:
+            continue
+        if is_rehearsal_row(row):
+            continue
+        pain = pain_model(db, row)
+        scores = [pain[w]["score"] for w in ("during", "after", "next-morning") if w in pain]
+        out.append(ExerciseOutcome(completed=bool(row["completed"]), pain=max(scores) if scores else None))
     return out
 
 
