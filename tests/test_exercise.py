@@ -72,6 +72,7 @@ def test_timing_of_reps_holds_rests_and_side_switches_matches_the_routine_file(n
                     )
                     end = downs[-1].t + dose.tempo.down_s
                 else:
+                    assert dose.hold_s is not None
                     starts = _of(tl, X.HOLD, exercise=i, set=k, side=side)
                     ends = _of(tl, X.HOLD_END, exercise=i, set=k, side=side)
                     assert len(starts) == len(ends) == dose.reps

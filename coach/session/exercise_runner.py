@@ -319,7 +319,11 @@ async def run_exercise(opts: ExerciseOptions) -> RunResult:
     wall = opts.clock or MonotonicClock()
     clock = SessionClock(wall, opts.speed)
     record = SessionRecord(data_dir, wall_clock=wall.now)
-    capture = CaptureWriter(record.capture_path, source=opts.sensor, clock=wall) if moniker else None
+    capture = (
+        CaptureWriter(record.capture_path, source=opts.sensor, clock=wall)
+        if opts.sensor is not None
+        else None
+    )
     display = Display() if opts.display else None
     echo = display.message if display is not None else opts.echo
     voice = make_voice(
@@ -336,7 +340,7 @@ async def run_exercise(opts: ExerciseOptions) -> RunResult:
         async with AsyncExitStack() as stack:
             samples: AsyncIterator[Sample] | None = None
             described: dict[str, Any] = {}
-            if moniker is not None and capture is not None:
+            if moniker is not None and capture is not None:  # the strap is optional
                 samples, described = await stack.enter_async_context(
                     open_samples(moniker, capture=capture, clock=clock, loop=False)
                 )
