@@ -172,3 +172,13 @@ def test_routine_validate_list_and_show_cli(tmp_path: Path) -> None:
     assert code == 0 and [ln.split()[0] for ln in out.splitlines()] == builtin_names()
     code, out, _ = run_main("routine", "show", "trunk-strength")
     assert code == 0 and "1. Bridge: 3 x 10 (tempo 2-2-2 s)" in out and "Sources:" in out
+
+
+def test_a_builtin_routine_can_be_copied_and_changed(tmp_path: Path) -> None:
+    code, out, _ = run_main("routine", "show", "trunk-strength", "--toml")
+    assert code == 0
+    mine = tmp_path / "mine.toml"
+    mine.write_text(out.replace('name = "trunk-strength"', 'name = "my-strength"'))
+    assert load_file(mine).exercises == load_routine("trunk-strength").exercises
+    code, out, _ = run_main("routine", "validate", mine)
+    assert code == 0 and "'my-strength', 5 exercises" in out

@@ -30,11 +30,20 @@ def list_cmd() -> None:
 @routine.command("show")
 @click.argument("name")
 @click.option("--json", "as_json", is_flag=True, help="Print the routine as JSON.")
-def show_cmd(name: str, as_json: bool) -> None:
+@click.option(
+    "--toml",
+    "as_toml",
+    is_flag=True,
+    help="Print the routine's TOML file, to copy and change: coach routine show NAME --toml > mine.toml",
+)
+def show_cmd(name: str, as_json: bool, as_toml: bool) -> None:
     """Show a routine's exercises and doses. NAME is a built-in name or a .toml file."""
     from coach.plan.routine import load_routine, routine_duration_s
 
     r = load_routine(name)
+    if as_toml:
+        click.echo(r.toml or "", nl=False)
+        return
     if as_json:
         doc = {
             "name": r.name,

@@ -135,7 +135,9 @@ class Routine:
     sources: tuple[str, ...] = ()
     path: str | None = None
     file: str | None = None  # absolute path when loaded from a file (None for a built-in)
-    toml: str | None = field(default=None, repr=False)
+    toml: str | None = field(
+        default=None, repr=False
+    )  # the text it was read from (a file's, or a built-in's)
 
     def source_fields(self) -> dict[str, str]:
         """``routine_file`` and ``routine_toml`` to keep with a session of a routine file, else {}."""
@@ -342,8 +344,8 @@ def load_routine(name_or_path: str) -> Routine:
         raise RoutineError(
             f"unknown routine {name_or_path!r} (built in: {', '.join(names)}; or give a .toml file)"
         )
-    entry = _builtin_dir() / f"{name_or_path}.toml"
-    return parse_routine(entry.read_text(encoding="utf-8"), f"{name_or_path}.toml")
+    text = (_builtin_dir() / f"{name_or_path}.toml").read_text(encoding="utf-8")
+    return replace(parse_routine(text, f"{name_or_path}.toml"), toml=text)
 
 
 def default_routine(injury: str | None) -> str:

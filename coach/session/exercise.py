@@ -50,6 +50,7 @@ ALWAYS_SPOKEN = frozenset(
 ROUTINE_END_TEXT = "That's the routine done. Well done."
 PAIN_CHECK_TEXT = "How is your back, from zero to ten? The rule: no pain during or after. Log it when asked, or with coach pain."
 CONTROL_TEXT = {PAUSED: "Paused.", RESUMED: "Resuming.", STOPPED: "Session stopped."}
+CONTROL_ACTION = {PAUSED: "pause", RESUMED: "resume", STOPPED: "stop"}
 COUNTDOWN_WORDS = {3: "Three.", 2: "Two.", 1: "One."}
 
 
@@ -327,16 +328,11 @@ class ExerciseEngine:
             self._end(now, "completed")
         return out
 
-    def _control(self, now: float, kind: str) -> tuple[Cue, TimedCue]:
+    def _control(self, now: float, kind: str, **fields: Any) -> tuple[Cue, TimedCue]:
+        """The ``control`` record (``action``: pause / resume / stop, as a run's) and the cue that says it."""
         timed = TimedCue(round(self.routine_t, 3), kind, CONTROL_TEXT[kind])
-        self._records.append(
-            {
-                "t": round(now, 3),
-                "kind": RecordKind.CONTROL,
-                "action": kind,
-                "routine_t": round(self.routine_t, 3),
-            }
-        )
+        record = {"t": round(now, 3), "kind": RecordKind.CONTROL, "action": CONTROL_ACTION[kind]}
+        self._records.append(record | fields | {"routine_t": round(self.routine_t, 3)})
         return timed.cue(self.duration_fn).started(now), timed
 
     def pause(self, now: float) -> list[tuple[Cue, TimedCue]]:
@@ -357,7 +353,7 @@ class ExerciseEngine:
         self._advance(now)
         if self.state_ == "ended":
             return []
-        out = [self._control(now, STOPPED)] if say else []
+        out = [self._control(now, STOPPED, reason=reason)] if say else []
         self._end(now, reason)
         return out
 
