@@ -292,3 +292,58 @@ def test_the_dose_moves_up_after_pain_free_sessions_and_back_when_pain_rises(
         json.loads((f / "events.jsonl").open().readline()) for f in sorted((data / "sessions").iterdir())
     ]
     assert [s["dose_level"] for s in starts] == [0, 0, 1, 0]
+
+
+def test_a_pause_through_the_runner_holds_the_routine_and_is_recorded(tmp_path: Path) -> None:
+    routine = parse_routine(SMALL, "small.toml")
+    tl = timeline(routine)
+    pause_s, resume_s = 20.0, 50.0
+
+    async def body() -> None:
+        import asyncio
+
+        clock = SessionClock(LoopClock(), 1.0)
+        voice = make_voice("none", cache_dir=tmp_path / "cache", audio_out=None, clock=clock, player=None)
+        record = SessionRecord(tmp_path / "data", wall_clock=clock.wall.now)
+        runner = ExerciseRunner(tl, record=record, voice=voice, clock=clock, echo=lambda s: None)
+        loop = asyncio.get_running_loop()
+        loop.call_later(pause_s, runner.pause)  # the clock restarts at once: loop time = session time
+        loop.call_later(resume_s, runner.resume)
+        result = await runner.run()
+        assert result.end_reason == "completed"
+
+    virtual_time.run(body())
+    folder = next((tmp_path / "data" / "sessions").iterdir())
+    records = [json.loads(ln) for ln in (folder / "events.jsonl").read_text().splitlines()]
+    controls = [(r["action"], round(r["t"])) for r in records if r["kind"] == "control"]
+    assert controls == [("pause", 20), ("resume", 50)]
+    cues = [r for r in records if r["kind"] == "cue" and r["type"] not in ("paused", "resumed")]
+    assert len(cues) == len(tl.cues)
+    for rec in cues:
+        shift = resume_s - pause_s if rec["planned_t"] >= pause_s else 0.0
+        assert rec["t"] == pytest.approx(rec["planned_t"] + shift, abs=0.06)  # nothing said while paused
+    assert records[-1]["routine_t"] == pytest.approx(tl.duration_s, abs=0.06)
+    assert records[-1]["duration_s"] == pytest.approx(tl.duration_s + resume_s - pause_s, abs=0.06)
+
+
+def test_with_a_strap_the_session_records_heart_rate(tmp_path: Path) -> None:
+    from coach.cli.run_cmd import demo_recording
+    from coach.session.exercise_runner import ExerciseOptions, run_exercise
+
+    opts = ExerciseOptions(
+        routine=parse_routine(SMALL, "small.toml"),
+        sensor=f"replay:{demo_recording()}",
+        voice="none",
+        data_dir=tmp_path / "data",
+        display=False,
+        keys=False,
+        clock=LoopClock(),
+    )
+    result = virtual_time.run(run_exercise(opts))
+    assert result.end_reason == "completed"
+    records = [json.loads(ln) for ln in (result.folder / "events.jsonl").read_text().splitlines()]
+    hr = [r["hr_bpm"] for r in records if r["kind"] == "gait" and r.get("hr_bpm") is not None]
+    assert len(hr) > 60 and all(40 < b < 220 for b in hr)  # a real recording's heart rate, second by second
+    assert (result.folder / "capture.jsonl").stat().st_size > 0
+    code, out, _ = run_main("report", result.session_id, "--data-dir", tmp_path / "data")
+    assert code == 0 and "exercise: Small" in out and "HR mean - " not in out, out
