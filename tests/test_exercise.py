@@ -347,3 +347,31 @@ def test_with_a_strap_the_session_records_heart_rate(tmp_path: Path) -> None:
     assert (result.folder / "capture.jsonl").stat().st_size > 0
     code, out, _ = run_main("report", result.session_id, "--data-dir", tmp_path / "data")
     assert code == 0 and "exercise: Small" in out and "HR mean - " not in out, out
+
+
+def test_an_exercise_session_does_not_change_the_running_plan(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The programme `coach plan` and `coach history` follow is the one of the latest *run*: a routine done since
+    (no programme, no stage) changes neither."""
+    import coach.session.exercise_runner
+    from coach.plan.programme import load_programme
+    from tests.after_run_helpers import hand_records, write_folder
+
+    monkeypatch.setattr(coach.session.exercise_runner, "MonotonicClock", FakeClock)
+    data = tmp_path / "data"
+    records = hand_records("20261120T073000Z")
+    records[0]["programme"] = "couch-to-5k"
+    write_folder(data, records)
+    _, before, _ = run_main("plan", "--data-dir", data)
+    _, history_before, _ = run_main("history", "--data-dir", data)
+    small = tmp_path / "small.toml"
+    small.write_text(SMALL)
+    code, _, err = run_main("exercise", small, "--voice", "none", "--data-dir", data, "--pain", "0")
+    assert code == 0, err
+    _, after, _ = run_main("plan", "--data-dir", data)
+    assert f"Programme: {load_programme('couch-to-5k').title}" in before
+    assert after.splitlines()[:3] == before.splitlines()[:3], after
+    _, history_after, _ = run_main("history", "--data-dir", data)
+    nxt = [ln for ln in history_before.splitlines() if ln.startswith("Next:")]
+    assert nxt and nxt == [ln for ln in history_after.splitlines() if ln.startswith("Next:")]

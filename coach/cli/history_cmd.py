@@ -71,8 +71,9 @@ def history(rebuild: bool, as_json: bool, data_dir: Path | None) -> None:
             click.echo(f"warning: {w}", err=True)
         rows = [si.history_row(db, r) for r in db.sessions()]
         prompts = si.pending_pain_prompts(db, datetime.now(UTC))
-        # the next step follows the programme of the latest real session: a demo or a replay does not choose it
-        sessions = db.sessions()
+        # the next step follows the programme of the latest real session: a demo or a replay does not choose it,
+        # nor an exercise routine (no programme)
+        sessions = [r for r in db.sessions() if r["programme"]]
         latest = next((r for r in reversed(sessions) if not si.is_rehearsal_row(r)), None)
         latest = latest or (sessions[-1] if sessions else None)
         decision = (

@@ -69,7 +69,9 @@ def plan(
             db.set_setting("injury", injury)
         category = db.get_setting("injury")
         # demo and fast-forwarded sessions are history, not progress: they never choose the programme or the stage.
-        latest = next((r for r in reversed(db.sessions()) if not is_rehearsal_row(r)), None)
+        latest = next(
+            (r for r in reversed(db.sessions()) if r["programme"] and not is_rehearsal_row(r)), None
+        )
         if programme_name is not None:  # a built-in name or a file; or the name of a file used in a session
             try:
                 programme = load_programme(programme_name)
