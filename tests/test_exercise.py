@@ -243,6 +243,12 @@ def test_coach_exercise_gentle_mobility_voice_text_end_to_end(
     )
     assert end["kind"] == "session_end" and end["reason"] == "completed"
     assert end["routine_t"] == pytest.approx(tl.duration_s, abs=0.1)
+    summary = json.loads((folder / "summary.json").read_text())
+    assert (summary["activity"], summary["routine"], summary["complete"]) == (
+        "exercise",
+        "gentle-mobility",
+        True,
+    )
     cue_recs = [r for r in records if r["kind"] == "cue"]
     assert [r["planned_t"] for r in cue_recs] == [round(c.t, 3) for c in tl.cues]
     assert all(abs(r["t"] - r["planned_t"]) < 0.1 for r in cue_recs)  # the fake clock ticks every 0.05 s
