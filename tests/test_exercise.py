@@ -353,6 +353,12 @@ def test_with_a_strap_the_session_records_heart_rate(tmp_path: Path) -> None:
     assert (result.folder / "capture.jsonl").stat().st_size > 0
     code, out, _ = run_main("report", result.session_id, "--data-dir", tmp_path / "data")
     assert code == 0 and "exercise: Small" in out and "HR mean - " not in out, out
+    page = tmp_path / "report.html"
+    code, _, err = run_main("report", result.session_id, "--data-dir", tmp_path / "data", "--html", page)
+    assert code == 0, err
+    html = page.read_text()
+    assert "<h1>Small" in html and "<td>Side plank</td><td>1 x 2 x 12 s hold</td><td>each side</td>" in html
+    assert "Heart rate over time" in html and "followed the plan" not in html  # no run figures on a routine
 
 
 def test_an_exercise_session_does_not_change_the_running_plan(

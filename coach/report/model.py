@@ -356,6 +356,7 @@ def build_report(
             "routine": start.get("routine"),
             "routine_title": start.get("routine_title"),
             "exercises": list(start.get("exercises") or []),
+            "dose_level": start.get("dose_level"),
             "note": start.get("note"),
             "complete": bool(complete),
             "end_reason": end_reason,
@@ -535,6 +536,8 @@ def _exercise_lines(report: Mapping[str, Any]) -> list[str]:
     for ex in s.get("exercises") or []:
         sides = ", each side" if ex.get("sides") == "left/right" else ""
         lines.append(f"  {ex.get('index', 0) + 1:>2}. {ex.get('name')}: {ex.get('dose')}{sides}")
+    if s.get("dose_level") is not None:
+        lines.append(f"  dose notch {s['dose_level']} (0 = the routine file's dose)")
     lines.append("  The rule: no pain during or after.")
     return lines
 
