@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from coach.errors import EXIT_PROGRAMME, RoutineError
 from coach.plan.healing import HEALING
@@ -20,6 +22,7 @@ from coach.plan.routine import (
     routine_duration_s,
 )
 from tests.cli_helpers import run_main
+from tests.test_fuzz_inputs import FUZZ, _toml_value, mutate, mutations, scalars
 
 GOOD = """
 name = "mine"
@@ -182,3 +185,71 @@ def test_a_builtin_routine_can_be_copied_and_changed(tmp_path: Path) -> None:
     assert load_file(mine).exercises == load_routine("trunk-strength").exercises
     code, out, _ = run_main("routine", "validate", mine)
     assert code == 0 and "'my-strength', 5 exercises" in out
+
+
+# ------------------------------------------------------------------------------------- fuzz (as tests/test_fuzz_inputs.py)
+
+TRUNK = (
+    Path(__file__).resolve().parents[1] / "coach" / "data" / "routines" / "trunk-strength.toml"
+).read_text()
+
+
+def _only_routine_error(text: str) -> None:
+    """Any text: a valid routine whose timeline has finite, ordered times, or one RoutineError line."""
+    import math
+
+    from coach.session.exercise import timeline
+
+    try:
+        routine = parse_routine(text, "fuzz.toml")
+    except RoutineError as exc:
+        assert str(exc).startswith("fuzz.toml"), str(exc)
+        assert "\n" not in str(exc).strip() or "TOML" in str(exc)
+    else:
+        tl = timeline(routine)
+        times = [c.t for c in tl.cues]
+        assert all(math.isfinite(t) and t >= 0 for t in times) and times == sorted(times)
+
+
+@FUZZ
+@given(mutations)
+def test_routine_mutated_builtin(ops: list[tuple[str, int, bytes]]) -> None:
+    try:
+        text = mutate(TRUNK.encode(), ops).decode("utf-8")
+    except UnicodeDecodeError:
+        return
+    _only_routine_error(text)
+
+
+doses = st.fixed_dictionaries(
+    {},
+    optional={
+        "sets": scalars,
+        "reps": scalars,
+        "tempo": st.one_of(scalars, st.sampled_from(["2-1-2", "0-0-0", "1-0-1", "30-30-31", "a-b-c"])),
+        "hold": scalars,
+        "relax": scalars,
+    },
+)
+
+
+@FUZZ
+@given(
+    st.lists(
+        st.fixed_dictionaries(
+            {
+                "name": st.one_of(st.just("Ex"), scalars),
+                "how": st.one_of(st.just("Do it."), scalars),
+                "dose": doses,
+            },
+            optional={"sides": st.one_of(st.sampled_from(["none", "left/right"]), scalars), "rest": scalars},
+        ),
+        max_size=3,
+    )
+)
+def test_routine_structured_random_values(exercises: list[dict[str, object]]) -> None:
+    lines = ['name = "fuzz"', 'title = "Fuzz"', 'purpose = "Fuzz."']
+    for ex in exercises:
+        lines.append("[[exercises]]")
+        lines += [f"{k} = {_toml_value(v)}" for k, v in ex.items()]
+    _only_routine_error("\n".join(lines) + "\n")
