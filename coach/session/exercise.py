@@ -133,22 +133,18 @@ class Timeline:
         return list(seen)
 
 
-def _count_words(n: int) -> str:
-    return number_words(n)
-
-
 def set_text(ex: Exercise, k: int) -> str:
     """``"Set 1 of 3: ten bridges."``; holds: ``"Set 1 of 2: side plank, three holds of ten seconds."``;
     sided exercises add ``" Each side, left first."``"""
     dose = ex.dose
     head = f"Set {k} of {dose.sets}: "
     if dose.tempo is not None:
-        body = f"{_count_words(dose.reps)} {ex.say}" if dose.reps != 1 else f"one {ex.name.lower()}"
+        body = f"{number_words(dose.reps)} {ex.say}" if dose.reps != 1 else f"one {ex.name.lower()}"
     else:
         assert dose.hold_s is not None
         hold = duration_words(dose.hold_s)
         body = (
-            f"{ex.name.lower()}, {_count_words(dose.reps)} holds of {hold}"
+            f"{ex.name.lower()}, {number_words(dose.reps)} holds of {hold}"
             if dose.reps > 1
             else f"{ex.name.lower()}, hold {hold}"
         )
@@ -184,17 +180,16 @@ def timeline(routine: Routine, config: ExerciseConfig | None = None) -> Timeline
         dose = ex.dose
         nxt = routine.exercises[i + 1].name if i + 1 < n else "end"
         for k in range(1, dose.sets + 1):
-            at = dict(exercise=i, set=k)
+            at: dict[str, Any] = {"exercise": i, "set": k}
             text = set_text(ex, k)
-            cues.append(TimedCue(round(t, 3), SET, text, **at))  # type: ignore[arg-type]
-            block_start = (
-                t  # the left side's block starts with the set's announcement, the right's with the switch
-            )
+            cues.append(TimedCue(round(t, 3), SET, text, **at))
+            # the display's block: the left side's starts with the set's announcement, the right's with the switch
+            block_start = t
             t += max(cfg.announce_s, _say_s(text, cfg))
             for side in ("left", "right") if ex.sided else (None,):
                 if side == "right":
                     block_start = t
-                    cues.append(TimedCue(round(t, 3), SWITCH, "Switch sides: right side.", side=side, **at))  # type: ignore[arg-type]
+                    cues.append(TimedCue(round(t, 3), SWITCH, "Switch sides: right side.", side=side, **at))
                     t += cfg.switch_s
                 t = _work(cues, ex, t, cfg, side=side, **at)
                 label = f"{ex.name}, set {k} of {dose.sets}" + (f", {side} side" if side else "")
@@ -202,11 +197,11 @@ def timeline(routine: Routine, config: ExerciseConfig | None = None) -> Timeline
             if k < dose.sets:
                 rest = ex.rest_s
                 if rest > 0:
-                    cues.append(TimedCue(round(t, 3), REST, f"Rest for {duration_words(rest)}.", **at))  # type: ignore[arg-type]
+                    cues.append(TimedCue(round(t, 3), REST, f"Rest for {duration_words(rest)}.", **at))
                     if rest >= cfg.min_rest_call_s:
                         when = t + rest - cfg.rest_call_s
                         text = f"Next set in {duration_words(cfg.rest_call_s)}."
-                        cues.append(TimedCue(round(when, 3), REST_COUNT, text, **at))  # type: ignore[arg-type]
+                        cues.append(TimedCue(round(when, 3), REST_COUNT, text, **at))
                     blocks.append(Block(t, t + rest, "Rest", i, f"{ex.name}, set {k + 1}"))
                     t += rest
         if i + 1 < n:
