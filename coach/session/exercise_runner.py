@@ -38,7 +38,14 @@ from coach.session.controls import (
 )
 from coach.session.cues import Cue
 from coach.session.exercise import ExerciseConfig, ExerciseEngine, TimedCue, Timeline, timeline
-from coach.session.runner import STORAGE_ERRNOS, DisplayLike, RunResult, VoiceLike, storage_error
+from coach.session.runner import (
+    STORAGE_ERRNOS,
+    DisplayLike,
+    RunResult,
+    VoiceLike,
+    speech_record,
+    storage_error,
+)
 from coach.session.tracker import SignalTracker
 from coach.store.record import SessionRecord
 from coach.vocabulary import RecordKind, SessionActivity
@@ -162,17 +169,7 @@ class ExerciseRunner:
                 self._speech(cue, None, "failed", why=str(exc))
 
     def _speech(self, cue: Cue, spoken: Any, outcome: str, *, why: str | None = None) -> None:
-        rec: dict[str, Any] = {
-            "t": round(float(getattr(spoken, "t_start", self.clock.now())), 3),
-            "kind": RecordKind.SPEECH,
-            "cue_t": cue.t,
-            "type": cue.type,
-            "outcome": outcome,
-            "backend": getattr(spoken, "backend", None),
-        }
-        if why is not None:
-            rec["why"] = why
-        self.record.write(rec)
+        self.record.write(speech_record(cue, spoken, outcome, now=self.clock.now(), why=why))
 
     def _snapshot(self) -> dict[str, Any]:
         """The display state (field names of :class:`coach.session.display.DisplayState`)."""
