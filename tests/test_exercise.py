@@ -387,3 +387,15 @@ def test_an_exercise_session_does_not_change_the_running_plan(
     _, history_after, _ = run_main("history", "--data-dir", data)
     nxt = [ln for ln in history_before.splitlines() if ln.startswith("Next:")]
     assert nxt and nxt == [ln for ln in history_after.splitlines() if ln.startswith("Next:")]
+
+
+def test_the_display_blocks_cover_the_whole_routine() -> None:
+    tl = timeline(load_routine("trunk-strength"))
+    blocks = tl.blocks
+    assert blocks[0].start_s == 0.0 and blocks[-1].end_s == pytest.approx(tl.duration_s, abs=1e-3)
+    for a, b in itertools.pairwise(blocks):
+        assert a.end_s == pytest.approx(b.start_s, abs=1e-9), (
+            a,
+            b,
+        )  # no gap: the display always names a step
+    assert tl.block_at(tl.duration_s + 1e-3) is None

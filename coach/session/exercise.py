@@ -215,12 +215,13 @@ def timeline(routine: Routine, config: ExerciseConfig | None = None) -> Timeline
                 cues.append(TimedCue(round(when, 3), REST_COUNT, text, exercise=i + 1))
             blocks.append(Block(t, t + rest, "Rest", i, routine.exercises[i + 1].name))
             t += rest
+    last_set_end = t
     t += cfg.end_gap_s
     cues.append(TimedCue(round(t, 3), ROUTINE_END, ROUTINE_END_TEXT))
     pain_t = t + _say_s(ROUTINE_END_TEXT, cfg)
     cues.append(TimedCue(round(pain_t, 3), PAIN_CHECK, PAIN_CHECK_TEXT))
     end = pain_t + _say_s(PAIN_CHECK_TEXT, cfg)
-    blocks.append(Block(t, end, "Pain check", None, "end"))
+    blocks.append(Block(last_set_end, end, "Pain check", None, "end"))
     cues.sort(key=lambda c: c.t)  # stable: cues at the same time keep the order they were laid out in
     return Timeline(routine, tuple(cues), tuple(blocks), round(end, 3))
 
