@@ -37,6 +37,10 @@ class ProgrammeError(CoachError):
     exit_code = EXIT_PROGRAMME
 
 
+class RoutineError(ProgrammeError):
+    """An unknown exercise routine or an invalid routine file (the same exit code as a programme's)."""
+
+
 class SensorUnavailable(CoachError):
     """The sensor or the Bluetooth stack cannot be used."""
 

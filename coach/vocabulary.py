@@ -49,3 +49,14 @@ class RecordKind(StrEnum):
     BASELINE = "baseline"
     CONTROL = "control"
     SESSION_END = "session_end"
+
+
+class SessionActivity(StrEnum):
+    """What a session is, in the ``activity`` field of its session_start record (docs/formats/events.md) and of the
+    report and the history: a coached walk/run (the default when the field is absent), a walk (``coach walk``, or
+    an import that was one: :func:`coach.report.model.session_activity_kind`) or a guided exercise routine
+    (``coach exercise``)."""
+
+    RUN = "run"
+    WALK = "walk"
+    EXERCISE = "exercise"

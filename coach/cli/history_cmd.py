@@ -12,6 +12,7 @@ import click
 
 from coach.cli.options import data_dir_option, resolve
 from coach.plan.moving import weekly_moving
+from coach.vocabulary import SessionActivity
 
 
 def arrow(cur: float | None, prev: float | None, *, higher_is_better: bool, tol: float = 0.0) -> str:
@@ -25,10 +26,21 @@ def arrow(cur: float | None, prev: float | None, *, higher_is_better: bool, tol:
 
 
 def session_kind(row: dict[str, Any]) -> str:
-    """The history's kind column: ``rehearsal`` (never counts towards progression), ``imported`` or ``live``."""
+    """The history's kind column: ``rehearsal`` (never counts towards progression), ``exercise`` (a guided routine,
+    `coach exercise`), ``imported`` or ``live``."""
     if row["rehearsal"]:
         return "rehearsal"
+    if row.get("activity") == SessionActivity.EXERCISE:
+        return "exercise"
     return "imported" if row["imported"] else "live"
+
+
+def _what(row: dict[str, Any]) -> str:
+    """The programme column: a run's programme, an exercise session's routine; a walk follows no programme: the
+    column says walk (and the stage column its walking-base step)."""
+    if row["activity"] == SessionActivity.WALK and not row["programme"]:
+        return "walk"
+    return str(row["programme"] or row.get("routine") or "-")
 
 
 def _f(v: Any, fmt: str = "{:.0f}") -> str:
@@ -42,8 +54,9 @@ def _f(v: Any, fmt: str = "{:.0f}") -> str:
 def history(rebuild: bool, as_json: bool, data_dir: Path | None) -> None:
     """Sessions with date, programme, stage, kind, adherence, cadence, heart rate and pain, with trend arrows.
 
-    Kind: live (a strap, in real time), imported (a FIT or Polar Sensor Logger recording), or rehearsal (a demo,
-    a replay or the virtual strap): rehearsals are listed but never count towards progression.
+    Kind: live (a strap, in real time), imported (a FIT or Polar Sensor Logger recording), exercise (a guided
+    routine, `coach exercise`; its routine is in the programme column), or rehearsal (a demo, a replay, the virtual
+    strap or any --speed): rehearsals are listed but never count towards progression.
 
     Arrows compare with the session before: ↑/↓ is the direction, + marks a change for the better (more of the
     plan followed, higher running cadence, less pain), - a change for the worse.
@@ -65,8 +78,9 @@ def history(rebuild: bool, as_json: bool, data_dir: Path | None) -> None:
             click.echo(f"warning: {w}", err=True)
         rows = [si.history_row(db, r) for r in db.sessions()]
         prompts = si.pending_pain_prompts(db, datetime.now(UTC))
-        # the next step follows the programme of the latest real session: a demo or a replay does not choose it
-        sessions = db.sessions()
+        # the next step follows the programme of the latest real session: a demo or a replay does not choose it,
+        # nor an exercise routine (no programme)
+        sessions = [r for r in db.sessions() if r["programme"]]
         latest = next((r for r in reversed(sessions) if not si.is_rehearsal_row(r)), None)
         latest = latest or (sessions[-1] if sessions else None)
         decision = (
@@ -83,12 +97,7 @@ def history(rebuild: bool, as_json: bool, data_dir: Path | None) -> None:
             f"No sessions in {root} yet: `coach demo` or `coach run` make one, `coach import FILE` adds one."
         )
         return
-    for (
-        r
-    ) in rows:  # a walk follows no programme: the column says walk, the stage column its walking-base step
-        if r["activity"] == "walk" and not r["programme"]:
-            r["programme"] = "walk"
-    width = max(len("programme"), *(len(r["programme"] or "-") for r in rows))
+    width = max(len("programme"), *(len(_what(r)) for r in rows))
     click.echo(
         f"date              {'programme':<{width}}  stage  kind       done  followed   cadence walk/run   HR   "
         "pain before/after/morning"
@@ -99,7 +108,7 @@ def history(rebuild: bool, as_json: bool, data_dir: Path | None) -> None:
         when = si.parse_time(r["started_at"]).astimezone().strftime("%Y-%m-%d %H:%M")
         done = "yes" if r["complete"] else "no"
         click.echo(
-            f"{when}  {r['programme'] or '-':<{width}}  {r['walk_step'] or _f(r['stage']):>5}  "
+            f"{when}  {_what(r):<{width}}  {r['walk_step'] or _f(r['stage']):>5}  "
             f"{session_kind(r):<9}  {done:>4}  "
             f"{_f(None if r['adherence'] is None else r['adherence'] * 100, '{:.0f} %'):>6} "
             f"{arrow(r['adherence'], p.get('adherence'), higher_is_better=True, tol=0.02)}  "

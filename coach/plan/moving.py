@@ -4,7 +4,7 @@ Pure. What counts as moving (docs/walking.md): the whole time of every real sess
 imported walk) and walk/run sessions alike: a walk/run session's walks and jogs both move the joints and raise blood
 flow. The walks are also shown on their own, and so are the brisk-walking minutes (walking at
 :data:`coach.session.adherence.BRISK_CADENCE_SPM` or more, in walks and in the walk breaks of runs, as
-:func:`coach.session.adherence.brisk_walk_s` counted them). Rehearsals never count: the callers leave them out.
+:func:`coach.session.adherence.brisk_walk_s` counted them). Rehearsals and exercise routines never count: the callers leave them out.
 
 Weeks are calendar weeks, Monday to Sunday, of the runner's local dates. ``coach plan``, ``coach history`` and
 ``coach summary`` all count with :func:`weekly_moving`.
@@ -17,9 +17,10 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from coach.plan.programme import MAX_BRISK_MINUTES, PlannedInterval, SessionPlan
+from coach.vocabulary import SessionActivity
 
 #: A session's activity as the report model names it (:func:`coach.report.model.session_activity_kind`).
-WALK = "walk"
+WALK = SessionActivity.WALK
 #: ``coach walk``'s plan: an easy start to get going, the brisk part, an easy finish. Every brisk second counts
 #: wherever it falls, so the brisk part is the target and the easy minutes are the margin around it.
 WALK_EASY_START_S = 180.0

@@ -105,6 +105,10 @@ CONFIG_FIELDS: dict[str, tuple[type, float, float]] = {
 }
 
 
+#: Tables of progression.toml that other modules read: ``[exercise]`` (coach.plan.dose, the exercise dose).
+OTHER_TABLES = frozenset({"exercise"})
+
+
 def config_from_toml(text: str, source: str = "progression.toml") -> ProgressionConfig:
     """A :class:`ProgressionConfig` from TOML text (top-level keys = the field names; missing = default).
 
@@ -117,6 +121,8 @@ def config_from_toml(text: str, source: str = "progression.toml") -> Progression
         raise InputError(f"{source}: not valid TOML: {exc}") from None
     kwargs: dict[str, Any] = {}
     for key, value in data.items():
+        if key in OTHER_TABLES:  # read by their own modules
+            continue
         if key not in CONFIG_FIELDS:
             raise InputError(
                 f"{source}: {key}: unknown field (expected one of: {', '.join(sorted(CONFIG_FIELDS))})"

@@ -19,7 +19,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from coach.text import mmss
-from coach.vocabulary import Mode
+from coach.vocabulary import Mode, SessionActivity
 
 MODE_COLOURS: dict[str, str] = {
     Mode.RUN: "#ea580c",
@@ -605,9 +605,69 @@ better, red worse).</p>
 run by a person and never counts towards progression.</p></section>"""
 
 
-def render_html(report: Mapping[str, Any]) -> str:
-    """The whole page as a string."""
+HOW_TO_READ_EXERCISE = """<section class="about"><h2>How to read this page</h2>
+<p>A guided exercise routine (<code>coach exercise</code>): the exercises and the dose done in this session, heart
+rate if a chest strap was worn (beats per minute), and the runner's own pain score from 0 to 10. The rule for
+exercises is <b>no pain during or after</b>: the dose moves up a notch after pain-free sessions and back when pain
+rises. The routine and its starting dose are the physio's to set.</p></section>"""
+
+
+def render_exercise_html(report: Mapping[str, Any]) -> str:
+    """The page of a guided exercise routine: the exercises and doses, heart rate (with a strap), pain."""
     s, m = report["session"], report["summary"]
+    badges = ""
+    if not s["complete"]:
+        badges += f'<span class="badge bad">incomplete: {esc(s["end_reason"])}</span>'
+    if s.get("rehearsal"):
+        badges += f'<span class="badge info">rehearsal: {esc(s.get("rehearsal_reason"))}</span>'
+    exercises = s.get("exercises") or []
+    pain = report.get("pain") or {}
+    after = (pain.get("after") or {}).get("score")
+    cards = [
+        (f"{_mmss(s['duration_s'])}", f"of {_mmss(s['planned_duration_s'])} planned"),
+        (str(len(exercises)), "exercises"),
+        (_f(s.get("dose_level")), "dose notch (0 = the routine file's)"),
+        (f"{_f(m['hr_mean_bpm'])} / {_f(m['hr_max_bpm'])}", "heart rate mean / max (bpm)"),
+        (_f(after, 0), "pain after (0-10)"),
+    ]
+    rows = "".join(
+        f"<tr><td>{esc(e.get('index', 0) + 1)}</td><td>{esc(e.get('name'))}</td><td>{esc(e.get('dose'))}</td>"
+        f"<td>{'each side' if e.get('sides') == 'left/right' else ''}</td></tr>"
+        for e in exercises
+    )
+    hr = (
+        '<h2>Heart rate over time</h2><div class="panel">'
+        f"{timeseries_svg(report, 'hr_bpm', 'heart rate', 'bpm', '#be123c')}"
+        f"{timeseries_svg(report, 'hr_bpm', 'heart rate', 'bpm', '#be123c', narrow=True)}</div>"
+        if m.get("hr_mean_bpm") is not None
+        else ""
+    )
+    warnings = "".join(f"<li>{esc(w)}</li>" for w in report.get("warnings", []))
+    when = esc(str(s.get("started_at") or "").replace("T", " "))
+    parts = [
+        f"<h1>{esc(s.get('routine_title') or s.get('routine') or 'Exercise routine')}{badges}</h1>",
+        f'<p class="sub">exercise routine · session {esc(s["id"])} · {when}</p>',
+        "<div class=cards>"
+        + "".join(f"<div class=card><b>{v}</b><span>{esc(t)}</span></div>" for v, t in cards)
+        + "</div>",
+        "<h2>Exercises</h2>",
+        '<div class="scroll"><table><tr><th>#</th><th>exercise</th><th>dose</th><th>sides</th></tr>'
+        f"{rows}</table></div>",
+        hr,
+        f'<div style="max-width:420px"><h2>Pain</h2><div class="panel">{pain_svg(pain)}</div></div>',
+        f'<h2>Notes</h2><ul class="notes">{warnings}</ul>' if warnings else "",
+        HOW_TO_READ_EXERCISE,
+        "<footer>Made by coach from the session folder; no data left this computer. Coaching, not diagnosis: "
+        "a physio's assessment comes first.</footer>",
+    ]
+    return page(f"coach report {s['id']}", "\n".join(p for p in parts if p), css=REPORT_CSS)
+
+
+def render_html(report: Mapping[str, Any]) -> str:
+    """The whole page as a string (a guided exercise routine: :func:`render_exercise_html`)."""
+    s, m = report["session"], report["summary"]
+    if s.get("activity") == SessionActivity.EXERCISE:
+        return render_exercise_html(report)
     badges = ""
     if not s["complete"]:
         badges += f'<span class="badge bad">incomplete: {esc(s["end_reason"])}</span>'

@@ -43,7 +43,7 @@ from coach.session.adherence import (
 )
 from coach.signal.heart import hr_recovery_bpm
 from coach.text import mmss
-from coach.vocabulary import MODES, Mode, RecordKind
+from coach.vocabulary import MODES, Mode, RecordKind, SessionActivity
 
 logger = logging.getLogger(__name__)
 
@@ -53,7 +53,8 @@ HIST_LO_SPM, HIST_HI_SPM, HIST_BIN_SPM = 60, 220, 5
 PAIN_ORDER = ("before", "during", "after", "next-morning")
 #: What a session was, for moving minutes and the walking base: a walk (``coach walk``, an imported walk) or a
 #: walk/run session (``coach run``, an import of a run).
-WALK, WALK_RUN = "walk", "run"
+#: What a session was (:func:`session_activity_kind`): a walk, or a walk/run session.
+WALK, WALK_RUN = SessionActivity.WALK, SessionActivity.RUN
 #: FIT sports (as the file declares them, lower case) that make an imported recording a walk, or a run.
 WALKING_SPORTS = frozenset({"walking", "hiking"})
 RUNNING_SPORTS = frozenset({"running", "trail_running", "treadmill_running"})
@@ -178,6 +179,8 @@ def session_activity_kind(start: Mapping[str, Any], seconds_by_mode: Mapping[Any
     imported as a programme stage, and otherwise by what was detected: a walk when running was at most
     :data:`IMPORT_WALK_MAX_RUN_SHARE` of its walking and running seconds. Everything else is a walk/run session.
     """
+    if start.get("activity") == SessionActivity.EXERCISE:
+        return SessionActivity.EXERCISE
     if start.get("activity") == WALK:
         return WALK
     if not start.get("imported") or start.get("plan_kind") == "programme":
@@ -365,8 +368,11 @@ def build_report(
             "Imported without a programme stage: the intervals are the recording's laps or detected segments, "
             "so there is no plan to compare with (import with --programme/--stage to get adherence)."
         )
-    if not rows:
+    exercise = start.get("activity") == SessionActivity.EXERCISE
+    if not rows and not exercise:
         warnings.append("No gait data in this session: cadence, mode and HR are missing.")
+    elif not rows and start.get("source"):
+        warnings.append("No heart rate in this session: the strap sent nothing usable.")
     pain_model = {w: dict(pain[w]) for w in PAIN_ORDER if pain and w in pain}
     return {
         "format": REPORT_FORMAT,
@@ -390,6 +396,11 @@ def build_report(
             "activity": session_activity_kind(start, by_mode),
             "walk_step": start.get("walk_step"),
             "plan_kind": start.get("plan_kind") or "programme",
+            # a guided exercise routine (coach exercise): its routine and exercises
+            "routine": start.get("routine"),
+            "routine_title": start.get("routine_title"),
+            "exercises": list(start.get("exercises") or []),
+            "dose_level": start.get("dose_level"),
             "note": start.get("note"),
             "complete": bool(complete),
             "end_reason": end_reason,
@@ -504,6 +515,8 @@ def _fmt(v: Any, unit: str = "", nd: int = 0) -> str:
 def format_text(report: Mapping[str, Any]) -> str:
     """The compact terminal summary of a report model."""
     s, m = report["session"], report["summary"]
+    if s.get("activity") == SessionActivity.EXERCISE:
+        return "\n".join([*_exercise_lines(report), *_pain_and_notes(report)])
     lines = [
         f"Session {s['id']}  {s.get('started_at') or ''}  {s.get('programme') or ''} stage {s.get('stage') or '-'}"
         + ("" if s["complete"] else f"  [INCOMPLETE: {s['end_reason']}]")
@@ -542,10 +555,7 @@ def format_text(report: Mapping[str, Any]) -> str:
         )
     pain = report.get("pain") or {}
     if pain:
-        lines.append(
-            "  pain: "
-            + ", ".join(f"{w} {p['score']:g}/10" for w, p in pain.items() if p.get("score") is not None)
-        )
+        lines.append(_pain_line(pain))
     prev = (report.get("previous") or [None])[-1]
     if prev:
         before = prev.get("adherence")
@@ -562,6 +572,36 @@ def format_text(report: Mapping[str, Any]) -> str:
     for w in report.get("warnings", []):
         lines.append(f"  note: {w}")
     return "\n".join(lines)
+
+
+def _pain_line(pain: Mapping[str, Any]) -> str:
+    return "  pain: " + ", ".join(
+        f"{w} {p['score']:g}/10" for w, p in pain.items() if p.get("score") is not None
+    )
+
+
+def _pain_and_notes(report: Mapping[str, Any]) -> list[str]:
+    pain = report.get("pain") or {}
+    return ([_pain_line(pain)] if pain else []) + [f"  note: {w}" for w in report.get("warnings", [])]
+
+
+def _exercise_lines(report: Mapping[str, Any]) -> list[str]:
+    """The terminal summary of a guided exercise routine: what was planned, how long, heart rate if a strap."""
+    s, m = report["session"], report["summary"]
+    lines = [
+        f"Session {s['id']}  {s.get('started_at') or ''}  exercise: {s.get('routine_title') or s.get('routine')}"
+        + ("" if s["complete"] else f"  [INCOMPLETE: {s['end_reason']}]")
+        + (f"  [rehearsal: {s['rehearsal_reason']}]" if s.get("rehearsal") else ""),
+        f"  {mmss(s['duration_s'])} done of {mmss(s['planned_duration_s'])} planned; "
+        f"HR mean {_fmt(m['hr_mean_bpm'])} max {_fmt(m['hr_max_bpm'])} bpm",
+    ]
+    for ex in s.get("exercises") or []:
+        sides = ", each side" if ex.get("sides") == "left/right" else ""
+        lines.append(f"  {ex.get('index', 0) + 1:>2}. {ex.get('name')}: {ex.get('dose')}{sides}")
+    if s.get("dose_level") is not None:
+        lines.append(f"  dose notch {s['dose_level']} (0 = the routine file's dose)")
+    lines.append("  The rule: no pain during or after.")
+    return lines
 
 
 def next_step_line(report: Mapping[str, Any], dec: Mapping[str, Any]) -> str:

@@ -28,6 +28,7 @@ from typing import Any
 from coach.plan.healing import HEALING
 from coach.plan.moving import MovingSession, weekly_moving
 from coach.plan.progression import ProgressionConfig
+from coach.vocabulary import SessionActivity
 
 SUMMARY_FORMAT = "coach-summary-report"
 SUMMARY_VERSION = 1
@@ -36,9 +37,6 @@ EARLY_DAYS = 14
 DAYS_PER_WEEK = 7.0
 #: The pain scores drawn and checked for gaps, in the order of a session.
 PAIN_KINDS = ("before", "after", "next-morning")
-#: A session's activity as the report model names it (:func:`coach.report.model.session_activity_kind`); the
-#: summary reads the report models only, so it names them here rather than importing the model module.
-WALK, WALK_RUN = "walk", "run"
 #: Decisions that follow a flare-up (:func:`coach.plan.progression.decide`: pain above the acceptable level).
 FLARE_UP_ACTIONS = ("step_back", "stop")
 
@@ -199,9 +197,12 @@ def _missing(course: Sequence[Mapping[str, Any]], category: str | None) -> list[
     gap(lambda s: s["pain"]["after"] is None, "after-session pain score")
     gap(lambda s: s["pain"]["next-morning"] is None, "next-morning pain score")
     # a walk has no plan of runs to follow, no running cadence and no walk break after a run: not missing there
-    runs = [s for s in course if s["activity"] != WALK]
+    runs = [s for s in course if s["activity"] == SessionActivity.RUN]
     gap(lambda s: s["adherence"] is None and s in runs, "adherence (no plan to follow, or no sensor data)")
-    gap(lambda s: s["cadence_walk_spm"] is None, "walking cadence")
+    gap(
+        lambda s: s["cadence_walk_spm"] is None and s["activity"] != SessionActivity.EXERCISE,
+        "walking cadence",
+    )
     gap(lambda s: s["cadence_run_spm"] is None and s in runs, "running cadence")
     gap(
         lambda s: s["hr_recovery_bpm"] is None and s in runs,
@@ -266,7 +267,7 @@ def build_summary(
                 "early": day < EARLY_DAYS,
                 "programme": s.get("programme"),
                 "stage": s.get("stage"),
-                "activity": s.get("activity") or WALK_RUN,
+                "activity": s.get("activity") or SessionActivity.RUN,
                 "walk_step": s.get("walk_step"),
                 "duration_s": s.get("duration_s"),
                 "brisk_walk_min": _brisk_min(m),
@@ -394,7 +395,7 @@ def format_summary_text(summary: Mapping[str, Any]) -> str:
         lines.append(f"  {step['date']} {step['change']} -> stage {step['to_stage']}: {step['reason']}")
     for s in summary["sessions"]:
         p = s["pain"]
-        if s["activity"] == WALK:
+        if s["activity"] == SessionActivity.WALK:
             lines.append(
                 f"  {s['date']} walk{' ' + s['walk_step'] if s['walk_step'] else ''}"
                 f"  {_f(None if s['duration_s'] is None else s['duration_s'] / 60.0)} min"

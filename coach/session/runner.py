@@ -107,6 +107,25 @@ def rendered_durations(voice: Any, phrases: list[str]) -> dict[str, float]:
     return out
 
 
+def speech_record(
+    cue: Cue, spoken: Any, outcome: str, *, now: float, why: str | None = None
+) -> dict[str, Any]:
+    """The ``speech`` record of what the speaker did with ``cue`` (docs/formats/events.md): ``played`` (``spoken``
+    is the voice's :class:`coach.voice.speaker.SpokenCue`, its start time is the record's), ``skipped`` or
+    ``failed`` (at ``now``, session seconds). Shared by the run and the exercise runner."""
+    rec: dict[str, Any] = {
+        "t": round(float(getattr(spoken, "t_start", now)), 3),
+        "kind": RecordKind.SPEECH,
+        "cue_t": cue.t,
+        "type": cue.type,
+        "outcome": outcome,
+        "backend": getattr(spoken, "backend", None),
+    }
+    if why is not None:
+        rec["why"] = why
+    return rec
+
+
 def _interval_name(interval: Any) -> str:
     if interval.label == "warm-up":
         return "Warm-up walk"
@@ -300,18 +319,7 @@ class SessionRunner:
                 self._speech_record(cue, None, "failed", why=str(exc))
 
     def _speech_record(self, cue: Cue, spoken: Any, outcome: str, *, why: str | None = None) -> None:
-        now = float(getattr(spoken, "t_start", self.clock.now()))
-        rec: dict[str, Any] = {
-            "t": round(now, 3),
-            "kind": RecordKind.SPEECH,
-            "cue_t": cue.t,
-            "type": cue.type,
-            "outcome": outcome,
-            "backend": getattr(spoken, "backend", None),
-        }
-        if why is not None:
-            rec["why"] = why
-        self.record.write(rec)
+        self.record.write(speech_record(cue, spoken, outcome, now=self.clock.now(), why=why))
 
     def _flush_records(self) -> None:
         for rec in self.tracker.pop_records():

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from coach.errors import CoachError, InputError, read_text_file
+from coach.plan.dose import ExerciseOutcome
 from coach.plan.moving import MovingSession
 from coach.plan.progression import (
     Decision,
@@ -34,6 +35,7 @@ from coach.plan.progression import (
 )
 from coach.report.model import WALK, WALK_RUN, build_report, next_step_line, read_session
 from coach.store.database import Database, PainEntry
+from coach.vocabulary import SessionActivity
 
 if TYPE_CHECKING:
     from coach.plan.programme import Programme
@@ -100,6 +102,7 @@ def index_session(db: Database, folder: Path) -> str:
                 "rehearsal": s["rehearsal"],
                 "activity": s["activity"],
                 "walk_step": s["walk_step"],
+                "routine": s["routine"],
             },
         },
         intervals=[
@@ -265,6 +268,23 @@ def outcomes(db: Database, *, programme: str | None = None, until: str | None = 
     return out
 
 
+def exercise_outcomes(db: Database, routine: str) -> list[ExerciseOutcome]:
+    """Dose inputs (:func:`coach.plan.dose.decide_dose`) from the database, oldest first: the exercise sessions of
+    ``routine`` that were not rehearsals, each with the highest pain logged for it during, after or the next
+    morning."""
+    out: list[ExerciseOutcome] = []
+    for row in db.sessions():
+        summary = _summary(row)
+        if summary.get("activity") != SessionActivity.EXERCISE or summary.get("routine") != routine:
+            continue
+        if is_rehearsal_row(row):
+            continue
+        pain = pain_model(db, row)
+        scores = [pain[w]["score"] for w in ("during", "after", "next-morning") if w in pain]
+        out.append(ExerciseOutcome(completed=bool(row["completed"]), pain=max(scores) if scores else None))
+    return out
+
+
 def _summary(row: Mapping[str, Any]) -> dict[str, Any]:
     """The ``summary_json`` of an indexed session as a dict ({} when missing or unreadable)."""
     try:
@@ -313,7 +333,8 @@ def walk_outcomes(db: Database) -> list[WalkOutcome]:
 
 
 def moving_sessions(db: Database) -> list[MovingSession]:
-    """Every real session as :class:`coach.plan.moving.MovingSession` (local dates), oldest first."""
+    """Every real walk and walk/run session as :class:`coach.plan.moving.MovingSession` (local dates), oldest
+    first. An exercise routine (``coach exercise``) is the article's mobility and strength, not its moving."""
     return [
         MovingSession(
             day=parse_time(row["started_at"]).astimezone().date(),
@@ -322,7 +343,7 @@ def moving_sessions(db: Database) -> list[MovingSession]:
             brisk_s=row_brisk_s(row),
         )
         for row in db.sessions()
-        if row["started_at"] and not is_rehearsal_row(row)
+        if row["started_at"] and not is_rehearsal_row(row) and row_activity(row) != SessionActivity.EXERCISE
     ]
 
 
@@ -348,12 +369,7 @@ def walking_base_for(
 def rehearsal_reason_row(row: Mapping[str, Any]) -> str | None:
     """:func:`coach.plan.progression.rehearsal_reason` of an indexed session: its ``source`` column and the ``demo`` and
     ``speed`` kept in ``summary_json`` (rows indexed before ``speed`` was kept are decided by source and demo)."""
-    try:
-        summary = json.loads(row.get("summary_json") or "{}")
-    except (TypeError, ValueError):
-        summary = {}
-    if not isinstance(summary, dict):
-        summary = {}
+    summary = _summary(row)
     return rehearsal_reason(
         {"source": row.get("source"), "demo": summary.get("demo"), "speed": summary.get("speed")}
     )
@@ -497,15 +513,17 @@ def decision_for(
 
 def history_row(db: Database, row: dict[str, Any]) -> dict[str, Any]:
     pain = pain_model(db, row)
+    summary = _summary(row)
     return {
         "id": row["id"],
         "started_at": row["started_at"],
+        "routine": summary.get("routine"),
         "programme": row["programme"],
         "stage": row["stage"],
         "complete": bool(row["completed"]),
         "imported": str(row["source"] or "").startswith("import:"),
-        "activity": row_activity(row),
-        "walk_step": _summary(row).get("walk_step"),
+        "activity": row_activity(row),  # run (a walk/run session), walk, or exercise (coach exercise)
+        "walk_step": summary.get("walk_step"),
         "brisk_walk_min": None if (b := row_brisk_s(row)) is None else round(b / 60.0, 1),
         "rehearsal": rehearsal_reason_row(row),
         "duration_s": row["duration_s"],

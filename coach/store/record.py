@@ -195,6 +195,7 @@ class SessionRecord:
             "ended_at": end.get("ended_at") if end else None,
             **{k: self.meta.get(k) for k in ("programme", "stage", "source", "speed", "demo", "note")},
             **({"programme_file": self.meta["programme_file"]} if self.meta.get("programme_file") else {}),
+            **{k: self.meta[k] for k in ("activity", "routine") if self.meta.get(k)},  # an exercise session
             "end_reason": end.get("reason") if end else None,
             "duration_s": end.get("duration_s") if end else last_t,
             "planned_duration_s": self.meta.get("planned_duration_s"),
