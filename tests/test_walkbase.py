@@ -165,13 +165,13 @@ def test_a_runner_at_the_walking_base_gets_walks_routine_moving_and_rest(tmp_pat
     ]
     # the last walk was Wednesday: the next one on Friday, then every other day; the days between for the routine
     assert days == [
-        "Thu 2026-11-05  mobility + strength routine: coach exercise; move: an easy walk, a swim or a ride, with "
+        "Thu 2026-11-05  mobility + strength routine: coach exercise gentle-mobility, coach exercise trunk-strength; move: an easy walk, a swim or a ride, with "
         "only mild discomfort",
         "Fri 2026-11-06  walking base W2: a walk with 20 min at brisk cadence (coach walk)",
-        "Sat 2026-11-07  mobility + strength routine: coach exercise; move: an easy walk, a swim or a ride, with "
+        "Sat 2026-11-07  mobility + strength routine: coach exercise gentle-mobility, coach exercise trunk-strength; move: an easy walk, a swim or a ride, with "
         "only mild discomfort",
         "Sun 2026-11-08  walking base W2: a walk with 20 min at brisk cadence (coach walk)",
-        "Mon 2026-11-09  mobility + strength routine: coach exercise; move: an easy walk, a swim or a ride, with "
+        "Mon 2026-11-09  mobility + strength routine: coach exercise gentle-mobility, coach exercise trunk-strength; move: an easy walk, a swim or a ride, with "
         "only mild discomfort",
         "Tue 2026-11-10  walking base W2: a walk with 20 min at brisk cadence (coach walk)",
         "Wed 2026-11-11  rest (gentle mobility only if it helps)",

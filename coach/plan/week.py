@@ -24,7 +24,9 @@ from datetime import date, timedelta
 from coach.plan.healing import HEALING
 from coach.plan.moving import MovingSession, WeekMoving, this_week
 from coach.plan.progression import Decision, ProgressionConfig, WalkingBaseDecision
+from coach.plan.routine import TRUNK_STRENGTH, default_routine
 from coach.text import mmss
+from coach.vocabulary import SessionActivity
 
 #: Key sessions (runs, or walking-base walks) a week: NHS Couch to 5K and the ASTEROID trial both use three.
 KEY_SESSIONS_PER_WEEK = 3
@@ -35,7 +37,8 @@ REST_DAYS_PER_WEEK = 1
 #: Days the week shows, today first.
 WEEK_DAYS = 7
 
-ROUTINE = "mobility + strength routine: coach exercise"
+#: The routine days' words; the mobility routine is the one for the injury category (:func:`routine_todo`).
+ROUTINE = "mobility + strength routine: coach exercise {mobility}, coach exercise {strength}"
 MOVE = "move: an easy walk, a swim or a ride, with only mild discomfort"
 REST = "rest (gentle mobility only if it helps)"
 
@@ -104,6 +107,12 @@ def healing_line(category: str | None, first_day: date | None, today: date) -> s
     )
 
 
+def routine_todo(injury: str | None) -> str:
+    """A routine day in words: the mobility routine for the injury category
+    (:func:`coach.plan.routine.default_routine`) and the trunk and hip strength routine."""
+    return ROUTINE.format(mobility=default_routine(injury), strength=TRUNK_STRENGTH)
+
+
 def build_week(
     *,
     today: date,
@@ -162,7 +171,7 @@ def build_week(
         done = None
         if d == today and done_today:
             done = ", ".join(
-                f"{'walk' if s.activity == 'walk' else 'run/walk'} {mmss(s.duration_s or 0.0)}"
+                f"{'walk' if s.activity == SessionActivity.WALK else 'run/walk'} {mmss(s.duration_s or 0.0)}"
                 for s in done_today
             )
         if d in keys:
@@ -170,7 +179,7 @@ def build_week(
         elif d in rest:
             days.append(Day(d, "rest", (REST,), done))
         else:
-            days.append(Day(d, "routine", (ROUTINE, MOVE), done))
+            days.append(Day(d, "routine", (routine_todo(injury), MOVE), done))
     if last_key == today:
         days[0] = Day(
             today, "routine", ("key session done today: the routine if you feel like it", MOVE), days[0].done
