@@ -199,3 +199,63 @@ def read_polar_hr(path: str | Path) -> PolarHr:
             raise ReaderError(f"{p}:{k}: bad phone timestamp {row[i_t][:40]!r}")
         rows.append((when, bpm))
     return PolarHr(path=p, rows=tuple(rows))
+
+
+#: Name parts that mark the app's ACC and HR files (``Polar_H10_ABCD1234_20240101_120000_ACC.txt``).
+ACC_MARK, HR_MARK = "ACC", "HR"
+#: Extensions of the app's text exports.
+POLAR_SUFFIXES = (".txt", ".csv")
+
+
+def _is_export(name: str, mark: str) -> bool:
+    stem, dot, ext = name.rpartition(".")
+    return bool(dot) and f".{ext.lower()}" in POLAR_SUFFIXES and stem.upper().endswith(f"_{mark}")
+
+
+def find_polar_files(folder: Path) -> tuple[Path, Path | None] | None:
+    """The ACC export of a folder and its HR export (or ``None``), or ``None`` when there is no ACC export."""
+    names = sorted(p.name for p in folder.iterdir() if p.is_file())
+    acc = next((n for n in names if _is_export(n, ACC_MARK)), None)
+    if acc is None:
+        return None
+    hr = next((n for n in names if _is_export(n, HR_MARK)), None)
+    return folder / acc, None if hr is None else folder / hr
+
+
+def read_polar_export(path: str | Path) -> tuple[PolarAcc, PolarHr | None]:
+    """An ACC export and its HR export from one argument: the ACC file (its ``..._HR`` sibling is read when
+    there), the folder holding both, or the zip the app shares. Zip members are read from a temporary folder that
+    is gone on return (the arrays are in memory)."""
+    import tempfile
+    import zipfile
+
+    p = Path(path)
+    if p.is_dir():
+        found = find_polar_files(p)
+        if found is None:
+            raise ReaderError(f"{p}: no Polar Sensor Logger ACC export (..._ACC.txt) in this folder")
+        acc, hr = found
+        return read_polar_acc(acc), None if hr is None else read_polar_hr(hr)
+    if zipfile.is_zipfile(p):
+        try:
+            with zipfile.ZipFile(p) as zf, tempfile.TemporaryDirectory() as tmp:
+                members = [m for m in zf.infolist() if not m.is_dir()]
+                wanted = [m for m in members if _is_export(Path(m.filename).name, ACC_MARK)]
+                wanted += [m for m in members if _is_export(Path(m.filename).name, HR_MARK)]
+                if not wanted:
+                    raise ReaderError(f"{p}: a zip without a Polar Sensor Logger ACC export (..._ACC.txt)")
+                for m in wanted[:2] if len(wanted) > 1 else wanted:
+                    (Path(tmp) / Path(m.filename).name).write_bytes(zf.read(m))
+                found = find_polar_files(Path(tmp))
+                if found is None:
+                    raise ReaderError(f"{p}: a zip without a Polar Sensor Logger ACC export (..._ACC.txt)")
+                acc_obj = read_polar_acc(found[0])
+                hr_obj = None if found[1] is None else read_polar_hr(found[1])
+        except (zipfile.BadZipFile, OSError) as exc:
+            raise ReaderError(f"{p}: not a readable zip: {exc}") from None
+        # name the members inside the zip in later messages, not the temporary folder
+        acc_obj = PolarAcc(p / acc_obj.path.name, acc_obj.t_s, acc_obj.xyz_mg, acc_obj.first_sensor_ns, acc_obj.phone_start)
+        if hr_obj is not None:
+            hr_obj = PolarHr(p / hr_obj.path.name, hr_obj.rows)
+        return acc_obj, hr_obj
+    return read_polar_acc(p), None
