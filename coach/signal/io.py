@@ -209,7 +209,7 @@ def detect_folder(path: Path) -> str:
     if find_phone_files(path) is not None:
         return "phone-csv"
     raise InputError(
-        f"{path}: a folder, but neither a Polar Sensor Logger export (an ..._ACC.txt file) nor a phone recording "
+        f"{path}: a directory, but neither a Polar Sensor Logger export (an ..._ACC.txt file) nor a phone recording "
         "(accelerometer.csv): give a recording file"
     )
 
@@ -548,6 +548,10 @@ def recordings_from_activity(act: ActivityFile, *, allow_heart_rate_only: bool =
             notes.append(f"device: {act.device}")
         notes += list(act.notes)
         notes += [r for r in refused if n > 1]
+        if leg.steps is not None:
+            notes.append(f"steps: {leg.steps} ({leg.steps_note})")
+        if leg.distance_m:
+            notes.append(f"distance: {leg.distance_m / 1000:.2f} km")
         if dropped:
             notes.append(
                 f"{dropped} cadence readings outside {lo:.0f}-{hi:.0f} steps/min left out (not walking or running)"
