@@ -48,7 +48,9 @@ def analyze(input_path: str, fmt: str, units: str, as_json: bool) -> None:
         result = GaitAnalysis().analyze(rec.t_s, rec.xyz_g, foot_pod=rec.foot_pod, heart_rate=rec.heart_rate)
     except ValueError as exc:
         raise InputError(f"{input_path}: {exc}") from exc
-    doc = to_json_doc(result, rec.format, [*rec.notes, *result.notes_], None if rec.file is None else rec.file.as_json())
+    doc = to_json_doc(
+        result, rec.format, [*rec.notes, *result.notes_], None if rec.file is None else rec.file.as_json()
+    )
     if as_json:
         sys.stdout.write(json.dumps(doc, separators=(",", ":"), allow_nan=False))
         sys.stdout.write("\n")

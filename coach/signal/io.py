@@ -371,7 +371,9 @@ def _unit_scale(path: Path, xyz: np.ndarray, units: str) -> tuple[float, str]:
 POLAR_UNSET_CLOCK_BEFORE = _dt.datetime(2019, 1, 2, tzinfo=_dt.UTC)
 
 
-def polar_start(sensor_start: _dt.datetime | None, phone_start: _dt.datetime | None) -> tuple[_dt.datetime | None, str]:
+def polar_start(
+    sensor_start: _dt.datetime | None, phone_start: _dt.datetime | None
+) -> tuple[_dt.datetime | None, str]:
     """When a Polar Sensor Logger recording started, and how that is known. The phone's time stamp comes first: it
     is the only clock that is always set (a strap whose clock was never set starts at its 2019-01-01 default). The
     app writes it as the phone's local time without a zone; it is taken in this computer's time zone."""
@@ -509,7 +511,9 @@ def recordings_from_activity(act: ActivityFile, *, allow_heart_rate_only: bool =
     refused: list[str] = []
     for k, leg in enumerate(act.legs, 1):
         rows = [(0.0, p.cadence_spm, p.speed_mps) for p in leg.points]
-        verdict = decide(leg.sport, leg.sub_sport, rows, product=act.device.split()[-1] if act.device else None)
+        verdict = decide(
+            leg.sport, leg.sub_sport, rows, product=act.device.split()[-1] if act.device else None
+        )
         if verdict.accept:
             accepted.append((k, leg, verdict))
         elif n > 1:
@@ -543,7 +547,10 @@ def recordings_from_activity(act: ActivityFile, *, allow_heart_rate_only: bool =
             if pt.speed_mps is not None:
                 row = (*row, pt.speed_mps)
             fp.append(row)
-        notes = [*recovered, f"{act.format.upper()}: {what}" + (f", {verdict.reason}" if verdict.reason else "")]
+        notes = [
+            *recovered,
+            f"{act.format.upper()}: {what}" + (f", {verdict.reason}" if verdict.reason else ""),
+        ]
         if act.device:
             notes.append(f"device: {act.device}")
         notes += list(act.notes)
@@ -557,14 +564,18 @@ def recordings_from_activity(act: ActivityFile, *, allow_heart_rate_only: bool =
                 f"{dropped} cadence readings outside {lo:.0f}-{hi:.0f} steps/min left out (not walking or running)"
             )
         if not fp:
-            has = "heart rate only" if hr else ("speed/GPS only" if speed else "no heart rate or speed either")
+            has = (
+                "heart rate only" if hr else ("speed/GPS only" if speed else "no heart rate or speed either")
+            )
             if not (allow_heart_rate_only and hr):
                 raise InputError(
                     f"{path}: {what} without step cadence ({has}): nothing to analyse; {NEEDS}"
                     + (f" ({act.recovery})" if act.recovery else "")
                 )
-            notes.append(f"{act.format.upper()}: heart rate only (no cadence, no accelerometer): no walk/run "
-                         "detection, no cadence")
+            notes.append(
+                f"{act.format.upper()}: heart rate only (no cadence, no accelerometer): no walk/run "
+                "detection, no cadence"
+            )
         else:
             notes.append(
                 "no accelerometer; timeline from the device cadence "
@@ -573,7 +584,9 @@ def recordings_from_activity(act: ActivityFile, *, allow_heart_rate_only: bool =
             )
             _check_device_span(path, fp)
         if not act.clock_set:
-            notes.append("the device clock was never set (times are seconds since power-on): the start time is unknown")
+            notes.append(
+                "the device clock was never set (times are seconds since power-on): the start time is unknown"
+            )
         laps = []
         if t_first is not None:
             for start, elapsed in leg.laps:

@@ -281,7 +281,9 @@ def import_recording(
 ) -> tuple[str, Path, list[str]]:
     """Import ``path`` into ``data_dir``: returns (session id, folder, notes) of its first session (a multisport file
     makes one session per walking or running leg: :func:`import_all` returns them all)."""
-    return import_all(path, data_dir, fmt=fmt, hr_path=hr_path, programme=programme, stage=stage, force=force)[0]
+    return import_all(
+        path, data_dir, fmt=fmt, hr_path=hr_path, programme=programme, stage=stage, force=force
+    )[0]
 
 
 #: Formats ``coach import`` takes (``coach analyze`` also reads plain csv and capture files).
@@ -305,17 +307,16 @@ def import_all(
     path = Path(path)
     if not path.exists():
         raise InputError(f"{path}: no such file")
-    if fmt == "auto":
-        kind = detect_folder(path) if path.is_dir() else detect_format(path)
-    else:
-        kind = fmt
+    kind = (detect_folder(path) if path.is_dir() else detect_format(path)) if fmt == "auto" else fmt
     if kind not in IMPORT_FORMATS:
         raise InputError(
             f"{path}: coach imports FIT, TCX and GPX activities, Polar Sensor Logger exports and phone "
             f"accelerometer folders, not {kind} files (for a capture file use `coach run --sensor replay:FILE`)"
         )
     if hr_path is not None and kind != "polar-csv":
-        raise InputError(f"--hr is for Polar Sensor Logger imports; a {kind.upper()} file carries its own heart rate")
+        raise InputError(
+            f"--hr is for Polar Sensor Logger imports; a {kind.upper()} file carries its own heart rate"
+        )
     digest = sha256_path(path)
     recs = load_recordings(path, kind, allow_heart_rate_only=True)  # the one read of the file's data
     out = []
@@ -323,7 +324,16 @@ def import_all(
         leg = rec.file.leg if rec.file is not None else None
         out.append(
             _import_one(
-                path, data_dir, rec, kind, digest, leg, hr_path=hr_path, programme=programme, stage=stage, force=force
+                path,
+                data_dir,
+                rec,
+                kind,
+                digest,
+                leg,
+                hr_path=hr_path,
+                programme=programme,
+                stage=stage,
+                force=force,
             )
         )
     return out

@@ -217,7 +217,10 @@ def _developer_cadence(frame: Any) -> float | None:
     import fitdecode
 
     for fld in frame.fields:
-        if isinstance(fld.field_def, fitdecode.types.DevFieldDefinition) and str(fld.name).lower() == "cadence":
+        if (
+            isinstance(fld.field_def, fitdecode.types.DevFieldDefinition)
+            and str(fld.name).lower() == "cadence"
+        ):
             value = _number(fld.value)
             if value is None:
                 return None
@@ -287,6 +290,7 @@ def read_fit(path: str | os.PathLike[str]) -> FitFile:
     clock_set = True
     lo, hi = RR_RANGE_S
     good_end = 0  # the byte offset after the last intact frame
+    declared_end = None  # where the current FIT file's header says its CRC ends
     recovery = None
     try:
         size = source.stat().st_size
@@ -299,6 +303,8 @@ def read_fit(path: str | os.PathLike[str]) -> FitFile:
             for frame in reader:
                 if frame.chunk is not None:
                     good_end = frame.chunk.offset + len(frame.chunk.bytes)
+                if isinstance(frame, fitdecode.FitHeader) and frame.chunk is not None:
+                    declared_end = frame.chunk.offset + frame.header_size + frame.body_size + CRC_SIZE
                 if not isinstance(frame, fitdecode.FitDataMessage):
                     continue
                 name = frame.name
@@ -356,7 +362,7 @@ def read_fit(path: str | os.PathLike[str]) -> FitFile:
     except fit_read_errors() as exc:
         if not records and not sessions:
             raise ReaderError(f"{source}: not a readable FIT file: {exc}") from exc
-        recovery = _recovery_note(exc, len(records), good_end, size)
+        recovery = _recovery_note(exc, len(records), good_end, size, declared_end)
     return FitFile(
         path=source,
         records=tuple(records),
@@ -375,24 +381,31 @@ def read_fit(path: str | os.PathLike[str]) -> FitFile:
     )
 
 
-#: A damaged file whose readable part stops within this many bytes of its end lost only its last message (and CRC).
-UNTERMINATED_TAIL_BYTES = 64
+#: The 2-byte CRC that closes a FIT file.
+CRC_SIZE = 2
 
 
-def _recovery_note(exc: BaseException, n_records: int, good_end: int, size: int) -> str:
-    """What was recovered from a damaged file, in one line."""
+def _recovery_note(
+    exc: BaseException, n_records: int, good_end: int, size: int, declared_end: int | None
+) -> str:
+    """What was recovered from a damaged file, in one line. A file as long as its header says whose end does not
+    read is *unterminated* (the device stopped without closing it); a shorter one is *cut short*."""
     import fitdecode
 
-    if isinstance(exc, fitdecode.FitEOFError) and size - good_end <= UNTERMINATED_TAIL_BYTES:
+    if isinstance(exc, fitdecode.FitEOFError):
+        if declared_end is not None and size >= declared_end:
+            return (
+                "the file is unterminated (its last message is cut and it has no CRC, as when a device stops "
+                f"without closing the file): {n_records} records recovered, all but the last {size - good_end} bytes"
+            )
+        whole = declared_end or size
         return (
-            f"the file is unterminated (its last message is cut and it has no CRC, as when a device stops without "
-            f"closing the file): {n_records} records recovered, all but the last {size - good_end} bytes"
+            f"the file is cut short ({size} of the {whole} bytes its header announces): {n_records} records "
+            f"recovered from the first {100.0 * good_end / whole:.0f} % of the file"
         )
-    cut = "is cut short" if isinstance(exc, fitdecode.FitEOFError) else f"is damaged ({exc})"
-    share = 100.0 * good_end / size if size else 0.0
     return (
-        f"the file {cut} at byte {good_end} of {size}: {n_records} records recovered "
-        f"from the first {share:.0f} % of the file"
+        f"the file is damaged at byte {good_end} of {size} ({exc}): {n_records} records recovered "
+        f"from the first {100.0 * good_end / size if size else 0.0:.0f} % of the file"
     )
 
 
@@ -407,19 +420,25 @@ def to_activity(fit: FitFile) -> ActivityFile:
     for leg in fit.legs():
         s = leg.session
         points = tuple(
-            TrackPoint(r.timestamp, r.heart_rate_bpm, r.cadence_spm, r.speed_mps, r.distance_m) for r in leg.records
+            TrackPoint(r.timestamp, r.heart_rate_bpm, r.cadence_spm, r.speed_mps, r.distance_m)
+            for r in leg.records
         )
         first = points[0].timestamp if points else None
         last = points[-1].timestamp if points else None
         laps = tuple(
             (lap.start, lap.elapsed_s)
             for lap in fit.laps
-            if first is not None and last is not None and first - timedelta(seconds=LEG_END_SLACK_S) <= lap.start <= last
+            if first is not None
+            and last is not None
+            and first - timedelta(seconds=LEG_END_SLACK_S) <= lap.start <= last
         )
         steps = steps_note = None
         sport = (leg.sport or "").lower()
-        if s is not None and s.strides and s.strides > 0 and (
-            sport in STRIDE_SPORTS or (leg.sub_sport or "").lower() == "treadmill"
+        if (
+            s is not None
+            and s.strides
+            and s.strides > 0
+            and (sport in STRIDE_SPORTS or (leg.sub_sport or "").lower() == "treadmill")
         ):
             steps = round(2 * s.strides)
             steps_note = f"the file's total of {s.strides:.0f} strides x 2"

@@ -74,7 +74,9 @@ def read_phone(path: str | Path) -> PhoneAcc:
             f"found {lines[bad][:60]!r}"
         ) from None
     if table.ndim != 2 or table.shape[1] != PHONE_COLUMNS or not np.isfinite(table).all():
-        raise ReaderError(f"{acc}: expected {PHONE_COLUMNS} finite numbers per row (timestamp_ns, accuracy, x, y, z)")
+        raise ReaderError(
+            f"{acc}: expected {PHONE_COLUMNS} finite numbers per row (timestamp_ns, accuracy, x, y, z)"
+        )
     ns = table[:, 0]
     return PhoneAcc(path=acc, t_s=(ns - ns[0]) * 1e-9, xyz_ms2=np.ascontiguousarray(table[:, 2:5]))
 

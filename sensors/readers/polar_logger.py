@@ -254,7 +254,9 @@ def read_polar_export(path: str | Path) -> tuple[PolarAcc, PolarHr | None]:
         except (zipfile.BadZipFile, OSError) as exc:
             raise ReaderError(f"{p}: not a readable zip: {exc}") from None
         # name the members inside the zip in later messages, not the temporary folder
-        acc_obj = PolarAcc(p / acc_obj.path.name, acc_obj.t_s, acc_obj.xyz_mg, acc_obj.first_sensor_ns, acc_obj.phone_start)
+        acc_obj = PolarAcc(
+            p / acc_obj.path.name, acc_obj.t_s, acc_obj.xyz_mg, acc_obj.first_sensor_ns, acc_obj.phone_start
+        )
         if hr_obj is not None:
             hr_obj = PolarHr(p / hr_obj.path.name, hr_obj.rows)
         return acc_obj, hr_obj

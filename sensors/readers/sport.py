@@ -88,6 +88,8 @@ def on_foot_evidence(rows: Sequence[Sequence[float | None]]) -> str | None:
     """``None`` when ``rows`` of ``(t_s, steps_per_min[, speed_mps])`` are plausible walking or running, else why
     not (see the module docstring: coasting, speed, step length, cadence range)."""
     stepping = [r for r in rows if r[1] is not None and r[1] >= MIN_STEPPING_SPM]
+    if not stepping:
+        return "no step cadence"
     if len(stepping) < MIN_EVIDENCE_ROWS:
         return f"only {len(stepping)} records with a step cadence"
     lo, hi = STEP_CADENCE_RANGE_SPM
@@ -126,9 +128,7 @@ def decide(
     what = describe(s, sub)
     if s in SKIPPED_SPORTS:
         return Verdict(False, what, "a multisport transition, not an activity", skip=True)
-    if s == "fitness_equipment" and sub in ON_FOOT_EQUIPMENT:
-        declared = True
-    elif s in ON_FOOT_SPORTS:
+    if (s == "fitness_equipment" and sub in ON_FOOT_EQUIPMENT) or s in ON_FOOT_SPORTS:
         declared = True
     elif s is None or s in GENERIC_SPORTS:
         declared = False

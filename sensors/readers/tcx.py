@@ -174,7 +174,9 @@ def read_tcx(path: str | Path) -> ActivityFile:
         if any(c is not None for c in cad):
             factor = 2.0  # RunCadence: strides/min
         else:
-            rows = [(0.0, c, s) for c, s in zip(bike_cad, spd, strict=True) if c is not None and s is not None]
+            rows = [
+                (0.0, c, s) for c, s in zip(bike_cad, spd, strict=True) if c is not None and s is not None
+            ]
             decision = cadence_unit(rows)
             factor = decision.factor
             unit_used = decision.unit
@@ -203,7 +205,11 @@ def read_tcx(path: str | Path) -> ActivityFile:
     if not legs or not any(leg.points for leg in legs):
         raise ReaderError(f"{p}: a TCX file without any timed Trackpoint: nothing to read")
     return ActivityFile(
-        path=p, format="tcx", legs=tuple(legs), device=device, cadence_unit=unit_used  # type: ignore[arg-type]
+        path=p,
+        format="tcx",
+        legs=tuple(legs),
+        device=device,
+        cadence_unit=unit_used,  # type: ignore[arg-type]
     )
 
 
@@ -260,7 +266,9 @@ def read_gpx(path: str | Path) -> ActivityFile:
             )
         )
     if not legs or not any(leg.points for leg in legs):
-        raise ReaderError(f"{p}: a GPX file without any timed track point (trk/trkseg/trkpt): nothing to read")
+        raise ReaderError(
+            f"{p}: a GPX file without any timed track point (trk/trkseg/trkpt): nothing to read"
+        )
     return ActivityFile(
         path=p,
         format="gpx",
