@@ -477,3 +477,25 @@ def test_the_oxford_files_decompress_to_the_upstream_bytes() -> None:
             (OXFORD / f"Pixel_Jamie_Hard_NeckPouch_{k}" / "accelerometer.csv.xz").read_bytes()
         )
         assert f"_{k}: {len(raw)} bytes, sha256 {hashlib.sha256(raw).hexdigest()}" in source
+
+
+def test_a_polar_export_with_rr_and_no_hr_file_gets_its_heart_rate_from_the_beats(tmp_path: Path) -> None:
+    folder = tmp_path / "export"
+    folder.mkdir()
+    shutil.copyfile(POLAR / "Polar_Sense_ACC.txt", folder / "Polar_Sense_ACC.txt")
+    lines = (POLAR / "Polar_Sense_HR.txt").read_text(encoding="utf-8").splitlines()[1:]
+    hr_rows = [line for line in lines if float(line.split(";")[1]) > 0]  # 0 = no reading
+    rr = ["Phone timestamp;RR-interval [ms]"]
+    rr += [f"{line.split(';')[0]};{60000 / float(line.split(';')[1]):.0f}" for line in hr_rows]
+    (folder / "Polar_Sense_RR.txt").write_text("\n".join(rr) + "\n", encoding="utf-8")
+    code, out, err = run_main("import", folder, "--data-dir", tmp_path / "data")
+    assert code == 0, err
+    assert "heart rate from Polar_Sense_RR.txt" in out
+    sid = re.findall(r"as session (\S+) ", out)[0]
+    rows = [
+        json.loads(x)
+        for x in (tmp_path / "data" / "sessions" / sid / "events.jsonl").read_text().splitlines()
+    ]
+    bpm = [r["hr_bpm"] for r in rows if r["kind"] == "gait" and r["hr_bpm"] is not None]
+    expected = [float(line.split(";")[1]) for line in hr_rows]
+    assert bpm and abs(float(np.median(bpm)) - float(np.median(expected))) <= 1.0

@@ -59,21 +59,21 @@ def sha256_file(path: Path) -> str:
 
 
 def polar_hr(hr_path: Path, acc_phone_start: datetime | None) -> list[tuple[float, float]]:
-    """Polar Sensor Logger HR export (``Phone timestamp;HR [bpm];...``) -> (t_s, bpm) on the ACC time base
-    (aligned by the phone timestamps, the only clock both files share)."""
+    """Polar Sensor Logger HR export (``Phone timestamp;HR [bpm];...``) or RR export -> (t_s, bpm) on the ACC time
+    base (aligned by the phone timestamps, the only clock the files share)."""
     from sensors.readers import ReaderError
-    from sensors.readers.polar_logger import read_polar_hr
+    from sensors.readers.polar_logger import read_polar_heart
 
     try:
-        return read_polar_hr(hr_path).on_time_base(acc_phone_start)
+        return read_polar_heart(hr_path).on_time_base(acc_phone_start)
     except ReaderError as exc:
         raise InputError(str(exc)) from exc
 
 
 def sibling_hr(acc_path: Path) -> Path | None:
-    """``Polar_H10_X_20240101_120000_ACC.txt`` -> ``..._HR.txt`` when it exists."""
+    """``Polar_H10_X_20240101_120000_ACC.txt`` -> ``..._HR.txt`` when it exists, else ``..._RR.txt``."""
     name = acc_path.name
-    for a, b in (("_ACC", "_HR"), ("ACC", "HR"), ("_acc", "_hr")):
+    for a, b in (("_ACC", "_HR"), ("ACC", "HR"), ("_acc", "_hr"), ("_ACC", "_RR"), ("_acc", "_rr")):
         if a in name:
             cand = acc_path.with_name(name.replace(a, b))
             if cand.is_file() and cand != acc_path:
