@@ -52,6 +52,10 @@ SPORT_WORDS = {
     "stand_up_paddleboarding": "stand_up_paddleboarding",
     "standuppaddling": "stand_up_paddleboarding",
     "other": "generic",
+    # Strava's GPX export numbers its activity types: 1 ride, 9 run, 10 walk
+    "1": "cycling",
+    "9": "running",
+    "10": "walking",
 }
 #: Mean Earth radius (m), for distances between GPX positions.
 EARTH_RADIUS_M = 6_371_000.0
