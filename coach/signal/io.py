@@ -32,7 +32,7 @@ import numpy as np
 from coach.errors import InputError
 from sensors.readers import ReaderError
 from sensors.readers.activity import ActivityFile, ActivityLeg
-from sensors.readers.fit import FitFile, fit_read_errors, read_fit, to_activity
+from sensors.readers.fit import fit_read_errors, read_fit, to_activity
 from sensors.readers.sport import NEEDS, STEP_CADENCE_RANGE_SPM, Verdict, decide
 from sensors.units import CadenceUnit, cadence_unit
 
@@ -46,7 +46,7 @@ __all__ = [
     "fit_read_errors",
     "load_recording",
     "load_recordings",
-    "recording_from_fit",
+    "recordings_from_activity",
 ]
 
 FORMATS = ("auto", "csv", "polar-csv", "capture", "fit", "tcx", "gpx", "phone-csv")
@@ -485,12 +485,6 @@ def _load_fit(path: Path, *, allow_heart_rate_only: bool = False) -> list[Record
     return recordings_from_activity(to_activity(fit), allow_heart_rate_only=allow_heart_rate_only)
 
 
-def recording_from_fit(fit: FitFile, *, allow_heart_rate_only: bool = False) -> Recording:
-    """The first walking or running leg of a read FIT file as a :class:`Recording` (see
-    :func:`recordings_from_activity`)."""
-    return recordings_from_activity(to_activity(fit), allow_heart_rate_only=allow_heart_rate_only)[0]
-
-
 def _leg_label(k: int, n: int, what: str, leg: ActivityLeg) -> str:
     from coach.text import mmss
 
@@ -592,6 +586,8 @@ def recordings_from_activity(act: ActivityFile, *, allow_heart_rate_only: bool =
             for start, elapsed in leg.laps:
                 s = max(0.0, (start - t_first).total_seconds())
                 laps.append((s, s + elapsed))
+        fp.sort(key=lambda row: row[0])  # stable; a TCX or GPX may list points out of order
+        hr.sort(key=lambda row: row[0])
         rec = Recording.without_accelerometer(
             act.format,
             heart_rate=hr,

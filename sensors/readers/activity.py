@@ -59,6 +59,8 @@ class ActivityFile:
     format: str
     legs: tuple[ActivityLeg, ...]
     device: str | None = None
+    #: The device's product name alone (``"edge500"``): a bike computer is a ride (:mod:`sensors.readers.sport`).
+    product: str | None = None
     clock_set: bool = True
     recovery: str | None = None
     cadence_unit: CadenceUnit = "steps"

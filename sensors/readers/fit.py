@@ -468,6 +468,7 @@ def to_activity(fit: FitFile) -> ActivityFile:
         format="fit",
         legs=tuple(legs),
         device=fit.device,
+        product=fit.product,
         clock_set=fit.clock_set,
         recovery=fit.recovery,
         cadence_unit=fit.cadence_unit,

@@ -30,7 +30,7 @@ from pathlib import Path
 
 from sensors.readers._common import ReaderError
 from sensors.readers.activity import ActivityFile, ActivityLeg, TrackPoint
-from sensors.units import cadence_unit
+from sensors.units import CadenceUnit, cadence_unit
 
 #: TCX ``Sport`` and GPX ``type`` words -> FIT sport names (what :mod:`sensors.readers.sport` decides on).
 SPORT_WORDS = {
@@ -144,7 +144,7 @@ def read_tcx(path: str | Path) -> ActivityFile:
     activities = _child(root, "Activities")
     legs = []
     device = None
-    unit_used = "strides"
+    unit_used: CadenceUnit = "strides"
     for act in [] if activities is None else [a for a in activities if _local(a.tag) == "Activity"]:
         device = device or _text(_child(act, "Creator", "Name"))
         times: list[datetime] = []
@@ -213,7 +213,8 @@ def read_tcx(path: str | Path) -> ActivityFile:
         format="tcx",
         legs=tuple(legs),
         device=device,
-        cadence_unit=unit_used,  # type: ignore[arg-type]
+        product=device,
+        cadence_unit=unit_used,
     )
 
 
@@ -228,7 +229,7 @@ def read_gpx(path: str | Path) -> ActivityFile:
     p = Path(path)
     root = _parse(p, "gpx", "GPX")
     legs = []
-    unit_used = "strides"
+    unit_used: CadenceUnit = "strides"
     for trk in (c for c in root if _local(c.tag) == "trk"):
         times: list[datetime] = []
         pos: list[tuple[float, float] | None] = []
@@ -278,7 +279,7 @@ def read_gpx(path: str | Path) -> ActivityFile:
         format="gpx",
         legs=tuple(legs),
         device=root.get("creator"),
-        cadence_unit=unit_used,  # type: ignore[arg-type]
+        cadence_unit=unit_used,
     )
 
 
