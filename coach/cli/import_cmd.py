@@ -1,4 +1,4 @@
-"""``coach import FILE``: a FIT/TCX/GPX walk or run, a Polar Sensor Logger export or a phone recording becomes a session."""
+"""``coach import FILE``: a FIT/TCX/GPX walk or run, a Polar Sensor Logger export or a phone log becomes a session."""
 
 from __future__ import annotations
 

@@ -14,8 +14,14 @@ by the one rule :func:`sensors.units.cadence_unit`: a Recording's cadence is alw
 - ``capture``: a coach capture file replayed through :class:`sensors.sources.replay.ReplaySource` (PMD accelerometer,
   RSC cadence, heart rate), the same code path as a live strap. RSC cadence does not say steps or strides: the
   step length decides (:func:`sensors.units.cadence_unit`).
-- ``fit``: a FIT activity; running cadence there is strides/min, so steps/min = 2 x (cadence +
-  fractional_cadence). There is no accelerometer: the analysis uses the device cadence.
+- ``fit``, ``tcx``, ``gpx``: an activity file, read into a :class:`sensors.readers.activity.ActivityFile` (cadence
+  already in steps/min: FIT and TCX ``RunCadence`` are strides/min, x 2) and turned into one :class:`Recording` per
+  walking or running leg by :func:`recordings_from_activity`, which asks :func:`sensors.readers.sport.decide` what
+  each leg is (docs/import.md). There is no accelerometer: the analysis uses the device cadence.
+- ``phone-csv``: a phone accelerometer folder (``accelerometer.csv``: ``timestamp_ns, accuracy, x, y, z`` in m/s^2),
+  :mod:`sensors.readers.phone`.
+
+A Polar Sensor Logger export may be given as its ACC file, its folder or the app's zip (with the HR or RR file).
 """
 
 from __future__ import annotations
@@ -505,9 +511,7 @@ def recordings_from_activity(act: ActivityFile, *, allow_heart_rate_only: bool =
     refused: list[str] = []
     for k, leg in enumerate(act.legs, 1):
         rows = [(0.0, p.cadence_spm, p.speed_mps) for p in leg.points]
-        verdict = decide(
-            leg.sport, leg.sub_sport, rows, product=act.device.split()[-1] if act.device else None
-        )
+        verdict = decide(leg.sport, leg.sub_sport, rows, product=act.product)
         if verdict.accept:
             accepted.append((k, leg, verdict))
         elif n > 1:

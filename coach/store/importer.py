@@ -6,8 +6,9 @@ ACC export (``...ACC.txt``/``.csv``, semicolon separated, with ``sensor timestam
 its HR export beside it (``...HR.txt``, found automatically or given with ``--hr``), or the folder or zip holding
 both, and a phone accelerometer folder (:mod:`sensors.readers.phone`). What the file states about itself (device,
 sport, its own step total, distance, average speed, laps, what was recovered from a damaged file) is kept in
-``session_start.imported_from`` (docs/formats/events.md). The file is read once, by the one reader of its format (:mod:`sensors.readers`, through
-:func:`coach.signal.io.load_recording`, which also gives the start time and the FIT laps); gait analysis is
+``session_start.imported_from`` (docs/formats/events.md). The file is read once, by the one reader of its format
+(:mod:`sensors.readers`, through :func:`coach.signal.io.load_recordings`, which also gives the start time and the
+laps); gait analysis is
 :class:`coach.signal.GaitAnalysis`, the same pipeline a live session uses; the folder is written with
 :class:`coach.store.record.SessionRecord` in the format of docs/formats/events.md, so ``coach report`` and
 ``coach export`` treat it like any session.

@@ -173,7 +173,8 @@ class FitFile:
         buckets: list[list[FitRecord]] = [[] for _ in order]
         slack = timedelta(seconds=LEG_END_SLACK_S)
         for rec in sorted(self.records, key=lambda r: r.timestamp):
-            k = next((i for i, j in enumerate(order) if rec.timestamp <= ends[j] + slack), len(order) - 1)  # type: ignore[operator]
+            inside = (i for i, j in enumerate(order) if rec.timestamp <= ends[j] + slack)  # type: ignore[operator]
+            k = next(inside, len(order) - 1)
             buckets[k].append(rec)
         out = []
         for i, j in enumerate(order):

@@ -4,7 +4,8 @@ A folder holding ``accelerometer.csv`` (or ``accelerometer.csv.xz`` / ``.gz``): 
 ``timestamp_ns, accuracy, x, y, z``, no header; the time is Android's sensor clock (nanoseconds since boot, so not a
 date), x/y/z in m/s^2, at the phone's own rate and not evenly spaced (the Oxford Pixel logs run at about 405 Hz,
 2.47 ms apart with the odd longer gap; the analysis resamples onto its own grid, as it does for any csv). Other
-files of the folder (the dataset's ``stepcounter.csv`` foot-switch truth, ``metadata.txt``) are not read. :func:`read_phone` -> :class:`PhoneAcc`; problems raise :class:`~sensors.readers.ReaderError`.
+files of the folder (the dataset's ``stepcounter.csv`` foot-switch truth, ``metadata.txt``) are not read.
+:func:`read_phone` -> :class:`PhoneAcc`; problems raise :class:`~sensors.readers.ReaderError`.
 """
 
 from __future__ import annotations

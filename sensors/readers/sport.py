@@ -110,7 +110,10 @@ def on_foot_evidence(rows: Sequence[Sequence[float | None]]) -> str | None:
             return f"its median speed is {speed:.1f} m/s, faster than anyone runs for long ({MAX_ON_FOOT_SPEED_MPS:g})"
         step = statistics.median(float(r[2]) * 60.0 / float(r[1]) for r in moving)  # type: ignore[arg-type]
         if step > MAX_STEP_M:
-            return f"its 'steps' would be {step:.1f} m long (speed / cadence), longer than any runner's ({MAX_STEP_M:g} m)"
+            return (
+                f"its 'steps' would be {step:.1f} m long (speed / cadence), longer than any runner's "
+                f"({MAX_STEP_M:g} m)"
+            )
     return None
 
 
