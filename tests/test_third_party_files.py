@@ -508,3 +508,50 @@ def test_a_polar_export_with_rr_and_no_hr_file_gets_its_heart_rate_from_the_beat
     bpm = [r["hr_bpm"] for r in rows if r["kind"] == "gait" and r["hr_bpm"] is not None]
     expected = [float(line.split(";")[1]) for line in hr_rows]
     assert bpm and abs(float(np.median(bpm)) - float(np.median(expected))) <= 1.0
+
+
+def test_damaged_tcx_gpx_and_fit_files_give_one_line_errors_only(tmp_path: Path) -> None:
+    """Seeded damage (cuts, flipped bytes, inserted garbage) to real files of each activity format: loading either
+    works or raises a one-line input error naming the file, never anything else."""
+    import random
+
+    from coach.errors import CoachError
+    from coach.signal.io import load_recordings
+
+    seeds = {
+        "run.tcx": write_tcx(
+            _fit_points(FIT_DIR / "garmin-fenix-5-run.fit"), tmp_path / "seed.tcx"
+        ).read_bytes(),
+        "run.gpx": write_gpx(
+            _fit_points(FIT_DIR / "activity-small-fenix2-run.fit")[:300], tmp_path / "seed.gpx", "running"
+        ).read_bytes(),
+        "hr.tcx": (TCX / "test.tcx").read_bytes(),
+        "run.fit": (FITPARSE / "compressed-speed-distance.fit").read_bytes(),
+        "multi.fit": (FITPARSE / "developer-types-sample.fit").read_bytes(),
+    }
+    rng = random.Random(13)
+    outcomes = {"loaded": 0, "refused": 0}
+    for k in range(150):
+        name = rng.choice(sorted(seeds))
+        data = bytearray(seeds[name])
+        for _ in range(rng.randint(1, 3)):
+            op = rng.choice(("cut", "flip", "insert"))
+            at = rng.randrange(len(data))
+            if op == "cut":
+                del data[at:]
+            elif op == "flip" and data:
+                data[at] ^= 1 << rng.randrange(8)
+            else:
+                data[at:at] = bytes(rng.randrange(256) for _ in range(rng.randint(1, 40)))
+            if not data:
+                data = bytearray(b"x")
+        path = tmp_path / f"{k}-{name}"
+        path.write_bytes(bytes(data))
+        try:
+            load_recordings(path)
+            outcomes["loaded"] += 1
+        except CoachError as exc:
+            outcomes["refused"] += 1
+            assert str(exc).startswith(str(path)), str(exc)
+            assert "\n" not in str(exc).strip(), str(exc)
+    assert outcomes["loaded"] and outcomes["refused"], outcomes

@@ -35,6 +35,7 @@ from __future__ import annotations
 import math
 import os
 import struct
+import warnings
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -298,9 +299,15 @@ def read_fit(path: str | os.PathLike[str]) -> FitFile:
     except OSError as exc:
         raise ReaderError(f"{source}: cannot read: {exc.strerror or exc}") from exc
     try:
-        with fitdecode.FitReader(
-            str(source), check_crc=fitdecode.CrcCheck.WARN, keep_raw_chunks=True
-        ) as reader:
+        with (
+            warnings.catch_warnings(),
+            fitdecode.FitReader(
+                str(source), check_crc=fitdecode.CrcCheck.WARN, keep_raw_chunks=True
+            ) as reader,
+        ):
+            # fitdecode warns (on stderr) about CRC mismatches and undecodable developer fields of damaged files;
+            # what matters of them is said once, in FitFile.recovery
+            warnings.simplefilter("ignore", UserWarning)
             for frame in reader:
                 if frame.chunk is not None:
                     good_end = frame.chunk.offset + len(frame.chunk.bytes)
