@@ -37,6 +37,7 @@ def ride(n: int = 100) -> list[tuple[float, float | None, float | None]]:
         ("cycling", "road", rows(170, 8.0), False, "not walking or running"),
         ("swimming", "lap_swimming", [], False, "not walking or running"),
         ("rowing", None, [], False, "not walking or running"),
+        ("training", "strength_training", rows(120, None), False, "not walking or running"),
         ("paddling", None, [], False, "not walking or running"),
         ("stand_up_paddleboarding", None, rows(325, 1.5), False, "not walking or running"),
         # a SUP or anything else written as generic with 162 "strides" = 325 steps/min: not steps

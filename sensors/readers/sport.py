@@ -35,7 +35,7 @@ ON_FOOT_SPORTS = frozenset({"running", "walking", "hiking"})
 #: ``fitness_equipment`` sub-sports that are walking or running (every other machine is refused).
 ON_FOOT_EQUIPMENT = frozenset({"treadmill", "indoor_running", "indoor_walking"})
 #: Sports that say nothing: accepted only when the data is plausible for walking or running.
-GENERIC_SPORTS = frozenset({"generic", "other", "all", "multisport", "training"})
+GENERIC_SPORTS = frozenset({"generic", "other", "all", "multisport"})
 #: Multisport legs that are not an activity (skipped, not refused).
 SKIPPED_SPORTS = frozenset({"transition"})
 #: Step cadence (steps/min) of walking and running: a slow shuffle ~40, an elite sprint ~240.
