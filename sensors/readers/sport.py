@@ -101,7 +101,7 @@ def on_foot_evidence(rows: Sequence[Sequence[float | None]]) -> str | None:
     if fast and len(coasting) > MAX_COAST_SHARE * len(fast) and len(coasting) >= MIN_EVIDENCE_ROWS:
         return (
             f"{100 * len(coasting) / len(fast):.0f} % of the time above {COAST_SPEED_MPS:g} m/s has cadence 0 "
-            "(coasting: a ride, not a run)"
+            "(coasting: moving without a step, not on foot)"
         )
     moving = [r for r in stepping if len(r) > 2 and r[2] is not None and r[2] > 0]
     if len(moving) >= MIN_EVIDENCE_ROWS:
