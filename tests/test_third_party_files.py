@@ -555,3 +555,11 @@ def test_damaged_tcx_gpx_and_fit_files_give_one_line_errors_only(tmp_path: Path)
             assert str(exc).startswith(str(path)), str(exc)
             assert "\n" not in str(exc).strip(), str(exc)
     assert outcomes["loaded"] and outcomes["refused"], outcomes
+
+
+def test_a_gpx_ride_without_a_type_is_not_a_run(tmp_path: Path) -> None:
+    # the Edge 500 ride as a GPX without <type>: pedal rpm in `cad` would double to a believable step rate
+    points = _fit_points(FITPARSE / "garmin-edge-500-activity.fit")[:3000]
+    code, _, err = analyze(write_gpx(points, tmp_path / "ride.gpx", ""))
+    assert code == EXIT_INPUT
+    _one_line_refusal(err, r"an activity without a sport: nothing says it was on foot")
