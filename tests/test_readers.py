@@ -262,3 +262,23 @@ def test_a_cut_fit_file_keeps_what_it_has_and_says_so(tmp_path: Path) -> None:
     cut.write_bytes(data[:20])
     with pytest.raises(ReaderError, match="not a readable FIT file"):
         read_fit(cut)
+
+
+def test_phone_logs_are_read_from_the_folder_or_the_file_and_other_layouts_are_refused(
+    tmp_path: Path,
+) -> None:
+    from sensors.readers.phone import read_phone
+
+    rows = "\n".join(f"{1_000_000_000 + k * 5_000_000},3,0.1,9.7,0.3" for k in range(10))
+    (tmp_path / "accelerometer.csv").write_text(rows + "\n")
+    acc = read_phone(tmp_path)
+    assert acc.t_s[1] == pytest.approx(0.005) and acc.xyz_ms2.shape == (10, 3)
+    assert read_phone(tmp_path / "accelerometer.csv").t_s.tolist() == acc.t_s.tolist()
+    other = tmp_path / "sensorlogger"
+    other.mkdir()
+    (other / "accelerometer.csv").write_text("time,seconds_elapsed,z,y,x\n" + rows + "\n")
+    with pytest.raises(ReaderError, match="expected the columns timestamp_ns, accuracy, x, y, z"):
+        read_phone(other)
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(ReaderError, match=r"no accelerometer\.csv"):
+        read_phone(tmp_path / "empty")

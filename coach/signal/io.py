@@ -39,6 +39,7 @@ from coach.errors import InputError
 from sensors.readers import ReaderError
 from sensors.readers.activity import ActivityFile, ActivityLeg
 from sensors.readers.fit import fit_read_errors, read_fit, to_activity
+from sensors.readers.phone import PHONE_ACC_NAMES
 from sensors.readers.sport import NEEDS, STEP_CADENCE_RANGE_SPM, Verdict, decide
 from sensors.units import CadenceUnit, cadence_unit
 
@@ -231,6 +232,8 @@ def detect_format(path: Path) -> str:
     suffix = path.suffix.lower()
     if suffix == ".fit":
         return "fit"
+    if path.name.lower() in PHONE_ACC_NAMES:
+        return "phone-csv"
     if head.startswith(b"PK\x03\x04") or suffix == ".zip":
         return "polar-csv"  # the Polar Sensor Logger app shares its files as one zip
     text = head.decode("utf-8", errors="replace").lstrip("\ufeff")

@@ -63,7 +63,17 @@ def read_phone(path: str | Path) -> PhoneAcc:
     text = _text(acc).replace("\r", "").strip()
     lines = text.split("\n")
     if lines and lines[0] and not lines[0][:1].isdigit():
-        lines = lines[1:]  # a header line
+        header = [c.strip().lower() for c in lines[0].split(",")]
+        if (
+            len(header) != PHONE_COLUMNS
+            or header[2:] != ["x", "y", "z"]
+            or not header[0].startswith("timestamp")
+        ):
+            raise ReaderError(
+                f"{acc}:1: not a phone accelerometer log coach knows: expected the columns timestamp_ns, accuracy, "
+                f"x, y, z, found {lines[0][:60]!r}"
+            )
+        lines = lines[1:]
     if len(lines) < 2:
         raise ReaderError(f"{acc}: fewer than two samples")
     try:
