@@ -563,3 +563,22 @@ def test_a_gpx_ride_without_a_type_is_not_a_run(tmp_path: Path) -> None:
     code, _, err = analyze(write_gpx(points, tmp_path / "ride.gpx", ""))
     assert code == EXIT_INPUT
     _one_line_refusal(err, r"an activity without a sport: nothing says it was on foot")
+
+
+def test_a_zipped_activity_reads_like_the_file(tmp_path: Path) -> None:
+    # Garmin Connect's "export original" is a zip holding the .fit
+    for name in ("garmin-fenix-5-run.fit", "garmin-fenix-5-bike.fit"):
+        src = (FIT_DIR if "run" in name else FITPARSE) / name
+        zpath = tmp_path / f"{src.stem}.zip"
+        with zipfile.ZipFile(zpath, "w") as zf:
+            zf.write(src, name)
+        code_zip, doc_zip, err_zip = analyze(zpath)
+        code, doc, err = analyze(src)
+        assert code_zip == code
+        if code == 0:
+            assert doc_zip == doc
+        else:
+            assert err_zip.replace(f"{zpath}!{name}", str(src)) == err
+    code, out, err = run_main("import", tmp_path / "garmin-fenix-5-run.zip", "--data-dir", tmp_path / "data")
+    assert code == 0, err
+    assert "steps: 156 (the file's total of 78 strides x 2)" in out

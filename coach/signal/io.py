@@ -21,7 +21,8 @@ by the one rule :func:`sensors.units.cadence_unit`: a Recording's cadence is alw
 - ``phone-csv``: a phone accelerometer folder (``accelerometer.csv``: ``timestamp_ns, accuracy, x, y, z`` in m/s^2),
   :mod:`sensors.readers.phone`.
 
-A Polar Sensor Logger export may be given as its ACC file, its folder or the app's zip (with the HR or RR file).
+A Polar Sensor Logger export may be given as its ACC file, its folder or the app's zip (with the HR or RR file); a
+zip holding one ``.fit``, ``.tcx`` or ``.gpx`` (Garmin Connect's "export original") is read as that file.
 """
 
 from __future__ import annotations
@@ -193,6 +194,8 @@ def load_recordings(
             raise InputError(f"{p}: file is empty")
         fmt = detect_format(p) if format == "auto" else format
     logger.info("loading %s as %s", p, fmt)
+    if fmt in ZIPPED_ACTIVITY_SUFFIXES_FORMATS and p.is_file() and _is_zip(p):
+        return _load_zipped_activity(p, fmt, allow_heart_rate_only=allow_heart_rate_only)
     if fmt == "csv":
         return [_load_csv(p, units)]
     if fmt == "polar-csv":
@@ -221,6 +224,68 @@ def detect_folder(path: Path) -> str:
     )
 
 
+#: Activity files a zip may hold (Garmin Connect's "export original" is a zip of the .fit).
+ZIPPED_ACTIVITY_SUFFIXES = (".fit", ".tcx", ".gpx")
+ZIPPED_ACTIVITY_SUFFIXES_FORMATS = tuple(s[1:] for s in ZIPPED_ACTIVITY_SUFFIXES)
+#: A zip member larger than this (bytes) is not unpacked (a zip bomb, not an activity).
+MAX_ZIP_MEMBER_BYTES = 256 * 1024 * 1024
+
+
+def _is_zip(path: Path) -> bool:
+    try:
+        with path.open("rb") as fh:
+            return fh.read(4) == b"PK\x03\x04"
+    except OSError:
+        return False
+
+
+def _zip_format(path: Path) -> str:
+    """A zip is the Polar Sensor Logger app's export (an ``..._ACC`` file inside) or one zipped activity file."""
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(path) as zf:
+            names = [Path(m.filename).name for m in zf.infolist() if not m.is_dir()]
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise InputError(f"{path}: not a readable zip: {exc}") from None
+    activities = [n for n in names if Path(n).suffix.lower() in ZIPPED_ACTIVITY_SUFFIXES]
+    if len(activities) == 1 and not any("_ACC." in n.upper() for n in names):
+        return Path(activities[0]).suffix.lower()[1:]
+    return "polar-csv"
+
+
+def _load_zipped_activity(path: Path, fmt: str, *, allow_heart_rate_only: bool) -> list[Recording]:
+    """The one activity file of a zip, unpacked to a temporary folder that is gone on return; messages name
+    ``ZIP!MEMBER``."""
+    import tempfile
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(path) as zf, tempfile.TemporaryDirectory() as tmp:
+            members = [
+                m
+                for m in zf.infolist()
+                if not m.is_dir() and Path(m.filename).suffix.lower() in ZIPPED_ACTIVITY_SUFFIXES
+            ]
+            if len(members) != 1:
+                raise InputError(
+                    f"{path}: a zip with {len(members)} activity files (.fit, .tcx, .gpx): unpack it and give one"
+                )
+            member = members[0]
+            if member.file_size > MAX_ZIP_MEMBER_BYTES:
+                raise InputError(
+                    f"{path}: {member.filename} unpacks to {member.file_size} bytes: not an activity"
+                )
+            target = Path(tmp) / Path(member.filename).name
+            target.write_bytes(zf.read(member))
+            try:
+                return load_recordings(target, fmt, allow_heart_rate_only=allow_heart_rate_only)
+            except InputError as exc:
+                raise InputError(str(exc).replace(str(target), f"{path}!{member.filename}")) from None
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise InputError(f"{path}: not a readable zip: {exc}") from None
+
+
 def detect_format(path: Path) -> str:
     try:
         with path.open("rb") as fh:
@@ -235,7 +300,7 @@ def detect_format(path: Path) -> str:
     if path.name.lower() in PHONE_ACC_NAMES:
         return "phone-csv"
     if head.startswith(b"PK\x03\x04") or suffix == ".zip":
-        return "polar-csv"  # the Polar Sensor Logger app shares its files as one zip
+        return _zip_format(path)
     text = head.decode("utf-8", errors="replace").lstrip("\ufeff")
     if suffix == ".tcx" or "<TrainingCenterDatabase" in text:
         return "tcx"
