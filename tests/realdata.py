@@ -24,3 +24,5 @@ FIT_DIR = DATA / "garmin-fit"
 HEXOSKIN_DIR = DATA / "hexoskin-chest"
 #: Mobilise-D lower-back lab examples (participants HA/001 and HA/002).
 MOBILISE_DIR = DATA / "mobilise-d-lowerback"
+#: Files from other people's watches, apps and phones (FIT, TCX, Polar Sensor Logger, phone-on-chest walks).
+THIRD_PARTY = DATA / "third-party"

@@ -13,6 +13,7 @@ import errno
 import importlib.util
 import json
 import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Callable
@@ -20,6 +21,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+
+from tests.realdata import THIRD_PARTY
 
 REPO = Path(__file__).resolve().parents[1]
 FIXTURE = REPO / "fixtures" / "chest-walk-jog-walk-hexoskin-008.jsonl"
@@ -255,8 +258,24 @@ TABLE: tuple[Row, ...] = (
         "Import: a plain csv",
         ("import", "{d}/columns.csv", "--data-dir", "{d}/data"),
         3,
-        "{d}/columns.csv: coach imports FIT activities and Polar Sensor Logger ACC exports",
-        "Use `coach analyze` for a t,x,y,z csv; import takes FIT and Polar Sensor Logger files.",
+        "{d}/columns.csv: coach imports FIT, TCX and GPX activities, Polar Sensor Logger exports",
+        "Use `coach analyze` for a t,x,y,z csv; import takes the files of docs/import.md.",
+    ),
+    Row(
+        "import-ride",
+        "Import or analyze: not a walk or run",
+        ("import", "{d}/ride.fit", "--data-dir", "{d}/data"),
+        3,
+        "{d}/ride.fit: a cycling activity: not walking or running; coach analyses walking and running",
+        "coach only analyses walking and running (docs/import.md says what is accepted and why).",
+    ),
+    Row(
+        "analyze-gps-only",
+        "Import or analyze: a run without cadence",
+        ("analyze", "{d}/gps-run.tcx"),
+        3,
+        "{d}/gps-run.tcx: a running activity without step cadence (speed/GPS only)",
+        "The watch recorded no cadence; `coach import` keeps a run with heart rate as a heart-rate session.",
     ),
     Row(
         "import-non-utf8",
@@ -488,6 +507,8 @@ def bad_files(tmp_path_factory: pytest.TempPathFactory) -> Path:
     (d / "latin1.jsonl").write_bytes('{"format": "coach-capture", "source": "Mötley"}\n'.encode("latin-1"))
     (d / "latin1.toml").write_bytes('name = "müde"\n'.encode("latin-1"))
     (d / "columns.csv").write_text("time,ax,ay,az\n0.0,0.1,0.2,1.0\n")
+    shutil.copyfile(THIRD_PARTY / "fitparse" / "garmin-fenix-5-bike.fit", d / "ride.fit")
+    shutil.copyfile(THIRD_PARTY / "tcxparser" / "no_hr.tcx", d / "gps-run.tcx")
     header = json.loads(FIXTURE.read_text().splitlines()[0])
     (d / "future.jsonl").write_text(json.dumps({**header, "version": 99}) + "\n")
     base = 'name = "bad"\ntitle = "Bad"\n[[stages]]\ntitle = "s"\n'

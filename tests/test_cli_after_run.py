@@ -163,7 +163,7 @@ def test_import_command(data_dir: Path, tmp_path: Path) -> None:
         (["history", "--data-dir", "FILE/sub"], "not writable"),
         (["plan", "--programme", "nosuch"], "unknown programme"),
         (["export", "nosuch", "--fit", "x.fit"], "no session 'nosuch'"),
-        (["import", "NOTFIT"], "imports FIT activities and Polar"),
+        (["import", "NOTFIT"], "imports FIT, TCX and GPX activities, Polar"),
     ],
     ids=["pain", "pain-nan", "report", "history", "plan", "export", "import"],
 )

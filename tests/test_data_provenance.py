@@ -77,9 +77,20 @@ def test_every_data_file_has_the_bytes_the_readme_states(name: str) -> None:
     )
 
 
+#: Folders that gather several origins: each of their subfolders carries its own SOURCE.txt and licence.
+COLLECTIONS = ("third-party",)
+
+
 def test_every_data_folder_has_its_source_and_licence() -> None:
     for folder in sorted(p for p in DATA.iterdir() if p.is_dir()):
         assert (folder / "SOURCE.txt").is_file(), f"{folder}: no SOURCE.txt"
+        if folder.name in COLLECTIONS:
+            subfolders = sorted(p for p in folder.iterdir() if p.is_dir())
+            assert subfolders, f"{folder}: a collection without subfolders"
+            for sub in subfolders:
+                assert (sub / "SOURCE.txt").is_file(), f"{sub}: no SOURCE.txt"
+                assert list(sub.glob("LICENSE*")), f"{sub}: no licence text"
+            continue
         assert list(folder.glob("LICENSE*")), f"{folder}: no licence text"
         assert f"## {folder.name}/" in README.read_text(encoding="utf-8"), (
             f"{README}: no section for {folder.name}/"

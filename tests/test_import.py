@@ -157,7 +157,7 @@ def test_polar_sensor_logger_import_with_hr(tmp_path: Path) -> None:
 def test_import_refuses_other_files(tmp_path: Path) -> None:
     other = tmp_path / "notes.csv"
     other.write_text("t,x,y,z\n0,0,0,1\n")
-    with pytest.raises(InputError, match="imports FIT activities and Polar"):
+    with pytest.raises(InputError, match="imports FIT, TCX and GPX activities, Polar"):
         import_recording(other, tmp_path / "data")
     with pytest.raises(InputError, match="no such file"):
         import_recording(tmp_path / "missing.fit", tmp_path / "data")

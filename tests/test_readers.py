@@ -177,3 +177,108 @@ def test_pmd_epoch_is_one_constant() -> None:
         "sensors/readers/polar_logger.py",
     ):
         assert "datetime(2000" not in (REPO / module).read_text(encoding="utf-8"), module
+
+
+# ------------------------------------------------------------------------------------------ FIT from any device
+
+
+def test_fit_with_an_unset_clock_keeps_its_records_and_says_it_has_no_date() -> None:
+    from tests.realdata import THIRD_PARTY
+
+    fit = read_fit(THIRD_PARTY / "fitparse" / "compressed-speed-distance.fit")
+    assert not fit.clock_set
+    assert len(fit.records) == 755
+    assert sum(r.cadence_strides_per_min is not None for r in fit.records) == 753
+    assert sum(r.heart_rate_bpm is not None for r in fit.records) == 754
+    span = (fit.records[-1].timestamp - fit.records[0].timestamp).total_seconds()
+    assert 3800 < span < 3900  # compressed timestamps resolved: about the session's 3883 s
+    assert fit.sessions[0].strides == 5062 and fit.sessions[0].sport == "running"
+
+
+def test_fit_multisport_legs_split_the_records_by_session() -> None:
+    from tests.realdata import THIRD_PARTY
+
+    fit = read_fit(THIRD_PARTY / "fitparse" / "activity-large-fenxi2-multisport.fit")
+    legs = fit.legs()
+    assert [leg.sport for leg in legs] == [
+        "generic", "transition", "running", "transition", "running", "transition", "cycling"
+    ]  # fmt: skip
+    assert sum(len(leg.records) for leg in legs) == len(fit.records)
+    for leg in legs:
+        assert leg.session is not None and leg.session.end is not None
+        assert all(r.timestamp <= leg.session.end + timedelta(seconds=1) for r in leg.records)
+
+
+def test_a_developer_cadence_field_stands_in_for_a_missing_native_one(tmp_path: Path) -> None:
+    from garmin_fit_sdk import Encoder, Profile
+
+    mesg = Profile["mesg_num"]
+    dev_id = {
+        "mesg_num": mesg["DEVELOPER_DATA_ID"],
+        "developer_data_index": 0,
+        "application_id": list(range(16)),
+    }
+    desc = {
+        "mesg_num": mesg["FIELD_DESCRIPTION"],
+        "developer_data_index": 0,
+        "field_definition_number": 0,
+        "fit_base_type_id": 2,
+        "field_name": "Cadence",
+        "units": "spm",
+    }
+    t0 = datetime(2024, 1, 1, tzinfo=UTC)
+    enc = Encoder()
+    enc.write_mesg({"mesg_num": mesg["FILE_ID"], "type": "activity", "time_created": t0})
+    enc.write_mesg(dev_id)
+    enc.write_mesg(desc)
+    enc.add_developer_field(0, dev_id, desc)
+    for k in range(3):
+        enc.write_mesg(
+            {"mesg_num": mesg["RECORD"], "timestamp": t0 + timedelta(seconds=k), "developer_fields": {0: 170}}
+        )
+    path = tmp_path / "dev.fit"
+    path.write_bytes(enc.close())
+    fit = read_fit(path)
+    assert fit.developer_fields == ("Cadence",)
+    assert [r.cadence_spm for r in fit.records] == [170.0, 170.0, 170.0]  # "spm": steps, kept as steps
+
+
+def test_a_cut_fit_file_keeps_what_it_has_and_says_so(tmp_path: Path) -> None:
+    from tests.realdata import FIT_DIR
+
+    data = (FIT_DIR / "garmin-fenix-5-run.fit").read_bytes()
+    whole = read_fit(FIT_DIR / "garmin-fenix-5-run.fit")
+    assert whole.recovery is None
+    cut = tmp_path / "cut.fit"
+    cut.write_bytes(data[: len(data) // 2])
+    fit = read_fit(cut)
+    assert 0 < len(fit.records) <= len(whole.records)
+    assert fit.records == whole.records[: len(fit.records)]
+    assert (
+        fit.recovery is not None
+        and "cut short" in fit.recovery
+        and f"{len(fit.records)} records" in fit.recovery
+    )
+    cut.write_bytes(data[:20])
+    with pytest.raises(ReaderError, match="not a readable FIT file"):
+        read_fit(cut)
+
+
+def test_phone_logs_are_read_from_the_folder_or_the_file_and_other_layouts_are_refused(
+    tmp_path: Path,
+) -> None:
+    from sensors.readers.phone import read_phone
+
+    rows = "\n".join(f"{1_000_000_000 + k * 5_000_000},3,0.1,9.7,0.3" for k in range(10))
+    (tmp_path / "accelerometer.csv").write_text(rows + "\n")
+    acc = read_phone(tmp_path)
+    assert acc.t_s[1] == pytest.approx(0.005) and acc.xyz_ms2.shape == (10, 3)
+    assert read_phone(tmp_path / "accelerometer.csv").t_s.tolist() == acc.t_s.tolist()
+    other = tmp_path / "sensorlogger"
+    other.mkdir()
+    (other / "accelerometer.csv").write_text("time,seconds_elapsed,z,y,x\n" + rows + "\n")
+    with pytest.raises(ReaderError, match="expected the columns timestamp_ns, accuracy, x, y, z"):
+        read_phone(other)
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(ReaderError, match=r"no accelerometer\.csv"):
+        read_phone(tmp_path / "empty")

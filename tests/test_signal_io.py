@@ -104,7 +104,7 @@ def test_fit_cadence_is_doubled_to_steps() -> None:
 
 
 def test_fit_without_cadence_is_a_clean_error() -> None:
-    with pytest.raises(InputError, match="no cadence"):
+    with pytest.raises(InputError, match=r"without step cadence \(heart rate only\)"):
         load_recording(FIT_DIR / "2013-02-06-12-11-14.fit")
 
 
@@ -192,6 +192,7 @@ def test_fit_with_one_record_decades_away_is_a_clean_error(tmp_path: Path, late:
     enc = Encoder()
     t0 = datetime(2020, 1, 1, tzinfo=UTC)
     enc.write_mesg({"mesg_num": mesg["FILE_ID"], "type": "activity", "time_created": t0})
+    enc.write_mesg({"mesg_num": mesg["SPORT"], "sport": "running"})  # a run: only the time stamp is wrong
     stamps = [t0 + timedelta(seconds=k) for k in range(4)]
     stamps.insert(late, datetime(2100, 1, 1, tzinfo=UTC))
     for ts in stamps:

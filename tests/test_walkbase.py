@@ -56,8 +56,16 @@ def test_brisk_seconds_are_walking_seconds_at_100_steps_per_minute_or_more() -> 
     [
         ({"activity": "walk"}, {}, WALK),  # coach walk
         ({"programme": "back-pain", "stage": 1}, {"walk": 600, "run": 0}, WALK_RUN),  # coach run, all walked
-        ({"imported": True, "plan_kind": "laps", "sport": "walking"}, {"walk": 10, "run": 500}, WALK),
-        ({"imported": True, "plan_kind": "laps", "sport": "running"}, {"walk": 600, "run": 0}, WALK_RUN),
+        (
+            {"imported": True, "plan_kind": "laps", "imported_from": {"sport": "walking"}},
+            {"walk": 10, "run": 500},
+            WALK,
+        ),
+        (
+            {"imported": True, "plan_kind": "laps", "imported_from": {"sport": "running"}},
+            {"walk": 600, "run": 0},
+            WALK_RUN,
+        ),
         ({"imported": True, "plan_kind": "segments"}, {"walk": 1000, "run": 50}, WALK),  # 4.8 % running
         ({"imported": True, "plan_kind": "segments"}, {"walk": 1000, "run": 60}, WALK_RUN),  # 5.7 %
         ({"imported": True, "plan_kind": "segments"}, {"walk": 0, "run": 0}, WALK_RUN),  # nothing detected
@@ -457,11 +465,11 @@ def test_an_imported_walk_counts_as_a_walk(data_dir: Path, tmp_path: Path, name:
     sid, folder, _ = import_recording(data_dir / "garmin-fit" / name, data)
     start = json.loads((folder / "events.jsonl").open().readline())
     report = json.loads(_run("report", sid, "--json", "--data-dir", str(data)))
-    assert report["session"]["activity"] == activity, start.get("sport")
+    assert report["session"]["activity"] == activity, start["imported_from"]
     rows = json.loads(_run("history", "--json", "--data-dir", str(data)))
     assert rows[0]["activity"] == activity
     if activity == WALK:
-        assert start["sport"] == "walking"
+        assert start["imported_from"]["sport"] == "walking"
         assert rows[0]["brisk_walk_min"] == round(report["summary"]["brisk_walk_s"] / 60, 1) > 0
         assert "walks " in _run("history", "--data-dir", str(data)).split("Moving minutes by week")[1]
 

@@ -14,11 +14,11 @@ _MODE_CHAR = {"walk": "w", "run": "R", "still": ".", "unknown": "?"}
 
 
 @click.command("analyze")
-@click.argument("input_path", metavar="INPUT", type=click.Path(dir_okay=False, path_type=str))
+@click.argument("input_path", metavar="INPUT", type=click.Path(path_type=str))
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(["auto", "csv", "polar-csv", "capture", "fit"]),
+    type=click.Choice(["auto", "csv", "polar-csv", "capture", "fit", "tcx", "gpx", "phone-csv"]),
     default="auto",
     show_default=True,
     help="Input format; auto looks at the file name and header.",
@@ -34,8 +34,9 @@ _MODE_CHAR = {"walk": "w", "run": "R", "still": ".", "unknown": "?"}
 def analyze(input_path: str, fmt: str, units: str, as_json: bool) -> None:
     """Estimate step cadence, foot contacts and walk/run/still from a recording.
 
-    INPUT is a csv file with the header t,x,y,z (t in seconds), a Polar Sensor Logger ACC export, a coach
-    capture file or a FIT activity. Cadence is in steps (not strides) per minute. The timeline has one entry
+    INPUT is a csv file with the header t,x,y,z (t in seconds), a Polar Sensor Logger ACC export (or its folder
+    or zip), a phone accelerometer folder (accelerometer.csv), a coach capture file or a FIT, TCX or GPX walk or run
+    (docs/import.md). Cadence is in steps (not strides) per minute. The timeline has one entry
     per second, times in seconds from the first sample.
     """
     from coach.errors import InputError
@@ -47,7 +48,9 @@ def analyze(input_path: str, fmt: str, units: str, as_json: bool) -> None:
         result = GaitAnalysis().analyze(rec.t_s, rec.xyz_g, foot_pod=rec.foot_pod, heart_rate=rec.heart_rate)
     except ValueError as exc:
         raise InputError(f"{input_path}: {exc}") from exc
-    doc = to_json_doc(result, rec.format, [*rec.notes, *result.notes_])
+    doc = to_json_doc(
+        result, rec.format, [*rec.notes, *result.notes_], None if rec.file is None else rec.file.as_json()
+    )
     if as_json:
         sys.stdout.write(json.dumps(doc, separators=(",", ":"), allow_nan=False))
         sys.stdout.write("\n")
@@ -55,7 +58,9 @@ def analyze(input_path: str, fmt: str, units: str, as_json: bool) -> None:
     click.echo(render_text(doc, input_path))
 
 
-def to_json_doc(result: Any, fmt: str, notes: list[str]) -> dict[str, Any]:
+def to_json_doc(
+    result: Any, fmt: str, notes: list[str], file: dict[str, Any] | None = None
+) -> dict[str, Any]:
     def num(v: float) -> float | None:
         return None if v != v else round(float(v), 3)
 
@@ -63,6 +68,8 @@ def to_json_doc(result: Any, fmt: str, notes: list[str]) -> dict[str, Any]:
     summary["format"] = fmt
     summary["source"] = result.source_
     summary["notes"] = list(notes)
+    # what an activity file states about itself (device, sport, its own step total, distance...), or null
+    summary["file"] = file
     return {
         "sampling_rate_hz": num(result.sampling_rate_hz_),
         "duration_s": num(result.duration_s_),
@@ -74,6 +81,15 @@ def to_json_doc(result: Any, fmt: str, notes: list[str]) -> dict[str, Any]:
         "segments": result.segments_,
         "summary": summary,
     }
+
+
+def _steps_text(s: dict[str, Any]) -> str:
+    if s["source"] == "accelerometer":
+        return str(s["step_count"])
+    file = s.get("file") or {}
+    if file.get("steps") is not None:
+        return f"{file['steps']} (from the file: {file['steps_note']})"
+    return "not measured (device cadence only)"
 
 
 def render_text(doc: dict[str, Any], name: str) -> str:
@@ -89,7 +105,7 @@ def render_text(doc: dict[str, Any], name: str) -> str:
         + (f" at {s['cadence_run_spm']:.0f} steps/min" if s["cadence_run_spm"] else ""),
         f"  still   {mmss(s['seconds_still'])}    unknown {mmss(s['seconds_unknown'])}",
         # steps are counted from the accelerometer; a device's cadence alone gives none (not zero)
-        f"  steps   {s['step_count'] if s['source'] == 'accelerometer' else 'not measured (device cadence only)'}",
+        f"  steps   {_steps_text(s)}",
         "",
         "Segments:",
     ]

@@ -1,4 +1,4 @@
-"""``coach import FILE``: a FIT activity or a Polar Sensor Logger ACC (+HR) export becomes a coach session."""
+"""``coach import FILE``: a FIT/TCX/GPX walk or run, a Polar Sensor Logger export or a phone log becomes a session."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from coach.cli.options import data_dir_option, resolve
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(["auto", "fit", "polar-csv"]),
+    type=click.Choice(["auto", "fit", "tcx", "gpx", "polar-csv", "phone-csv"]),
     default="auto",
     show_default=True,
     help="File format (auto looks at the name and the first bytes).",
@@ -46,15 +46,16 @@ def import_(
 ) -> None:
     """Import a recording made with another tool, with the same analysis and report as a coached session.
 
-    FILE is a FIT activity (cadence strides/min is turned into steps/min) or a Polar Sensor Logger ACC export.
+    FILE is a FIT, TCX or GPX walk or run (a multisport file gives one session per walking or running leg), a
+    Polar Sensor Logger ACC export (or the folder or zip with its HR export), or a phone accelerometer folder
+    (accelerometer.csv). Other sports are refused with the reason (docs/import.md).
     """
-    from coach.store.importer import import_recording
+    from coach.store.importer import import_all
 
     root = resolve(data_dir)
-    sid, folder, notes = import_recording(
-        file, root, fmt=fmt, hr_path=hr_path, programme=programme, stage=stage, force=force
-    )
-    click.echo(f"Imported {file.name} as session {sid} ({folder})")
-    for note in notes:
-        click.echo(f"  {note}")
-    click.echo(f"Report: coach report {sid}")
+    done = import_all(file, root, fmt=fmt, hr_path=hr_path, programme=programme, stage=stage, force=force)
+    for sid, folder, notes in done:
+        click.echo(f"Imported {file.name} as session {sid} ({folder})")
+        for note in notes:
+            click.echo(f"  {note}")
+        click.echo(f"Report: coach report {sid}")

@@ -185,7 +185,7 @@ def session_activity_kind(start: Mapping[str, Any], seconds_by_mode: Mapping[Any
         return WALK
     if not start.get("imported") or start.get("plan_kind") == "programme":
         return WALK_RUN
-    sport = str(start.get("sport") or "").strip().lower().replace(" ", "_")
+    sport = str((start.get("imported_from") or {}).get("sport") or "").strip().lower().replace(" ", "_")
     if sport in WALKING_SPORTS:
         return WALK
     if sport in RUNNING_SPORTS:

@@ -14,8 +14,15 @@ by the one rule :func:`sensors.units.cadence_unit`: a Recording's cadence is alw
 - ``capture``: a coach capture file replayed through :class:`sensors.sources.replay.ReplaySource` (PMD accelerometer,
   RSC cadence, heart rate), the same code path as a live strap. RSC cadence does not say steps or strides: the
   step length decides (:func:`sensors.units.cadence_unit`).
-- ``fit``: a FIT activity; running cadence there is strides/min, so steps/min = 2 x (cadence +
-  fractional_cadence). There is no accelerometer: the analysis uses the device cadence.
+- ``fit``, ``tcx``, ``gpx``: an activity file, read into a :class:`sensors.readers.activity.ActivityFile` (cadence
+  already in steps/min: FIT and TCX ``RunCadence`` are strides/min, x 2) and turned into one :class:`Recording` per
+  walking or running leg by :func:`recordings_from_activity`, which asks :func:`sensors.readers.sport.decide` what
+  each leg is (docs/import.md). There is no accelerometer: the analysis uses the device cadence.
+- ``phone-csv``: a phone accelerometer folder (``accelerometer.csv``: ``timestamp_ns, accuracy, x, y, z`` in m/s^2),
+  :mod:`sensors.readers.phone`.
+
+A Polar Sensor Logger export may be given as its ACC file, its folder or the app's zip (with the HR or RR file); a
+zip holding one ``.fit``, ``.tcx`` or ``.gpx`` (Garmin Connect's "export original") is read as that file.
 """
 
 from __future__ import annotations
@@ -31,7 +38,10 @@ import numpy as np
 
 from coach.errors import InputError
 from sensors.readers import ReaderError
-from sensors.readers.fit import FitFile, fit_read_errors, read_fit
+from sensors.readers.activity import ActivityFile, ActivityLeg
+from sensors.readers.fit import fit_read_errors, read_fit, to_activity
+from sensors.readers.phone import PHONE_ACC_NAMES
+from sensors.readers.sport import NEEDS, STEP_CADENCE_RANGE_SPM, Verdict, decide
 from sensors.units import CadenceUnit, cadence_unit
 
 logger = logging.getLogger(__name__)
@@ -43,15 +53,54 @@ __all__ = [
     "detect_format",
     "fit_read_errors",
     "load_recording",
-    "recording_from_fit",
+    "load_recordings",
+    "recordings_from_activity",
 ]
 
-FORMATS = ("auto", "csv", "polar-csv", "capture", "fit")
+FORMATS = ("auto", "csv", "polar-csv", "capture", "fit", "tcx", "gpx", "phone-csv")
 UNITS = ("auto", "g", "mg", "ms2")
 STANDARD_GRAVITY_MS2 = 9.80665
 MIN_DURATION_S = 2.0
 #: Longer than this is not one session: a broken time stamp (a jump of years would need a grid of billions of samples).
 MAX_DURATION_S = 24 * 3600.0
+
+
+@dataclass(frozen=True)
+class FileFacts:
+    """What an activity file states about itself, kept by ``coach import`` (``session_start.imported_from``):
+    its format, device, sport, the leg of a multisport file, its own step total (and how it was got), distance,
+    average speed, number of laps, and what was recovered from a damaged file."""
+
+    format: str
+    device: str | None = None
+    sport: str | None = None
+    sub_sport: str | None = None
+    what: str | None = None
+    leg: int | None = None
+    legs: int = 1
+    steps: int | None = None
+    steps_note: str | None = None
+    distance_m: float | None = None
+    avg_speed_mps: float | None = None
+    laps: int = 0
+    recovery: str | None = None
+
+    def as_json(self) -> dict[str, object]:
+        return {
+            "format": self.format,
+            "device": self.device,
+            "sport": self.sport,
+            "sub_sport": self.sub_sport,
+            "what": self.what,
+            "leg": self.leg,
+            "legs": self.legs,
+            "steps": self.steps,
+            "steps_note": self.steps_note,
+            "distance_m": None if self.distance_m is None else round(self.distance_m, 1),
+            "avg_speed_mps": None if self.avg_speed_mps is None else round(self.avg_speed_mps, 3),
+            "laps": self.laps,
+            "recovery": self.recovery,
+        }
 
 
 @dataclass
@@ -76,7 +125,10 @@ class Recording:
     started_utc: _dt.datetime | None = None
     phone_start: _dt.datetime | None = None
     laps_s: list[tuple[float, float]] = field(default_factory=list)
-    sport: str | None = None  # the activity a FIT file declares ("walking", "running"), None if unknown
+    #: What an activity file (FIT, TCX, GPX) states about itself; ``None`` for sensor recordings.
+    file: FileFacts | None = None
+    #: The Polar Sensor Logger HR export whose readings are in ``heart_rate`` (found in the folder or zip).
+    hr_file: Path | None = None
 
     @classmethod
     def without_accelerometer(
@@ -89,7 +141,6 @@ class Recording:
         cadence_unit: CadenceUnit,
         started_utc: _dt.datetime | None = None,
         laps_s: list[tuple[float, float]] | None = None,
-        sport: str | None = None,
     ) -> Recording:
         """A recording whose timeline comes from a device's cadence (FIT, a capture with a foot pod only)."""
         return cls(
@@ -102,7 +153,6 @@ class Recording:
             cadence_unit=cadence_unit,
             started_utc=started_utc,
             laps_s=laps_s or [],
-            sport=sport,
         )
 
 
@@ -110,7 +160,22 @@ def load_recording(
     path: str | Path, format: str = "auto", units: str = "auto", *, allow_heart_rate_only: bool = False
 ) -> Recording:
     """Load ``path`` as ``format`` (``auto`` looks at the name and the first bytes). A FIT file with heart rate but
-    no cadence is an error unless ``allow_heart_rate_only`` (then ``foot_pod`` is empty: ``coach import``)."""
+    no cadence is an error unless ``allow_heart_rate_only`` (then ``foot_pod`` is empty: ``coach import``). A
+    multisport file gives its first walking or running leg (with a note); :func:`load_recordings` gives all."""
+    recs = load_recordings(path, format, units, allow_heart_rate_only=allow_heart_rate_only)
+    if len(recs) > 1:
+        legs = ", ".join(str(r.file.leg) for r in recs if r.file is not None)
+        recs[0].notes.append(
+            f"the file has {len(recs)} walking or running legs ({legs}): this is the first; "
+            "`coach import` makes one session of each"
+        )
+    return recs[0]
+
+
+def load_recordings(
+    path: str | Path, format: str = "auto", units: str = "auto", *, allow_heart_rate_only: bool = False
+) -> list[Recording]:
+    """Every walking or running recording in ``path``: one, or one per leg of a multisport activity file."""
     p = Path(path)
     if format not in FORMATS:
         raise InputError(f"{p}: unknown format {format!r} (one of {', '.join(FORMATS)})")
@@ -119,22 +184,106 @@ def load_recording(
     if not p.exists():
         raise InputError(f"{p}: no such file")
     if p.is_dir():
-        raise InputError(f"{p}: is a directory, expected a recording file")
-    try:
-        size = p.stat().st_size
-    except OSError as exc:
-        raise InputError(f"{p}: cannot read: {exc.strerror or exc}") from exc
-    if size == 0:
-        raise InputError(f"{p}: file is empty")
-    fmt = detect_format(p) if format == "auto" else format
+        fmt = detect_folder(p) if format == "auto" else format
+    else:
+        try:
+            size = p.stat().st_size
+        except OSError as exc:
+            raise InputError(f"{p}: cannot read: {exc.strerror or exc}") from exc
+        if size == 0:
+            raise InputError(f"{p}: file is empty")
+        fmt = detect_format(p) if format == "auto" else format
     logger.info("loading %s as %s", p, fmt)
+    if fmt in ZIPPED_ACTIVITY_SUFFIXES_FORMATS and p.is_file() and _is_zip(p):
+        return _load_zipped_activity(p, fmt, allow_heart_rate_only=allow_heart_rate_only)
     if fmt == "csv":
-        return _load_csv(p, units)
+        return [_load_csv(p, units)]
     if fmt == "polar-csv":
-        return _load_polar_csv(p, units)
+        return [_load_polar_csv(p, units)]
     if fmt == "capture":
-        return _load_capture(p)
+        return [_load_capture(p)]
+    if fmt == "phone-csv":
+        return [_load_phone_csv(p)]
+    if fmt in ("tcx", "gpx"):
+        return _load_xml_activity(p, fmt, allow_heart_rate_only=allow_heart_rate_only)
     return _load_fit(p, allow_heart_rate_only=allow_heart_rate_only)
+
+
+def detect_folder(path: Path) -> str:
+    """A folder is a Polar Sensor Logger export (an ``..._ACC`` file) or a phone recording (``accelerometer.csv``)."""
+    from sensors.readers.phone import find_phone_files
+    from sensors.readers.polar_logger import find_polar_files
+
+    if find_polar_files(path) is not None:
+        return "polar-csv"
+    if find_phone_files(path) is not None:
+        return "phone-csv"
+    raise InputError(
+        f"{path}: a directory, but neither a Polar Sensor Logger export (an ..._ACC.txt file) nor a phone recording "
+        "(accelerometer.csv): give a recording file"
+    )
+
+
+#: Activity files a zip may hold (Garmin Connect's "export original" is a zip of the .fit).
+ZIPPED_ACTIVITY_SUFFIXES = (".fit", ".tcx", ".gpx")
+ZIPPED_ACTIVITY_SUFFIXES_FORMATS = tuple(s[1:] for s in ZIPPED_ACTIVITY_SUFFIXES)
+#: A zip member larger than this (bytes) is not unpacked (a zip bomb, not an activity).
+MAX_ZIP_MEMBER_BYTES = 256 * 1024 * 1024
+
+
+def _is_zip(path: Path) -> bool:
+    try:
+        with path.open("rb") as fh:
+            return fh.read(4) == b"PK\x03\x04"
+    except OSError:
+        return False
+
+
+def _zip_format(path: Path) -> str:
+    """A zip is the Polar Sensor Logger app's export (an ``..._ACC`` file inside) or one zipped activity file."""
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(path) as zf:
+            names = [Path(m.filename).name for m in zf.infolist() if not m.is_dir()]
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise InputError(f"{path}: not a readable zip: {exc}") from None
+    activities = [n for n in names if Path(n).suffix.lower() in ZIPPED_ACTIVITY_SUFFIXES]
+    if len(activities) == 1 and not any("_ACC." in n.upper() for n in names):
+        return Path(activities[0]).suffix.lower()[1:]
+    return "polar-csv"
+
+
+def _load_zipped_activity(path: Path, fmt: str, *, allow_heart_rate_only: bool) -> list[Recording]:
+    """The one activity file of a zip, unpacked to a temporary folder that is gone on return; messages name
+    ``ZIP!MEMBER``."""
+    import tempfile
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(path) as zf, tempfile.TemporaryDirectory() as tmp:
+            members = [
+                m
+                for m in zf.infolist()
+                if not m.is_dir() and Path(m.filename).suffix.lower() in ZIPPED_ACTIVITY_SUFFIXES
+            ]
+            if len(members) != 1:
+                raise InputError(
+                    f"{path}: a zip with {len(members)} activity files (.fit, .tcx, .gpx): unpack it and give one"
+                )
+            member = members[0]
+            if member.file_size > MAX_ZIP_MEMBER_BYTES:
+                raise InputError(
+                    f"{path}: {member.filename} unpacks to {member.file_size} bytes: not an activity"
+                )
+            target = Path(tmp) / Path(member.filename).name
+            target.write_bytes(zf.read(member))
+            try:
+                return load_recordings(target, fmt, allow_heart_rate_only=allow_heart_rate_only)
+            except InputError as exc:
+                raise InputError(str(exc).replace(str(target), f"{path}!{member.filename}")) from None
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise InputError(f"{path}: not a readable zip: {exc}") from None
 
 
 def detect_format(path: Path) -> str:
@@ -145,9 +294,18 @@ def detect_format(path: Path) -> str:
         raise InputError(f"{path}: cannot read: {exc.strerror or exc}") from exc
     if len(head) >= 12 and head[8:12] == b".FIT":
         return "fit"
-    if path.suffix.lower() == ".fit":
+    suffix = path.suffix.lower()
+    if suffix == ".fit":
         return "fit"
+    if path.name.lower() in PHONE_ACC_NAMES:
+        return "phone-csv"
+    if head.startswith(b"PK\x03\x04") or suffix == ".zip":
+        return _zip_format(path)
     text = head.decode("utf-8", errors="replace").lstrip("\ufeff")
+    if suffix == ".tcx" or "<TrainingCenterDatabase" in text:
+        return "tcx"
+    if suffix == ".gpx" or "<gpx" in text:
+        return "gpx"
     first = text.split("\n", 1)[0].strip().lower()
     if "sensor timestamp" in first or (";" in first and "[mg]" in first):
         return "polar-csv"
@@ -156,7 +314,7 @@ def detect_format(path: Path) -> str:
     if first.startswith("{"):
         return "capture"
     if b"\x00" in head:
-        raise InputError(f"{path}: looks like a binary file, not a csv, capture or FIT recording")
+        raise InputError(f"{path}: looks like a binary file, not a csv, capture, FIT, TCX or GPX recording")
     return "csv"
 
 
@@ -283,18 +441,59 @@ def _unit_scale(path: Path, xyz: np.ndarray, units: str) -> tuple[float, str]:
 # ---------------------------------------------------------------------------------------------- polar
 
 
+#: A Polar sensor clock before this is a clock that was never set (the strap counts from its 2019-01-01 default).
+POLAR_UNSET_CLOCK_BEFORE = _dt.datetime(2019, 1, 2, tzinfo=_dt.UTC)
+
+
+def polar_start(
+    sensor_start: _dt.datetime | None, phone_start: _dt.datetime | None
+) -> tuple[_dt.datetime | None, str]:
+    """When a Polar Sensor Logger recording started, and how that is known. The phone's time stamp comes first: it
+    is the only clock that is always set (a strap whose clock was never set starts at its 2019-01-01 default). The
+    app writes it as the phone's local time without a zone; it is taken in this computer's time zone."""
+    if phone_start is not None:
+        start = phone_start if phone_start.tzinfo is not None else phone_start.astimezone()
+        note = "start time from the phone's time stamp"
+        if sensor_start is not None and sensor_start < POLAR_UNSET_CLOCK_BEFORE:
+            note += f" (the strap's clock was never set: it says {sensor_start:%Y-%m-%d %H:%M})"
+        return start.astimezone(_dt.UTC), note
+    if sensor_start is not None and sensor_start >= POLAR_UNSET_CLOCK_BEFORE:
+        return sensor_start, "start time from the strap's clock (no phone time stamp)"
+    return None, "start time unknown (no phone time stamp and the strap's clock was never set)"
+
+
 def _load_polar_csv(path: Path, units: str) -> Recording:
-    from sensors.readers.polar_logger import read_polar_acc
+    from sensors.readers.polar_logger import read_polar_export
 
     try:
-        acc = read_polar_acc(path)
+        acc, hr = read_polar_export(path)
     except ReaderError as exc:
         raise InputError(str(exc)) from exc
     if units == "auto":
         units = "mg"  # the header says mg
-    rec = _finish_acc(path, acc.t_s, acc.xyz_mg, units, "polar-csv")
+    rec = _finish_acc(acc.path, acc.t_s, acc.xyz_mg, units, "polar-csv")
     rec.notes.append("time from 'sensor timestamp [ns]' (ns since 2000-01-01)")
-    rec.started_utc, rec.phone_start = acc.start_utc, acc.phone_start
+    rec.phone_start = acc.phone_start
+    rec.started_utc, how = polar_start(acc.start_utc, acc.phone_start)
+    rec.notes.append(how)
+    if hr is not None:
+        try:
+            rec.heart_rate = hr.on_time_base(acc.phone_start)
+        except ReaderError as exc:
+            raise InputError(str(exc)) from exc
+        rec.hr_file = hr.path
+    return rec
+
+
+def _load_phone_csv(path: Path) -> Recording:
+    from sensors.readers.phone import read_phone
+
+    try:
+        acc = read_phone(path)
+    except ReaderError as exc:
+        raise InputError(str(exc)) from exc
+    rec = _finish_acc(acc.path, acc.t_s, acc.xyz_ms2, "ms2", "phone-csv")
+    rec.notes.append("phone accelerometer (Android sensor time: the start time is unknown)")
     return rec
 
 
@@ -352,61 +551,153 @@ def _load_capture(path: Path) -> Recording:
 # ---------------------------------------------------------------------------------------------- fit
 
 
-def _load_fit(path: Path, *, allow_heart_rate_only: bool = False) -> Recording:
+def _load_fit(path: Path, *, allow_heart_rate_only: bool = False) -> list[Recording]:
     try:
         fit = read_fit(path)
     except ReaderError as exc:
         raise InputError(str(exc)) from exc
-    return recording_from_fit(fit, allow_heart_rate_only=allow_heart_rate_only)
+    return recordings_from_activity(to_activity(fit), allow_heart_rate_only=allow_heart_rate_only)
 
 
-def recording_from_fit(fit: FitFile, *, allow_heart_rate_only: bool = False) -> Recording:
-    """A read FIT file as a :class:`Recording`: times from the first record, cadence in steps/min (FIT running
-    cadence is strides/min: :data:`sensors.readers.fit.CADENCE_UNIT`, doubled by the one unit rule)."""
-    path, sport = fit.path, fit.sport
-    t_first = fit.first_record_time
-    fp: list[tuple[float, ...]] = []
-    hr: list[tuple[float, float]] = []
-    unit = cadence_unit((), declared=fit.cadence_unit)
-    for r in fit.records:
-        t = (r.timestamp - t_first).total_seconds() if t_first is not None else 0.0
-        if r.heart_rate_bpm is not None and r.heart_rate_bpm > 0:
-            hr.append((t, r.heart_rate_bpm))
-        if r.cadence_strides_per_min is not None:
-            row: tuple[float, ...] = (t, unit.factor * r.cadence_strides_per_min)
-            if r.speed_mps is not None:
-                row = (*row, r.speed_mps)
+def _leg_label(k: int, n: int, what: str, leg: ActivityLeg) -> str:
+    from coach.text import mmss
+
+    return f"leg {k} of {n} ({what}, {mmss(leg.duration_s)})"
+
+
+def recordings_from_activity(act: ActivityFile, *, allow_heart_rate_only: bool = False) -> list[Recording]:
+    """One :class:`Recording` per walking or running leg of a read activity file (FIT, TCX, GPX), in file order.
+
+    What each leg is, is decided by :func:`sensors.readers.sport.decide` (one place); other legs of a multisport
+    file are named and skipped (a note on each recording), and a file with no walking or running leg is refused
+    with one line saying what it is and what coach needs. Cadence readings outside
+    :data:`~sensors.readers.sport.STEP_CADENCE_RANGE_SPM` (0, standing, is kept) are left out, with a note. Times
+    are seconds from the leg's first point; the start is unknown when the file's clock was never set."""
+    path, n = act.path, len(act.legs)
+    lo, hi = STEP_CADENCE_RANGE_SPM
+    accepted: list[tuple[int, ActivityLeg, Verdict]] = []
+    refused: list[str] = []
+    for k, leg in enumerate(act.legs, 1):
+        rows = [(0.0, p.cadence_spm, p.speed_mps) for p in leg.points]
+        verdict = decide(leg.sport, leg.sub_sport, rows, product=act.product)
+        if verdict.accept:
+            accepted.append((k, leg, verdict))
+        elif n > 1:
+            refused.append(f"{_leg_label(k, n, verdict.what, leg)} skipped: {verdict.reason}")
+        else:
+            refused.append(f"{verdict.what}: {verdict.reason}")
+    recovered = [f"recovered: {act.recovery}"] if act.recovery else []
+    if not accepted:
+        detail = "; ".join(refused) if n == 1 else "no walking or running leg: " + "; ".join(refused)
+        raise InputError(f"{path}: {detail}" + (f" ({act.recovery})" if act.recovery else ""))
+    out = []
+    for k, leg, verdict in accepted:
+        what = verdict.what if n == 1 else _leg_label(k, n, verdict.what, leg)
+        t_first = leg.points[0].timestamp if leg.points else None
+        fp: list[tuple[float, ...]] = []
+        hr: list[tuple[float, float]] = []
+        speed = False
+        dropped = 0
+        for pt in leg.points:
+            t = (pt.timestamp - t_first).total_seconds() if t_first is not None else 0.0
+            if pt.heart_rate_bpm is not None and pt.heart_rate_bpm > 0:
+                hr.append((t, pt.heart_rate_bpm))
+            speed = speed or (pt.speed_mps is not None and pt.speed_mps > 0)
+            cad = pt.cadence_spm
+            if cad is None:
+                continue
+            if cad != 0 and not lo <= cad <= hi:
+                dropped += 1
+                continue
+            row: tuple[float, ...] = (t, cad)
+            if pt.speed_mps is not None:
+                row = (*row, pt.speed_mps)
             fp.append(row)
-    if sport is not None and sport.lower() in ("cycling", "swimming", "rowing"):
-        raise InputError(f"{path}: a {sport} activity: its cadence is not steps, nothing to analyse")
-    if not fp:
-        if not allow_heart_rate_only:
-            raise InputError(
-                f"{path}: the FIT file has no cadence records (heart rate only): nothing to analyse"
-            )
-        if not hr:
-            raise InputError(
-                f"{path}: the FIT file has neither cadence nor heart rate records: nothing to import"
-            )
-        notes = ["FIT: heart rate only (no cadence, no accelerometer): no walk/run detection, no cadence"]
-    else:
         notes = [
-            "FIT: no accelerometer; timeline from the device cadence "
-            "(strides/min x 2 = steps/min; mode from cadence and speed)",
+            *recovered,
+            f"{act.format.upper()}: {what}" + (f", {verdict.reason}" if verdict.reason else ""),
         ]
-        if sport:
-            notes.append(f"FIT sport: {sport}")
-        _check_device_span(path, fp)
-    return Recording.without_accelerometer(
-        "fit",
-        heart_rate=hr,
-        foot_pod=fp,
-        notes=notes,
-        cadence_unit=fit.cadence_unit,
-        started_utc=t_first,
-        laps_s=fit.laps_s(),
-        sport=sport,
-    )
+        if act.device:
+            notes.append(f"device: {act.device}")
+        notes += list(act.notes)
+        notes += [r for r in refused if n > 1]
+        if leg.steps is not None:
+            notes.append(f"steps: {leg.steps} ({leg.steps_note})")
+        if leg.distance_m:
+            notes.append(f"distance: {leg.distance_m / 1000:.2f} km")
+        if dropped:
+            notes.append(
+                f"{dropped} cadence readings outside {lo:.0f}-{hi:.0f} steps/min left out (not walking or running)"
+            )
+        if not fp:
+            has = (
+                "heart rate only" if hr else ("speed/GPS only" if speed else "no heart rate or speed either")
+            )
+            if not (allow_heart_rate_only and hr):
+                raise InputError(
+                    f"{path}: {what} without step cadence ({has}): nothing to analyse; {NEEDS}"
+                    + (f" ({act.recovery})" if act.recovery else "")
+                )
+            notes.append(
+                f"{act.format.upper()}: heart rate only (no cadence, no accelerometer): no walk/run "
+                "detection, no cadence"
+            )
+        else:
+            notes.append(
+                "no accelerometer; timeline from the device cadence "
+                + ("(strides/min x 2 = steps/min; " if act.cadence_unit == "strides" else "(")
+                + "mode from cadence and speed)"
+            )
+            _check_device_span(path, fp)
+        if not act.clock_set:
+            notes.append(
+                "the device clock was never set (times are seconds since power-on): the start time is unknown"
+            )
+        laps = []
+        if t_first is not None:
+            for start, elapsed in leg.laps:
+                s = max(0.0, (start - t_first).total_seconds())
+                laps.append((s, s + elapsed))
+        fp.sort(key=lambda row: row[0])  # stable; a TCX or GPX may list points out of order
+        hr.sort(key=lambda row: row[0])
+        rec = Recording.without_accelerometer(
+            act.format,
+            heart_rate=hr,
+            foot_pod=fp,
+            notes=notes,
+            cadence_unit=act.cadence_unit,
+            started_utc=t_first if act.clock_set else None,
+            laps_s=laps,
+        )
+        rec.file = FileFacts(
+            format=act.format,
+            device=act.device,
+            sport=leg.sport,
+            sub_sport=leg.sub_sport,
+            what=verdict.what,
+            leg=k if n > 1 else None,
+            legs=n,
+            steps=leg.steps,
+            steps_note=leg.steps_note,
+            distance_m=leg.distance_m,
+            avg_speed_mps=leg.avg_speed_mps
+            if leg.avg_speed_mps is not None
+            else (leg.distance_m / leg.duration_s if leg.distance_m and leg.duration_s > 0 else None),
+            laps=len(leg.laps),
+            recovery=act.recovery,
+        )
+        out.append(rec)
+    return out
+
+
+def _load_xml_activity(path: Path, fmt: str, *, allow_heart_rate_only: bool = False) -> list[Recording]:
+    from sensors.readers.tcx import read_gpx, read_tcx
+
+    try:
+        act = read_tcx(path) if fmt == "tcx" else read_gpx(path)
+    except ReaderError as exc:
+        raise InputError(str(exc)) from exc
+    return recordings_from_activity(act, allow_heart_rate_only=allow_heart_rate_only)
 
 
 def _check_device_span(path: Path, foot_pod: list[tuple[float, ...]]) -> None:

@@ -1,10 +1,14 @@
 """``coach import FILE``: a recording made with another tool becomes a coach session folder + database rows.
 
-Supported: a FIT activity (Garmin and others; running cadence there is strides/min, steps/min = 2 x (cadence +
-fractional_cadence)), and a Polar Sensor Logger ACC export (``...ACC.txt``/``.csv``, semicolon separated, with
-``sensor timestamp [ns]`` and ``X/Y/Z [mg]``) with its HR export beside it (``...HR.txt``, found automatically or
-given with ``--hr``). The file is read once, by the one reader of its format (:mod:`sensors.readers`, through
-:func:`coach.signal.io.load_recording`, which also gives the start time and the FIT laps); gait analysis is
+Supported (docs/import.md): FIT, TCX and GPX activities (walking and running only: what a file is, is decided by
+:mod:`sensors.readers.sport`; a multisport file gives one session per walking or running leg), a Polar Sensor Logger
+ACC export (``...ACC.txt``/``.csv``, semicolon separated, with ``sensor timestamp [ns]`` and ``X/Y/Z [mg]``) with
+its HR export beside it (``...HR.txt``, found automatically or given with ``--hr``), or the folder or zip holding
+both, and a phone accelerometer folder (:mod:`sensors.readers.phone`). What the file states about itself (device,
+sport, its own step total, distance, average speed, laps, what was recovered from a damaged file) is kept in
+``session_start.imported_from`` (docs/formats/events.md). The file is read once, by the one reader of its format
+(:mod:`sensors.readers`, through :func:`coach.signal.io.load_recordings`, which also gives the start time and the
+laps); gait analysis is
 :class:`coach.signal.GaitAnalysis`, the same pipeline a live session uses; the folder is written with
 :class:`coach.store.record.SessionRecord` in the format of docs/formats/events.md, so ``coach report`` and
 ``coach export`` treat it like any session.
@@ -56,21 +60,21 @@ def sha256_file(path: Path) -> str:
 
 
 def polar_hr(hr_path: Path, acc_phone_start: datetime | None) -> list[tuple[float, float]]:
-    """Polar Sensor Logger HR export (``Phone timestamp;HR [bpm];...``) -> (t_s, bpm) on the ACC time base
-    (aligned by the phone timestamps, the only clock both files share)."""
+    """Polar Sensor Logger HR export (``Phone timestamp;HR [bpm];...``) or RR export -> (t_s, bpm) on the ACC time
+    base (aligned by the phone timestamps, the only clock the files share)."""
     from sensors.readers import ReaderError
-    from sensors.readers.polar_logger import read_polar_hr
+    from sensors.readers.polar_logger import read_polar_heart
 
     try:
-        return read_polar_hr(hr_path).on_time_base(acc_phone_start)
+        return read_polar_heart(hr_path).on_time_base(acc_phone_start)
     except ReaderError as exc:
         raise InputError(str(exc)) from exc
 
 
 def sibling_hr(acc_path: Path) -> Path | None:
-    """``Polar_H10_X_20240101_120000_ACC.txt`` -> ``..._HR.txt`` when it exists."""
+    """``Polar_H10_X_20240101_120000_ACC.txt`` -> ``..._HR.txt`` when it exists, else ``..._RR.txt``."""
     name = acc_path.name
-    for a, b in (("_ACC", "_HR"), ("ACC", "HR"), ("_acc", "_hr")):
+    for a, b in (("_ACC", "_HR"), ("ACC", "HR"), ("_acc", "_hr"), ("_ACC", "_RR"), ("_acc", "_rr")):
         if a in name:
             cand = acc_path.with_name(name.replace(a, b))
             if cand.is_file() and cand != acc_path:
@@ -219,6 +223,7 @@ def per_second_rows(
     hr = sorted(heart_rate, key=lambda row: row[0])  # stable: the last of equal times wins
     j = -1
     rows = []
+    measured = getattr(analysis, "source_", "accelerometer") == "accelerometer"
     for sec, row in zip(analysis.seconds_, analysis.timeline_, strict=True):
         t = round(row["t"] + t0, 3)
         while j + 1 < len(hr) and hr[j + 1][0] < t + 1.0:
@@ -231,7 +236,8 @@ def per_second_rows(
                 "cadence_spm": None if cad is None else round(float(cad), 1),
                 "mode": row["mode"],
                 "confidence": round(float(row["confidence"]), 3),
-                "steps": len(sec.steps),
+                # counted from an accelerometer; a device's cadence gives none (not measured, not zero)
+                "steps": len(sec.steps) if measured else None,
                 "hr_bpm": bpm,
             }
         )
@@ -254,7 +260,7 @@ def heart_rate_rows(heart_rate: Sequence[tuple[float, float]]) -> list[dict[str,
                 "cadence_spm": None,
                 "mode": "unknown",
                 "confidence": 0.0,
-                "steps": 0,
+                "steps": None,
                 "hr_bpm": bpm,
             }
         )
@@ -274,46 +280,116 @@ def import_recording(
     stage: int | None = None,
     force: bool = False,
 ) -> tuple[str, Path, list[str]]:
-    """Import ``path`` into ``data_dir``: returns (session id, folder, notes). The database rows are written too."""
+    """Import ``path`` into ``data_dir``: returns (session id, folder, notes) of its first session (a multisport file
+    makes one session per walking or running leg: :func:`import_all` returns them all)."""
+    return import_all(
+        path, data_dir, fmt=fmt, hr_path=hr_path, programme=programme, stage=stage, force=force
+    )[0]
+
+
+#: Formats ``coach import`` takes (``coach analyze`` also reads plain csv and capture files).
+IMPORT_FORMATS = ("fit", "tcx", "gpx", "polar-csv", "phone-csv")
+
+
+def import_all(
+    path: Path,
+    data_dir: Path,
+    *,
+    fmt: str = "auto",
+    hr_path: Path | None = None,
+    programme: str | None = None,
+    stage: int | None = None,
+    force: bool = False,
+) -> list[tuple[str, Path, list[str]]]:
+    """Import ``path`` into ``data_dir``: one session per walking or running recording in it (one, or one per leg of
+    a multisport file), each as (session id, folder, notes). The database rows are written too."""
+    from coach.signal.io import detect_folder, detect_format, load_recordings
+
+    path = Path(path)
+    if not path.exists():
+        raise InputError(f"{path}: no such file")
+    kind = (detect_folder(path) if path.is_dir() else detect_format(path)) if fmt == "auto" else fmt
+    if kind not in IMPORT_FORMATS:
+        raise InputError(
+            f"{path}: coach imports FIT, TCX and GPX activities, Polar Sensor Logger exports and phone "
+            f"accelerometer folders, not {kind} files (for a capture file use `coach run --sensor replay:FILE`)"
+        )
+    if hr_path is not None and kind != "polar-csv":
+        raise InputError(
+            f"--hr is for Polar Sensor Logger imports; a {kind.upper()} file carries its own heart rate"
+        )
+    digest = sha256_path(path)
+    recs = load_recordings(path, kind, allow_heart_rate_only=True)  # the one read of the file's data
+    out = []
+    for rec in recs:
+        leg = rec.file.leg if rec.file is not None else None
+        out.append(
+            _import_one(
+                path,
+                data_dir,
+                rec,
+                kind,
+                digest,
+                leg,
+                hr_path=hr_path,
+                programme=programme,
+                stage=stage,
+                force=force,
+            )
+        )
+    return out
+
+
+def sha256_path(path: Path) -> str:
+    """The SHA-256 of a file, or of a folder's files (names and bytes, in name order)."""
+    if not path.is_dir():
+        return sha256_file(path)
+    h = hashlib.sha256()
+    for f in sorted(p for p in path.rglob("*") if p.is_file()):
+        h.update(f.relative_to(path).as_posix().encode() + b"\0")
+        h.update(sha256_file(f).encode())
+    return h.hexdigest()
+
+
+def _import_one(
+    path: Path,
+    data_dir: Path,
+    rec: Any,
+    kind: str,
+    digest: str,
+    leg: int | None,
+    *,
+    hr_path: Path | None,
+    programme: str | None,
+    stage: int | None,
+    force: bool,
+) -> tuple[str, Path, list[str]]:
     from coach.signal import GaitAnalysis
-    from coach.signal.io import detect_format, load_recording
     from coach.store.database import Database
     from coach.store.index import index_session
     from coach.store.record import SessionRecord
 
-    path = Path(path)
-    if not path.is_file():
-        raise InputError(f"{path}: no such file")
-    kind = detect_format(path) if fmt == "auto" else fmt
-    if kind not in ("fit", "polar-csv"):
-        raise InputError(
-            f"{path}: coach imports FIT activities and Polar Sensor Logger ACC exports, not {kind} files "
-            "(for a capture file use `coach run --sensor replay:FILE`)"
-        )
     if stage is not None and programme is None:
         programme = "back-pain"
-    digest = sha256_file(path)
-    source = f"import:{kind}:{path.name}#sha256={digest[:16]}"
+    source = f"import:{kind}:{path.name}#sha256={digest[:16]}" + (f"#leg{leg}" if leg is not None else "")
     with Database.in_dir(data_dir) as db:
         dup = next((r for r in db.sessions() if r["source"] == source), None)
     if dup is not None and not force:
         raise InputError(f"{path}: already imported as session {dup['id']} (use --force to import it again)")
-
-    rec = load_recording(path, kind, allow_heart_rate_only=True)  # the one read of the file's data
     hr_only = rec.t_s is None and not rec.foot_pod
     notes = list(rec.notes)
     started, laps = rec.started_utc, rec.laps_s
-    if kind == "polar-csv":
-        hr_file = hr_path or sibling_hr(path)
+    if kind == "polar-csv" and rec.hr_file is not None and hr_path is None:
+        notes.append(f"heart rate from {rec.hr_file.name} (aligned by phone timestamps)")
+    elif kind == "polar-csv":
+        hr_file = hr_path or (sibling_hr(path) if path.is_file() else None)
         if hr_file is not None:
             rec.heart_rate = polar_hr(hr_file, rec.phone_start)
             notes.append(f"heart rate from {hr_file.name} (aligned by phone timestamps)")
         else:
             notes.append("no Polar HR file beside the ACC file (give one with --hr): no heart rate")
-    if hr_path is not None and kind == "fit":
-        raise InputError("--hr is for Polar Sensor Logger imports; a FIT file carries its own heart rate")
     if started is None:
-        started = datetime.fromtimestamp(path.stat().st_mtime, UTC)
+        started = datetime.fromtimestamp(path.stat().st_mtime, UTC).replace(microsecond=0)
         notes.append("start time unknown: using the file's modification time")
     if hr_only:
         rows = heart_rate_rows(rec.heart_rate)
@@ -381,8 +457,8 @@ def import_recording(
             demo=False,
             imported=True,
             plan_kind=plan_kind,
-            sport=rec.sport,  # a FIT file's declared activity: a walk counts as a walk (coach.report.model)
             note=f"Imported from {path.name} ({kind}); intervals are {what}. " + " ".join(notes),
+            imported_from=None if rec.file is None else rec.file.as_json(),
         )
         for r in records:
             session.write(r)
@@ -396,9 +472,15 @@ def import_recording(
             }
         )
         session.close(complete=True)
-        copy = session.folder / f"source{path.suffix.lower() or '.dat'}"
-        shutil.copyfile(path, copy)
-        os.chmod(copy, 0o600)
+        if path.is_dir():
+            copy = session.folder / "source"
+            shutil.copytree(path, copy)
+            for f in copy.rglob("*"):
+                os.chmod(f, 0o700 if f.is_dir() else 0o600)
+        else:
+            copy = session.folder / f"source{path.suffix.lower() or '.dat'}"
+            shutil.copyfile(path, copy)
+            os.chmod(copy, 0o600)
     except BaseException:
         session.close(complete=False)
         raise

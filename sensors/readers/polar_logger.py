@@ -5,6 +5,11 @@
   since the PMD epoch (2000-01-01, :data:`sensors.codecs.pmd.PMD_EPOCH`); the phone timestamp is the phone's local
   ISO time, the only clock the ACC and HR files share.
 - HR (``..._HR.txt``): header ``Phone timestamp;HR [bpm];...``.
+- RR (``..._RR.txt``): header ``Phone timestamp;RR-interval [ms]``: one beat interval per row. Used for the heart
+  rate (60000 / RR, intervals outside :data:`sensors.readers.fit.RR_RANGE_S` left out) when there is no HR file.
+
+:func:`read_polar_export` takes the ACC file, the folder holding the files, or the zip the app shares, as one
+argument.
 
 Each file is read once: :func:`read_polar_acc` -> :class:`PolarAcc`, :func:`read_polar_hr` -> :class:`PolarHr`.
 Problems raise :class:`~sensors.readers.ReaderError` naming the file and the line.
@@ -199,3 +204,108 @@ def read_polar_hr(path: str | Path) -> PolarHr:
             raise ReaderError(f"{p}:{k}: bad phone timestamp {row[i_t][:40]!r}")
         rows.append((when, bpm))
     return PolarHr(path=p, rows=tuple(rows))
+
+
+#: Name parts that mark the app's ACC, HR and RR files (``Polar_H10_ABCD1234_20240101_120000_ACC.txt``).
+ACC_MARK, HR_MARK, RR_MARK = "ACC", "HR", "RR"
+#: Extensions of the app's text exports.
+POLAR_SUFFIXES = (".txt", ".csv")
+
+
+def _is_export(name: str, mark: str) -> bool:
+    stem, dot, ext = name.rpartition(".")
+    return bool(dot) and f".{ext.lower()}" in POLAR_SUFFIXES and stem.upper().endswith(f"_{mark}")
+
+
+def find_polar_files(folder: Path) -> tuple[Path, Path | None] | None:
+    """The ACC export of a folder and its heart-rate source: the HR export, else the RR export, else ``None``;
+    ``None`` when there is no ACC export."""
+    names = sorted(p.name for p in folder.iterdir() if p.is_file())
+    acc = next((n for n in names if _is_export(n, ACC_MARK)), None)
+    if acc is None:
+        return None
+    hr = next((n for n in names if _is_export(n, HR_MARK)), None)
+    hr = hr or next((n for n in names if _is_export(n, RR_MARK)), None)
+    return folder / acc, None if hr is None else folder / hr
+
+
+def read_polar_rr(path: str | Path) -> PolarHr:
+    """An RR export as heart rate: one ``(phone time, 60000 / RR ms)`` per beat interval in the beat range."""
+    from sensors.readers.fit import RR_RANGE_S
+
+    p = Path(path)
+    lines = [ln for ln in read_text(p).replace("\r", "").split("\n") if ln.strip()]
+    if not lines:
+        raise ReaderError(f"{p}: empty file")
+    low = [c.strip().lower() for c in lines[0].rstrip(";").split(";")]
+    i_rr = next((i for i, c in enumerate(low) if c.startswith("rr") and "[ms]" in c), None)
+    if i_rr is None or _PHONE not in low:
+        raise ReaderError(
+            f"{p}:1: not a Polar Sensor Logger RR file (needs 'Phone timestamp' and 'RR-interval [ms]')"
+        )
+    i_t = low.index(_PHONE)
+    lo, hi = RR_RANGE_S
+    rows: list[tuple[datetime, float]] = []
+    for k, line in enumerate(lines[1:], start=2):
+        row = line.rstrip(";").split(";")
+        try:
+            when = phone_time(row[i_t])
+            rr_ms = float(row[i_rr])
+        except (ValueError, IndexError):
+            raise ReaderError(f"{p}:{k}: bad row {';'.join(row)[:60]!r}") from None
+        if when is None:
+            raise ReaderError(f"{p}:{k}: bad phone timestamp {row[i_t][:40]!r}")
+        if lo <= rr_ms / 1000.0 <= hi:
+            rows.append((when, 60000.0 / rr_ms))
+    return PolarHr(path=p, rows=tuple(rows))
+
+
+def read_polar_heart(path: Path) -> PolarHr:
+    """An HR export, or an RR export read as heart rate (by its name)."""
+    return read_polar_rr(path) if _is_export(path.name, RR_MARK) else read_polar_hr(path)
+
+
+def read_polar_export(path: str | Path) -> tuple[PolarAcc, PolarHr | None]:
+    """An ACC export and its HR export from one argument: the ACC file (its ``..._HR`` sibling is read when
+    there), the folder holding both, or the zip the app shares. Zip members are read from a temporary folder that
+    is gone on return (the arrays are in memory)."""
+    import tempfile
+    import zipfile
+
+    p = Path(path)
+    if p.is_dir():
+        found = find_polar_files(p)
+        if found is None:
+            raise ReaderError(f"{p}: no Polar Sensor Logger ACC export (..._ACC.txt) in this folder")
+        acc, hr = found
+        return read_polar_acc(acc), None if hr is None else read_polar_heart(hr)
+    if zipfile.is_zipfile(p):
+        try:
+            with zipfile.ZipFile(p) as zf, tempfile.TemporaryDirectory() as tmp:
+                members = [m for m in zf.infolist() if not m.is_dir()]
+                wanted = [m for m in members if _is_export(Path(m.filename).name, ACC_MARK)]
+                wanted += [
+                    m
+                    for m in members
+                    if _is_export(Path(m.filename).name, HR_MARK)
+                    or _is_export(Path(m.filename).name, RR_MARK)
+                ]
+                if not wanted:
+                    raise ReaderError(f"{p}: a zip without a Polar Sensor Logger ACC export (..._ACC.txt)")
+                for m in wanted:
+                    (Path(tmp) / Path(m.filename).name).write_bytes(zf.read(m))
+                found = find_polar_files(Path(tmp))
+                if found is None:
+                    raise ReaderError(f"{p}: a zip without a Polar Sensor Logger ACC export (..._ACC.txt)")
+                acc_obj = read_polar_acc(found[0])
+                hr_obj = None if found[1] is None else read_polar_heart(found[1])
+        except (zipfile.BadZipFile, OSError) as exc:
+            raise ReaderError(f"{p}: not a readable zip: {exc}") from None
+        # name the members inside the zip in later messages, not the temporary folder
+        acc_obj = PolarAcc(
+            p / acc_obj.path.name, acc_obj.t_s, acc_obj.xyz_mg, acc_obj.first_sensor_ns, acc_obj.phone_start
+        )
+        if hr_obj is not None:
+            hr_obj = PolarHr(p / hr_obj.path.name, hr_obj.rows)
+        return acc_obj, hr_obj
+    return read_polar_acc(p), None
