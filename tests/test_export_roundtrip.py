@@ -337,16 +337,20 @@ def test_the_imported_run_keeps_cadence_heart_rate_and_laps(imported_folder: Pat
         assert abs((got["timestamp"] - want["timestamp"]).total_seconds()) <= LAP_GAP_ABSORB_S
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="coach import does not yet write the file's distance into the gait records (the readers' work, issue 13 "
-    "'Import keeps what the file knows'); once it does, remove this mark",
-)
-def test_the_imported_run_keeps_its_distance(imported_folder: Path) -> None:
+def test_the_imported_run_keeps_its_distance_and_speed(imported_folder: Path) -> None:
+    """coach import keeps the file's distance and speed in the gait records, so its FIT and TCX exports have them:
+    the total as the watch's last record gave it, and its speed where the watch recorded one."""
     act = session_activity(read_session(imported_folder))
     original = read_fit(GPS_RUN.read_bytes())
+    last = float([r["distance"] for r in original.records if r.get("distance") is not None][-1])
     fit = read_fit(to_fit_bytes(act))
-    assert fit.session.get("total_distance") == pytest.approx(original.session["total_distance"], abs=1.0)
+    assert act.distance_m == pytest.approx(last, abs=DISTANCE_STEP_M)
+    assert fit.session.get("total_distance") == pytest.approx(last, abs=DISTANCE_STEP_M)
+    doc = tcx_doc(to_tcx_bytes(act))
+    tcx_total = sum(float(x.findtext("t:DistanceMeters", namespaces=NS)) for x in doc.findall(".//t:Lap", NS))
+    assert tcx_total == pytest.approx(last, abs=len(fit.laps) * DISTANCE_STEP_M)
+    speeds = [r.speed_mps for r in act.records if r.speed_mps is not None]
+    assert len(speeds) > 0.9 * len(act.records) and max(speeds) < 10.0
 
 
 def test_a_gps_run_keeps_distance_speed_and_laps_in_fit_and_tcx() -> None:

@@ -127,6 +127,9 @@ class Recording:
     laps_s: list[tuple[float, float]] = field(default_factory=list)
     #: What an activity file (FIT, TCX, GPX) states about itself; ``None`` for sensor recordings.
     file: FileFacts | None = None
+    #: An activity file's own distance and speed, ``(t_s, distance_m, speed_mps)`` per point that has either (the
+    #: import keeps them, so an export of the session has them too: docs/formats/events.md).
+    track: list[tuple[float, float | None, float | None]] = field(default_factory=list)
     #: The Polar Sensor Logger HR export whose readings are in ``heart_rate`` (found in the folder or zip).
     hr_file: Path | None = None
 
@@ -596,12 +599,15 @@ def recordings_from_activity(act: ActivityFile, *, allow_heart_rate_only: bool =
         t_first = leg.points[0].timestamp if leg.points else None
         fp: list[tuple[float, ...]] = []
         hr: list[tuple[float, float]] = []
+        track: list[tuple[float, float | None, float | None]] = []
         speed = False
         dropped = 0
         for pt in leg.points:
             t = (pt.timestamp - t_first).total_seconds() if t_first is not None else 0.0
             if pt.heart_rate_bpm is not None and pt.heart_rate_bpm > 0:
                 hr.append((t, pt.heart_rate_bpm))
+            if pt.distance_m is not None or pt.speed_mps is not None:
+                track.append((t, pt.distance_m, pt.speed_mps))
             speed = speed or (pt.speed_mps is not None and pt.speed_mps > 0)
             cad = pt.cadence_spm
             if cad is None:
@@ -669,6 +675,7 @@ def recordings_from_activity(act: ActivityFile, *, allow_heart_rate_only: bool =
             started_utc=t_first if act.clock_set else None,
             laps_s=laps,
         )
+        rec.track = sorted(track, key=lambda row: row[0])
         rec.file = FileFacts(
             format=act.format,
             device=act.device,

@@ -141,6 +141,8 @@ def session_records(
                     "confidence": r.get("confidence"),
                     "steps": r.get("steps"),
                     "hr_bpm": r["hr_bpm"],
+                    # an activity file's own distance and speed (docs/formats/events.md), when it has them
+                    **{k: r[k] for k in ("distance_m", "speed_mps") if r.get(k) is not None},
                 },
             )
         )
@@ -217,10 +219,15 @@ def session_records(
 
 
 def per_second_rows(
-    analysis: Any, t0: float, heart_rate: Sequence[tuple[float, float]]
+    analysis: Any,
+    t0: float,
+    heart_rate: Sequence[tuple[float, float]],
+    track: Sequence[tuple[float, float | None, float | None]] = (),
 ) -> list[dict[str, Any]]:
-    """GaitAnalysis timeline -> 1 Hz rows on the recording's time base, with the latest HR of the last 5 s."""
+    """GaitAnalysis timeline -> 1 Hz rows on the recording's time base, with the latest HR of the last 5 s and, from
+    an activity file's ``track`` ``(t, distance_m, speed_mps)``, the latest distance and speed of the last 5 s."""
     hr = sorted(heart_rate, key=lambda row: row[0])  # stable: the last of equal times wins
+    k = -1
     j = -1
     rows = []
     measured = getattr(analysis, "source_", "accelerometer") == "accelerometer"
@@ -229,18 +236,24 @@ def per_second_rows(
         while j + 1 < len(hr) and hr[j + 1][0] < t + 1.0:
             j += 1
         bpm = hr[j][1] if j >= 0 and t + 1.0 - hr[j][0] <= HR_MAX_AGE_S else None
+        while k + 1 < len(track) and track[k + 1][0] < t + 1.0:
+            k += 1
+        point = track[k] if k >= 0 and t + 1.0 - track[k][0] <= HR_MAX_AGE_S else None
         cad = row["cadence_spm"]
-        rows.append(
-            {
-                "t": t,
-                "cadence_spm": None if cad is None else round(float(cad), 1),
-                "mode": row["mode"],
-                "confidence": round(float(row["confidence"]), 3),
-                # counted from an accelerometer; a device's cadence gives none (not measured, not zero)
-                "steps": len(sec.steps) if measured else None,
-                "hr_bpm": bpm,
-            }
-        )
+        out: dict[str, Any] = {
+            "t": t,
+            "cadence_spm": None if cad is None else round(float(cad), 1),
+            "mode": row["mode"],
+            "confidence": round(float(row["confidence"]), 3),
+            # counted from an accelerometer; a device's cadence gives none (not measured, not zero)
+            "steps": len(sec.steps) if measured else None,
+            "hr_bpm": bpm,
+        }
+        if point is not None and point[1] is not None:
+            out["distance_m"] = round(point[1], 2)  # FIT keeps centimetres
+        if point is not None and point[2] is not None:
+            out["speed_mps"] = round(point[2], 3)
+        rows.append(out)
     return rows
 
 
@@ -402,7 +415,7 @@ def _import_one(
             raise InputError(f"{path}: cannot analyse: {exc}") from None
         has_acc = rec.t_s is not None and rec.xyz_g is not None
         t0 = float(rec.t_s[0]) if has_acc and rec.t_s is not None else min(r[0] for r in rec.foot_pod)
-        rows = per_second_rows(analysis, t0, rec.heart_rate)
+        rows = per_second_rows(analysis, t0, rec.heart_rate, rec.track)
     if not rows:
         raise InputError(f"{path}: no usable seconds of data")
     end_s = rows[-1]["t"] + 1.0
