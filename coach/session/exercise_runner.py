@@ -21,16 +21,13 @@ import logging
 from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Unpack
 
 from coach.plan.routine import Routine
 from coach.session import exercise as X
-from coach.session.clock import SessionClock
 from coach.session.cues import Cue
 from coach.session.exercise import ExerciseConfig, ExerciseEngine, TimedCue, Timeline, timeline
-from coach.session.shell import DisplayLike, RunResult, SessionShell, VoiceLike, open_session
-from coach.session.tracker import SignalTracker
-from coach.store.record import SessionRecord
+from coach.session.shell import RunResult, SessionShell, ShellParts, open_session
 from coach.vocabulary import SessionActivity
 from sensors.clock import Clock, MonotonicClock
 from sensors.samples import Sample
@@ -50,27 +47,10 @@ class ExerciseRunner(SessionShell[tuple[Cue, TimedCue]]):
         self,
         tl: Timeline,
         *,
-        record: SessionRecord,
-        voice: VoiceLike,
-        clock: SessionClock,
         samples: AsyncIterator[Sample] | None = None,
-        tracker: SignalTracker | None = None,
-        display: DisplayLike | None = None,
-        start_fields: dict[str, Any] | None = None,
-        tick_s: float = 0.05,
-        echo: Callable[[str], None] = print,
+        **parts: Unpack[ShellParts],
     ) -> None:
-        super().__init__(
-            record=record,
-            voice=voice,
-            clock=clock,
-            samples=samples,
-            tracker=tracker,
-            display=display,
-            start_fields=start_fields,
-            tick_s=tick_s,
-            echo=echo,
-        )
+        super().__init__(samples=samples, **parts)
         self.timeline = tl
         self.engine: ExerciseEngine = ExerciseEngine(tl)
 
@@ -166,21 +146,5 @@ async def run_exercise(opts: ExerciseOptions) -> RunResult:
     moniker = check_sensor(opts.sensor) if opts.sensor else None
     async with open_session(opts, wall=opts.clock or MonotonicClock(), moniker=moniker) as session:
         samples, described = await session.open_samples(loop=False)
-        runner = ExerciseRunner(
-            tl,
-            record=session.record,
-            voice=session.voice,
-            clock=session.clock,
-            samples=samples,
-            display=session.display,
-            start_fields={
-                "source": opts.sensor,
-                **described,
-                "speed": opts.speed,
-                "voice": opts.voice,
-                "voice_backend": getattr(session.voice, "backend_name", None),
-                **(opts.start_fields or {}),
-            },
-            echo=session.echo,
-        )
+        runner = ExerciseRunner(tl, samples=samples, **session.parts(described))
         return await session.run(runner)

@@ -20,23 +20,14 @@ import math
 from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Unpack
 
 from coach.plan.programme import SessionPlan
 from coach.session import cues as C
 from coach.session.adherence import live_status
-from coach.session.clock import SessionClock
 from coach.session.cues import Cue
 from coach.session.engine import EngineConfig, SessionEngine, SignalState
-from coach.session.shell import (
-    DisplayLike,
-    RunResult,
-    SessionShell,
-    VoiceLike,
-    open_session,
-)
-from coach.session.tracker import SignalTracker
-from coach.store.record import SessionRecord
+from coach.session.shell import RunResult, SessionShell, ShellParts, open_session
 from coach.text import mmss
 from sensors.clock import Clock, MonotonicClock
 from sensors.samples import Sample
@@ -101,31 +92,14 @@ class SessionRunner(SessionShell[Cue]):
         plan: SessionPlan,
         samples: AsyncIterator[Sample],
         *,
-        record: SessionRecord,
-        voice: VoiceLike,
-        clock: SessionClock,
         engine_config: EngineConfig | None = None,
-        tracker: SignalTracker | None = None,
-        display: DisplayLike | None = None,
-        start_fields: dict[str, Any] | None = None,
-        tick_s: float = 0.05,
         step_s: float = ENGINE_STEP_S,
         stall_wall_s: float | None = STALL_WALL_S,
         stop_when_source_ends: bool = True,
         restart_clock: bool = True,
-        echo: Callable[[str], None] = print,
+        **parts: Unpack[ShellParts],
     ) -> None:
-        super().__init__(
-            record=record,
-            voice=voice,
-            clock=clock,
-            samples=samples,
-            tracker=tracker,
-            display=display,
-            start_fields=start_fields,
-            tick_s=tick_s,
-            echo=echo,
-        )
+        super().__init__(samples=samples, **parts)
         self.restart_clock = restart_clock
         self.plan = plan
         self.engine: SessionEngine = SessionEngine(plan, config=engine_config or EngineConfig())
@@ -302,9 +276,8 @@ async def run_session(opts: SessionOptions) -> RunResult:
         cadence_baseline_spm=opts.cadence_baseline_spm,
     )
     async with open_session(opts, wall=opts.clock or MonotonicClock(), moniker=moniker) as session:
-        voice = session.voice
         # Render every phrase before the sensor starts streaming, so the first change is heard on time.
-        await voice.prerender(
+        await session.voice.prerender(
             C.session_phrases(plan, heads_up_s=config.heads_up_s, countdown=config.countdown)
         )
         session.clock.restart()
@@ -313,23 +286,10 @@ async def run_session(opts: SessionOptions) -> RunResult:
         runner = SessionRunner(
             plan,
             samples,
-            record=session.record,
-            voice=voice,
-            clock=session.clock,
             engine_config=config,
-            display=session.display,
-            start_fields={
-                **described,
-                "speed": opts.speed,
-                "demo": opts.demo,
-                "note": opts.note,
-                "voice": opts.voice,
-                "voice_backend": getattr(voice, "backend_name", None),
-                **(opts.start_fields or {}),
-            },
             stall_wall_s=STALL_WALL_S if moniker.kind == "ble" else None,
             stop_when_source_ends=not opts.loop,
             restart_clock=False,
-            echo=session.echo,
+            **session.parts(described, demo=opts.demo, note=opts.note),
         )
         return await session.run(runner)

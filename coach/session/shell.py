@@ -28,12 +28,13 @@ import contextlib
 import errno
 import logging
 import time
+from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar, Generic, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, Protocol, Required, TypedDict, TypeVar
 
 from coach.errors import StorageError
 from coach.session.clock import SessionClock
@@ -61,6 +62,9 @@ logger = logging.getLogger(__name__)
 
 #: How long (wall seconds) the end of a session waits for the speaker to finish the cue it is saying.
 SPEAKER_DRAIN_WALL_S = 30.0
+#: Wall seconds between two ticks of a session's loop (at ``--speed`` 1; the loop sleeps ``tick_s`` session
+#: seconds times the speed): how often the controls are read, the display drawn and the folder synced.
+TICK_S = 0.05
 #: OS errors that mean "the session cannot be written" (disk full, quota, read-only, I/O error).
 STORAGE_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EIO, errno.EFBIG})
 
@@ -154,11 +158,25 @@ def storage_error(exc: OSError, folder: Path) -> StorageError:
     )
 
 
-class SessionShell(Generic[Released]):
+class ShellParts(TypedDict, total=False):
+    """The pieces every runner is built with (keyword arguments of :class:`SessionShell` and its runners)."""
+
+    record: Required[SessionRecord]
+    voice: Required[VoiceLike]
+    clock: Required[SessionClock]
+    tracker: SignalTracker | None  # None: a new SignalTracker()
+    display: DisplayLike | None
+    start_fields: dict[str, Any] | None  # more session_start fields (source, speed, voice, ...)
+    tick_s: float  # wall seconds between two ticks of the loop (at --speed 1)
+    echo: Callable[[str], None]
+
+
+class SessionShell(ABC, Generic[Released]):
     """The base of a runner: build it with the pieces, then ``await runner.run()``.
 
     Subclasses set :attr:`engine` (before :meth:`run`), :attr:`ALWAYS_SPOKEN` and, if some cues may cut advice short,
-    :attr:`TIMETABLE`; they implement :meth:`_begin`, :meth:`_tick`, :meth:`_snapshot` and :meth:`_end_fields`.
+    :attr:`TIMETABLE`; they implement :meth:`_begin`, :meth:`_tick`, :meth:`_snapshot`, :meth:`_end_fields` and
+    :meth:`_cue_fields`.
     ``_now`` is the session time the session has reached: the time of the shell's own records (a sensor error,
     the controls, session_end).
     """
@@ -174,15 +192,15 @@ class SessionShell(Generic[Released]):
     def __init__(
         self,
         *,
+        samples: AsyncIterator[Sample] | None,
         record: SessionRecord,
         voice: VoiceLike,
         clock: SessionClock,
-        samples: AsyncIterator[Sample] | None,
-        tracker: SignalTracker | None,
-        display: DisplayLike | None,
-        start_fields: dict[str, Any] | None,
-        tick_s: float,
-        echo: Callable[[str], None],
+        tracker: SignalTracker | None = None,
+        display: DisplayLike | None = None,
+        start_fields: dict[str, Any] | None = None,
+        tick_s: float = TICK_S,
+        echo: Callable[[str], None] = print,
     ) -> None:
         self.record = record
         self.voice = voice
@@ -207,23 +225,28 @@ class SessionShell(Generic[Released]):
 
     # -- what a runner says for itself
 
+    @abstractmethod
     async def _begin(self) -> None:
         """Write session_start, pre-render the phrases, start session time 0 (and the engine, if it starts on
         its own)."""
         raise NotImplementedError
 
+    @abstractmethod
     def _tick(self) -> None:
         """One tick of the loop: apply the controls and move the engine on (releasing what it says)."""
         raise NotImplementedError
 
+    @abstractmethod
     def _snapshot(self) -> dict[str, Any]:
         """The display state (field names of :class:`coach.session.display.DisplayState`)."""
         raise NotImplementedError
 
+    @abstractmethod
     def _end_fields(self) -> dict[str, Any]:
         """The runner's own fields of the session_end record (how far its timeline got)."""
         raise NotImplementedError
 
+    @abstractmethod
     def _cue_fields(self, released: Released) -> tuple[Cue, Mapping[str, Any]]:
         """The cue in what the engine released, and the extra fields of its ``cue`` record."""
         raise NotImplementedError
@@ -433,11 +456,15 @@ class ShellOptions(Protocol):
     @property
     def echo(self) -> Callable[[str], None]: ...
 
+    @property
+    def start_fields(self) -> dict[str, Any] | None: ...
+
 
 @dataclass
 class OpenSession:
-    """The pieces :func:`open_session` opened, for the runner to be built with."""
+    """The pieces :func:`open_session` opened, for the runner to be built with (:meth:`parts`)."""
 
+    opts: ShellOptions
     clock: SessionClock
     record: SessionRecord
     voice: Voice
@@ -445,7 +472,6 @@ class OpenSession:
     echo: Callable[[str], None]
     moniker: SensorMoniker | None
     capture: CaptureWriter | None
-    keys: bool
     switch: StopSwitch = field(default_factory=StopSwitch)
     stack: AsyncExitStack = field(default_factory=AsyncExitStack)
     keys_installed: bool = False
@@ -453,20 +479,39 @@ class OpenSession:
     async def open_samples(
         self, *, loop: bool = False
     ) -> tuple[AsyncIterator[Sample] | None, dict[str, Any]]:
-        """The session's samples and their description for session_start (``source``: the moniker), or None and
-        nothing without a strap; closed with the session."""
+        """The session's samples and their description for session_start (``source``: the moniker; None without
+        a strap, then only ``source``: what ``--sensor`` said, if anything); the samples close with the session."""
         from coach.session.sources import open_samples
 
         if self.moniker is None or self.capture is None:  # the strap is optional (coach exercise)
-            return None, {}
+            return None, {"source": self.opts.sensor}
         return await self.stack.enter_async_context(
             open_samples(self.moniker, capture=self.capture, clock=self.clock, loop=loop)
+        )
+
+    def parts(self, described: dict[str, Any], **fields: Any) -> ShellParts:
+        """The shell's pieces for a runner. Its session_start fields: ``described`` (where the samples come from),
+        the speed, the runner's own ``fields``, the voice, then the command's ``start_fields`` (which win)."""
+        return ShellParts(
+            record=self.record,
+            voice=self.voice,
+            clock=self.clock,
+            display=self.display,
+            echo=self.echo,
+            start_fields={
+                **described,
+                "speed": self.opts.speed,
+                **fields,
+                "voice": self.opts.voice,
+                "voice_backend": getattr(self.voice, "backend_name", None),
+                **(self.opts.start_fields or {}),
+            },
         )
 
     async def run(self, runner: SessionShell[Any]) -> RunResult:
         """Hand the controls (a stop signal that came already, the pause keys) to ``runner`` and run it."""
         self.switch.attach(runner)
-        self.keys_installed = install_key_reader(runner, self.echo) if self.keys else False
+        self.keys_installed = install_key_reader(runner, self.echo) if self.opts.keys else False
         return await runner.run()
 
 
@@ -503,7 +548,7 @@ async def open_session(
         clock=clock,
         echo=echo,
     )
-    session = OpenSession(clock, record, voice, display, echo, moniker, capture, keys=opts.keys)
+    session = OpenSession(opts, clock, record, voice, display, echo, moniker, capture)
     install_stop_handler(session.switch)
     try:
         async with session.stack:
