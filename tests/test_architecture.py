@@ -49,6 +49,7 @@ IO_MODULES = (
     "coach.cli",
     "coach.session.display",
     "coach.session.runner",
+    "coach.session.shell",
     "coach.store.record",
     "coach.store.database",
     "coach.store.index",
