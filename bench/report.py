@@ -27,13 +27,18 @@ def _cell(row: Row, algo: str) -> str:
 def markdown_table(rows: Sequence[Row], algos: Sequence[str]) -> str:
     head = ["metric", "target", *[TITLES[a] for a in algos]]
     with_best = len(algos) > 1 and "coach" in algos
+    with_live = "coach_live" in algos and "fft_causal" in algos
     if with_best:
         head.append("coach best?")
+    if with_live:
+        head.append("live best?")
     lines = ["| " + " | ".join(head) + " |", "|" + "|".join(["---"] * len(head)) + "|"]
     for row in rows:
         cells = [row.metric, row.target, *[_cell(row, a) for a in algos]]
         if with_best:
             cells.append(row.coach_best(algos))
+        if with_live:
+            cells.append(row.coach_best(algos, live=True))
         lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
     return "\n".join(lines)
 

@@ -51,10 +51,10 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from bench import metrics as M
-from bench.algorithms import ORACLE, TITLES, AlgoResult, run_algorithm
+from bench.algorithms import LIVE, ORACLE, TITLES, AlgoResult, run_algorithm
 from bench.datasets import Recording, load_hexoskin, load_mobilise
 
-ALGOS = ("coach", "fft", "gaitlumbar", "gaitlumbar_ref", "mobgap", "mobgap_ref")
+ALGOS = ("coach", "coach_live", "fft", "fft_causal", "gaitlumbar", "gaitlumbar_ref", "mobgap", "mobgap_ref")
 #: lower-back methods that refuse other mountings (mobgap checks its sensor frame): not run on the chest data
 LOWER_BACK_ONLY = {"mobgap", "mobgap_ref"}
 
@@ -78,13 +78,16 @@ class Row:
             return ""
         return "pass" if self.check(v) else "FAIL"
 
-    def coach_best(self, algos: Sequence[str]) -> str:
-        if not self.better or "coach" not in algos:
+    def coach_best(self, algos: Sequence[str], *, live: bool = False) -> str:
+        """Is coach (after the run; ``live``: coach live against the causal FFT) better than every peer?"""
+        me = "coach_live" if live else "coach"
+        if not self.better or me not in algos:
             return ""
-        c = self.values.get("coach", float("nan"))
+        c = self.values.get(me, float("nan"))
         if math.isnan(c):
             return "no"
-        rivals = [a for a in algos if a != "coach" and a not in ORACLE and a not in self.note]
+        peers = [a for a in algos if a in LIVE] if live else [a for a in algos if a not in LIVE]
+        rivals = [a for a in peers if a != me and a not in ORACLE and a not in self.note]
         others = [self.values.get(a, float("nan")) for a in rivals]
         others = [o for o in others if not math.isnan(o)]
         if not others:

@@ -302,6 +302,11 @@ class StreamingGaitEstimator:
         self._foot_pod = _TimedValues()
         self._heart_rate = _TimedValues()
 
+    @property
+    def gate(self) -> GaitGate:
+        """The gait gate this estimator decides with (the after-the-run estimator reuses it)."""
+        return self._gate
+
     # ------------------------------------------------------------------ inputs
     def feed_foot_pod(self, t_s: float, cadence_spm: float) -> None:
         """A foot-pod (RSC) cadence reading in steps/min (a value half the accelerometer's is read as strides)."""
