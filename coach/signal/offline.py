@@ -57,23 +57,27 @@ class AfterRunEstimator:
         window_s: float = 5.0,
         context_s: int = 5,
         min_mode_s: int = 3,
+        min_core_s: int = 2,
         step_reach_s: float = 1.0,
         step_window_s: float = 6.0,
         step_cadence_weight: float = 0.5,
         relaxed_confidence: float = 0.6,
-        consistent_stride_periods: tuple[float, float] = (1.4, 2.8),
+        consistent_stride_periods: tuple[float, float] = (0.7, 1.4),
+        relaxed_interval_periods: tuple[float, float] = (0.5, 2.5),
         min_strides: int = 2,
         gap_hold_s: int = 3,
     ) -> None:
         self.window_s = window_s
         self.context_s = context_s
         self.min_mode_s = min_mode_s
+        self.min_core_s = min_core_s
         self.step_reach_s = step_reach_s
         self.step_window_s = step_window_s
         self.step_cadence_weight = step_cadence_weight
         self.relaxed_confidence = relaxed_confidence
         self.consistent_stride_periods = consistent_stride_periods
         self.min_strides = min_strides
+        self.relaxed_interval_periods = relaxed_interval_periods
         self.gap_hold_s = gap_hold_s
 
     # ------------------------------------------------------------------ entry point
@@ -86,7 +90,6 @@ class AfterRunEstimator:
         t0 = seconds[0].t
         gap = np.array([gate.is_gap(f) for f in hops])
         rhythm = np.array([gate.in_gait(f) for f in hops])
-        active = np.array([f.hop_rms_g >= gate.still_rms_g for f in hops]) & ~gap
         conf = np.array([f.confidence for f in hops])
         z = np.array(
             [
@@ -104,7 +107,8 @@ class AfterRunEstimator:
         )
         steps = np.array(sorted(st - t0 for s in seconds for st in s.steps), dtype=np.float64)
 
-        gait = self._gait(active, rhythm, gap, steps)
+        hop_rms = np.array([f.hop_rms_g for f in hops])
+        gait = self._gait(rhythm, gap, hop_rms, steps, gate)
         bouts = _runs(gait)
         mode = np.array([_non_gait_mode(s.raw_mode) for s in seconds], dtype=object)
         cadence = np.full(n, np.nan)
@@ -139,25 +143,41 @@ class AfterRunEstimator:
     # ------------------------------------------------------------------ 1. gait or not
     def _gait(
         self,
-        active: np.ndarray,
         rhythm: np.ndarray,
         gap: np.ndarray,
+        hop_rms: np.ndarray,
         steps: np.ndarray,
+        gate: GaitGate,
     ) -> np.ndarray:
-        n = active.size
-        ahead = max(0, math.ceil(self.window_s) - 1)  # hops whose ACF window covers this second
-        covered = np.zeros(n, dtype=bool)
-        for d in range(ahead + 1):
-            covered[: n - d] |= rhythm[d:]
+        n = rhythm.size
+        # the bouts' cores: the seconds the live gate found in gait, a one-second hole filled, at least
+        # min_core_s long (the live hysteresis also wants that many agreeing seconds)
+        core = rhythm.copy()
+        core[1:-1] |= rhythm[:-2] & rhythm[2:] & ~gap[1:-1]
+        gait = np.zeros(n, dtype=bool)
         k = np.arange(n, dtype=np.float64)
         lo = np.searchsorted(steps, k - self.step_reach_s, side="left")
         hi = np.searchsorted(steps, k + 1.0 + self.step_reach_s, side="left")
         near_step = hi > lo
-        gait = (active & covered & near_step) | (rhythm & near_step)
-        # a single quiet or arrhythmic second between two gait seconds (a turn, a missed hop) is gait
-        fill = np.zeros(n, dtype=bool)
-        fill[1:-1] = gait[:-2] & gait[2:] & ~gait[1:-1] & ~gap[1:-1]
-        return gait | fill
+        lead = max(0, math.ceil(self.window_s) - 1)  # the seconds before a core that its first ACF window saw
+        for a, b in _runs(core):
+            if b - a < self.min_core_s:
+                continue
+            gait[a:b] = True
+            # the bout began before the trailing window was convinced: back to the first second that is as
+            # active as the bout's first seconds (gate.active_fraction of their RMS) and has a step near it
+            level = gate.active_fraction * float(np.median(hop_rms[a : min(b, a + lead)]))
+            j = a - 1
+            while (
+                j >= max(0, a - lead)
+                and not gait[j]
+                and not gap[j]
+                and near_step[j]
+                and hop_rms[j] >= max(gate.still_rms_g, level)
+            ):
+                gait[j] = True
+                j -= 1
+        return gait
 
     # ------------------------------------------------------------------ 2. walk or run
     def _walk_run(self, z: np.ndarray, a: int, b: int, n: int) -> np.ndarray:
@@ -201,36 +221,43 @@ class AfterRunEstimator:
         lead = round(self.window_s / 2.0 - 0.5)  # the hop whose ACF window is centred on the second
         ok = np.flatnonzero(rhythm[a : min(n, b + lead)] & np.isfinite(acf[a : min(n, b + lead)])) + a
         bout_steps = steps[(steps >= a - self.step_reach_s) & (steps < b + self.step_reach_s)]
+        stride = bout_steps[2:] - bout_steps[:-2]  # step i to step i + 2: whole strides (no left/right bias)
+        stride_mid = (bout_steps[2:] + bout_steps[:-2]) / 2.0
+        interval = np.diff(bout_steps)
+        interval_mid = (bout_steps[1:] + bout_steps[:-1]) / 2.0
+        # the bout's typical step: the reference for which step intervals are pauses or split steps
+        typical = float(np.median(interval)) if interval.size else math.nan
+        r_lo, r_hi = self.relaxed_interval_periods
         out = np.full(b - a, np.nan)
         half = self.step_window_s / 2.0
         w = self.step_cadence_weight
         lo_p, hi_p = self.consistent_stride_periods
         for i, k in enumerate(range(a, b)):
+            centre = k + 0.5
             c_acf = math.nan
             c_conf = 0.0
             if ok.size:
                 j = int(ok[np.argmin(np.abs(ok - (k + lead)))])
                 c_acf, c_conf = float(acf[j]), float(conf[j])
-            centre = k + 0.5
-            st = bout_steps[(bout_steps >= centre - half) & (bout_steps <= centre + half)]
-            c_steps = math.nan
-            if st.size >= 3:
-                strides = st[2:] - st[:-2]
-                if math.isfinite(c_acf):
-                    period = 60.0 / c_acf
-                    strides = strides[(strides >= lo_p * period) & (strides <= hi_p * period)]
-                else:
-                    med = float(np.median(strides))
-                    strides = strides[(strides >= 0.7 * med) & (strides <= 1.4 * med)]
-                if strides.size >= self.min_strides:
-                    c_steps = 120.0 * strides.size / float(strides.sum())
-            if math.isfinite(c_acf) and math.isfinite(c_steps):
-                out[i] = w * c_steps + (1.0 - w) * c_acf if c_conf >= self.relaxed_confidence else c_steps
-            elif math.isfinite(c_steps):
-                out[i] = c_steps
-            else:
-                out[i] = c_acf
-        return out
+            if c_conf >= self.relaxed_confidence:
+                # a clear rhythm: the centred ACF, blended with the rate of the whole strides around the second
+                period = 60.0 / c_acf
+                st = stride[(stride_mid >= centre - half) & (stride_mid <= centre + half)]
+                st = st[(st >= 2.0 * lo_p * period) & (st <= 2.0 * hi_p * period)]
+                out[i] = (
+                    w * 120.0 * st.size / float(st.sum()) + (1.0 - w) * c_acf
+                    if st.size >= self.min_strides
+                    else c_acf
+                )
+                continue
+            # a weak rhythm (turns, hesitations, the bout's edges): the steps themselves, pauses and split steps out
+            iv = interval[(interval_mid >= centre - half) & (interval_mid <= centre + half)]
+            iv = iv[(iv >= r_lo * typical) & (iv <= r_hi * typical)]
+            if iv.size >= self.min_strides:
+                out[i] = 60.0 * iv.size / float(iv.sum())
+        if not np.isfinite(out).any():
+            return np.full(b - a, float(np.nanmedian(acf[a:b])) if np.isfinite(acf[a:b]).any() else math.nan)
+        return _fill_nearest(out)
 
     # ------------------------------------------------------------------ 4. gaps
     def _hold_gaps(self, mode: np.ndarray, gap: np.ndarray, cadence: np.ndarray) -> np.ndarray:
@@ -252,6 +279,17 @@ def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
     m = np.concatenate(([False], np.asarray(mask, dtype=bool), [False]))
     edges = np.flatnonzero(m[1:] != m[:-1])
     return list(zip(edges[0::2].tolist(), edges[1::2].tolist(), strict=True))
+
+
+def _fill_nearest(x: np.ndarray) -> np.ndarray:
+    """NaNs replaced by the nearest finite value (the earlier one on a tie); ``x`` has at least one."""
+    ok = np.flatnonzero(np.isfinite(x))
+    pos = np.arange(x.size)
+    after = ok[np.clip(np.searchsorted(ok, pos), 0, ok.size - 1)]
+    before = ok[np.clip(np.searchsorted(ok, pos, side="right") - 1, 0, ok.size - 1)]
+    return np.asarray(
+        x[np.where(np.abs(pos - before) <= np.abs(after - pos), before, after)], dtype=np.float64
+    )
 
 
 def _remove_blips(mode: np.ndarray) -> np.ndarray:
