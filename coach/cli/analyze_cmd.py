@@ -30,13 +30,20 @@ _MODE_CHAR = {"walk": "w", "run": "R", "still": ".", "unknown": "?"}
     show_default=True,
     help="Accelerometer units of csv input; auto decides from the gravity magnitude.",
 )
+@click.option(
+    "--live",
+    is_flag=True,
+    help="Print the live (causal) estimator's timeline, exactly what `coach run` saw, instead of the "
+    "after-the-run analysis.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print exactly one JSON object on stdout.")
-def analyze(input_path: str, fmt: str, units: str, as_json: bool) -> None:
+def analyze(input_path: str, fmt: str, units: str, live: bool, as_json: bool) -> None:
     """Estimate step cadence, foot contacts and walk/run/still from a recording.
 
     INPUT is a csv file with the header t,x,y,z (t in seconds), a Polar Sensor Logger ACC export, a coach
     capture file or a FIT activity. Cadence is in steps (not strides) per minute. The timeline has one entry
-    per second, times in seconds from the first sample.
+    per second, times in seconds from the first sample. By default it is the after-the-run analysis (windows
+    centred on each second, walk/run decided with both sides known); --live prints the live estimator's.
     """
     from coach.errors import InputError
     from coach.signal import GaitAnalysis
@@ -44,7 +51,9 @@ def analyze(input_path: str, fmt: str, units: str, as_json: bool) -> None:
 
     rec = load_recording(input_path, format=fmt, units=units)
     try:
-        result = GaitAnalysis().analyze(rec.t_s, rec.xyz_g, foot_pod=rec.foot_pod, heart_rate=rec.heart_rate)
+        result = GaitAnalysis(estimator="live" if live else "after-run").analyze(
+            rec.t_s, rec.xyz_g, foot_pod=rec.foot_pod, heart_rate=rec.heart_rate
+        )
     except ValueError as exc:
         raise InputError(f"{input_path}: {exc}") from exc
     doc = to_json_doc(result, rec.format, [*rec.notes, *result.notes_])
@@ -62,6 +71,7 @@ def to_json_doc(result: Any, fmt: str, notes: list[str]) -> dict[str, Any]:
     summary = dict(result.summary_)
     summary["format"] = fmt
     summary["source"] = result.source_
+    summary["estimator"] = result.estimator
     summary["notes"] = list(notes)
     return {
         "sampling_rate_hz": num(result.sampling_rate_hz_),

@@ -91,7 +91,7 @@ class GaitAnalysis:
         self.live_seconds_ = seconds
         if self.estimator == "after-run":
             seconds = AfterRunEstimator(window_s=est.window_s, gap_hold_s=est.gap_hold_s).refine(
-                seconds, est.gate
+                seconds, est.gate, est.foot_pod_blend
             )
         self._finish(seconds, t0)
         return self

@@ -307,6 +307,11 @@ class StreamingGaitEstimator:
         """The gait gate this estimator decides with (the after-the-run estimator reuses it)."""
         return self._gate
 
+    @property
+    def foot_pod_blend(self) -> FootPodBlend:
+        """The foot-pod blend this estimator uses (the after-the-run estimator reuses it)."""
+        return self._foot_pod_blend
+
     # ------------------------------------------------------------------ inputs
     def feed_foot_pod(self, t_s: float, cadence_spm: float) -> None:
         """A foot-pod (RSC) cadence reading in steps/min (a value half the accelerometer's is read as strides)."""

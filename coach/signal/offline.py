@@ -38,6 +38,7 @@ from dataclasses import replace
 
 import numpy as np
 
+from coach.signal.cadence import FootPodBlend
 from coach.signal.decision import GAIT_MODES, GaitGate
 from coach.signal.gait import GaitSecond
 
@@ -62,7 +63,7 @@ class AfterRunEstimator:
         step_window_s: float = 6.0,
         step_cadence_weight: float = 0.5,
         relaxed_confidence: float = 0.6,
-        consistent_stride_periods: tuple[float, float] = (0.7, 1.4),
+        consistent_stride_periods: tuple[float, float] = (0.8, 1.25),
         relaxed_interval_periods: tuple[float, float] = (0.5, 2.5),
         min_strides: int = 2,
         gap_hold_s: int = 3,
@@ -81,8 +82,13 @@ class AfterRunEstimator:
         self.gap_hold_s = gap_hold_s
 
     # ------------------------------------------------------------------ entry point
-    def refine(self, seconds: Sequence[GaitSecond], gate: GaitGate) -> list[GaitSecond]:
-        """The after-the-run seconds of a recording, from its live ``seconds`` (all of them, in order)."""
+    def refine(
+        self, seconds: Sequence[GaitSecond], gate: GaitGate, foot_pod_blend: FootPodBlend | None = None
+    ) -> list[GaitSecond]:
+        """The after-the-run seconds of a recording, from its live ``seconds`` (all of them, in order).
+
+        ``foot_pod_blend`` is the live estimator's foot-pod piece: where a hop had a foot-pod reading, the
+        centred ACF cadence is blended with it the same way and the step rate is not used (as live)."""
         n = len(seconds)
         if n == 0 or any(s.features is None for s in seconds):
             return list(seconds)
@@ -106,6 +112,12 @@ class AfterRunEstimator:
             ]
         )
         steps = np.array(sorted(st - t0 for s in seconds for st in s.steps), dtype=np.float64)
+        pod = np.zeros(n, dtype=bool)
+        if foot_pod_blend is not None:
+            for k, s in enumerate(seconds):
+                fp = None if s.features is None else s.features.foot_pod_spm
+                if fp is not None and math.isfinite(acf[k]):
+                    acf[k], _, pod[k] = foot_pod_blend.blend(float(acf[k]), fp)
 
         hop_rms = np.array([f.hop_rms_g for f in hops])
         gait = self._gait(rhythm, gap, hop_rms, steps, gate)
@@ -114,7 +126,7 @@ class AfterRunEstimator:
         cadence = np.full(n, np.nan)
         for a, b in bouts:
             mode[a:b] = self._walk_run(z, a, b, n)
-            cadence[a:b] = self._cadence(acf, conf, rhythm, steps, a, b)
+            cadence[a:b] = self._cadence(acf, conf, rhythm, steps, a, b, pod)
         raw = mode.copy()
         mode = self._hold_gaps(mode, gap, cadence)
         mode = _remove_blips(mode)
@@ -216,6 +228,7 @@ class AfterRunEstimator:
         steps: np.ndarray,
         a: int,
         b: int,
+        pod: np.ndarray,
     ) -> np.ndarray:
         n = acf.size
         lead = round(self.window_s / 2.0 - 0.5)  # the hop whose ACF window is centred on the second
@@ -239,6 +252,9 @@ class AfterRunEstimator:
             if ok.size:
                 j = int(ok[np.argmin(np.abs(ok - (k + lead)))])
                 c_acf, c_conf = float(acf[j]), float(conf[j])
+            if ok.size and pod[j]:
+                out[i] = c_acf  # an agreeing foot pod was blended in: the ACF path, as live
+                continue
             if c_conf >= self.relaxed_confidence:
                 # a clear rhythm: the centred ACF, blended with the rate of the whole strides around the second
                 period = 60.0 / c_acf
