@@ -66,8 +66,9 @@ class FftPeakBaseline:
             if self.causal:  # the trailing window: samples before t + hop
                 end = int(np.searchsorted(t, tk + self.hop_s, side="left"))
                 start = end - n_win
-            else:  # centred on the middle of the second
+            else:  # centred on the middle of the second (shifted inside the recording at its ends)
                 start = int(np.searchsorted(t, tk + self.hop_s / 2.0 - self.window_s / 2.0, side="left"))
+                start = max(0, min(start, t.size - n_win))
                 end = start + n_win
             entry: dict[str, object] = {"t": tk, "cadence_spm": None, "mode": "unknown"}
             if start >= 0 and end <= t.size:
