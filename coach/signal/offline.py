@@ -79,6 +79,7 @@ class AfterRunEstimator:
         self.consistent_stride_periods = consistent_stride_periods
         self.min_strides = min_strides
         self.relaxed_interval_periods = relaxed_interval_periods
+
         self.gap_hold_s = gap_hold_s
 
     # ------------------------------------------------------------------ entry point
