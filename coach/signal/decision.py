@@ -71,10 +71,14 @@ class WalkRunScore:
 
         z = w_range (range - run_range_g) + w_min (run_min_g - minimum)
             + w_cadence clip((cadence - cadence_pivot_spm) / cadence_scale_spm, -cadence_clip, cadence_clip)
+            + flight_weight (flight_fraction - flight_pivot)
             [+ heart_rate_weight clip((hr - walking hr - hr_margin_bpm) / hr_scale_bpm, -hr_clip, hr_clip)]
 
     with (w_range, w_min, w_cadence) = ``run_weights``, range and minimum the robust extremes of the vertical
-    acceleration (impact and flight phase). Heart rate counts once a walking level is known: an exponential
+    acceleration (impact and flight phase), and ``flight_fraction`` the share of the feature window spent near
+    free fall (:class:`coach.signal.features.HopFeatureExtractor`), the one feature that does not depend on where
+    the sensor sits: a flight phase puts the whole body in free fall, walking always has a foot on the ground.
+    Heart rate counts once a walking level is known: an exponential
     average (weight ``walking_hr_smoothing`` per second) of the heart rate over seconds reported as walking.
     A walking-like second (z <= 0) at more than ``max_walk_cadence_spm`` means the ACF locked onto a harmonic
     within the step (see :meth:`walking_harmonic`).
@@ -88,6 +92,8 @@ class WalkRunScore:
         run_weights: tuple[float, float, float] = (6.0, 3.0, 0.6),
         max_walk_cadence_spm: float = 150.0,
         heart_rate_weight: float = 0.4,
+        flight_weight: float = 10.0,
+        flight_pivot: float = 0.06,
         cadence_pivot_spm: float = 140.0,
         cadence_scale_spm: float = 20.0,
         cadence_clip: float = 1.5,
@@ -101,6 +107,8 @@ class WalkRunScore:
         self.run_weights = run_weights
         self.max_walk_cadence_spm = max_walk_cadence_spm
         self.heart_rate_weight = heart_rate_weight
+        self.flight_weight = flight_weight
+        self.flight_pivot = flight_pivot
         self.cadence_pivot_spm = cadence_pivot_spm
         self.cadence_scale_spm = cadence_scale_spm
         self.cadence_clip = cadence_clip
@@ -117,6 +125,7 @@ class WalkRunScore:
             w_range * (f.vertical_high_g - f.vertical_low_g - self.run_range_g)
             + w_min * (self.run_min_g - f.vertical_low_g)
             + w_cadence * max(-c, min(c, (cadence_spm - self.cadence_pivot_spm) / self.cadence_scale_spm))
+            + self.flight_weight * (f.flight_fraction - self.flight_pivot)
         )
         if hr_bpm is not None and self.walking_hr_bpm_ is not None:
             h = self.hr_clip

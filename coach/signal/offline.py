@@ -127,7 +127,10 @@ class AfterRunEstimator:
         cadence = np.full(n, np.nan)
         for a, b in bouts:
             mode[a:b] = self._walk_run(z, a, b, n)
-            cadence[a:b] = self._cadence(acf, conf, rhythm, steps, a, b, pod)
+            # each walk or run stretch reads its cadence from its own windows (not a half-rate value of the
+            # change, not the other gait's rate)
+            for a2, b2 in _runs(mode[a:b] == "run") + _runs(mode[a:b] == "walk"):
+                cadence[a + a2 : a + b2] = self._cadence(acf, conf, rhythm, steps, a + a2, a + b2, pod)
         raw = mode.copy()
         mode = self._hold_gaps(mode, gap, cadence)
         mode = _remove_blips(mode)
@@ -233,7 +236,8 @@ class AfterRunEstimator:
     ) -> np.ndarray:
         n = acf.size
         lead = round(self.window_s / 2.0 - 0.5)  # the hop whose ACF window is centred on the second
-        ok = np.flatnonzero(rhythm[a : min(n, b + lead)] & np.isfinite(acf[a : min(n, b + lead)])) + a
+        # the hops whose trailing window ends inside the stretch (the centred one, or the nearest such)
+        ok = np.flatnonzero(rhythm[a:b] & np.isfinite(acf[a:b])) + a
         bout_steps = steps[(steps >= a - self.step_reach_s) & (steps < b + self.step_reach_s)]
         stride = bout_steps[2:] - bout_steps[:-2]  # step i to step i + 2: whole strides (no left/right bias)
         stride_mid = (bout_steps[2:] + bout_steps[:-2]) / 2.0
@@ -261,17 +265,17 @@ class AfterRunEstimator:
                 period = 60.0 / c_acf
                 st = stride[(stride_mid >= centre - half) & (stride_mid <= centre + half)]
                 st = st[(st >= 2.0 * lo_p * period) & (st <= 2.0 * hi_p * period)]
-                out[i] = (
-                    w * 120.0 * st.size / float(st.sum()) + (1.0 - w) * c_acf
-                    if st.size >= self.min_strides
-                    else c_acf
-                )
-                continue
-            # a weak rhythm (turns, hesitations, the bout's edges): the steps themselves, pauses and split steps out
+                if st.size >= self.min_strides:
+                    out[i] = w * 120.0 * st.size / float(st.sum()) + (1.0 - w) * c_acf
+                    continue
+            # a weak rhythm (turns, hesitations, the bout's edges), or an ACF the strides do not confirm (at a
+            # change of gait it can hold the stride lag): the steps themselves, pauses and split steps out
             iv = interval[(interval_mid >= centre - half) & (interval_mid <= centre + half)]
             iv = iv[(iv >= r_lo * typical) & (iv <= r_hi * typical)]
             if iv.size >= self.min_strides:
                 out[i] = 60.0 * iv.size / float(iv.sum())
+            elif c_conf >= self.relaxed_confidence:
+                out[i] = c_acf
         if not np.isfinite(out).any():
             return np.full(b - a, float(np.nanmedian(acf[a:b])) if np.isfinite(acf[a:b]).any() else math.nan)
         return _fill_nearest(out)
