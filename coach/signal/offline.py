@@ -234,7 +234,6 @@ class AfterRunEstimator:
         b: int,
         pod: np.ndarray,
     ) -> np.ndarray:
-        n = acf.size
         lead = round(self.window_s / 2.0 - 0.5)  # the hop whose ACF window is centred on the second
         # the hops whose trailing window ends inside the stretch (the centred one, or the nearest such)
         ok = np.flatnonzero(rhythm[a:b] & np.isfinite(acf[a:b])) + a
