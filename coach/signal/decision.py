@@ -148,17 +148,27 @@ class WalkRunScore:
 
 class ModeHysteresis:
     """The reported mode: it changes after ``switch_s`` consecutive seconds agree on a new mode
-    (``switch_still_s`` for a change to ``still``), whatever the current mode, ``unknown`` included.
+    (``switch_still_s`` for a change to ``still``; ``switch_start_s``, default ``switch_s``, for a bout that
+    starts walking from ``still`` or ``unknown``), whatever the current mode, ``unknown`` included. A start
+    straight into running still needs ``switch_s``: a quick "walk" costs nothing, a false "run" does.
 
     A gap second (:meth:`gap`) keeps a walk or run mode for up to ``gap_hold_s`` seconds (a lost notification or
     a quick reconnect: the runner does not change what they do because the link did), then the mode is
     ``unknown``. Counts are in seconds: call :meth:`update` or :meth:`gap` once per second.
     """
 
-    def __init__(self, *, switch_s: int = 2, switch_still_s: int = 2, gap_hold_s: int = 3) -> None:
+    def __init__(
+        self,
+        *,
+        switch_s: int = 2,
+        switch_still_s: int = 2,
+        gap_hold_s: int = 3,
+        switch_start_s: int | None = None,
+    ) -> None:
         self.switch_s = switch_s
         self.switch_still_s = switch_still_s
         self.gap_hold_s = gap_hold_s
+        self.switch_start_s = switch_s if switch_start_s is None else switch_start_s
         self.mode_ = "unknown"
         self._pending = "unknown"
         self._pending_s = 0
@@ -172,7 +182,12 @@ class ModeHysteresis:
             else:
                 self._pending = raw_mode
                 self._pending_s = 1
-            need = self.switch_still_s if raw_mode == "still" else self.switch_s
+            if raw_mode == "still":
+                need = self.switch_still_s
+            elif raw_mode == "walk" and self.mode_ not in GAIT_MODES:
+                need = self.switch_start_s  # a bout starts: walking is said as soon as its rhythm is seen
+            else:
+                need = self.switch_s
             if self._pending_s >= need:
                 self.mode_ = raw_mode
                 self._pending_s = 0
