@@ -20,6 +20,7 @@ from coach.signal import GaitAnalysis, GaitSecond, StreamingGaitEstimator, devic
 from coach.signal.cadence import AcfStepPeriod, FootPodBlend, StepRateCadence
 from coach.signal.decision import GaitGate, ModeHysteresis, WalkRunScore
 from coach.signal.features import GaitFeatures, HopFeatureExtractor, HopFeatures, HopFeatureTable
+from coach.signal.offline import AfterRunEstimator
 from coach.signal.steps import StepDetector
 
 
@@ -580,7 +581,7 @@ def test_sharp_heel_strikes_at_a_high_rate_do_not_make_a_walk_a_run(fs_hz: int) 
 PIECES = [AcfStepPeriod, FootPodBlend, StepRateCadence, StepDetector, GaitGate, WalkRunScore, ModeHysteresis]
 
 
-@pytest.mark.parametrize("piece", [*PIECES, HopFeatureExtractor], ids=lambda p: p.__name__)
+@pytest.mark.parametrize("piece", [*PIECES, HopFeatureExtractor, AfterRunEstimator], ids=lambda p: p.__name__)
 def test_pieces_follow_the_algorithm_convention(piece: type) -> None:
     """gaitmap's convention: ``__init__`` takes keyword-only parameters and only stores them, by name."""
     params = [p for p in inspect.signature(piece.__init__).parameters.values() if p.name != "self"]
@@ -663,7 +664,7 @@ def test_device_timeline_uses_the_same_hysteresis() -> None:
     assert seconds[21].mode == "run" and seconds[20].mode == "walk"
 
 
-@pytest.mark.parametrize("piece", [*PIECES, HopFeatureExtractor], ids=lambda p: p.__name__)
+@pytest.mark.parametrize("piece", [*PIECES, HopFeatureExtractor, AfterRunEstimator], ids=lambda p: p.__name__)
 def test_every_piece_parameter_is_in_the_docs_table(piece: type) -> None:
     """docs/signal.md's table names each piece and every one of its parameters."""
     from pathlib import Path

@@ -168,7 +168,7 @@ class ModeHysteresis:
         self.switch_s = switch_s
         self.switch_still_s = switch_still_s
         self.gap_hold_s = gap_hold_s
-        self.switch_start_s = switch_s if switch_start_s is None else switch_start_s
+        self.switch_start_s = switch_start_s
         self.mode_ = "unknown"
         self._pending = "unknown"
         self._pending_s = 0
@@ -185,7 +185,8 @@ class ModeHysteresis:
             if raw_mode == "still":
                 need = self.switch_still_s
             elif raw_mode == "walk" and self.mode_ not in GAIT_MODES:
-                need = self.switch_start_s  # a bout starts: walking is said as soon as its rhythm is seen
+                # a bout starts walking
+                need = self.switch_s if self.switch_start_s is None else self.switch_start_s
             else:
                 need = self.switch_s
             if self._pending_s >= need:
