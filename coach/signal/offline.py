@@ -198,10 +198,12 @@ class AfterRunEstimator:
     # ------------------------------------------------------------------ 2. walk or run
     def _walk_run(self, z: np.ndarray, a: int, b: int, n: int) -> np.ndarray:
         # hop k's features cover [k - 1, k + 1]: second k ([k, k + 1)) is centred between hops k and k + 1
-        zc = np.empty(b - a)
-        for i, k in enumerate(range(a, b)):
-            vals = [z[j] for j in (k, k + 1) if j < n and a <= j < b + 1 and math.isfinite(z[j])]
-            zc[i] = float(np.mean(vals)) if vals else math.nan
+        z0 = z[a:b]
+        z1 = z[a + 1 : min(n, b + 1)]
+        if z1.size < z0.size:
+            z1 = np.concatenate((z1, [np.nan]))
+        both = np.isfinite(z0) & np.isfinite(z1)
+        zc = np.where(both, (z0 + z1) / 2.0, np.where(np.isfinite(z0), z0, z1))
         if not np.isfinite(zc).any():
             return np.full(b - a, "walk", dtype=object)
         # seconds without a score take the nearest scored one
@@ -249,12 +251,22 @@ class AfterRunEstimator:
         half = self.step_window_s / 2.0
         w = self.step_cadence_weight
         lo_p, hi_p = self.consistent_stride_periods
-        for i, k in enumerate(range(a, b)):
-            centre = k + 0.5
+        centres = np.arange(a, b) + 0.5
+        # the step windows of every second, as slices (the mids are sorted)
+        s_lo = np.searchsorted(stride_mid, centres - half, side="left")
+        s_hi = np.searchsorted(stride_mid, centres + half, side="right")
+        i_lo = np.searchsorted(interval_mid, centres - half, side="left")
+        i_hi = np.searchsorted(interval_mid, centres + half, side="right")
+        if ok.size:  # the nearest hop with a rhythm to the centred one, for every second
+            target = np.arange(a, b) + lead
+            after = np.clip(np.searchsorted(ok, target), 0, ok.size - 1)
+            before = np.clip(after - 1, 0, ok.size - 1)
+            hop = np.where(np.abs(ok[before] - target) <= np.abs(ok[after] - target), ok[before], ok[after])
+        for i in range(b - a):
             c_acf = math.nan
             c_conf = 0.0
             if ok.size:
-                j = int(ok[np.argmin(np.abs(ok - (k + lead)))])
+                j = int(hop[i])
                 c_acf, c_conf = float(acf[j]), float(conf[j])
             if ok.size and pod[j]:
                 out[i] = c_acf  # an agreeing foot pod was blended in: the ACF path, as live
@@ -262,14 +274,14 @@ class AfterRunEstimator:
             if c_conf >= self.relaxed_confidence:
                 # a clear rhythm: the centred ACF, blended with the rate of the whole strides around the second
                 period = 60.0 / c_acf
-                st = stride[(stride_mid >= centre - half) & (stride_mid <= centre + half)]
+                st = stride[s_lo[i] : s_hi[i]]
                 st = st[(st >= 2.0 * lo_p * period) & (st <= 2.0 * hi_p * period)]
                 if st.size >= self.min_strides:
                     out[i] = w * 120.0 * st.size / float(st.sum()) + (1.0 - w) * c_acf
                     continue
             # a weak rhythm (turns, hesitations, the bout's edges), or an ACF the strides do not confirm (at a
             # change of gait it can hold the stride lag): the steps themselves, pauses and split steps out
-            iv = interval[(interval_mid >= centre - half) & (interval_mid <= centre + half)]
+            iv = interval[i_lo[i] : i_hi[i]]
             iv = iv[(iv >= r_lo * typical) & (iv <= r_hi * typical)]
             if iv.size >= self.min_strides:
                 out[i] = 60.0 * iv.size / float(iv.sum())
