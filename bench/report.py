@@ -74,12 +74,17 @@ def fit_table(fit: Sequence[dict[str, object]]) -> str:
 COACH_TABLES = (
     (
         "variants",
-        "robustness: the same recordings, altered (coach)",
+        "robustness: the same recordings, altered (coach after-run)",
         [
             "Acceptance is on other sensors and links; `bench/variants.py` alters the recordings above the way",
             "they differ (rate, mounting angle, clock jitter and drift, lost packets, noise; fixed seeds) and",
-            "scores coach again with the same metrics.",
+            "scores coach again with the same metrics: the after-the-run estimator here, the live one below.",
         ],
+    ),
+    (
+        "variants_live",
+        "robustness: the same recordings, altered (coach live)",
+        ["The same alterations and metrics, the live (causal) estimator."],
     ),
     (
         "subjects",

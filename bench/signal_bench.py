@@ -290,28 +290,28 @@ _PAIRS = {"b_med": "b_p90", "j_med": "j_p90", "lat_med": "lat_max"}
 
 
 def evaluate_variants(
-    mobilise: Sequence[Recording], hexoskin: Sequence[Recording]
-) -> tuple[list[str], list[list[str]]]:
-    """coach on the same recordings under each alteration of bench.variants: (header, rows of cells)."""
+    mobilise: Sequence[Recording], hexoskin: Sequence[Recording], *, algos: Sequence[str] = ("coach",)
+) -> dict[str, tuple[list[str], list[list[str]]]]:
+    """coach (each of ``algos``: after-run, live) on the same recordings under each alteration of
+    bench.variants: per algorithm, (header, rows of cells). Each altered recording is analysed once per algorithm."""
     from bench.variants import VARIANTS, altered
 
     header = ["recordings", *[title for _, _, title in VARIANT_COLUMNS]]
-    table: list[list[str]] = []
+    tables: dict[str, tuple[list[str], list[list[str]]]] = {a: (header, []) for a in algos}
     for name in VARIANTS:
         reps = {
-            "mobilise-d-lowerback": evaluate_mobilise(altered(mobilise, name), ["coach"]),
-            "hexoskin-chest": evaluate_hexoskin(altered(hexoskin, name), ["coach"]),
+            "mobilise-d-lowerback": evaluate_mobilise(altered(mobilise, name), list(algos)),
+            "hexoskin-chest": evaluate_hexoskin(altered(hexoskin, name), list(algos)),
         }
-        table.append([name, *[_coach_cell(reps[ds], key) for ds, key, _ in VARIANT_COLUMNS]])
-    return header, table
+        for a in algos:
+            tables[a][1].append([name, *[_coach_cell(reps[ds], key, a) for ds, key, _ in VARIANT_COLUMNS]])
+    return tables
 
 
-def _coach_cell(rep: DatasetReport, key: str) -> str:
-    """coach's value of row ``key`` as text; with its P90 / worst after a slash for the rows in ``_PAIRS``."""
+def _coach_cell(rep: DatasetReport, key: str, algo: str = "coach") -> str:
+    """``algo``'s value of row ``key`` as text; with its P90 / worst after a slash for the rows in ``_PAIRS``."""
     keys = (key, _PAIRS[key]) if key in _PAIRS else (key,)
-    return " / ".join(
-        M.fmt(rep.keyed[k].values.get("coach", float("nan")), rep.keyed[k].digits) for k in keys
-    )
+    return " / ".join(M.fmt(rep.keyed[k].values.get(algo, float("nan")), rep.keyed[k].digits) for k in keys)
 
 
 #: (row key, column title) per hexoskin subject in the per-person table
@@ -667,9 +667,12 @@ def run(*, quick: bool = False, algos: Sequence[str] = ALGOS, speed: bool = True
     mobilise, hexoskin = load_mobilise(), load_hexoskin()
     reports = [evaluate_mobilise(mobilise, algos), evaluate_hexoskin(hexoskin, algos)]
     variants: tuple[list[str], list[list[str]]] | None = None
+    variants_live: tuple[list[str], list[list[str]]] | None = None
     subjects: tuple[list[str], list[list[str]]] | None = None
     if "coach" in algos and not quick:
-        variants = evaluate_variants([r for r in mobilise if r.bouts], hexoskin)
+        both = ["coach", *(["coach_live"] if "coach_live" in algos else [])]
+        tables = evaluate_variants([r for r in mobilise if r.bouts], hexoskin, algos=both)
+        variants, variants_live = tables["coach"], tables.get("coach_live")
         subjects = evaluate_subjects(hexoskin)
     speed_rows: list[Row] = []
     speed_raw: dict[str, object] = {}
@@ -682,6 +685,7 @@ def run(*, quick: bool = False, algos: Sequence[str] = ALGOS, speed: bool = True
     return {
         "fit": fit,
         "variants": variants,
+        "variants_live": variants_live,
         "subjects": subjects,
         "notes": NOTES,
         "reports": reports,

@@ -286,7 +286,9 @@ def test_variants_table_and_perfect_step_ceiling_on_tiny_input(tmp_path: Path) -
     from bench.variants import VARIANTS
 
     hexo, mob = _tiny_recordings()
-    header, table = signal_bench.evaluate_variants([mob], [hexo])
+    tables = signal_bench.evaluate_variants([mob], [hexo], algos=["coach", "coach_live"])
+    assert set(tables) == {"coach", "coach_live"}
+    header, table = tables["coach"]
     assert [row[0] for row in table] == list(VARIANTS)
     assert all(len(row) == len(header) for row in table)
     assert table[0][1] != "-"  # walk/run right is a number
