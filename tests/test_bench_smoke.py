@@ -315,7 +315,7 @@ def test_variants_table_and_perfect_step_ceiling_on_tiny_input(tmp_path: Path) -
     out = tmp_path / "RESULTS.md"
     report.write_results(res, out, ["signal"])
     text = out.read_text()
-    assert "### robustness: the same recordings, altered (coach)" in text
+    assert "### robustness: the same recordings, altered (coach after-run)" in text
     assert "| lost packets |" in text
     assert "### per person: hexoskin-chest, each subject alone (coach)" in text and "| synthetic |" in text
 
