@@ -675,3 +675,29 @@ def test_every_piece_parameter_is_in_the_docs_table(piece: type) -> None:
     for name in inspect.signature(piece.__init__).parameters:
         if name not in ("self", "step_period"):
             assert f"`{name}`" in table, f"{piece.__name__}.{name} is not in docs/signal.md's table"
+
+
+def test_flight_fraction_is_the_share_of_near_free_fall_and_must_recur() -> None:
+    """The flight feature (docs/signal.md step 7): running with a flight phase spends a good share of every step
+    near 0 g, walking none; one drop (sitting down hard) in a second is not a flight phase."""
+    fe = HopFeatureExtractor(step_period=AcfStepPeriod())
+    fs = 100
+    n = fe.window_samples(fs) + 2 * fs
+    t = np.arange(n) / fs
+    valid = np.ones(n, dtype=bool)
+    zeros = np.zeros(n)
+    ends = np.array([n])
+
+    def flight(vertical: np.ndarray) -> float:
+        return float(fe.extract(zeros, vertical, zeros, valid, ends, fs).flight_fraction[0])
+
+    ph = 2 * np.pi * 160 / 60 * t
+    run = (
+        1.0 + 2.3 * np.maximum(0.0, np.sin(ph)) ** 2 - 0.6
+    )  # the synthetic run of gait_signal: flight below 0.35 g
+    walk = 1.0 + 0.3 * np.sin(2 * np.pi * 110 / 60 * t)
+    drop = np.ones(n)
+    drop[-50:-30] = 0.0  # 0.2 s of free fall, once
+    assert flight(run) > 0.2
+    assert flight(walk) == 0.0
+    assert flight(drop) == 0.0
