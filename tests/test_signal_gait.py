@@ -692,9 +692,8 @@ def test_flight_fraction_is_the_share_of_near_free_fall_and_must_recur() -> None
         return float(fe.extract(zeros, vertical, zeros, valid, ends, fs).flight_fraction[0])
 
     ph = 2 * np.pi * 160 / 60 * t
-    run = (
-        1.0 + 2.3 * np.maximum(0.0, np.sin(ph)) ** 2 - 0.6
-    )  # the synthetic run of gait_signal: flight below 0.35 g
+    # a spring-mass run: stance a half sine (mean 1 g over the step), flight at 0 g the other half
+    run = 4.0 * np.maximum(0.0, np.sin(ph)) ** 2
     walk = 1.0 + 0.3 * np.sin(2 * np.pi * 110 / 60 * t)
     drop = np.ones(n)
     drop[-50:-30] = 0.0  # 0.2 s of free fall, once
