@@ -68,6 +68,7 @@ def test_text_summary(tmp_path: Path) -> None:
     assert "walking" in out and "running" in out and "still" in out
     assert "steps/min" in out
     assert "Timeline" in out
+    assert "analysed after the run" in out.splitlines()[0]
     timeline = out.split("Timeline", 1)[1].splitlines()
     line = next(ln for ln in timeline if ln.strip().startswith("0:00 "))
     assert set(line.split()[1]) <= set("wR.?") and "w" in line and "R" in line

@@ -11,6 +11,7 @@ import click
 from coach.text import mmss
 
 _MODE_CHAR = {"walk": "w", "run": "R", "still": ".", "unknown": "?"}
+_ESTIMATOR_TEXT = {"after-run": "analysed after the run", "live": "the live estimator's timeline"}
 
 
 @click.command("analyze")
@@ -90,9 +91,8 @@ def render_text(doc: dict[str, Any], name: str) -> str:
     s = doc["summary"]
     lines = [
         f"{name}: {mmss(doc['duration_s'] or 0)} of {s['format']} data"
-        + (
-            f" at {doc['sampling_rate_hz']:.1f} Hz" if s["source"] == "accelerometer" else " (device cadence)"
-        ),
+        + (f" at {doc['sampling_rate_hz']:.1f} Hz" if s["source"] == "accelerometer" else " (device cadence)")
+        + ("" if s["source"] != "accelerometer" else f", {_ESTIMATOR_TEXT[s['estimator']]}"),
         f"  walking {mmss(s['seconds_walking'])}"
         + (f" at {s['cadence_walk_spm']:.0f} steps/min" if s["cadence_walk_spm"] else ""),
         f"  running {mmss(s['seconds_running'])}"
