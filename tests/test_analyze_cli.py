@@ -116,7 +116,7 @@ def test_fit_uses_device_cadence() -> None:
     doc = json.loads(out)
     check_schema(doc)
     s = doc["summary"]
-    assert s["source"] == "device" and s["format"] == "fit"
+    assert s["source"] == "device" and s["format"] == "fit" and s["estimator"] is None
     assert 150 < s["cadence_run_spm"] < 185  # strides/min x 2
     assert s["seconds_walking"] > 60  # the walk break and the cool-down
     assert doc["steps"] == []

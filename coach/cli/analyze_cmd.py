@@ -72,7 +72,8 @@ def to_json_doc(result: Any, fmt: str, notes: list[str]) -> dict[str, Any]:
     summary = dict(result.summary_)
     summary["format"] = fmt
     summary["source"] = result.source_
-    summary["estimator"] = result.estimator
+    # which estimator made the timeline: "after-run" or "live"; None for a device's cadence (no estimator)
+    summary["estimator"] = result.estimator if result.source_ == "accelerometer" else None
     summary["notes"] = list(notes)
     return {
         "sampling_rate_hz": num(result.sampling_rate_hz_),
