@@ -23,7 +23,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     p.add_argument(
         "--algorithms",
-        default="coach,fft,gaitlumbar,gaitlumbar_ref,mobgap,mobgap_ref",
+        default="coach,coach_live,fft,fft_causal,gaitlumbar,gaitlumbar_ref,mobgap,mobgap_ref",
         help="comma-separated, default all",
     )
     p.add_argument("--quick", action="store_true", help="shorter speed runs; does not write RESULTS.md")

@@ -1,7 +1,11 @@
 """The algorithms compared side by side, behind one small adapter interface.
 
-- ``coach``: :class:`coach.signal.GaitAnalysis` (the product; batch = the streaming code over a recording).
-- ``fft``: :class:`bench.baselines.FftPeakBaseline`, the plain FFT-peak baseline named in issue 3.
+- ``coach``: :class:`coach.signal.GaitAnalysis`, the after-the-run estimator (what `coach analyze`, the report
+  and import give).
+- ``coach_live``: ``GaitAnalysis(estimator="live")``, exactly the live timeline (batch = the streaming code).
+- ``fft``: :class:`bench.baselines.FftPeakBaseline`, the plain FFT-peak baseline named in issue 3, offline
+  (centred window, zero-phase filter): the peer of the after-the-run estimator.
+- ``fft_causal``: the same restricted to the past (trailing 6-s window, causal filter): the live peer.
 - ``gaitlumbar``: scikit-digital-health 0.17's published lower-back pipeline, used as documented:
   ``skdh.context.PredictGaitLumbarLgbm`` finds gait bouts, ``skdh.gait.GaitLumbar.predict(time=, accel=,
   fs=, gait_bouts=)`` finds initial contacts ('IC Timestamp') and per-cycle 'cadence'. It has no running or
@@ -68,10 +72,24 @@ def run_coach(t_s: FloatArray, xyz_g: FloatArray, fs_hz: float) -> tuple[Timelin
     return list(ga.timeline_), np.asarray(ga.steps_, dtype=float)
 
 
+def run_coach_live(t_s: FloatArray, xyz_g: FloatArray, fs_hz: float) -> tuple[Timeline, FloatArray]:
+    from coach.signal import GaitAnalysis
+
+    ga = GaitAnalysis(estimator="live", **COACH_PARAMS).analyze(t_s, xyz_g)
+    return list(ga.timeline_), np.asarray(ga.steps_, dtype=float)
+
+
 def run_fft(t_s: FloatArray, xyz_g: FloatArray, fs_hz: float) -> tuple[Timeline, FloatArray]:
     from bench.baselines import FftPeakBaseline
 
     b = FftPeakBaseline().analyze(t_s, xyz_g)
+    return b.timeline_, b.steps_
+
+
+def run_fft_causal(t_s: FloatArray, xyz_g: FloatArray, fs_hz: float) -> tuple[Timeline, FloatArray]:
+    from bench.baselines import FftPeakBaseline
+
+    b = FftPeakBaseline(causal=True).analyze(t_s, xyz_g)
     return b.timeline_, b.steps_
 
 
@@ -135,15 +153,19 @@ def run_gaitlumbar_ref(
 
 ALGORITHMS: dict[str, Runner] = {
     "coach": run_coach,
+    "coach_live": run_coach_live,
     "fft": run_fft,
+    "fft_causal": run_fft_causal,
     "gaitlumbar": run_gaitlumbar,
     "gaitlumbar_ref": run_gaitlumbar_ref,
     "mobgap": run_mobgap,
     "mobgap_ref": run_mobgap_ref,
 }
 TITLES = {
-    "coach": "coach",
+    "coach": "coach after-run",
+    "coach_live": "coach live",
     "fft": "FFT baseline",
+    "fft_causal": "FFT causal",
     "gaitlumbar": "GaitLumbar",
     "gaitlumbar_ref": "GaitLumbar ref-bouts",
     "mobgap": "Mobilise-D (mobgap)",
@@ -151,6 +173,8 @@ TITLES = {
 }
 # algorithms told the reference gait bouts: their mode rows are not scored
 ORACLE = {"gaitlumbar_ref", "mobgap_ref"}
+# the live (causal) column and its peer: compared with each other ("live best?"), not with the offline methods
+LIVE = {"coach_live", "fft_causal"}
 
 
 def run_algorithm(

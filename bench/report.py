@@ -27,13 +27,18 @@ def _cell(row: Row, algo: str) -> str:
 def markdown_table(rows: Sequence[Row], algos: Sequence[str]) -> str:
     head = ["metric", "target", *[TITLES[a] for a in algos]]
     with_best = len(algos) > 1 and "coach" in algos
+    with_live = "coach_live" in algos and "fft_causal" in algos
     if with_best:
         head.append("coach best?")
+    if with_live:
+        head.append("live best?")
     lines = ["| " + " | ".join(head) + " |", "|" + "|".join(["---"] * len(head)) + "|"]
     for row in rows:
         cells = [row.metric, row.target, *[_cell(row, a) for a in algos]]
         if with_best:
             cells.append(row.coach_best(algos))
+        if with_live:
+            cells.append(row.coach_best(algos, live=True))
         lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
     return "\n".join(lines)
 
@@ -69,12 +74,17 @@ def fit_table(fit: Sequence[dict[str, object]]) -> str:
 COACH_TABLES = (
     (
         "variants",
-        "robustness: the same recordings, altered (coach)",
+        "robustness: the same recordings, altered (coach after-run)",
         [
             "Acceptance is on other sensors and links; `bench/variants.py` alters the recordings above the way",
             "they differ (rate, mounting angle, clock jitter and drift, lost packets, noise; fixed seeds) and",
-            "scores coach again with the same metrics.",
+            "scores coach again with the same metrics: the after-the-run estimator here, the live one below.",
         ],
+    ),
+    (
+        "variants_live",
+        "robustness: the same recordings, altered (coach live)",
+        ["The same alterations and metrics, the live (causal) estimator."],
     ),
     (
         "subjects",

@@ -51,10 +51,10 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from bench import metrics as M
-from bench.algorithms import ORACLE, TITLES, AlgoResult, run_algorithm
+from bench.algorithms import LIVE, ORACLE, TITLES, AlgoResult, run_algorithm
 from bench.datasets import Recording, load_hexoskin, load_mobilise
 
-ALGOS = ("coach", "fft", "gaitlumbar", "gaitlumbar_ref", "mobgap", "mobgap_ref")
+ALGOS = ("coach", "coach_live", "fft", "fft_causal", "gaitlumbar", "gaitlumbar_ref", "mobgap", "mobgap_ref")
 #: lower-back methods that refuse other mountings (mobgap checks its sensor frame): not run on the chest data
 LOWER_BACK_ONLY = {"mobgap", "mobgap_ref"}
 
@@ -78,13 +78,16 @@ class Row:
             return ""
         return "pass" if self.check(v) else "FAIL"
 
-    def coach_best(self, algos: Sequence[str]) -> str:
-        if not self.better or "coach" not in algos:
+    def coach_best(self, algos: Sequence[str], *, live: bool = False) -> str:
+        """Is coach (after the run; ``live``: coach live against the causal FFT) better than every peer?"""
+        me = "coach_live" if live else "coach"
+        if not self.better or me not in algos:
             return ""
-        c = self.values.get("coach", float("nan"))
+        c = self.values.get(me, float("nan"))
         if math.isnan(c):
             return "no"
-        rivals = [a for a in algos if a != "coach" and a not in ORACLE and a not in self.note]
+        peers = [a for a in algos if a in LIVE] if live else [a for a in algos if a not in LIVE]
+        rivals = [a for a in peers if a != me and a not in ORACLE and a not in self.note]
         others = [self.values.get(a, float("nan")) for a in rivals]
         others = [o for o in others if not math.isnan(o)]
         if not others:
@@ -287,28 +290,28 @@ _PAIRS = {"b_med": "b_p90", "j_med": "j_p90", "lat_med": "lat_max"}
 
 
 def evaluate_variants(
-    mobilise: Sequence[Recording], hexoskin: Sequence[Recording]
-) -> tuple[list[str], list[list[str]]]:
-    """coach on the same recordings under each alteration of bench.variants: (header, rows of cells)."""
+    mobilise: Sequence[Recording], hexoskin: Sequence[Recording], *, algos: Sequence[str] = ("coach",)
+) -> dict[str, tuple[list[str], list[list[str]]]]:
+    """coach (each of ``algos``: after-run, live) on the same recordings under each alteration of
+    bench.variants: per algorithm, (header, rows of cells). Each altered recording is analysed once per algorithm."""
     from bench.variants import VARIANTS, altered
 
     header = ["recordings", *[title for _, _, title in VARIANT_COLUMNS]]
-    table: list[list[str]] = []
+    tables: dict[str, tuple[list[str], list[list[str]]]] = {a: (header, []) for a in algos}
     for name in VARIANTS:
         reps = {
-            "mobilise-d-lowerback": evaluate_mobilise(altered(mobilise, name), ["coach"]),
-            "hexoskin-chest": evaluate_hexoskin(altered(hexoskin, name), ["coach"]),
+            "mobilise-d-lowerback": evaluate_mobilise(altered(mobilise, name), list(algos)),
+            "hexoskin-chest": evaluate_hexoskin(altered(hexoskin, name), list(algos)),
         }
-        table.append([name, *[_coach_cell(reps[ds], key) for ds, key, _ in VARIANT_COLUMNS]])
-    return header, table
+        for a in algos:
+            tables[a][1].append([name, *[_coach_cell(reps[ds], key, a) for ds, key, _ in VARIANT_COLUMNS]])
+    return tables
 
 
-def _coach_cell(rep: DatasetReport, key: str) -> str:
-    """coach's value of row ``key`` as text; with its P90 / worst after a slash for the rows in ``_PAIRS``."""
+def _coach_cell(rep: DatasetReport, key: str, algo: str = "coach") -> str:
+    """``algo``'s value of row ``key`` as text; with its P90 / worst after a slash for the rows in ``_PAIRS``."""
     keys = (key, _PAIRS[key]) if key in _PAIRS else (key,)
-    return " / ".join(
-        M.fmt(rep.keyed[k].values.get("coach", float("nan")), rep.keyed[k].digits) for k in keys
-    )
+    return " / ".join(M.fmt(rep.keyed[k].values.get(algo, float("nan")), rep.keyed[k].digits) for k in keys)
 
 
 #: (row key, column title) per hexoskin subject in the per-person table
@@ -552,6 +555,10 @@ def evaluate_speed(quick: bool) -> tuple[list[Row], dict[str, object]]:
     s = run_speed(quick=quick)
     rows = [
         Row("`coach analyze` 1 h of 100 Hz CSV, end to end, median of 5 (s)", "<= 1.0", le(1.0)),
+        Row("`coach analyze --live`, the same hour (s)", "info", None, "lower"),
+        Row("FFT baseline (offline), the same hour, same loader, fresh process (s)", "info", None, "lower"),
+        Row("FFT baseline (causal), the same hour (s)", "info", None, "lower"),
+        Row("`coach analyze` / FFT baseline (offline), same run (ratio)", "info", None, "lower"),
         Row("streaming at 200 Hz, 1-s blocks: CPU (% of one core)", "< 1", lt(1.0), digits=3),
         Row("`coach --help` wall time, median of 10 (s)", "< 0.3", lt(0.3), digits=3),
         Row("peak RSS `coach analyze`, 1 h CSV (MB)", "info", None, "lower", digits=0),
@@ -568,11 +575,18 @@ def evaluate_speed(quick: bool) -> tuple[list[Row], dict[str, object]]:
             row.note["coach"] = "error" if err_key and s.get(err_key) else "-"
 
     put(rows[0], "hour_s", "hour_error")
-    put(rows[1], "stream_core_pct")
-    put(rows[2], "help_s", "help_error")
-    put(rows[3], "hour_rss_mb", "hour_error")
-    put(rows[4], "two_hours_rss_mb", "two_hours_error")
-    for row, key in ((rows[5], "stream_short"), (rows[6], "stream_long")):
+    put(rows[1], "hour_live_s")
+    put(rows[2], "fft_hour_s", "fft_hour_error")
+    put(rows[3], "fft_causal_hour_s", "fft_causal_hour_error")
+    hour, fft = s.get("hour_s"), s.get("fft_hour_s")
+    if isinstance(hour, float) and isinstance(fft, float) and fft > 0:
+        s["hour_over_fft"] = hour / fft
+    put(rows[4], "hour_over_fft")
+    put(rows[5], "stream_core_pct")
+    put(rows[6], "help_s", "help_error")
+    put(rows[7], "hour_rss_mb", "hour_error")
+    put(rows[8], "two_hours_rss_mb", "two_hours_error")
+    for row, key in ((rows[9], "stream_short"), (rows[10], "stream_long")):
         d = s.get(key)
         if isinstance(d, dict) and "rss_growth_mb" in d:
             row.values["coach"] = float(d["rss_growth_mb"])
@@ -627,9 +641,16 @@ NOTES = [
     "  could not be told from level walking with confidence (no barometer channel), so stairs, where the",
     "  protocol had them, sit inside walk spans or in unlabelled gaps. Jogging is the treadmill part only",
     "  (subjects 003-008; 001 did not jog).",
-    "- **FFT baseline** (bench/baselines.py): causal 6-s window of detrended |a|, Hann, zero-padded FFT, peak in",
+    "- **Two coach columns** (issue 16): 'coach after-run' is `GaitAnalysis()` (what `coach analyze`, the report",
+    "  and import give: centred windows, walk/run with both sides known, bouts from their first step;",
+    "  docs/signal.md); 'coach live' is `GaitAnalysis(estimator=\"live\")`, exactly what `coach run` saw. 'coach",
+    "  best?' ranks the after-run column against the offline peers (FFT baseline, GaitLumbar, mobgap); 'live",
+    "  best?' ranks the live column against the FFT baseline restricted to the past (FFT causal).",
+    "- **FFT baseline** (bench/baselines.py): a 6-s window of detrended |a|, Hann, zero-padded FFT, peak in",
     "  0.6-4 Hz x 60; still if sd(|a|) < 0.04 g; run if >= 140 steps/min; steps = band-passed |a| peaks >= 0.6",
-    "  period apart.",
+    "  period apart. 'FFT baseline': the window centred on each second and a zero-phase band-pass (offline, the",
+    "  peer of the after-run column); 'FFT causal': the trailing 6 s up to the end of the second and a forward",
+    "  band-pass (the peer of the live column).",
     "- **GaitLumbar** (scikit-digital-health 0.17.18, PyPI wheel, `bench` extra): `PredictGaitLumbarLgbm` +",
     "  `GaitLumbar.predict(gait_bouts=...)` with default parameters. It is a lower-back method with no run or",
     "  still class; on the chest data it runs outside its design (shown for reference). Its LightGBM gait",
@@ -653,9 +674,12 @@ def run(*, quick: bool = False, algos: Sequence[str] = ALGOS, speed: bool = True
     mobilise, hexoskin = load_mobilise(), load_hexoskin()
     reports = [evaluate_mobilise(mobilise, algos), evaluate_hexoskin(hexoskin, algos)]
     variants: tuple[list[str], list[list[str]]] | None = None
+    variants_live: tuple[list[str], list[list[str]]] | None = None
     subjects: tuple[list[str], list[list[str]]] | None = None
     if "coach" in algos and not quick:
-        variants = evaluate_variants([r for r in mobilise if r.bouts], hexoskin)
+        both = ["coach", *(["coach_live"] if "coach_live" in algos else [])]
+        tables = evaluate_variants([r for r in mobilise if r.bouts], hexoskin, algos=both)
+        variants, variants_live = tables["coach"], tables.get("coach_live")
         subjects = evaluate_subjects(hexoskin)
     speed_rows: list[Row] = []
     speed_raw: dict[str, object] = {}
@@ -668,6 +692,7 @@ def run(*, quick: bool = False, algos: Sequence[str] = ALGOS, speed: bool = True
     return {
         "fit": fit,
         "variants": variants,
+        "variants_live": variants_live,
         "subjects": subjects,
         "notes": NOTES,
         "reports": reports,

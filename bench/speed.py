@@ -8,7 +8,10 @@
   short vs a 4x longer stream (RSS from /proc/self/statm before and after the feeding loop; the input
   blocks are cut from a fixed 20-min buffer, so only the estimator's own state can grow);
 - peak RSS of ``coach analyze`` on 1 h vs 2 h of CSV;
-- ``coach --help`` wall time, median of 10 runs.
+- ``coach --help`` wall time, median of 10 runs;
+- the same hour end to end with ``--live`` (the live estimator alone), and with the FFT-peak baseline
+  (:mod:`bench.baselines`, offline and causal) in a fresh process that reads the CSV with the same loader, in
+  the same run, so the ratio coach / FFT does not depend on the machine's load of the day.
 """
 
 from __future__ import annotations
@@ -120,6 +123,27 @@ def help_time(runs: int = 10) -> tuple[float, str | None]:
     return statistics.median(times), None
 
 
+_FFT_SCRIPT = (
+    "import sys\n"
+    "sys.path.insert(0, {repo!r})\n"
+    "from bench.baselines import FftPeakBaseline\n"
+    "from coach.signal.io import load_recording\n"
+    "rec = load_recording(sys.argv[1])\n"
+    "b = FftPeakBaseline(causal={causal}).analyze(rec.t_s, rec.xyz_g)\n"
+    "print(len(b.timeline_), len(b.steps_))\n"
+)
+
+
+def _median_wall(cmd: list[str], runs: int) -> tuple[float, str | None]:
+    walls = []
+    for _ in range(runs):
+        code, wall, _, _, errtxt = run_measured(cmd)
+        if code != 0:
+            return float("nan"), (errtxt.strip().splitlines() or [f"exit code {code}"])[-1]
+        walls.append(wall)
+    return statistics.median(walls), None
+
+
 def run_speed(*, quick: bool = False, runs: int = 5) -> dict[str, object]:
     """All speed/memory measurements; values are floats, errors strings."""
     res: dict[str, object] = {}
@@ -139,6 +163,15 @@ def run_speed(*, quick: bool = False, runs: int = 5) -> dict[str, object]:
                 break
             walls.append(wall)
             rss_1h = rss
+        n_runs = 1 if quick else runs
+        res["hour_live_s"], _ = _median_wall(
+            [*coach_command(), "analyze", str(hour), "--json", "--live"], n_runs
+        )
+        for key, causal in (("fft_hour_s", False), ("fft_causal_hour_s", True)):
+            code_txt = _FFT_SCRIPT.format(repo=str(REPO), causal=causal)
+            res[key], err = _median_wall([sys.executable, "-c", code_txt, str(hour)], n_runs)
+            if err:
+                res[key.replace("_s", "_error")] = err
         if walls:
             res["hour_s"] = statistics.median(walls)
             res["hour_runs"] = walls

@@ -68,8 +68,25 @@ def test_text_summary(tmp_path: Path) -> None:
     assert "walking" in out and "running" in out and "still" in out
     assert "steps/min" in out
     assert "Timeline" in out
-    line = next(ln for ln in out.splitlines() if ln.strip().startswith("0:00 "))
+    assert "analysed after the run" in out.splitlines()[0]
+    timeline = out.split("Timeline", 1)[1].splitlines()
+    line = next(ln for ln in timeline if ln.strip().startswith("0:00 "))
     assert set(line.split()[1]) <= set("wR.?") and "w" in line and "R" in line
+
+
+def test_live_timeline_is_the_live_estimators(tmp_path: Path) -> None:
+    """--live prints the live estimator's timeline; the default is the after-the-run one (issue 16)."""
+    path = walk_still_run_csv(tmp_path / "session.csv")
+    docs = {}
+    for flag in ([], ["--live"]):
+        result = CliRunner().invoke(cli, ["analyze", str(path), "--json", *flag])
+        assert result.exit_code == 0, result.output
+        docs[bool(flag)] = json.loads(result.stdout)
+    assert docs[True]["summary"]["estimator"] == "live"
+    assert docs[False]["summary"]["estimator"] == "after-run"
+    # live starts "unknown" (the hysteresis needs two agreeing seconds); after the run the walk starts at once
+    assert docs[True]["timeline"][0]["mode"] == "unknown"
+    assert docs[False]["timeline"][0]["mode"] == "walk"
 
 
 def test_polar_csv_auto_detected(tmp_path: Path) -> None:
@@ -99,7 +116,7 @@ def test_fit_uses_device_cadence() -> None:
     doc = json.loads(out)
     check_schema(doc)
     s = doc["summary"]
-    assert s["source"] == "device" and s["format"] == "fit"
+    assert s["source"] == "device" and s["format"] == "fit" and s["estimator"] is None
     assert 150 < s["cadence_run_spm"] < 185  # strides/min x 2
     assert s["seconds_walking"] > 60  # the walk break and the cool-down
     assert doc["steps"] == []

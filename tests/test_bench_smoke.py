@@ -213,24 +213,28 @@ def test_evaluation_and_report_run_on_tiny_input(tmp_path: Path) -> None:
     from bench import report, signal_bench
 
     hexo, mob = _tiny_recordings()
-    rep_h = signal_bench.evaluate_hexoskin([hexo], ["fft"])
-    rep_m = signal_bench.evaluate_mobilise([mob], ["fft"])
+    rep_h = signal_bench.evaluate_hexoskin([hexo], ["fft_causal"])
+    rep_m = signal_bench.evaluate_mobilise([mob], ["fft_causal"])
     assert not rep_h.errors
     assert not rep_m.errors
     rows_h = {r.metric: r for r in rep_h.rows}
     rows_m = {r.metric: r for r in rep_m.rows}
     walk_row = next(r for k, r in rows_h.items() if k.startswith("walking cadence") and "median" in k)
-    assert walk_row.values["fft"] == pytest.approx(0.0, abs=1.5)  # 108 spm signal vs 108 spm steps
-    assert next(r for k, r in rows_m.items() if k.startswith("cadence abs error")).values["fft"] < 2.0
+    assert walk_row.values["fft_causal"] == pytest.approx(0.0, abs=1.5)  # 108 spm signal vs 108 spm steps
+    assert next(r for k, r in rows_m.items() if k.startswith("cadence abs error")).values["fft_causal"] < 2.0
     wr = next(r for k, r in rows_h.items() if k.startswith("walk/run right"))
-    assert 90.0 < wr.values["fft"] < 100.0  # its causal 6-s window still says walk 4-5 s after the change
+    assert (
+        90.0 < wr.values["fft_causal"] < 100.0
+    )  # its causal 6-s window still says walk 4-5 s after the change
     lat = next(r for k, r in rows_h.items() if k.startswith("transition latency, median"))
-    assert 3.0 <= lat.values["fft"] <= 6.0
+    assert (
+        2.0 <= lat.values["fft_causal"] <= 5.0
+    )  # second t sees up to t + 1: about half the window, less 1 s
     res = {
         "reports": [rep_m, rep_h],
         "speed_rows": [],
         "speed_raw": {},
-        "algos": ["fft"],
+        "algos": ["fft_causal"],
         "elapsed_s": 1.0,
         "machine": "test",
         "versions": "test",
@@ -246,7 +250,7 @@ def test_evaluation_and_report_run_on_tiny_input(tmp_path: Path) -> None:
     assert "stale text" not in text
     assert "### hexoskin-chest" in text
     assert text.count("<!-- signal_bench:start -->") == 1
-    assert "| metric | target | FFT baseline |" in text
+    assert "| metric | target | FFT causal |" in text
     assert "python -m bench signal" in text
 
 
@@ -282,7 +286,9 @@ def test_variants_table_and_perfect_step_ceiling_on_tiny_input(tmp_path: Path) -
     from bench.variants import VARIANTS
 
     hexo, mob = _tiny_recordings()
-    header, table = signal_bench.evaluate_variants([mob], [hexo])
+    tables = signal_bench.evaluate_variants([mob], [hexo], algos=["coach", "coach_live"])
+    assert set(tables) == {"coach", "coach_live"}
+    header, table = tables["coach"]
     assert [row[0] for row in table] == list(VARIANTS)
     assert all(len(row) == len(header) for row in table)
     assert table[0][1] != "-"  # walk/run right is a number
@@ -309,7 +315,7 @@ def test_variants_table_and_perfect_step_ceiling_on_tiny_input(tmp_path: Path) -
     out = tmp_path / "RESULTS.md"
     report.write_results(res, out, ["signal"])
     text = out.read_text()
-    assert "### robustness: the same recordings, altered (coach)" in text
+    assert "### robustness: the same recordings, altered (coach after-run)" in text
     assert "| lost packets |" in text
     assert "### per person: hexoskin-chest, each subject alone (coach)" in text and "| synthetic |" in text
 

@@ -20,6 +20,7 @@ from coach.signal import GaitAnalysis, GaitSecond, StreamingGaitEstimator, devic
 from coach.signal.cadence import AcfStepPeriod, FootPodBlend, StepRateCadence
 from coach.signal.decision import GaitGate, ModeHysteresis, WalkRunScore
 from coach.signal.features import GaitFeatures, HopFeatureExtractor, HopFeatures, HopFeatureTable
+from coach.signal.offline import AfterRunEstimator
 from coach.signal.steps import StepDetector
 
 
@@ -160,7 +161,7 @@ def hesitant_walk(
 def test_irregular_steps_cadence_follows_the_steps(seed: int) -> None:
     t, xyz, steps = hesitant_walk(seed)
     true_spm = 60.0 * (steps.size - 1) / (steps[-1] - steps[0])
-    ga = GaitAnalysis().analyze(t, xyz)
+    ga = GaitAnalysis(estimator="live").analyze(t, xyz)
     sec = [s for s in ga.seconds_ if steps[0] + 6.0 <= s.t <= steps[-1] - 1.0]
     got = cadences(sec)
     assert np.isfinite(got).all()
@@ -172,6 +173,12 @@ def test_irregular_steps_cadence_follows_the_steps(seed: int) -> None:
     )
     live = _stream(t, xyz, np.random.default_rng(seed).integers(1, 250, 40))
     assert live == ga.seconds_  # the step-based path is as block-invariant as the rest
+    # after the run: the same steps, read in centred windows, give the cadence within the same bound
+    after = cadences(
+        [s for s in GaitAnalysis().analyze(t, xyz).seconds_ if steps[0] + 6.0 <= s.t <= steps[-1] - 1.0]
+    )
+    assert np.isfinite(after).all()
+    assert abs(float(np.mean(after)) - true_spm) < 2.5
 
 
 def test_rate_drift_and_jitter() -> None:
@@ -312,7 +319,7 @@ def test_streaming_equals_batch_exactly(fs_hz: float) -> None:
     xyz = np.concatenate([x1, x2])
     keep = (t < 20.0) | (t > 21.3)  # a gap
     t, xyz = t[keep], xyz[keep]
-    batch = GaitAnalysis().analyze(t, xyz).seconds_
+    batch = GaitAnalysis(estimator="live").analyze(t, xyz).seconds_
     rng = np.random.default_rng(0)
     for sizes in (np.array([1]), np.array([36]), rng.integers(1, 300, 50)):
         live = _stream(t, xyz, sizes)
@@ -574,7 +581,7 @@ def test_sharp_heel_strikes_at_a_high_rate_do_not_make_a_walk_a_run(fs_hz: int) 
 PIECES = [AcfStepPeriod, FootPodBlend, StepRateCadence, StepDetector, GaitGate, WalkRunScore, ModeHysteresis]
 
 
-@pytest.mark.parametrize("piece", [*PIECES, HopFeatureExtractor], ids=lambda p: p.__name__)
+@pytest.mark.parametrize("piece", [*PIECES, HopFeatureExtractor, AfterRunEstimator], ids=lambda p: p.__name__)
 def test_pieces_follow_the_algorithm_convention(piece: type) -> None:
     """gaitmap's convention: ``__init__`` takes keyword-only parameters and only stores them, by name."""
     params = [p for p in inspect.signature(piece.__init__).parameters.values() if p.name != "self"]
@@ -657,7 +664,7 @@ def test_device_timeline_uses_the_same_hysteresis() -> None:
     assert seconds[21].mode == "run" and seconds[20].mode == "walk"
 
 
-@pytest.mark.parametrize("piece", [*PIECES, HopFeatureExtractor], ids=lambda p: p.__name__)
+@pytest.mark.parametrize("piece", [*PIECES, HopFeatureExtractor, AfterRunEstimator], ids=lambda p: p.__name__)
 def test_every_piece_parameter_is_in_the_docs_table(piece: type) -> None:
     """docs/signal.md's table names each piece and every one of its parameters."""
     from pathlib import Path
@@ -668,3 +675,28 @@ def test_every_piece_parameter_is_in_the_docs_table(piece: type) -> None:
     for name in inspect.signature(piece.__init__).parameters:
         if name not in ("self", "step_period"):
             assert f"`{name}`" in table, f"{piece.__name__}.{name} is not in docs/signal.md's table"
+
+
+def test_flight_fraction_is_the_share_of_near_free_fall_and_must_recur() -> None:
+    """The flight feature (docs/signal.md step 7): running with a flight phase spends a good share of every step
+    near 0 g, walking none; one drop (sitting down hard) in a second is not a flight phase."""
+    fe = HopFeatureExtractor(step_period=AcfStepPeriod())
+    fs = 100
+    n = fe.window_samples(fs) + 2 * fs
+    t = np.arange(n) / fs
+    valid = np.ones(n, dtype=bool)
+    zeros = np.zeros(n)
+    ends = np.array([n])
+
+    def flight(vertical: np.ndarray) -> float:
+        return float(fe.extract(zeros, vertical, zeros, valid, ends, fs).flight_fraction[0])
+
+    ph = 2 * np.pi * 160 / 60 * t
+    # a spring-mass run: stance a half sine (mean 1 g over the step), flight at 0 g the other half
+    run = 4.0 * np.maximum(0.0, np.sin(ph)) ** 2
+    walk = 1.0 + 0.3 * np.sin(2 * np.pi * 110 / 60 * t)
+    drop = np.ones(n)
+    drop[-50:-30] = 0.0  # 0.2 s of free fall, once
+    assert flight(run) > 0.2
+    assert flight(walk) == 0.0
+    assert flight(drop) == 0.0

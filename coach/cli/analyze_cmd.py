@@ -11,6 +11,7 @@ import click
 from coach.text import mmss
 
 _MODE_CHAR = {"walk": "w", "run": "R", "still": ".", "unknown": "?"}
+_ESTIMATOR_TEXT = {"after-run": "analysed after the run", "live": "the live estimator's timeline"}
 
 
 @click.command("analyze")
@@ -30,14 +31,21 @@ _MODE_CHAR = {"walk": "w", "run": "R", "still": ".", "unknown": "?"}
     show_default=True,
     help="Accelerometer units of csv input; auto decides from the gravity magnitude.",
 )
+@click.option(
+    "--live",
+    is_flag=True,
+    help="Print the live (causal) estimator's timeline, exactly what `coach run` saw, instead of the "
+    "after-the-run analysis.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print exactly one JSON object on stdout.")
-def analyze(input_path: str, fmt: str, units: str, as_json: bool) -> None:
+def analyze(input_path: str, fmt: str, units: str, live: bool, as_json: bool) -> None:
     """Estimate step cadence, foot contacts and walk/run/still from a recording.
 
     INPUT is a csv file with the header t,x,y,z (t in seconds), a Polar Sensor Logger ACC export (or its folder
     or zip), a phone accelerometer folder (accelerometer.csv), a coach capture file or a FIT, TCX or GPX walk or run
     (docs/import.md). Cadence is in steps (not strides) per minute. The timeline has one entry
-    per second, times in seconds from the first sample.
+    per second, times in seconds from the first sample. By default it is the after-the-run analysis (windows
+    centred on each second, walk/run decided with both sides known); --live prints the live estimator's.
     """
     from coach.errors import InputError
     from coach.signal import GaitAnalysis
@@ -45,7 +53,9 @@ def analyze(input_path: str, fmt: str, units: str, as_json: bool) -> None:
 
     rec = load_recording(input_path, format=fmt, units=units)
     try:
-        result = GaitAnalysis().analyze(rec.t_s, rec.xyz_g, foot_pod=rec.foot_pod, heart_rate=rec.heart_rate)
+        result = GaitAnalysis(estimator="live" if live else "after-run").analyze(
+            rec.t_s, rec.xyz_g, foot_pod=rec.foot_pod, heart_rate=rec.heart_rate
+        )
     except ValueError as exc:
         raise InputError(f"{input_path}: {exc}") from exc
     doc = to_json_doc(
@@ -67,6 +77,8 @@ def to_json_doc(
     summary = dict(result.summary_)
     summary["format"] = fmt
     summary["source"] = result.source_
+    # which estimator made the timeline: "after-run" or "live"; None for a device's cadence (no estimator)
+    summary["estimator"] = result.estimator if result.source_ == "accelerometer" else None
     summary["notes"] = list(notes)
     # what an activity file states about itself (device, sport, its own step total, distance...), or null
     summary["file"] = file
@@ -96,9 +108,8 @@ def render_text(doc: dict[str, Any], name: str) -> str:
     s = doc["summary"]
     lines = [
         f"{name}: {mmss(doc['duration_s'] or 0)} of {s['format']} data"
-        + (
-            f" at {doc['sampling_rate_hz']:.1f} Hz" if s["source"] == "accelerometer" else " (device cadence)"
-        ),
+        + (f" at {doc['sampling_rate_hz']:.1f} Hz" if s["source"] == "accelerometer" else " (device cadence)")
+        + ("" if s["source"] != "accelerometer" else f", {_ESTIMATOR_TEXT[s['estimator']]}"),
         f"  walking {mmss(s['seconds_walking'])}"
         + (f" at {s['cadence_walk_spm']:.0f} steps/min" if s["cadence_walk_spm"] else ""),
         f"  running {mmss(s['seconds_running'])}"

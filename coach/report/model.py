@@ -533,6 +533,9 @@ def format_text(report: Mapping[str, Any]) -> str:
             if m.get("hr_share_rejected")
             else ""
         ),
+        # which estimator the cadence and mode figures come from (docs/signal.md, "Two estimators")
+        "  cadence and walk/run: "
+        + ("after the run (windows centred on each second)" if s["imported"] else "as measured live"),
         f"  {'#':>2}  {'plan':<10}  {'detected':<14}  {'followed':>8}  {'comply':>6}  {'cadence':>9}  "
         f"{'HR mean/max':>11}  {'HR rec':>7}",
     ]

@@ -1,9 +1,12 @@
-"""Batch gait analysis of a whole recording: the streaming estimator run over it, plus segments and a summary.
+"""Gait analysis of a whole recording, after the run or as live, plus segments and a summary.
 
-Because :class:`GaitAnalysis` feeds the recording through :class:`StreamingGaitEstimator` (in one block; the
-estimator's results do not depend on how the samples are split into blocks), offline results are identical to
-what the live coach saw. Recordings without accelerometer (FIT files) get a timeline built from the device's
-cadence stream instead (see :func:`device_cadence_timeline`).
+:class:`GaitAnalysis` feeds the recording through :class:`StreamingGaitEstimator` (its results do not depend on
+how the samples are split into blocks, so ``estimator="live"`` gives exactly what the live coach saw) and, by
+default (``estimator="after-run"``), re-reads those seconds with context on both sides
+(:class:`coach.signal.offline.AfterRunEstimator`: centred cadence, walk/run with context, bouts from their first
+step). This is the one place where after-the-run figures are computed from a recording (``coach analyze``, the
+importer, and through it the report and exports). Recordings without accelerometer (FIT files) get a timeline
+built from the device's cadence stream instead (see :func:`device_cadence_timeline`).
 """
 
 from __future__ import annotations
@@ -17,18 +20,23 @@ import numpy as np
 
 from coach.signal.decision import ModeHysteresis
 from coach.signal.gait import MODES, GaitSecond, StreamingGaitEstimator
+from coach.signal.offline import AfterRunEstimator
 from sensors.units import cadence_unit
 
 logger = logging.getLogger(__name__)
 
 _BLOCK_SAMPLES = 60_000
+#: The two estimators: ``after-run`` (centred, the default of every after-the-run figure) and ``live`` (causal).
+ESTIMATORS = ("after-run", "live")
 
 
 class GaitAnalysis:
     """Cadence, steps, walk/run/still timeline, segments and summary of one recording.
 
-    ``GaitAnalysis(**params).analyze(t_s, xyz_g, foot_pod=..., heart_rate=...)`` where ``params`` are those of
-    :class:`StreamingGaitEstimator`. Results (times in seconds from the first sample):
+    ``GaitAnalysis(estimator=..., **params).analyze(t_s, xyz_g, foot_pod=..., heart_rate=...)`` where
+    ``params`` are those of :class:`StreamingGaitEstimator` and ``estimator`` is ``"after-run"`` (the default:
+    the live seconds re-read with context on both sides, :class:`~coach.signal.offline.AfterRunEstimator`) or
+    ``"live"`` (exactly the live timeline). Results (times in seconds from the first sample):
     ``sampling_rate_hz_``, ``duration_s_``, ``timeline_`` (one dict per second: ``t``, ``cadence_spm``, ``mode``,
     ``confidence``), ``steps_``, ``segments_`` (``start``, ``end``, ``mode``, ``cadence_spm``), ``summary_``,
     ``seconds_`` (the raw :class:`GaitSecond` objects), ``source_`` (``"accelerometer"`` or ``"device"``) and
@@ -38,7 +46,10 @@ class GaitAnalysis:
     decided once, at ingest (:func:`sensors.units.cadence_unit`, applied by :mod:`coach.signal.io`).
     """
 
-    def __init__(self, **params: Any) -> None:
+    def __init__(self, *, estimator: str = "after-run", **params: Any) -> None:
+        if estimator not in ESTIMATORS:
+            raise ValueError(f"estimator must be one of {', '.join(ESTIMATORS)}, not {estimator!r}")
+        self.estimator = estimator
         self.params = params
         StreamingGaitEstimator(**params)  # validate early
 
@@ -77,6 +88,11 @@ class GaitAnalysis:
         self.sampling_rate_hz_ = float(1.0 / np.median(dt)) if dt.size else float("nan")
         self.duration_s_ = float(t[-1] - t0)
         self.source_ = "accelerometer"
+        self.live_seconds_ = seconds
+        if self.estimator == "after-run":
+            seconds = AfterRunEstimator(window_s=est.window_s, gap_hold_s=est.gap_hold_s).refine(
+                seconds, est.gate, est.foot_pod_blend
+            )
         self._finish(seconds, t0)
         return self
 

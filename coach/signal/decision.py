@@ -71,10 +71,14 @@ class WalkRunScore:
 
         z = w_range (range - run_range_g) + w_min (run_min_g - minimum)
             + w_cadence clip((cadence - cadence_pivot_spm) / cadence_scale_spm, -cadence_clip, cadence_clip)
+            + flight_weight (flight_fraction - flight_pivot)
             [+ heart_rate_weight clip((hr - walking hr - hr_margin_bpm) / hr_scale_bpm, -hr_clip, hr_clip)]
 
     with (w_range, w_min, w_cadence) = ``run_weights``, range and minimum the robust extremes of the vertical
-    acceleration (impact and flight phase). Heart rate counts once a walking level is known: an exponential
+    acceleration (impact and flight phase), and ``flight_fraction`` the share of the feature window spent near
+    free fall (:class:`coach.signal.features.HopFeatureExtractor`), the one feature that does not depend on where
+    the sensor sits: a flight phase puts the whole body in free fall, walking always has a foot on the ground.
+    Heart rate counts once a walking level is known: an exponential
     average (weight ``walking_hr_smoothing`` per second) of the heart rate over seconds reported as walking.
     A walking-like second (z <= 0) at more than ``max_walk_cadence_spm`` means the ACF locked onto a harmonic
     within the step (see :meth:`walking_harmonic`).
@@ -88,6 +92,8 @@ class WalkRunScore:
         run_weights: tuple[float, float, float] = (6.0, 3.0, 0.6),
         max_walk_cadence_spm: float = 150.0,
         heart_rate_weight: float = 0.4,
+        flight_weight: float = 10.0,
+        flight_pivot: float = 0.06,
         cadence_pivot_spm: float = 140.0,
         cadence_scale_spm: float = 20.0,
         cadence_clip: float = 1.5,
@@ -101,6 +107,8 @@ class WalkRunScore:
         self.run_weights = run_weights
         self.max_walk_cadence_spm = max_walk_cadence_spm
         self.heart_rate_weight = heart_rate_weight
+        self.flight_weight = flight_weight
+        self.flight_pivot = flight_pivot
         self.cadence_pivot_spm = cadence_pivot_spm
         self.cadence_scale_spm = cadence_scale_spm
         self.cadence_clip = cadence_clip
@@ -117,6 +125,7 @@ class WalkRunScore:
             w_range * (f.vertical_high_g - f.vertical_low_g - self.run_range_g)
             + w_min * (self.run_min_g - f.vertical_low_g)
             + w_cadence * max(-c, min(c, (cadence_spm - self.cadence_pivot_spm) / self.cadence_scale_spm))
+            + self.flight_weight * (f.flight_fraction - self.flight_pivot)
         )
         if hr_bpm is not None and self.walking_hr_bpm_ is not None:
             h = self.hr_clip
@@ -139,17 +148,27 @@ class WalkRunScore:
 
 class ModeHysteresis:
     """The reported mode: it changes after ``switch_s`` consecutive seconds agree on a new mode
-    (``switch_still_s`` for a change to ``still``), whatever the current mode, ``unknown`` included.
+    (``switch_still_s`` for a change to ``still``; ``switch_start_s``, default ``switch_s``, for a bout that
+    starts walking from ``still`` or ``unknown``), whatever the current mode, ``unknown`` included. A start
+    straight into running still needs ``switch_s``: a quick "walk" costs nothing, a false "run" does.
 
     A gap second (:meth:`gap`) keeps a walk or run mode for up to ``gap_hold_s`` seconds (a lost notification or
     a quick reconnect: the runner does not change what they do because the link did), then the mode is
     ``unknown``. Counts are in seconds: call :meth:`update` or :meth:`gap` once per second.
     """
 
-    def __init__(self, *, switch_s: int = 2, switch_still_s: int = 2, gap_hold_s: int = 3) -> None:
+    def __init__(
+        self,
+        *,
+        switch_s: int = 2,
+        switch_still_s: int = 2,
+        gap_hold_s: int = 3,
+        switch_start_s: int | None = None,
+    ) -> None:
         self.switch_s = switch_s
         self.switch_still_s = switch_still_s
         self.gap_hold_s = gap_hold_s
+        self.switch_start_s = switch_start_s
         self.mode_ = "unknown"
         self._pending = "unknown"
         self._pending_s = 0
@@ -163,7 +182,13 @@ class ModeHysteresis:
             else:
                 self._pending = raw_mode
                 self._pending_s = 1
-            need = self.switch_still_s if raw_mode == "still" else self.switch_s
+            if raw_mode == "still":
+                need = self.switch_still_s
+            elif raw_mode == "walk" and self.mode_ not in GAIT_MODES:
+                # a bout starts walking
+                need = self.switch_s if self.switch_start_s is None else self.switch_start_s
+            else:
+                need = self.switch_s
             if self._pending_s >= need:
                 self.mode_ = raw_mode
                 self._pending_s = 0

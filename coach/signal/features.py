@@ -29,7 +29,8 @@ class HopFeatures:
     signal in that window; ``valid_fraction``: valid part of the second itself; ``dynamic_rms_g``: RMS of the
     acceleration minus gravity over the second; ``hop_rms_g``: RMS of the band-passed vertical acceleration over
     the second; ``vertical_high_g`` / ``vertical_low_g``: robust extremes (percentiles) of the vertical
-    acceleration over the feature window.
+    acceleration over the feature window; ``flight_fraction``: the share of the feature window in which the
+    vertical acceleration is below the extractor's ``flight_g`` (near free fall: a flight phase).
     """
 
     period_s: float
@@ -43,6 +44,7 @@ class HopFeatures:
     hop_rms_g: float
     vertical_high_g: float
     vertical_low_g: float
+    flight_fraction: float = 0.0
 
 
 class HopFeatureTable(NamedTuple):
@@ -59,6 +61,7 @@ class HopFeatureTable(NamedTuple):
     hop_rms_g: FloatArray
     vertical_high_g: FloatArray
     vertical_low_g: FloatArray
+    flight_fraction: FloatArray
 
     def row(self, i: int) -> HopFeatures:
         return HopFeatures(*(float(column[i]) for column in self))
@@ -97,7 +100,10 @@ class HopFeatureExtractor:
     the number of valid sample pairs at each lag (lags with less than ``min_overlap_s`` of them count 0) and
     normalised; ``step_period`` finds the step in it. The robust extremes are the ``extreme_percentile`` and
     100 - ``extreme_percentile`` percentiles of the (smoothed) vertical acceleration over the last
-    ``feature_window_s``.
+    ``feature_window_s``; the flight fraction is the share of those samples below ``flight_g``: in a flight phase
+    the whole body, trunk included, is in free fall (vertical specific force about 0 g, wherever the sensor is),
+    while walking always has a foot on the ground (at the limit of walking, Froude number 1, the trunk's minimum
+    just reaches 0 g for an instant).
     """
 
     def __init__(
@@ -108,12 +114,14 @@ class HopFeatureExtractor:
         feature_window_s: float = 2.0,
         extreme_percentile: float = 2.0,
         min_overlap_s: float = 1.0,
+        flight_g: float = 0.35,
     ) -> None:
         self.step_period = step_period
         self.window_s = window_s
         self.feature_window_s = feature_window_s
         self.extreme_percentile = extreme_percentile
         self.min_overlap_s = min_overlap_s
+        self.flight_g = flight_g
 
     def window_samples(self, sampling_rate_hz: int) -> int:
         return round(self.window_s * sampling_rate_hz)
@@ -164,6 +172,13 @@ class HopFeatureExtractor:
         high = -np.partition(-np.where(vertical_valid, vertical, -np.inf), k, axis=1)[:, k]
         low = np.partition(np.where(vertical_valid, vertical, np.inf), k, axis=1)[:, k]
         ok = np.isfinite(high) & np.isfinite(low)
+        # flight must recur: the smaller share of the window's two halves (a sit-down's one drop is not a gait)
+        half_n = feat_n // 2
+        in_flight = vertical_valid & (vertical < self.flight_g)
+        flight = np.minimum(
+            in_flight[:, :half_n].sum(axis=1) / np.maximum(vertical_valid[:, :half_n].sum(axis=1), 1),
+            in_flight[:, half_n:].sum(axis=1) / np.maximum(vertical_valid[:, half_n:].sum(axis=1), 1),
+        )
         return HopFeatureTable(
             period_s=step.period_samples_ / fs,
             double_period_s=step.double_period_samples_ / fs,
@@ -176,4 +191,5 @@ class HopFeatureExtractor:
             hop_rms_g=np.sqrt(np.mean(band * band, axis=1)),
             vertical_high_g=np.where(ok, high, 1.0),
             vertical_low_g=np.where(ok, low, 1.0),
+            flight_fraction=flight,
         )

@@ -148,6 +148,7 @@ class StreamingGaitEstimator:
         gap_hold_s: int = 3,
         switch_s: int = 2,
         switch_still_s: int = 2,
+        switch_start_s: int = 2,
         feature_lowpass_hz: float = 10.0,
         run_range_g: float = 1.7,
         run_min_g: float = 0.25,
@@ -183,6 +184,7 @@ class StreamingGaitEstimator:
         self.gap_hold_s = gap_hold_s
         self.switch_s = switch_s
         self.switch_still_s = switch_still_s
+        self.switch_start_s = switch_start_s
         self.feature_lowpass_hz = feature_lowpass_hz
         self.run_range_g = run_range_g
         self.run_min_g = run_min_g
@@ -248,7 +250,10 @@ class StreamingGaitEstimator:
             heart_rate_weight=self.heart_rate_weight,
         )
         self._hysteresis = ModeHysteresis(
-            switch_s=self.switch_s, switch_still_s=self.switch_still_s, gap_hold_s=self.gap_hold_s
+            switch_s=self.switch_s,
+            switch_still_s=self.switch_still_s,
+            gap_hold_s=self.gap_hold_s,
+            switch_start_s=self.switch_start_s,
         )
         self._foot_pod_blend = FootPodBlend(foot_pod_weight=self.foot_pod_weight)
         self._step_rate = StepRateCadence(
@@ -301,6 +306,16 @@ class StreamingGaitEstimator:
         self._period_s: float | None = None  # the last step period in gait (held through a brief loss)
         self._foot_pod = _TimedValues()
         self._heart_rate = _TimedValues()
+
+    @property
+    def gate(self) -> GaitGate:
+        """The gait gate this estimator decides with (the after-the-run estimator reuses it)."""
+        return self._gate
+
+    @property
+    def foot_pod_blend(self) -> FootPodBlend:
+        """The foot-pod blend this estimator uses (the after-the-run estimator reuses it)."""
+        return self._foot_pod_blend
 
     # ------------------------------------------------------------------ inputs
     def feed_foot_pod(self, t_s: float, cadence_spm: float) -> None:

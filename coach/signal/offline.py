@@ -1,0 +1,333 @@
+"""The after-the-run estimator: the live estimator's per-second features and steps, re-read with both sides known.
+
+The live estimator (:class:`coach.signal.StreamingGaitEstimator`) must answer for second ``t`` from data up to
+``t + 1``: its cadence describes the trailing ``window_s`` (about ``[t - 4, t + 1]``, so it lags about 2 s), a
+mode change waits ``switch_s`` seconds of agreement, and the first seconds of a bout are ``unknown`` while the
+autocorrelation window still holds the standing seconds. After the run none of that is needed.
+:class:`AfterRunEstimator` takes the live :class:`~coach.signal.GaitSecond` objects of a whole recording (every
+one carries its hop's features, run score and steps) and re-decides each second from windows *centred* on it:
+
+1. **Gait or not.** A second is in gait when it is active (its own vertical RMS at least ``still_rms_g``), an
+   autocorrelation window that covers it (the hops ending up to ``window_s - 1`` seconds later) found a step
+   rhythm, and a step event lies within ``step_reach_s`` of it; a single quiet or arrhythmic second between two
+   gait seconds (a turn, a missed hop) is filled. So a bout starts at its first steps, not when the trailing
+   window has filled, and ends within a second of the last step.
+2. **Walk or run.** The per-second run score of the live rule (impact size and the flight phase, features over
+   ``[t - 1, t + 1]``) is averaged over ``context_s`` seconds centred on the second, inside the bout, and the
+   sign decides; a stretch of walk or run shorter than ``min_mode_s`` between two stretches of the other mode is
+   merged into them. So one impact-like second inside a walk, or one soft second inside a run, does not flip the
+   mode, and a real change is placed where the features change, not ``switch_s`` later.
+3. **Cadence.** The autocorrelation period of the hop whose window is centred on the second (``window_s / 2``
+   later, clamped to the bout) is blended (``step_cadence_weight``) with the step rate over whole strides in
+   ``step_window_s`` centred on the second (stride intervals between ``consistent_stride_periods`` of the ACF
+   stride, so a pause or a split step does not count), inside the bout. Where the rhythm is weak (confidence
+   below ``relaxed_confidence``) or absent at the bout's edges, the steps alone give it.
+4. **Still and unknown** keep the live per-second decision, with one-second blips between two equal modes
+   removed; a gap keeps the bout's mode for up to ``gap_hold_s`` seconds, as live.
+
+Steps are the live step events (each reported in the second it falls in). The result is one
+:class:`~coach.signal.GaitSecond` per second, ``raw_mode`` the offline decision before the blip filter;
+``features`` keep the live diagnostics of the second's own hop.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import replace
+
+import numpy as np
+
+from coach.signal.cadence import FootPodBlend
+from coach.signal.decision import GAIT_MODES, GaitGate
+from coach.signal.gait import GaitSecond
+
+__all__ = ["AfterRunEstimator"]
+
+
+class AfterRunEstimator:
+    """Re-decides a recording's live seconds with context on both sides (module docstring).
+
+    Parameters are keyword-only; ``gate`` is the live :class:`~coach.signal.decision.GaitGate` (its
+    ``still_rms_g``, ``min_confidence`` and gap rule are reused, one truth for "active" and "rhythm").
+    """
+
+    def __init__(
+        self,
+        *,
+        window_s: float = 5.0,
+        context_s: int = 5,
+        min_mode_s: int = 3,
+        min_core_s: int = 2,
+        step_reach_s: float = 1.0,
+        step_window_s: float = 6.0,
+        step_cadence_weight: float = 0.5,
+        relaxed_confidence: float = 0.6,
+        consistent_stride_periods: tuple[float, float] = (0.8, 1.25),
+        relaxed_interval_periods: tuple[float, float] = (0.5, 2.5),
+        min_strides: int = 2,
+        gap_hold_s: int = 3,
+    ) -> None:
+        self.window_s = window_s
+        self.context_s = context_s
+        self.min_mode_s = min_mode_s
+        self.min_core_s = min_core_s
+        self.step_reach_s = step_reach_s
+        self.step_window_s = step_window_s
+        self.step_cadence_weight = step_cadence_weight
+        self.relaxed_confidence = relaxed_confidence
+        self.consistent_stride_periods = consistent_stride_periods
+        self.min_strides = min_strides
+        self.relaxed_interval_periods = relaxed_interval_periods
+
+        self.gap_hold_s = gap_hold_s
+
+    # ------------------------------------------------------------------ entry point
+    def refine(
+        self, seconds: Sequence[GaitSecond], gate: GaitGate, foot_pod_blend: FootPodBlend | None = None
+    ) -> list[GaitSecond]:
+        """The after-the-run seconds of a recording, from its live ``seconds`` (all of them, in order).
+
+        ``foot_pod_blend`` is the live estimator's foot-pod piece: where a hop had a foot-pod reading, the
+        centred ACF cadence is blended with it the same way and the step rate is not used (as live)."""
+        n = len(seconds)
+        if n == 0 or any(s.features is None for s in seconds):
+            return list(seconds)
+        hops = [s.features.hop for s in seconds if s.features is not None]
+        t0 = seconds[0].t
+        gap = np.array([gate.is_gap(f) for f in hops])
+        rhythm = np.array([gate.in_gait(f) for f in hops])
+        conf = np.array([f.confidence for f in hops])
+        z = np.array(
+            [
+                np.nan if s.features is None or s.features.run_score is None else s.features.run_score
+                for s in seconds
+            ]
+        )
+        acf = np.array(
+            [
+                np.nan
+                if s.features is None or s.features.cadence_acf_spm is None
+                else s.features.cadence_acf_spm
+                for s in seconds
+            ]
+        )
+        steps = np.array(sorted(st - t0 for s in seconds for st in s.steps), dtype=np.float64)
+        pod = np.zeros(n, dtype=bool)
+        if foot_pod_blend is not None:
+            for k, s in enumerate(seconds):
+                fp = None if s.features is None else s.features.foot_pod_spm
+                if fp is not None and math.isfinite(acf[k]):
+                    acf[k], _, pod[k] = foot_pod_blend.blend(float(acf[k]), fp)
+
+        hop_rms = np.array([f.hop_rms_g for f in hops])
+        gait = self._gait(rhythm, gap, hop_rms, steps, gate)
+        bouts = _runs(gait)
+        mode = np.array([_non_gait_mode(s.raw_mode) for s in seconds], dtype=object)
+        cadence = np.full(n, np.nan)
+        for a, b in bouts:
+            mode[a:b] = self._walk_run(z, a, b, n)
+            # each walk or run stretch reads its cadence from its own windows (not a half-rate value of the
+            # change, not the other gait's rate)
+            for a2, b2 in _runs(mode[a:b] == "run") + _runs(mode[a:b] == "walk"):
+                cadence[a + a2 : a + b2] = self._cadence(acf, conf, rhythm, steps, a + a2, a + b2, pod)
+        raw = mode.copy()
+        mode = self._hold_gaps(mode, gap, cadence)
+        mode = _remove_blips(mode)
+        for k in range(
+            1, n
+        ):  # a second that became walk or run by the blip filter keeps the cadence before it
+            if mode[k] in GAIT_MODES and not math.isfinite(cadence[k]):
+                cadence[k] = cadence[k - 1]
+        out: list[GaitSecond] = []
+        idx = np.searchsorted(steps, np.arange(n + 1), side="left")
+        for k, s in enumerate(seconds):
+            m = str(mode[k])
+            c = cadence[k] if m in GAIT_MODES else math.nan
+            out.append(
+                replace(
+                    s,
+                    cadence_spm=round(float(c), 3) if math.isfinite(c) else None,
+                    confidence=round(float(conf[k]) if gait[k] else 0.0, 4),
+                    mode=m,
+                    steps=tuple(t0 + float(x) for x in steps[idx[k] : idx[k + 1]]),
+                    raw_mode=str(raw[k]),
+                )
+            )
+        return out
+
+    # ------------------------------------------------------------------ 1. gait or not
+    def _gait(
+        self,
+        rhythm: np.ndarray,
+        gap: np.ndarray,
+        hop_rms: np.ndarray,
+        steps: np.ndarray,
+        gate: GaitGate,
+    ) -> np.ndarray:
+        n = rhythm.size
+        # the bouts' cores: the seconds the live gate found in gait, a one-second hole filled, at least
+        # min_core_s long (the live hysteresis also wants that many agreeing seconds)
+        core = rhythm.copy()
+        core[1:-1] |= rhythm[:-2] & rhythm[2:] & ~gap[1:-1]
+        gait = np.zeros(n, dtype=bool)
+        k = np.arange(n, dtype=np.float64)
+        lo = np.searchsorted(steps, k - self.step_reach_s, side="left")
+        hi = np.searchsorted(steps, k + 1.0 + self.step_reach_s, side="left")
+        near_step = hi > lo
+        lead = max(0, math.ceil(self.window_s) - 1)  # the seconds before a core that its first ACF window saw
+        for a, b in _runs(core):
+            if b - a < self.min_core_s:
+                continue
+            gait[a:b] = True
+            # the bout began before the trailing window was convinced: back to the first second that is as
+            # active as the bout's first seconds (gate.active_fraction of their RMS) and has a step near it
+            level = gate.active_fraction * float(np.median(hop_rms[a : min(b, a + lead)]))
+            j = a - 1
+            while (
+                j >= max(0, a - lead)
+                and not gait[j]
+                and not gap[j]
+                and near_step[j]
+                and hop_rms[j] >= max(gate.still_rms_g, level)
+            ):
+                gait[j] = True
+                j -= 1
+        return gait
+
+    # ------------------------------------------------------------------ 2. walk or run
+    def _walk_run(self, z: np.ndarray, a: int, b: int, n: int) -> np.ndarray:
+        # hop k's features cover [k - 1, k + 1]: second k ([k, k + 1)) is centred between hops k and k + 1
+        z0 = z[a:b]
+        z1 = z[a + 1 : min(n, b + 1)]
+        if z1.size < z0.size:
+            z1 = np.concatenate((z1, [np.nan]))
+        both = np.isfinite(z0) & np.isfinite(z1)
+        zc = np.where(both, (z0 + z1) / 2.0, np.where(np.isfinite(z0), z0, z1))
+        if not np.isfinite(zc).any():
+            return np.full(b - a, "walk", dtype=object)
+        # seconds without a score take the nearest scored one
+        ok = np.flatnonzero(np.isfinite(zc))
+        pos = np.arange(b - a)
+        nearest = ok[np.clip(np.searchsorted(ok, pos), 0, ok.size - 1)]
+        before = ok[np.clip(np.searchsorted(ok, pos) - 1, 0, ok.size - 1)]
+        pick = np.where(np.abs(before - pos) <= np.abs(nearest - pos), before, nearest)
+        zc = zc[pick]
+        half = self.context_s // 2
+        csum = np.concatenate(([0.0], np.cumsum(zc)))
+        lo = np.clip(pos - half, 0, b - a)
+        hi = np.clip(pos + half + 1, 0, b - a)
+        smooth = (csum[hi] - csum[lo]) / (hi - lo)
+        run = smooth > 0
+        # a stretch shorter than min_mode_s between two stretches of the other mode is merged into them
+        for s0, s1 in _runs(run) + _runs(~run):
+            if s1 - s0 < self.min_mode_s and s0 > 0 and s1 < run.size:
+                run[s0:s1] = not run[s0]
+        return np.where(run, "run", "walk").astype(object)
+
+    # ------------------------------------------------------------------ 3. cadence
+    def _cadence(
+        self,
+        acf: np.ndarray,
+        conf: np.ndarray,
+        rhythm: np.ndarray,
+        steps: np.ndarray,
+        a: int,
+        b: int,
+        pod: np.ndarray,
+    ) -> np.ndarray:
+        lead = round(self.window_s / 2.0 - 0.5)  # the hop whose ACF window is centred on the second
+        # the hops whose trailing window ends inside the stretch (the centred one, or the nearest such)
+        ok = np.flatnonzero(rhythm[a:b] & np.isfinite(acf[a:b])) + a
+        bout_steps = steps[(steps >= a - self.step_reach_s) & (steps < b + self.step_reach_s)]
+        stride = bout_steps[2:] - bout_steps[:-2]  # step i to step i + 2: whole strides (no left/right bias)
+        stride_mid = (bout_steps[2:] + bout_steps[:-2]) / 2.0
+        interval = np.diff(bout_steps)
+        interval_mid = (bout_steps[1:] + bout_steps[:-1]) / 2.0
+        # the bout's typical step: the reference for which step intervals are pauses or split steps
+        typical = float(np.median(interval)) if interval.size else math.nan
+        r_lo, r_hi = self.relaxed_interval_periods
+        out = np.full(b - a, np.nan)
+        half = self.step_window_s / 2.0
+        w = self.step_cadence_weight
+        lo_p, hi_p = self.consistent_stride_periods
+        centres = np.arange(a, b) + 0.5
+        # the step windows of every second, as slices (the mids are sorted)
+        s_lo = np.searchsorted(stride_mid, centres - half, side="left")
+        s_hi = np.searchsorted(stride_mid, centres + half, side="right")
+        i_lo = np.searchsorted(interval_mid, centres - half, side="left")
+        i_hi = np.searchsorted(interval_mid, centres + half, side="right")
+        if ok.size:  # the nearest hop with a rhythm to the centred one, for every second
+            target = np.arange(a, b) + lead
+            after = np.clip(np.searchsorted(ok, target), 0, ok.size - 1)
+            before = np.clip(after - 1, 0, ok.size - 1)
+            hop = np.where(np.abs(ok[before] - target) <= np.abs(ok[after] - target), ok[before], ok[after])
+        for i in range(b - a):
+            c_acf = math.nan
+            c_conf = 0.0
+            if ok.size:
+                j = int(hop[i])
+                c_acf, c_conf = float(acf[j]), float(conf[j])
+            if ok.size and pod[j]:
+                out[i] = c_acf  # an agreeing foot pod was blended in: the ACF path, as live
+                continue
+            if c_conf >= self.relaxed_confidence:
+                # a clear rhythm: the centred ACF, blended with the rate of the whole strides around the second
+                period = 60.0 / c_acf
+                st = stride[s_lo[i] : s_hi[i]]
+                st = st[(st >= 2.0 * lo_p * period) & (st <= 2.0 * hi_p * period)]
+                if st.size >= self.min_strides:
+                    out[i] = w * 120.0 * st.size / float(st.sum()) + (1.0 - w) * c_acf
+                    continue
+            # a weak rhythm (turns, hesitations, the bout's edges), or an ACF the strides do not confirm (at a
+            # change of gait it can hold the stride lag): the steps themselves, pauses and split steps out
+            iv = interval[i_lo[i] : i_hi[i]]
+            iv = iv[(iv >= r_lo * typical) & (iv <= r_hi * typical)]
+            if iv.size >= self.min_strides:
+                out[i] = 60.0 * iv.size / float(iv.sum())
+            elif c_conf >= self.relaxed_confidence:
+                out[i] = c_acf
+        if not np.isfinite(out).any():
+            return np.full(b - a, float(np.nanmedian(acf[a:b])) if np.isfinite(acf[a:b]).any() else math.nan)
+        return _fill_nearest(out)
+
+    # ------------------------------------------------------------------ 4. gaps
+    def _hold_gaps(self, mode: np.ndarray, gap: np.ndarray, cadence: np.ndarray) -> np.ndarray:
+        out = mode.copy()
+        for a, b in _runs(gap):
+            if a > 0 and out[a - 1] in GAIT_MODES:
+                hold = min(b, a + self.gap_hold_s)
+                out[a:hold] = out[a - 1]
+                cadence[a:hold] = cadence[a - 1]
+        return out
+
+
+def _non_gait_mode(raw: str) -> str:
+    return "still" if raw == "still" else "unknown"
+
+
+def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
+    """``(start, end)`` of the runs of True in a boolean array."""
+    m = np.concatenate(([False], np.asarray(mask, dtype=bool), [False]))
+    edges = np.flatnonzero(m[1:] != m[:-1])
+    return list(zip(edges[0::2].tolist(), edges[1::2].tolist(), strict=True))
+
+
+def _fill_nearest(x: np.ndarray) -> np.ndarray:
+    """NaNs replaced by the nearest finite value (the earlier one on a tie); ``x`` has at least one."""
+    ok = np.flatnonzero(np.isfinite(x))
+    pos = np.arange(x.size)
+    after = ok[np.clip(np.searchsorted(ok, pos), 0, ok.size - 1)]
+    before = ok[np.clip(np.searchsorted(ok, pos, side="right") - 1, 0, ok.size - 1)]
+    return np.asarray(
+        x[np.where(np.abs(pos - before) <= np.abs(after - pos), before, after)], dtype=np.float64
+    )
+
+
+def _remove_blips(mode: np.ndarray) -> np.ndarray:
+    """A one-second mode between two seconds of one same other mode takes that mode."""
+    out = mode.copy()
+    for k in range(1, out.size - 1):
+        if out[k - 1] == out[k + 1] != out[k]:
+            out[k] = out[k - 1]
+    return out
