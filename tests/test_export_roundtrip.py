@@ -240,7 +240,7 @@ def test_fit_is_read_by_three_decoders_and_keeps_every_record(
         assert a["timestamp"] == b["timestamp"] == c["timestamp"].replace(tzinfo=UTC) == act.time_at(rec.t_s)
         hr = None if rec.hr_bpm is None else round(rec.hr_bpm)
         assert a.get("heart_rate") == b.get("heart_rate") == c.get("heart_rate") == hr
-        if rec.cadence_spm:
+        if rec.cadence_spm is not None:  # 0: a still second, written as a watch writes standing
             for got in (a, b, c):
                 spm = fit_cadence_to_spm(got["cadence"], got.get("fractional_cadence"))
                 assert spm == pytest.approx(rec.cadence_spm, abs=FIT_CADENCE_STEP_SPM)
@@ -296,7 +296,7 @@ def test_fit_and_tcx_agree_on_start_duration_laps_and_points(
         hr = p.findtext("t:HeartRateBpm/t:Value", namespaces=NS)
         assert (None if hr is None else int(hr)) == (None if rec.hr_bpm is None else round(rec.hr_bpm))
         cad = p.findtext(".//x:RunCadence", namespaces=NS)
-        want = tcx_run_cadence(rec.cadence_spm) if rec.cadence_spm else None
+        want = None if rec.cadence_spm is None else tcx_run_cadence(rec.cadence_spm)
         assert (None if cad is None else int(cad)) == want
 
 
@@ -407,7 +407,7 @@ def test_gpx_of_a_gps_run_validates_and_keeps_every_positioned_record() -> None:
         assert (None if hr is None else int(hr)) == f.get("heart_rate")
         cad = p.findtext(".//tpx:cad", namespaces=NS)
         assert (None if cad is None else int(cad)) == (
-            tcx_run_cadence(rec.cadence_spm) if rec.cadence_spm else None
+            None if rec.cadence_spm is None else tcx_run_cadence(rec.cadence_spm)
         )
 
 

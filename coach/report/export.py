@@ -34,6 +34,7 @@ from pathlib import Path
 from coach import __version__
 from coach.errors import InputError
 from coach.report.activity import Activity, ActivityRecord
+from sensors.readers.fit import deg_to_semicircles
 
 TCX_NS = "http://www.garmin.com/xmlschemas/TrainingCenterDatabase/v2"
 TCX_EXT_NS = "http://www.garmin.com/xmlschemas/ActivityExtension/v2"
@@ -85,11 +86,6 @@ def _cadence_mean_spm(records: Sequence[ActivityRecord]) -> float | None:
     return sum(cad) / len(cad) if cad else None
 
 
-def _semicircles(deg: float) -> int:
-    """Degrees -> FIT position semicircles (2^31 semicircles = 180 degrees)."""
-    return round(deg * (2**31 / 180.0))
-
-
 def _software_version() -> float:
     """coach's ``major.minor`` as FIT ``software_version`` (uint16, scale 100): 0.1.x -> 0.1 (shown as 0.10)."""
     major, minor = [*__version__.split("."), "0"][:2]
@@ -137,11 +133,11 @@ def to_fit_bytes(activity: Activity) -> bytes:
     for r in activity.records:
         record: dict[str, object] = {"mesg_num": mesg["RECORD"], "timestamp": activity.time_at(r.t_s)}
         if r.has_position:
-            record["position_lat"] = _semicircles(r.lat_deg or 0.0)
-            record["position_long"] = _semicircles(r.lon_deg or 0.0)
+            record["position_lat"] = deg_to_semicircles(r.lat_deg or 0.0)
+            record["position_long"] = deg_to_semicircles(r.lon_deg or 0.0)
         if r.hr_bpm is not None and r.hr_bpm > 0:
             record["heart_rate"] = min(254, round(r.hr_bpm))
-        if r.cadence_spm is not None and r.cadence_spm > 0:
+        if r.cadence_spm is not None and r.cadence_spm >= 0:  # 0: standing, as a watch writes it
             whole, frac = spm_to_fit_cadence(r.cadence_spm)
             record["cadence"] = whole
             record["fractional_cadence"] = frac
@@ -323,7 +319,7 @@ def _tcx_trackpoint(
         el(tp, "DistanceMeters", f"{r.distance_m:.2f}")
     if r.hr_bpm is not None and r.hr_bpm >= 1:
         el(el(tp, "HeartRateBpm"), "Value", str(min(255, round(r.hr_bpm))))
-    has_cad = r.cadence_spm is not None and r.cadence_spm > 0
+    has_cad = r.cadence_spm is not None and r.cadence_spm >= 0
     if has_cad or r.speed_mps is not None:
         tpx = el(el(tp, "Extensions"), "TPX", ns=TCX_EXT_NS)
         if r.speed_mps is not None:
@@ -374,7 +370,7 @@ def to_gpx_bytes(activity: Activity) -> bytes:
         pt.set("lon", f"{r.lon_deg:.7f}")
         el(pt, "time", _iso(activity.time_at(r.t_s)))
         hr = r.hr_bpm is not None and r.hr_bpm >= 1
-        cad = r.cadence_spm is not None and r.cadence_spm > 0
+        cad = r.cadence_spm is not None and r.cadence_spm >= 0
         if hr or cad:
             ext = el(el(pt, "extensions"), "TrackPointExtension", ns=GPX_TPX_NS)
             if hr:

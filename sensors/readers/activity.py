@@ -17,13 +17,16 @@ from sensors.units import CadenceUnit
 
 @dataclass(frozen=True, slots=True)
 class TrackPoint:
-    """One sample of an activity (a FIT ``record``, a TCX ``Trackpoint``, a GPX ``trkpt``); ``None`` = not there."""
+    """One sample of an activity (a FIT ``record``, a TCX ``Trackpoint``, a GPX ``trkpt``); ``None`` = not there.
+    ``lat_deg``/``lon_deg`` are the position in WGS84 degrees (FIT semicircles converted at the reader)."""
 
     timestamp: datetime
     heart_rate_bpm: float | None
     cadence_spm: float | None
     speed_mps: float | None
     distance_m: float | None
+    lat_deg: float | None = None
+    lon_deg: float | None = None
 
 
 @dataclass(frozen=True)

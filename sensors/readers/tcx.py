@@ -3,7 +3,8 @@
 **TCX** (Garmin TrainingCenterDatabase v2, the format ``coach export`` writes): one leg per ``Activity`` (its
 ``Sport`` attribute: ``Running`` -> running, ``Biking`` -> cycling, ``Other`` -> generic), laps from ``Lap
 StartTime`` + ``TotalTimeSeconds``, the device from ``Creator/Name``. Per ``Trackpoint``: ``Time``,
-``HeartRateBpm/Value``, ``DistanceMeters`` and the ActivityExtension v2 ``TPX`` ``Speed`` and ``RunCadence``.
+``Position`` (``LatitudeDegrees``, ``LongitudeDegrees``), ``HeartRateBpm/Value``, ``DistanceMeters`` and the
+ActivityExtension v2 ``TPX`` ``Speed`` and ``RunCadence``.
 ``RunCadence`` is strides/min (Garmin's convention, and what coach writes), so steps/min = 2 x RunCadence. A
 Trackpoint ``Cadence`` (the schema's bike rpm, which some apps fill for runs) does not say steps or strides: the one
 unit rule (:func:`sensors.units.cadence_unit`) decides from the step length. Without ``Speed`` it is derived from
@@ -153,6 +154,7 @@ def read_tcx(path: str | Path) -> ActivityFile:
         bike_cad: list[float | None] = []
         spd: list[float | None] = []
         dist: list[float | None] = []
+        pos: list[tuple[float, float] | None] = []
         laps: list[tuple[datetime, float]] = []
         lap_steps: list[float | None] = []
         for lap in (c for c in act if _local(c.tag) == "Lap"):
@@ -170,6 +172,9 @@ def read_tcx(path: str | Path) -> ActivityFile:
                 times.append(when)
                 hr.append(_float(_text(_child(tp, "HeartRateBpm", "Value"))))
                 dist.append(_float(_text(_child(tp, "DistanceMeters"))))
+                lat = _float(_text(_child(tp, "Position", "LatitudeDegrees")))
+                lon = _float(_text(_child(tp, "Position", "LongitudeDegrees")))
+                pos.append(None if lat is None or lon is None else (lat, lon))
                 bike_cad.append(_float(_text(_child(tp, "Cadence"))))
                 spd.append(_float(_find_ext(tp, "Speed")))
                 cad.append(_float(_find_ext(tp, "RunCadence")))
@@ -186,8 +191,8 @@ def read_tcx(path: str | Path) -> ActivityFile:
             unit_used = decision.unit
             cad = bike_cad
         points = tuple(
-            TrackPoint(w, h, None if c is None else c * factor, s, d)
-            for w, h, c, s, d in zip(times, hr, cad, spd, dist, strict=True)
+            TrackPoint(w, h, None if c is None else c * factor, s, d, *(xy or (None, None)))
+            for w, h, c, s, d, xy in zip(times, hr, cad, spd, dist, pos, strict=True)
         )
         distance = next((d for d in reversed(dist) if d is not None), None)
         steps = steps_note = None
@@ -259,8 +264,8 @@ def read_gpx(path: str | Path) -> ActivityFile:
         unit_used = "strides" if decision.unit == "unknown" else decision.unit
         factor = 2.0 if unit_used == "strides" else 1.0
         points = tuple(
-            TrackPoint(w, h, None if c is None else c * factor, s, d)
-            for w, h, c, s, d in zip(times, hr, cad, spd, dist, strict=True)
+            TrackPoint(w, h, None if c is None else c * factor, s, d, *(xy or (None, None)))
+            for w, h, c, s, d, xy in zip(times, hr, cad, spd, dist, pos, strict=True)
         )
         legs.append(
             ActivityLeg(
