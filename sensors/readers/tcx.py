@@ -12,10 +12,12 @@ unit rule (:func:`sensors.units.cadence_unit`) decides from the step length. Wit
 
 **GPX 1.1** (as Strava, Garmin Connect and most apps export): one leg per ``trk`` (its ``type``: ``running``,
 ``walking``, ``hiking``, ``cycling``..., Strava's and Garmin's words; none -> a generic activity), points from every
-``trkseg``. Heart rate and cadence are the Garmin TrackPointExtension (v1 or v2) ``hr`` and ``cad``. ``cad`` for a
-run is the per-foot rate, strides/min (Garmin Connect and Strava write ~85 for a 170 steps/min run): the unit rule
-decides from the step length (speed from the GPS positions), and without enough moving points the Garmin/Strava
-convention (strides) holds. The device is the ``gpx`` ``creator`` attribute.
+``trkseg``. Heart rate and cadence are the Garmin TrackPointExtension (v1 or v2) ``hr`` and ``cad``; speed is its
+v2 ``speed`` (m/s) when the file has it (``coach export`` writes it), else derived from the positions (noisier: GPS
+jitter between 1 Hz points). Distance is the sum of the great-circle steps between positions (GPX has no distance
+field). ``cad`` for a run is the per-foot rate, strides/min (Garmin Connect and Strava write ~85 for a 170 steps/min
+run): the unit rule decides from the step length (against that speed), and without enough moving points the
+Garmin/Strava convention (strides) holds. The device is the ``gpx`` ``creator`` attribute.
 
 Namespaces are matched by their local names, so TrackPointExtension v1 and v2 and any prefix are read alike. XML
 is parsed by the standard library (expat refuses entity expansion attacks since 2.4.1). Problems raise
@@ -240,6 +242,7 @@ def read_gpx(path: str | Path) -> ActivityFile:
         pos: list[tuple[float, float] | None] = []
         hr: list[float | None] = []
         cad: list[float | None] = []
+        ext_spd: list[float | None] = []
         for pt in trk.iter():
             if _local(pt.tag) != "trkpt":
                 continue
@@ -251,6 +254,7 @@ def read_gpx(path: str | Path) -> ActivityFile:
             pos.append(None if lat is None or lon is None else (lat, lon))
             hr.append(_float(_find_ext(pt, "hr")))
             cad.append(_float(_find_ext(pt, "cad")))
+            ext_spd.append(_float(_find_ext(pt, "speed")))
         dist: list[float | None] = []
         total = 0.0
         for i, here in enumerate(pos):
@@ -258,7 +262,7 @@ def read_gpx(path: str | Path) -> ActivityFile:
             if here is not None and prev is not None:
                 total += _haversine_m(prev, here)
             dist.append(total if here is not None else None)
-        spd = _speeds_from_distance(times, dist)
+        spd = ext_spd if any(s is not None for s in ext_spd) else _speeds_from_distance(times, dist)
         rows = [(0.0, c, s) for c, s in zip(cad, spd, strict=True) if c is not None and s is not None]
         decision = cadence_unit(rows)
         unit_used = "strides" if decision.unit == "unknown" else decision.unit
