@@ -394,21 +394,35 @@ def test_a_gps_run_keeps_distance_speed_and_laps_in_fit_and_tcx() -> None:
 #: Every format writes whole-second times (FIT has no finer timestamp) and a re-import's session lasts from its first
 #: to its last second: one second either way.
 DURATION_STEP_S = 1.0
+#: The report gives its cadence medians to 0.1 step/min, and the seconds a median is taken over can differ by the
+#: mode shifts below (a held cadence counted as walking): one report step.
+REPORT_CADENCE_STEP_SPM = 0.1
 #: Cadence medians: FIT keeps 1/128 stride/min; TCX ``RunCadence`` and GPX ``cad`` are whole strides/min, so a step
-#: cadence can move by half a stride, 1 step/min.
-CADENCE_TOLERANCE_SPM = {"fit": FIT_CADENCE_STEP_SPM, "tcx": 1.0, "gpx": 1.0}
+#: cadence can move by half a stride, 1 step/min; plus the report's step.
+CADENCE_TOLERANCE_SPM = {
+    "fit": FIT_CADENCE_STEP_SPM + REPORT_CADENCE_STEP_SPM,
+    "tcx": 1.0 + REPORT_CADENCE_STEP_SPM,
+    "gpx": 1.0 + REPORT_CADENCE_STEP_SPM,
+}
 #: Heart rate is whole bpm in every format: a maximum comes back as it was (the first import's values are whole).
 HR_MAX_TOLERANCE_BPM = 0.0
-#: The mean, of whole-bpm values in both sessions, moves by less than half a bpm: the re-import's heart rate goes
-#: through the artefact cleaner again (docs/heart-rate.md), which locks again on the series' first seconds and
-#: leaves out the first few values of a fast-rising start (measured: 154.1 -> 154.3 bpm on the Fenix 2 run).
-HR_MEAN_TOLERANCE_BPM = 0.5
+#: The mean moves by up to a bpm, for two reasons that are not rounding: the re-import's heart rate goes through the
+#: artefact cleaner again (docs/heart-rate.md), which locks again on the series' first seconds and leaves out the
+#: first values of a fast-rising start (measured: 154.1 -> 154.3 bpm on the Fenix 2 run); and the import holds each
+#: value for up to 5 s (coach.store.importer.HR_MAX_AGE_S, for watches that record HR every few seconds), so the
+#: seconds after a value the session already held for 5 s get it again (the demo, whose strap sends artefacts on
+#: purpose and has half its samples rejected: 109.9 -> 109.2 bpm). FIT and TCX cannot say "no heart rate here"
+#: other than by leaving the value out.
+HR_MEAN_TOLERANCE_BPM = 1.0
 #: GPX has no distance: a reader sums the great-circle steps between the positions (1e-7 degree), which is not the
 #: watch's own odometer (measured: 9007 m against 9000 m). FIT and TCX keep the distance to the centimetre.
 GPX_DISTANCE_SHARE = 0.01
 #: Walk/run/still seconds: the re-import decides each mode again from the cadence the first import decided, with the
 #: same two-second hysteresis (coach.signal.analysis.device_cadence_timeline), so each change of mode can land one
-#: second later, and the first second is always "unknown" (the hysteresis starts there).
+#: second later, and the first second is always "unknown" (the hysteresis starts there). And a second the session
+#: did not know ("unknown": no signal, a transition the accelerometer pipeline could not call) has no cadence in the
+#: file; the re-import holds the cadence before it for up to 5 s (a watch's smart recording leaves such gaps), so
+#: each unknown second of the first import may come back as the mode around it.
 MODE_SHIFT_PER_CHANGE_S = 1.0
 
 
@@ -470,7 +484,7 @@ def assert_same_figures(first: Figures, again: Figures, fmt: str, *, laps: bool 
         assert again.distance_m == pytest.approx(first.distance_m, abs=DISTANCE_STEP_M), fmt
     if laps:  # GPX has no laps: its re-import's intervals are the detected walk/run segments
         assert again.intervals == first.intervals, fmt
-    shift = MODE_SHIFT_PER_CHANGE_S * (first.mode_changes + 1)
+    shift = MODE_SHIFT_PER_CHANGE_S * (first.mode_changes + 1) + first.seconds_by_mode["unknown"]
     for mode in ("walk", "run", "still"):
         assert again.seconds_by_mode[mode] == pytest.approx(first.seconds_by_mode[mode], abs=shift), (
             fmt,

@@ -592,7 +592,8 @@ def recordings_from_activity(act: ActivityFile, *, allow_heart_rate_only: bool =
     file are named and skipped (a note on each recording), and a file with no walking or running leg is refused
     with one line saying what it is and what coach needs. Cadence readings outside
     :data:`~sensors.readers.sport.STEP_CADENCE_RANGE_SPM` (0, standing, is kept) are left out, with a note. Times
-    are seconds from the leg's first point; the start is unknown when the file's clock was never set."""
+    are seconds from the leg's start (:attr:`ActivityLeg.start`: its first point, or its first lap when that begins
+    earlier); the start is unknown when the file's clock was never set."""
     path, n = act.path, len(act.legs)
     lo, hi = STEP_CADENCE_RANGE_SPM
     accepted: list[tuple[int, ActivityLeg, Verdict]] = []
@@ -613,7 +614,7 @@ def recordings_from_activity(act: ActivityFile, *, allow_heart_rate_only: bool =
     out = []
     for k, leg, verdict in accepted:
         what = verdict.what if n == 1 else _leg_label(k, n, verdict.what, leg)
-        t_first = leg.points[0].timestamp if leg.points else None
+        t_first = leg.start  # the time base: the first point, or the first lap when it starts earlier
         fp: list[tuple[float, ...]] = []
         hr: list[tuple[float, float]] = []
         track: list[TrackRow] = []

@@ -429,7 +429,9 @@ def _import_one(
         rows = per_second_rows(analysis, t0, rec.heart_rate, rec.track)
     if not rows:
         raise InputError(f"{path}: no usable seconds of data")
-    end_s = rows[-1]["t"] + 1.0
+    # the recording ends with its last second, or with its last lap when the file's laps run on past it (a coach
+    # export's last interval may end after the last record)
+    end_s = max([rows[-1]["t"] + 1.0, *(end for _, end in laps)])
     stage_title = None
     programme_title = None
     programme_source: dict[str, str] = {}

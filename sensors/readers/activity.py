@@ -45,6 +45,13 @@ class ActivityLeg:
     steps_note: str | None = None
 
     @property
+    def start(self) -> datetime | None:
+        """When the leg began: its first point, or its first lap's start when the laps begin before it (a file
+        whose first seconds carry no point, as a coach export of a session whose sensor data came late)."""
+        times = [p.timestamp for p in self.points[:1]] + [start for start, _ in self.laps]
+        return min(times) if times else None
+
+    @property
     def duration_s(self) -> float:
         if self.elapsed_s is not None:
             return self.elapsed_s

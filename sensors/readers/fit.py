@@ -461,7 +461,10 @@ def to_activity(fit: FitFile) -> ActivityFile:
             for lap in fit.laps
             if first is not None
             and last is not None
-            and first - timedelta(seconds=LEG_END_SLACK_S) <= lap.start <= last
+            and lap.start <= last
+            # the leg's laps: those that run into its records (a lap may start before the first record, as the
+            # first lap of an export whose first seconds carry no record does); a previous leg's lap ends before
+            and lap.start + timedelta(seconds=lap.elapsed_s) > first + timedelta(seconds=LEG_END_SLACK_S)
         )
         steps = steps_note = None
         sport = (leg.sport or "").lower()
