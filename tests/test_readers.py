@@ -282,3 +282,65 @@ def test_phone_logs_are_read_from_the_folder_or_the_file_and_other_layouts_are_r
     (tmp_path / "empty").mkdir()
     with pytest.raises(ReaderError, match=r"no accelerometer\.csv"):
         read_phone(tmp_path / "empty")
+
+
+# ------------------------------------------------------------------------------------------ positions (issue 13)
+
+
+def test_positions_are_read_from_fit_tcx_and_gpx(data_dir: Path, tmp_path: Path) -> None:
+    """FIT ``position_lat``/``position_long`` (semicircles) in degrees, one conversion both ways; TCX
+    ``Position`` and GPX ``lat``/``lon`` as written; a GPX TrackPointExtension v2 ``speed`` is the speed."""
+    from sensors.readers.fit import deg_to_semicircles, semicircles_to_deg, to_activity
+    from sensors.readers.tcx import read_gpx, read_tcx
+
+    fit = read_fit(data_dir / "garmin-fit" / "activity-small-fenix2-run.fit")
+    fixed = [r for r in fit.records if r.lat_deg is not None]
+    assert len(fixed) == len(fit.records)
+    assert 58.9 < fixed[0].lat_deg < 59.0 and 5.7 < (fixed[0].lon_deg or 0.0) < 5.8  # Stavanger
+    (leg,) = to_activity(fit).legs
+    assert (leg.points[0].lat_deg, leg.points[0].lon_deg) == (fixed[0].lat_deg, fixed[0].lon_deg)
+    assert semicircles_to_deg(deg_to_semicircles(fixed[0].lat_deg)) == pytest.approx(
+        fixed[0].lat_deg, abs=1e-7
+    )
+    assert semicircles_to_deg(None) is None
+
+    t0 = "2026-12-01T07:00:0"
+    tcx = tmp_path / "a.tcx"
+    tcx.write_text(
+        '<TrainingCenterDatabase xmlns="http://www.garmin.com/xmlschemas/TrainingCenterDatabase/v2"><Activities>'
+        f'<Activity Sport="Running"><Id>{t0}0Z</Id><Lap StartTime="{t0}0Z"><TotalTimeSeconds>3</TotalTimeSeconds>'
+        "<Track>"
+        + "".join(
+            f"<Trackpoint><Time>{t0}{k + 1}Z</Time>"
+            + (
+                ""
+                if k == 1
+                else f"<Position><LatitudeDegrees>51.5{k}</LatitudeDegrees>"
+                f"<LongitudeDegrees>-0.1{k}</LongitudeDegrees></Position>"
+            )
+            + "</Trackpoint>"
+            for k in range(3)
+        )
+        + "</Track></Lap></Activity></Activities></TrainingCenterDatabase>",
+        encoding="utf-8",
+    )
+    (tleg,) = read_tcx(tcx).legs
+    assert [(p.lat_deg, p.lon_deg) for p in tleg.points] == [(51.50, -0.10), (None, None), (51.52, -0.12)]
+    # the lap starts a second before the first trackpoint: the leg starts with it
+    assert tleg.start == datetime(2026, 12, 1, 7, 0, 0, tzinfo=UTC) < tleg.points[0].timestamp
+
+    gpx = tmp_path / "a.gpx"
+    gpx.write_text(
+        '<gpx xmlns="http://www.topografix.com/GPX/1/1" version="1.1" creator="t" '
+        'xmlns:x="http://www.garmin.com/xmlschemas/TrackPointExtension/v2"><trk><trkseg>'
+        + "".join(
+            f'<trkpt lat="51.5{k}" lon="-0.1"><time>{t0}{k}Z</time><extensions><x:TrackPointExtension>'
+            f"<x:speed>{2.5 + k}</x:speed></x:TrackPointExtension></extensions></trkpt>"
+            for k in range(3)
+        )
+        + "</trkseg></trk></gpx>",
+        encoding="utf-8",
+    )
+    (gleg,) = read_gpx(gpx).legs
+    assert [p.lat_deg for p in gleg.points] == [51.50, 51.51, 51.52]
+    assert [p.speed_mps for p in gleg.points] == [2.5, 3.5, 4.5]  # the file's speed, not the positions'

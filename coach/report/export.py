@@ -16,7 +16,9 @@ TCX follows Garmin's Training Center Database v2 schema (validated in the tests 
 tests/data/schemas/TrainingCenterDatabasev2.xsd) with cadence and speed in the ActivityExtension v2 ``TPX`` element
 and the lap averages in ``LX``.
 
-GPX is GPX 1.1 with Garmin's TrackPointExtension v1 (``hr``, ``cad``), as Strava and Garmin Connect write it. GPX
+GPX is GPX 1.1 with Garmin's TrackPointExtension v2 (``hr``, ``cad``, ``speed``), as Garmin's apps write it and
+Strava reads it (GPX has no speed of its own; v1 has only ``hr`` and ``cad``, so a reader would have to derive the
+speed from the positions, which is noisier than the watch's own). GPX
 1.1 requires a position on every point, so only an activity with positions can be written as GPX.
 
 Units: the app works in steps/min; FIT running cadence is strides/min as ``cadence`` (uint8) plus
@@ -34,11 +36,12 @@ from pathlib import Path
 from coach import __version__
 from coach.errors import InputError
 from coach.report.activity import Activity, ActivityRecord
+from sensors.readers.fit import deg_to_semicircles
 
 TCX_NS = "http://www.garmin.com/xmlschemas/TrainingCenterDatabase/v2"
 TCX_EXT_NS = "http://www.garmin.com/xmlschemas/ActivityExtension/v2"
 GPX_NS = "http://www.topografix.com/GPX/1/1"
-GPX_TPX_NS = "http://www.garmin.com/xmlschemas/TrackPointExtension/v1"
+GPX_TPX_NS = "http://www.garmin.com/xmlschemas/TrackPointExtension/v2"
 XSI_NS = "http://www.w3.org/2001/XMLSchema-instance"
 
 #: FIT ``manufacturer`` of the file's creator: ``development`` (255) is the FIT profile's value for software and
@@ -83,11 +86,6 @@ def _hr_stats(records: Sequence[ActivityRecord]) -> tuple[int | None, int | None
 def _cadence_mean_spm(records: Sequence[ActivityRecord]) -> float | None:
     cad = [r.cadence_spm for r in records if r.cadence_spm is not None and r.cadence_spm > 0]
     return sum(cad) / len(cad) if cad else None
-
-
-def _semicircles(deg: float) -> int:
-    """Degrees -> FIT position semicircles (2^31 semicircles = 180 degrees)."""
-    return round(deg * (2**31 / 180.0))
 
 
 def _software_version() -> float:
@@ -137,11 +135,11 @@ def to_fit_bytes(activity: Activity) -> bytes:
     for r in activity.records:
         record: dict[str, object] = {"mesg_num": mesg["RECORD"], "timestamp": activity.time_at(r.t_s)}
         if r.has_position:
-            record["position_lat"] = _semicircles(r.lat_deg or 0.0)
-            record["position_long"] = _semicircles(r.lon_deg or 0.0)
+            record["position_lat"] = deg_to_semicircles(r.lat_deg or 0.0)
+            record["position_long"] = deg_to_semicircles(r.lon_deg or 0.0)
         if r.hr_bpm is not None and r.hr_bpm > 0:
             record["heart_rate"] = min(254, round(r.hr_bpm))
-        if r.cadence_spm is not None and r.cadence_spm > 0:
+        if r.cadence_spm is not None and r.cadence_spm >= 0:  # 0: standing, as a watch writes it
             whole, frac = spm_to_fit_cadence(r.cadence_spm)
             record["cadence"] = whole
             record["fractional_cadence"] = frac
@@ -323,7 +321,7 @@ def _tcx_trackpoint(
         el(tp, "DistanceMeters", f"{r.distance_m:.2f}")
     if r.hr_bpm is not None and r.hr_bpm >= 1:
         el(el(tp, "HeartRateBpm"), "Value", str(min(255, round(r.hr_bpm))))
-    has_cad = r.cadence_spm is not None and r.cadence_spm > 0
+    has_cad = r.cadence_spm is not None and r.cadence_spm >= 0
     if has_cad or r.speed_mps is not None:
         tpx = el(el(tp, "Extensions"), "TPX", ns=TCX_EXT_NS)
         if r.speed_mps is not None:
@@ -333,8 +331,8 @@ def _tcx_trackpoint(
 
 
 def to_gpx_bytes(activity: Activity) -> bytes:
-    """Encode ``activity`` as GPX 1.1 with Garmin's TrackPointExtension v1 (``hr``, ``cad`` in strides/min), the
-    form Strava and Garmin Connect write: one ``trkseg``, one ``trkpt`` per record with a position.
+    """Encode ``activity`` as GPX 1.1 with Garmin's TrackPointExtension v2 (``hr``, ``cad`` in strides/min,
+    ``speed`` in m/s), the form Garmin's apps write: one ``trkseg``, one ``trkpt`` per record with a position.
 
     GPX 1.1 requires ``lat`` and ``lon`` on every point, so only records with a position are written, and an
     activity without any (every coach session: a chest strap has no GPS) is refused with :class:`ExportError`.
@@ -354,7 +352,7 @@ def to_gpx_bytes(activity: Activity) -> bytes:
     root.set(
         f"{{{XSI_NS}}}schemaLocation",
         f"{GPX_NS} http://www.topografix.com/GPX/1/1/gpx.xsd "
-        f"{GPX_TPX_NS} http://www.garmin.com/xmlschemas/TrackPointExtensionv1.xsd",
+        f"{GPX_TPX_NS} http://www.garmin.com/xmlschemas/TrackPointExtensionv2.xsd",
     )
     meta = el(root, "metadata")
     el(meta, "name", activity.name)
@@ -374,13 +372,16 @@ def to_gpx_bytes(activity: Activity) -> bytes:
         pt.set("lon", f"{r.lon_deg:.7f}")
         el(pt, "time", _iso(activity.time_at(r.t_s)))
         hr = r.hr_bpm is not None and r.hr_bpm >= 1
-        cad = r.cadence_spm is not None and r.cadence_spm > 0
-        if hr or cad:
+        cad = r.cadence_spm is not None and r.cadence_spm >= 0
+        speed = r.speed_mps is not None and r.speed_mps >= 0
+        if hr or cad or speed:
             ext = el(el(pt, "extensions"), "TrackPointExtension", ns=GPX_TPX_NS)
             if hr:
                 el(ext, "hr", str(min(255, round(r.hr_bpm or 0.0))), ns=GPX_TPX_NS)
             if cad:
                 el(ext, "cad", str(tcx_run_cadence(r.cadence_spm or 0.0)), ns=GPX_TPX_NS)
+            if speed:  # v2 order: hr, cad, speed
+                el(ext, "speed", f"{r.speed_mps:.3f}", ns=GPX_TPX_NS)
     ET.indent(root)
     body: bytes = ET.tostring(root, encoding="utf-8", xml_declaration=True)
     return body

@@ -445,12 +445,16 @@ def build_report(
 
 #: Optional fields of a ``gait`` record that the export keeps (docs/formats/events.md).
 _MOTION_KEYS = ("distance_m", "speed_mps", "lat_deg", "lon_deg")
+#: The cadence of a second the session detected as ``still`` (standing: no steps), which its gait record leaves
+#: ``null``. The export writes it, as a watch writes 0 when its wearer stands; without it a reader of the file
+#: (coach import too) sees a gap and holds the cadence before it, so standing came back as walking.
+STILL_CADENCE_SPM = 0.0
 
 
 def session_activity(session: SessionFolder) -> Activity:
     """The session as an :class:`~coach.report.activity.Activity` for FIT/TCX: 1 Hz gait records (heart rate
     cleaned, as in the report; the notes give the share rejected) and one lap per interval that was started (planned
-    activity; warm-up/cool-down labels kept)."""
+    activity; warm-up/cool-down labels kept). A ``still`` second has cadence :data:`STILL_CADENCE_SPM`."""
     from datetime import UTC, datetime
 
     start = session.start
@@ -472,7 +476,9 @@ def session_activity(session: SessionFolder) -> Activity:
         ActivityRecord(
             t_s=r["t"],
             hr_bpm=r["hr_bpm"],
-            cadence_spm=r["cadence_spm"],
+            cadence_spm=STILL_CADENCE_SPM
+            if r["cadence_spm"] is None and r["mode"] == Mode.STILL
+            else r["cadence_spm"],
             **{k: _num(motion.get(r["t"], {}).get(k)) for k in _MOTION_KEYS},
         )
         for r in rows

@@ -33,6 +33,7 @@ import math
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
@@ -50,6 +51,7 @@ __all__ = [
     "FORMATS",
     "UNITS",
     "Recording",
+    "TrackRow",
     "detect_format",
     "fit_read_errors",
     "load_recording",
@@ -103,6 +105,21 @@ class FileFacts:
         }
 
 
+class TrackRow(NamedTuple):
+    """One point of an activity file's own motion: distance (m, cumulative), speed (m/s) and position (WGS84
+    degrees), at ``t_s`` on the recording's time base; ``None`` = not in the file."""
+
+    t_s: float
+    distance_m: float | None
+    speed_mps: float | None
+    lat_deg: float | None = None
+    lon_deg: float | None = None
+
+    @property
+    def has_position(self) -> bool:
+        return self.lat_deg is not None and self.lon_deg is not None
+
+
 @dataclass
 class Recording:
     """What a loader found. Times are seconds in the file's own time base (``t_s[0]`` need not be 0).
@@ -127,9 +144,9 @@ class Recording:
     laps_s: list[tuple[float, float]] = field(default_factory=list)
     #: What an activity file (FIT, TCX, GPX) states about itself; ``None`` for sensor recordings.
     file: FileFacts | None = None
-    #: An activity file's own distance and speed, ``(t_s, distance_m, speed_mps)`` per point that has either (the
+    #: An activity file's own distance, speed and position, a :class:`TrackRow` per point that has any of them (the
     #: import keeps them, so an export of the session has them too: docs/formats/events.md).
-    track: list[tuple[float, float | None, float | None]] = field(default_factory=list)
+    track: list[TrackRow] = field(default_factory=list)
     #: The Polar Sensor Logger HR export whose readings are in ``heart_rate`` (found in the folder or zip).
     hr_file: Path | None = None
 
@@ -575,7 +592,8 @@ def recordings_from_activity(act: ActivityFile, *, allow_heart_rate_only: bool =
     file are named and skipped (a note on each recording), and a file with no walking or running leg is refused
     with one line saying what it is and what coach needs. Cadence readings outside
     :data:`~sensors.readers.sport.STEP_CADENCE_RANGE_SPM` (0, standing, is kept) are left out, with a note. Times
-    are seconds from the leg's first point; the start is unknown when the file's clock was never set."""
+    are seconds from the leg's start (:attr:`ActivityLeg.start`: its first point, or its first lap when that begins
+    earlier); the start is unknown when the file's clock was never set."""
     path, n = act.path, len(act.legs)
     lo, hi = STEP_CADENCE_RANGE_SPM
     accepted: list[tuple[int, ActivityLeg, Verdict]] = []
@@ -596,18 +614,19 @@ def recordings_from_activity(act: ActivityFile, *, allow_heart_rate_only: bool =
     out = []
     for k, leg, verdict in accepted:
         what = verdict.what if n == 1 else _leg_label(k, n, verdict.what, leg)
-        t_first = leg.points[0].timestamp if leg.points else None
+        t_first = leg.start  # the time base: the first point, or the first lap when it starts earlier
         fp: list[tuple[float, ...]] = []
         hr: list[tuple[float, float]] = []
-        track: list[tuple[float, float | None, float | None]] = []
+        track: list[TrackRow] = []
         speed = False
         dropped = 0
         for pt in leg.points:
             t = (pt.timestamp - t_first).total_seconds() if t_first is not None else 0.0
             if pt.heart_rate_bpm is not None and pt.heart_rate_bpm > 0:
                 hr.append((t, pt.heart_rate_bpm))
-            if pt.distance_m is not None or pt.speed_mps is not None:
-                track.append((t, pt.distance_m, pt.speed_mps))
+            row_here = TrackRow(t, pt.distance_m, pt.speed_mps, pt.lat_deg, pt.lon_deg)
+            if pt.distance_m is not None or pt.speed_mps is not None or row_here.has_position:
+                track.append(row_here)
             speed = speed or (pt.speed_mps is not None and pt.speed_mps > 0)
             cad = pt.cadence_spm
             if cad is None:
@@ -675,7 +694,7 @@ def recordings_from_activity(act: ActivityFile, *, allow_heart_rate_only: bool =
             started_utc=t_first if act.clock_set else None,
             laps_s=laps,
         )
-        rec.track = sorted(track, key=lambda row: row[0])
+        rec.track = sorted(track, key=lambda row: row.t_s)
         rec.file = FileFacts(
             format=act.format,
             device=act.device,

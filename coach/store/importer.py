@@ -28,14 +28,21 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from coach.errors import InputError
 from coach.session.adherence import interval_stats
 
+if TYPE_CHECKING:
+    from coach.signal.io import TrackRow
+
 logger = logging.getLogger(__name__)
 
 HR_MAX_AGE_S = 5.0
+#: Positions are kept to 1e-7 degree (about 1 cm), what FIT semicircles and coach's TCX/GPX export hold.
+POSITION_DECIMALS = 7
+#: What a gait record takes from an activity file's own points (docs/formats/events.md).
+TRACK_KEYS = ("distance_m", "speed_mps", "lat_deg", "lon_deg")
 MIN_SEGMENT_S = 20.0
 COMPLY_RUN_S = 3
 
@@ -141,8 +148,8 @@ def session_records(
                     "confidence": r.get("confidence"),
                     "steps": r.get("steps"),
                     "hr_bpm": r["hr_bpm"],
-                    # an activity file's own distance and speed (docs/formats/events.md), when it has them
-                    **{k: r[k] for k in ("distance_m", "speed_mps") if r.get(k) is not None},
+                    # an activity file's own distance, speed and position (docs/formats/events.md), when it has them
+                    **{k: r[k] for k in TRACK_KEYS if r.get(k) is not None},
                 },
             )
         )
@@ -222,10 +229,11 @@ def per_second_rows(
     analysis: Any,
     t0: float,
     heart_rate: Sequence[tuple[float, float]],
-    track: Sequence[tuple[float, float | None, float | None]] = (),
+    track: Sequence[TrackRow] = (),
 ) -> list[dict[str, Any]]:
     """GaitAnalysis timeline -> 1 Hz rows on the recording's time base, with the latest HR of the last 5 s and, from
-    an activity file's ``track`` ``(t, distance_m, speed_mps)``, the latest distance and speed of the last 5 s."""
+    an activity file's ``track`` (:class:`~coach.signal.io.TrackRow`), the distance, speed and position of its
+    latest point of the last 5 s."""
     hr = sorted(heart_rate, key=lambda row: row[0])  # stable: the last of equal times wins
     k = -1
     j = -1
@@ -236,9 +244,9 @@ def per_second_rows(
         while j + 1 < len(hr) and hr[j + 1][0] < t + 1.0:
             j += 1
         bpm = hr[j][1] if j >= 0 and t + 1.0 - hr[j][0] <= HR_MAX_AGE_S else None
-        while k + 1 < len(track) and track[k + 1][0] < t + 1.0:
+        while k + 1 < len(track) and track[k + 1].t_s < t + 1.0:
             k += 1
-        point = track[k] if k >= 0 and t + 1.0 - track[k][0] <= HR_MAX_AGE_S else None
+        point = track[k] if k >= 0 and t + 1.0 - track[k].t_s <= HR_MAX_AGE_S else None
         cad = row["cadence_spm"]
         out: dict[str, Any] = {
             "t": t,
@@ -249,10 +257,13 @@ def per_second_rows(
             "steps": len(sec.steps) if measured else None,
             "hr_bpm": bpm,
         }
-        if point is not None and point[1] is not None:
-            out["distance_m"] = round(point[1], 2)  # FIT keeps centimetres
-        if point is not None and point[2] is not None:
-            out["speed_mps"] = round(point[2], 3)
+        if point is not None and point.distance_m is not None:
+            out["distance_m"] = round(point.distance_m, 2)  # FIT keeps centimetres
+        if point is not None and point.speed_mps is not None:
+            out["speed_mps"] = round(point.speed_mps, 3)
+        if point is not None and point.has_position:
+            out["lat_deg"] = round(point.lat_deg or 0.0, POSITION_DECIMALS)
+            out["lon_deg"] = round(point.lon_deg or 0.0, POSITION_DECIMALS)
         rows.append(out)
     return rows
 
@@ -418,7 +429,9 @@ def _import_one(
         rows = per_second_rows(analysis, t0, rec.heart_rate, rec.track)
     if not rows:
         raise InputError(f"{path}: no usable seconds of data")
-    end_s = rows[-1]["t"] + 1.0
+    # the recording ends with its last second, or with its last lap when the file's laps run on past it (a coach
+    # export's last interval may end after the last record)
+    end_s = max([rows[-1]["t"] + 1.0, *(end for _, end in laps)])
     stage_title = None
     programme_title = None
     programme_source: dict[str, str] = {}

@@ -17,13 +17,16 @@ from sensors.units import CadenceUnit
 
 @dataclass(frozen=True, slots=True)
 class TrackPoint:
-    """One sample of an activity (a FIT ``record``, a TCX ``Trackpoint``, a GPX ``trkpt``); ``None`` = not there."""
+    """One sample of an activity (a FIT ``record``, a TCX ``Trackpoint``, a GPX ``trkpt``); ``None`` = not there.
+    ``lat_deg``/``lon_deg`` are the position in WGS84 degrees (FIT semicircles converted at the reader)."""
 
     timestamp: datetime
     heart_rate_bpm: float | None
     cadence_spm: float | None
     speed_mps: float | None
     distance_m: float | None
+    lat_deg: float | None = None
+    lon_deg: float | None = None
 
 
 @dataclass(frozen=True)
@@ -40,6 +43,13 @@ class ActivityLeg:
     avg_speed_mps: float | None = None
     steps: int | None = None
     steps_note: str | None = None
+
+    @property
+    def start(self) -> datetime | None:
+        """When the leg began: its first point, or its first lap's start when the laps begin before it (a file
+        whose first seconds carry no point, as a coach export of a session whose sensor data came late)."""
+        times = [p.timestamp for p in self.points[:1]] + [start for start, _ in self.laps]
+        return min(times) if times else None
 
     @property
     def duration_s(self) -> float:

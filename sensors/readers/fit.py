@@ -2,7 +2,8 @@
 
 What coach uses of a FIT activity (FIT SDK profile, "record", "lap", "session", "hrv", "event", "file_id" messages):
 
-- ``record`` messages with a timestamp -> :class:`FitRecord`: heart rate, cadence, speed, distance, activity type.
+- ``record`` messages with a timestamp -> :class:`FitRecord`: heart rate, cadence, speed, distance, position
+  (``position_lat``/``position_long`` in semicircles -> degrees, :func:`semicircles_to_deg`), activity type.
   Cadence is kept in the file's own unit, named honestly: ``cadence_strides_per_min`` = ``cadence`` +
   ``fractional_cadence`` (FIT running cadence is strides/min, :data:`CADENCE_UNIT`); :attr:`FitRecord.cadence_spm`
   is steps/min by the one unit rule (:func:`sensors.units.cadence_unit`);
@@ -55,6 +56,19 @@ FIT_EPOCH = datetime(1989, 12, 31, tzinfo=UTC)
 SYSTEM_TIME_LIMIT = 0x10000000
 #: A session's records may end this much after its stated end (s) and still belong to it (rounding of end times).
 LEG_END_SLACK_S = 1.0
+#: FIT positions are semicircles (sint32): 2^31 semicircles = 180 degrees (FIT profile, ``position_lat``).
+SEMICIRCLES_PER_DEGREE = 2**31 / 180.0
+
+
+def semicircles_to_deg(value: float | None) -> float | None:
+    """A FIT position (semicircles) in degrees; ``None`` stays ``None`` (no fix)."""
+    return None if value is None else value / SEMICIRCLES_PER_DEGREE
+
+
+def deg_to_semicircles(deg: float) -> int:
+    """Degrees as a FIT position (whole semicircles, about 8 mm at the equator): the inverse of
+    :func:`semicircles_to_deg`, what ``coach export`` writes."""
+    return round(deg * SEMICIRCLES_PER_DEGREE)
 
 
 def fit_read_errors() -> tuple[type[BaseException], ...]:
@@ -84,6 +98,8 @@ class FitRecord:
     speed_mps: float | None
     distance_m: float | None
     activity_type: str | None
+    lat_deg: float | None = None
+    lon_deg: float | None = None
 
     @property
     def cadence_spm(self) -> float | None:
@@ -330,6 +346,9 @@ def read_fit(path: str | os.PathLike[str]) -> FitFile:
                     if speed is None:
                         speed = _number(_field(frame, "speed"))
                     activity = _field(frame, "activity_type")
+                    lat = semicircles_to_deg(_number(_field(frame, "position_lat")))
+                    lon = semicircles_to_deg(_number(_field(frame, "position_long")))
+                    fix = lat is not None and lon is not None
                     records.append(
                         FitRecord(
                             timestamp=ts,
@@ -338,6 +357,8 @@ def read_fit(path: str | os.PathLike[str]) -> FitFile:
                             speed_mps=speed,
                             distance_m=_number(_field(frame, "distance")),
                             activity_type=activity if isinstance(activity, str) else None,
+                            lat_deg=lat if fix else None,
+                            lon_deg=lon if fix else None,
                         )
                     )
                 elif name == "lap":
@@ -428,7 +449,9 @@ def to_activity(fit: FitFile) -> ActivityFile:
     for leg in fit.legs():
         s = leg.session
         points = tuple(
-            TrackPoint(r.timestamp, r.heart_rate_bpm, r.cadence_spm, r.speed_mps, r.distance_m)
+            TrackPoint(
+                r.timestamp, r.heart_rate_bpm, r.cadence_spm, r.speed_mps, r.distance_m, r.lat_deg, r.lon_deg
+            )
             for r in leg.records
         )
         first = points[0].timestamp if points else None
@@ -438,7 +461,10 @@ def to_activity(fit: FitFile) -> ActivityFile:
             for lap in fit.laps
             if first is not None
             and last is not None
-            and first - timedelta(seconds=LEG_END_SLACK_S) <= lap.start <= last
+            and lap.start <= last
+            # the leg's laps: those that run into its records (a lap may start before the first record, as the
+            # first lap of an export whose first seconds carry no record does); a previous leg's lap ends before
+            and lap.start + timedelta(seconds=lap.elapsed_s) > first + timedelta(seconds=LEG_END_SLACK_S)
         )
         steps = steps_note = None
         sport = (leg.sport or "").lower()

@@ -3,7 +3,8 @@
 **TCX** (Garmin TrainingCenterDatabase v2, the format ``coach export`` writes): one leg per ``Activity`` (its
 ``Sport`` attribute: ``Running`` -> running, ``Biking`` -> cycling, ``Other`` -> generic), laps from ``Lap
 StartTime`` + ``TotalTimeSeconds``, the device from ``Creator/Name``. Per ``Trackpoint``: ``Time``,
-``HeartRateBpm/Value``, ``DistanceMeters`` and the ActivityExtension v2 ``TPX`` ``Speed`` and ``RunCadence``.
+``Position`` (``LatitudeDegrees``, ``LongitudeDegrees``), ``HeartRateBpm/Value``, ``DistanceMeters`` and the
+ActivityExtension v2 ``TPX`` ``Speed`` and ``RunCadence``.
 ``RunCadence`` is strides/min (Garmin's convention, and what coach writes), so steps/min = 2 x RunCadence. A
 Trackpoint ``Cadence`` (the schema's bike rpm, which some apps fill for runs) does not say steps or strides: the one
 unit rule (:func:`sensors.units.cadence_unit`) decides from the step length. Without ``Speed`` it is derived from
@@ -11,10 +12,12 @@ unit rule (:func:`sensors.units.cadence_unit`) decides from the step length. Wit
 
 **GPX 1.1** (as Strava, Garmin Connect and most apps export): one leg per ``trk`` (its ``type``: ``running``,
 ``walking``, ``hiking``, ``cycling``..., Strava's and Garmin's words; none -> a generic activity), points from every
-``trkseg``. Heart rate and cadence are the Garmin TrackPointExtension (v1 or v2) ``hr`` and ``cad``. ``cad`` for a
-run is the per-foot rate, strides/min (Garmin Connect and Strava write ~85 for a 170 steps/min run): the unit rule
-decides from the step length (speed from the GPS positions), and without enough moving points the Garmin/Strava
-convention (strides) holds. The device is the ``gpx`` ``creator`` attribute.
+``trkseg``. Heart rate and cadence are the Garmin TrackPointExtension (v1 or v2) ``hr`` and ``cad``; speed is its
+v2 ``speed`` (m/s) when the file has it (``coach export`` writes it), else derived from the positions (noisier: GPS
+jitter between 1 Hz points). Distance is the sum of the great-circle steps between positions (GPX has no distance
+field). ``cad`` for a run is the per-foot rate, strides/min (Garmin Connect and Strava write ~85 for a 170 steps/min
+run): the unit rule decides from the step length (against that speed), and without enough moving points the
+Garmin/Strava convention (strides) holds. The device is the ``gpx`` ``creator`` attribute.
 
 Namespaces are matched by their local names, so TrackPointExtension v1 and v2 and any prefix are read alike. XML
 is parsed by the standard library (expat refuses entity expansion attacks since 2.4.1). Problems raise
@@ -153,6 +156,7 @@ def read_tcx(path: str | Path) -> ActivityFile:
         bike_cad: list[float | None] = []
         spd: list[float | None] = []
         dist: list[float | None] = []
+        pos: list[tuple[float, float] | None] = []
         laps: list[tuple[datetime, float]] = []
         lap_steps: list[float | None] = []
         for lap in (c for c in act if _local(c.tag) == "Lap"):
@@ -170,6 +174,9 @@ def read_tcx(path: str | Path) -> ActivityFile:
                 times.append(when)
                 hr.append(_float(_text(_child(tp, "HeartRateBpm", "Value"))))
                 dist.append(_float(_text(_child(tp, "DistanceMeters"))))
+                lat = _float(_text(_child(tp, "Position", "LatitudeDegrees")))
+                lon = _float(_text(_child(tp, "Position", "LongitudeDegrees")))
+                pos.append(None if lat is None or lon is None else (lat, lon))
                 bike_cad.append(_float(_text(_child(tp, "Cadence"))))
                 spd.append(_float(_find_ext(tp, "Speed")))
                 cad.append(_float(_find_ext(tp, "RunCadence")))
@@ -186,8 +193,8 @@ def read_tcx(path: str | Path) -> ActivityFile:
             unit_used = decision.unit
             cad = bike_cad
         points = tuple(
-            TrackPoint(w, h, None if c is None else c * factor, s, d)
-            for w, h, c, s, d in zip(times, hr, cad, spd, dist, strict=True)
+            TrackPoint(w, h, None if c is None else c * factor, s, d, *(xy or (None, None)))
+            for w, h, c, s, d, xy in zip(times, hr, cad, spd, dist, pos, strict=True)
         )
         distance = next((d for d in reversed(dist) if d is not None), None)
         steps = steps_note = None
@@ -235,6 +242,7 @@ def read_gpx(path: str | Path) -> ActivityFile:
         pos: list[tuple[float, float] | None] = []
         hr: list[float | None] = []
         cad: list[float | None] = []
+        ext_spd: list[float | None] = []
         for pt in trk.iter():
             if _local(pt.tag) != "trkpt":
                 continue
@@ -246,6 +254,7 @@ def read_gpx(path: str | Path) -> ActivityFile:
             pos.append(None if lat is None or lon is None else (lat, lon))
             hr.append(_float(_find_ext(pt, "hr")))
             cad.append(_float(_find_ext(pt, "cad")))
+            ext_spd.append(_float(_find_ext(pt, "speed")))
         dist: list[float | None] = []
         total = 0.0
         for i, here in enumerate(pos):
@@ -253,14 +262,14 @@ def read_gpx(path: str | Path) -> ActivityFile:
             if here is not None and prev is not None:
                 total += _haversine_m(prev, here)
             dist.append(total if here is not None else None)
-        spd = _speeds_from_distance(times, dist)
+        spd = ext_spd if any(s is not None for s in ext_spd) else _speeds_from_distance(times, dist)
         rows = [(0.0, c, s) for c, s in zip(cad, spd, strict=True) if c is not None and s is not None]
         decision = cadence_unit(rows)
         unit_used = "strides" if decision.unit == "unknown" else decision.unit
         factor = 2.0 if unit_used == "strides" else 1.0
         points = tuple(
-            TrackPoint(w, h, None if c is None else c * factor, s, d)
-            for w, h, c, s, d in zip(times, hr, cad, spd, dist, strict=True)
+            TrackPoint(w, h, None if c is None else c * factor, s, d, *(xy or (None, None)))
+            for w, h, c, s, d, xy in zip(times, hr, cad, spd, dist, pos, strict=True)
         )
         legs.append(
             ActivityLeg(
