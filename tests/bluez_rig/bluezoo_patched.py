@@ -11,6 +11,7 @@ coach or by the test process). What the patch adds to BlueZoo, and why (../share
   advertising report), so a scanner that attaches a moment after StartDiscovery still sees the strap;
 - **pairing**: ``Pair`` marks both ends Paired and Bonded (BlueZoo needs an agent and leaves ``Paired`` False);
 - **a strap that goes away**: when a GATT application's process vanishes, its links drop (link supervision timeout);
+- **roles**: the adapters in ``$COACH_RIG_PERIPHERAL_ONLY`` (comma-separated addresses) have no central role;
 - **faults** from the JSON object in ``$COACH_RIG_FAULTS``: ``connect_in_progress`` N (the first N ``Connect`` calls
   answer ``org.bluez.Error.InProgress``), ``connect_abort`` N (the next N answer ``org.bluez.Error.Failed``
   "Software caused connection abort").
@@ -18,6 +19,7 @@ coach or by the test process). What the patch adds to BlueZoo, and why (../share
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sys
@@ -52,10 +54,8 @@ def _unlink(dev: Any) -> list[Any]:
             sub.unsubscribe()
             link.client_props_changed_subscription = _events.Subscription()
             to_stop.append(link.client)
-        try:
+        with contextlib.suppress(KeyError):
             dev.peer_adapter.mock.remove_object(link)
-        except KeyError:
-            pass
     dev.services.clear()
     return to_stop
 
@@ -141,6 +141,21 @@ async def _del_app(self: Any, app: Any) -> None:
 
 
 setattr(_gatt_manager.GattManager, _DEL_APP, _del_app)
+
+# The strap's adapter is peripheral-only: bleak takes "the first powered central adapter" from a set, so with two
+# central adapters coach would scan from the strap's one half of the time.
+PERIPHERAL_ONLY = {a.upper() for a in os.environ.get("COACH_RIG_PERIPHERAL_ONLY", "").split(",") if a}
+_roles = _adapter.Adapter.__dict__["Roles"]
+_orig_roles = _roles.property_getter
+
+
+def _roles_getter(self: Any) -> list[str]:
+    if self.address.upper() in PERIPHERAL_ONLY:
+        return ["peripheral"]
+    return list(_orig_roles(self))
+
+
+_roles.property_getter = _roles_getter
 
 if __name__ == "__main__":
     sys.exit(_main.main())

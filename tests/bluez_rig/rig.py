@@ -50,7 +50,9 @@ class Faults:
         return args
 
     def bluezoo_env(self) -> str:
-        return json.dumps({"connect_in_progress": self.connect_in_progress, "connect_abort": self.connect_abort})
+        return json.dumps(
+            {"connect_in_progress": self.connect_in_progress, "connect_abort": self.connect_abort}
+        )
 
 
 def bluez_rig_available() -> str | None:
@@ -103,7 +105,14 @@ class BluezRig:
         self.workdir.mkdir(parents=True, exist_ok=True)
         sock = self.workdir / "bus.sock"
         self._dbus = subprocess.Popen(
-            ["dbus-daemon", "--session", f"--address=unix:path={sock}", "--nofork", "--nopidfile", "--print-address"],
+            [
+                "dbus-daemon",
+                "--session",
+                f"--address=unix:path={sock}",
+                "--nofork",
+                "--nopidfile",
+                "--print-address",
+            ],
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
             text=True,
@@ -132,7 +141,11 @@ class BluezRig:
                     "--adapter",
                     STRAP_ADDRESS,
                 ],
-                env={**env, "COACH_RIG_FAULTS": self.faults.bluezoo_env()},
+                env={
+                    **env,
+                    "COACH_RIG_FAULTS": self.faults.bluezoo_env(),
+                    "COACH_RIG_PERIPHERAL_ONLY": STRAP_ADDRESS,
+                },
                 cwd=REPO,
                 stdout=log,
                 stderr=subprocess.STDOUT,
@@ -311,6 +324,8 @@ class BluezRig:
             if predicate():
                 return
             if self._bluezoo is not None and self._bluezoo.poll() is not None:
-                raise RuntimeError(f"BlueZoo exited ({self._bluezoo.returncode}): see {self.workdir}/bluezoo.log")
+                raise RuntimeError(
+                    f"BlueZoo exited ({self._bluezoo.returncode}): see {self.workdir}/bluezoo.log"
+                )
             time.sleep(0.05)
         raise TimeoutError(f"timed out waiting for {what}")

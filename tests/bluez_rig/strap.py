@@ -1,3 +1,5 @@
+# ruff: noqa: F821, F722
+# (dbus-fast reads D-Bus signatures from string annotations: "s", "a{sv}", ...)
 """The virtual strap as a BlueZ GATT application (dbus-fast), advertised with ``LEAdvertisingManager1``.
 
 Run by :class:`tests.bluez_rig.BluezRig` as its own process on the rig's bus (``DBUS_SYSTEM_BUS_ADDRESS``), on the
@@ -70,27 +72,27 @@ class Advertisement(ServiceInterface):
         self._uuids = service_uuids
 
     @method()
-    def Release(self):  # type: ignore[no-untyped-def]
+    def Release(self):
         pass
 
     @dbus_property(access=PropertyAccess.READ)
-    def Type(self) -> "s":  # type: ignore[name-defined]  # noqa: F821
+    def Type(self) -> "s":
         return "peripheral"
 
     @dbus_property(access=PropertyAccess.READ)
-    def LocalName(self) -> "s":  # type: ignore[name-defined]  # noqa: F821
+    def LocalName(self) -> "s":
         return self._name
 
     @dbus_property(access=PropertyAccess.READ)
-    def ServiceUUIDs(self) -> "as":  # type: ignore[valid-type]  # noqa: F722
+    def ServiceUUIDs(self) -> "as":
         return self._uuids
 
     @dbus_property(access=PropertyAccess.READ)
-    def Discoverable(self) -> "b":  # type: ignore[name-defined]  # noqa: F821
+    def Discoverable(self) -> "b":
         return True  # BlueZoo skips advertisements that are not discoverable
 
     @dbus_property(access=PropertyAccess.READ)
-    def Includes(self) -> "as":  # type: ignore[valid-type]  # noqa: F722
+    def Includes(self) -> "as":
         return []
 
 
@@ -100,15 +102,15 @@ class Service(ServiceInterface):
         self._uuid = uuid
 
     @dbus_property(access=PropertyAccess.READ)
-    def UUID(self) -> "s":  # type: ignore[name-defined]  # noqa: F821
+    def UUID(self) -> "s":
         return self._uuid
 
     @dbus_property(access=PropertyAccess.READ)
-    def Primary(self) -> "b":  # type: ignore[name-defined]  # noqa: F821
+    def Primary(self) -> "b":
         return True
 
     @dbus_property(access=PropertyAccess.READ)
-    def Includes(self) -> "ao":  # type: ignore[name-defined]  # noqa: F821
+    def Includes(self) -> "ao":
         return []
 
 
@@ -142,27 +144,27 @@ class Characteristic(ServiceInterface):
         self.emit_properties_changed({"Value": self._value})
 
     @method()
-    def ReadValue(self, options: "a{sv}") -> "ay":  # type: ignore[name-defined]  # noqa: F821
+    def ReadValue(self, options: "a{sv}") -> "ay":
         return self._read() if self._read is not None else self._value
 
     @method()
-    async def WriteValue(self, value: "ay", options: "a{sv}"):  # type: ignore[name-defined, no-untyped-def]  # noqa: F821
+    async def WriteValue(self, value: "ay", options: "a{sv}"):
         if self._write is not None:
             await self._write(bytes(value), {k: v.value for k, v in options.items()})
 
     @method()
-    def StartNotify(self):  # type: ignore[no-untyped-def]
+    def StartNotify(self):
         self.notifying = True
         self.emit_properties_changed({"Notifying": True})
         self.on_notifying()
 
     @method()
-    def StopNotify(self):  # type: ignore[no-untyped-def]
+    def StopNotify(self):
         self.notifying = False
         self.emit_properties_changed({"Notifying": False})
 
     @method()
-    def AcquireNotify(self, options: "a{sv}") -> "hq":  # type: ignore[name-defined]  # noqa: F821
+    def AcquireNotify(self, options: "a{sv}") -> "hq":
         # bleak's MTU hook (negotiate_mtu) asks through AcquireNotify; BlueZoo forwards it to the app. Answer with
         # an H10's largest MTU; the socket is not used for data (notifications go through Value changes).
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
@@ -170,27 +172,27 @@ class Characteristic(ServiceInterface):
         return [theirs.detach(), MAX_MTU]
 
     @method()
-    def Confirm(self):  # type: ignore[no-untyped-def]
+    def Confirm(self):
         pass  # BlueZoo confirms every forwarded Value change
 
     @dbus_property(access=PropertyAccess.READ)
-    def UUID(self) -> "s":  # type: ignore[name-defined]  # noqa: F821
+    def UUID(self) -> "s":
         return self._uuid
 
     @dbus_property(access=PropertyAccess.READ)
-    def Service(self) -> "o":  # type: ignore[name-defined]  # noqa: F821
+    def Service(self) -> "o":
         return self._service
 
     @dbus_property(access=PropertyAccess.READ)
-    def Flags(self) -> "as":  # type: ignore[valid-type]  # noqa: F722
+    def Flags(self) -> "as":
         return self._flags
 
     @dbus_property(access=PropertyAccess.READ)
-    def Value(self) -> "ay":  # type: ignore[name-defined]  # noqa: F821
+    def Value(self) -> "ay":
         return self._value
 
     @dbus_property(access=PropertyAccess.READ)
-    def Notifying(self) -> "b":  # type: ignore[name-defined]  # noqa: F821
+    def Notifying(self) -> "b":
         return self.notifying
 
 
@@ -232,7 +234,13 @@ class BluezStrap:
             ),
             (
                 BATTERY_SERVICE,
-                [(BATTERY_LEVEL, ["read", "notify"], {"read": lambda: self.script.battery_at(self.timeline_s)})],
+                [
+                    (
+                        BATTERY_LEVEL,
+                        ["read", "notify"],
+                        {"read": lambda: self.script.battery_at(self.timeline_s)},
+                    )
+                ],
             ),
             (
                 DEVICE_INFORMATION_SERVICE,
@@ -247,7 +255,10 @@ class BluezStrap:
             services.append(
                 (
                     RSC_SERVICE,
-                    [(RSC_MEASUREMENT, ["notify"], {}), (RSC_FEATURE, ["read"], {"read": lambda: RSC_FEATURES})],
+                    [
+                        (RSC_MEASUREMENT, ["notify"], {}),
+                        (RSC_FEATURE, ["read"], {"read": lambda: RSC_FEATURES}),
+                    ],
                 )
             )
         if self.serves_pmd:
@@ -280,7 +291,12 @@ class BluezStrap:
     async def call(self, path: str, iface: str, member: str, signature: str = "", body: Any = None) -> Any:
         reply = await self.bus.call(
             Message(
-                destination=BLUEZ, path=path, interface=iface, member=member, signature=signature, body=body or []
+                destination=BLUEZ,
+                path=path,
+                interface=iface,
+                member=member,
+                signature=signature,
+                body=body or [],
             )
         )
         if reply.message_type == MessageType.ERROR:
@@ -288,7 +304,9 @@ class BluezStrap:
         return reply.body
 
     async def register(self) -> None:
-        await self.call(self.adapter_path, "org.bluez.GattManager1", "RegisterApplication", "oa{sv}", [APP_PATH, {}])
+        await self.call(
+            self.adapter_path, "org.bluez.GattManager1", "RegisterApplication", "oa{sv}", [APP_PATH, {}]
+        )
         await self.set_advertising(True)
         rule = (
             "type='signal',interface='org.freedesktop.DBus.Properties',member='PropertiesChanged',"
@@ -313,7 +331,9 @@ class BluezStrap:
         member = "RegisterAdvertisement" if on else "UnregisterAdvertisement"
         args: list[Any] = [ADV_PATH, {}] if on else [ADV_PATH]
         with contextlib.suppress(RuntimeError):
-            await self.call(self.adapter_path, "org.bluez.LEAdvertisingManager1", member, "oa{sv}" if on else "o", args)
+            await self.call(
+                self.adapter_path, "org.bluez.LEAdvertisingManager1", member, "oa{sv}" if on else "o", args
+            )
 
     def _on_message(self, msg: Message) -> bool:
         if msg.member != "PropertiesChanged" or not msg.body or msg.body[0] != "org.bluez.Device1":
