@@ -21,7 +21,7 @@ from bleak.exc import (
 from sensors.codecs.pmd import PmdResponse, PmdSettings
 from sensors.errors import BluetoothUnavailable, SensorBusy, SensorNotFound, SensorUnavailableError
 from sensors.sources.ble.client import pmd_sentence
-from sensors.sources.ble.diagnose import classify
+from sensors.sources.ble.diagnose import busy, classify, needs_pairing
 from sensors.sources.ble.scan import BleakBackends, scan
 
 REPO = Path(__file__).resolve().parents[1]
@@ -41,7 +41,12 @@ Reason = BleakBluetoothNotAvailableReason
             "switched off",
         ),
         (BleakDBusError("org.freedesktop.DBus.Error.AccessDenied", []), BluetoothUnavailable, "permission"),
-        (BleakDBusError("org.bluez.Error.InProgress", []), SensorBusy, "busy"),
+        (BleakDBusError("org.bluez.Error.NotAuthorized", []), SensorUnavailableError, "paired"),
+        (
+            BleakError("Protocol Error 0x05: Insufficient Authentication"),
+            SensorUnavailableError,
+            "bluetoothctl",
+        ),
         (BleakBluetoothNotAvailableError("off", Reason.POWERED_OFF), BluetoothUnavailable, "switched off"),
         (
             BleakBluetoothNotAvailableError("no", Reason.NO_BLUETOOTH),
@@ -131,3 +136,32 @@ def test_no_bluez_is_one_clear_line_and_the_sensor_exit_code(args: tuple[str, ..
     assert len(lines) == 1 and lines[0].startswith("coach: error: "), proc.stderr
     assert "Traceback" not in proc.stderr and "bluez" in lines[0].lower()
     assert not (tmp_path / "out.jsonl").exists()  # nothing recorded, no empty capture left behind
+
+
+def test_in_progress_is_transient_when_connecting_and_busy_when_scanning() -> None:
+    exc = BleakDBusError("org.bluez.Error.InProgress", ["Operation already in progress"])
+    assert classify(exc) is None  # a connection attempt retries within its budget
+    error = busy(exc)
+    assert isinstance(error, SensorBusy) and "busy" in str(error) and "dual mode" in str(error)
+
+
+@pytest.mark.parametrize(
+    ("exc", "wanted"),
+    [
+        (BleakDBusError("org.bluez.Error.NotAuthorized", []), True),
+        (BleakDBusError("org.bluez.Error.AuthenticationFailed", []), True),
+        (BleakError("Could not write value: Protocol Error 0x05: Insufficient Authentication"), True),
+        (BleakError("Protocol Error 0x0F: Insufficient Encryption"), True),
+        (BleakError("Authentication is insufficient."), True),
+        (BleakDBusError("org.bluez.Error.NotPermitted", []), False),
+        (BleakError("Protocol Error 0x03: Write Not Permitted"), False),
+        (TimeoutError(), False),
+    ],
+)
+def test_needs_pairing(exc: BaseException, wanted: bool) -> None:
+    assert needs_pairing(exc) is wanted
+
+
+def test_not_authorized_advice_is_pairing_not_usermod() -> None:
+    error = classify(BleakDBusError("org.bluez.Error.NotAuthorized", []))
+    assert error is not None and "usermod" not in str(error) and "pair" in str(error)

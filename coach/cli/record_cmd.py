@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from coach.cli.options import force_option, sensor_option
+from coach.cli.options import force_option, no_pair_option, sensor_option
 
 if TYPE_CHECKING:
     from sensors.sources.ble.client import BleSource
@@ -197,6 +197,7 @@ async def record_capture(
     help="Polar accelerometer range (G); 8 G keeps running from clipping.",
 )
 @click.option("--no-acc", is_flag=True, help="Do not start the accelerometer (heart rate / RSC only).")
+@no_pair_option
 @force_option
 @click.option("-q", "--quiet", is_flag=True, help="No progress line.")
 def record(
@@ -207,6 +208,7 @@ def record(
     acc_rate_hz: int,
     acc_range_g: int,
     no_acc: bool,
+    no_pair: bool,
     force: bool,
     quiet: bool,
 ) -> None:
@@ -234,7 +236,9 @@ def record(
         )
     check_sensor(moniker)  # a virtual: file that is not there fails before anything opens
     check_output(output, force=force)  # before connecting: a refusal must not cost a recording
-    config = ClientConfig(acc=None if no_acc else AccConfig(sample_rate_hz=acc_rate_hz, range_g=acc_range_g))
+    config = ClientConfig(
+        acc=None if no_acc else AccConfig(sample_rate_hz=acc_rate_hz, range_g=acc_range_g), pair=not no_pair
+    )
     source = open_source(moniker, speed=speed, config=config)
     assert isinstance(source, BleSource)
     tty = sys.stderr.isatty()

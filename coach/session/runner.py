@@ -45,7 +45,8 @@ from coach.store.record import SessionRecord
 from coach.text import mmss
 from coach.vocabulary import RecordKind
 from sensors.clock import Clock, MonotonicClock
-from sensors.samples import Sample
+from sensors.events import SensorEventName
+from sensors.samples import Sample, SensorEvent
 from sensors.sources.moniker import check_sensor
 
 #: The engine's step on the session timeline (session seconds): fine enough for a 3-2-1 countdown.
@@ -173,6 +174,7 @@ class SessionRunner:
         self.stall_wall_s = stall_wall_s
         self.stop_when_source_ends = stop_when_source_ends
         self.echo = echo
+        self._warned: set[str] = set()
         self.source_ended = False
         self.source_error: BaseException | None = None
         self.storage_error: OSError | None = None  # writing the capture failed (disk full): the session stops
@@ -240,6 +242,12 @@ class SessionRunner:
             self.record.write(rec)
             self._say(cue)
 
+    def _warn_once(self, text: str) -> None:
+        """A sensor warning, printed once per session however often the strap repeats it (each reconnection)."""
+        if text not in self._warned:
+            self._warned.add(text)
+            self.echo(f"coach: warning: {text}")
+
     def _say(self, cue: Cue) -> None:
         self._waiting += 1
         self._speak_queue.put_nowait(cue)
@@ -254,6 +262,8 @@ class SessionRunner:
                     self._advance_to(t)  # judge every earlier grid mark on what came before this sample
                     self._data_t = max(self._data_t, t)
                 self._last_data_wall = self.clock.wall.now()
+                if isinstance(sample, SensorEvent) and sample.event == SensorEventName.PMD_ERROR:
+                    self._warn_once(str(sample.fields.get("text")))  # what is lost, what to do
                 self.tracker.feed(sample)
         except asyncio.CancelledError:
             raise
@@ -470,6 +480,9 @@ class SessionOptions:
     hr_ceiling_bpm: int | None = None
     cadence_baseline_spm: float | None = None
     loop: bool = False
+    pair: bool = (
+        True  # a live strap that wants pairing for the accelerometer may be paired (--no-pair: False)
+    )
     demo: bool = False
     note: str | None = None
     plan: SessionPlan | None = None  # overrides programme + stage (the demo's compressed plan)
@@ -524,7 +537,7 @@ async def run_session(opts: SessionOptions) -> RunResult:
             C.session_phrases(plan, heads_up_s=config.heads_up_s, countdown=config.countdown)
         )
         clock.restart()
-        async with open_samples(moniker, capture=capture, clock=clock, loop=opts.loop) as (
+        async with open_samples(moniker, capture=capture, clock=clock, loop=opts.loop, pair=opts.pair) as (
             samples,
             described,
         ):
