@@ -10,7 +10,8 @@ coach or by the test process). What the patch adds to BlueZoo, and why (../share
 - **advertisements**: every scan round re-announces known devices (an RSSI change, as real BlueZ does for every
   advertising report), so a scanner that attaches a moment after StartDiscovery still sees the strap;
 - **pairing**: ``Pair`` marks both ends Paired and Bonded (BlueZoo needs an agent and leaves ``Paired`` False);
-- **a strap that goes away**: when a GATT application's process vanishes, its links drop (link supervision timeout);
+- **a strap that goes away**: when a GATT application is unregistered or its process vanishes, its links drop (link
+  supervision timeout), and a Connect to an adapter that serves no application fails ("Page Timeout");
 - **roles**: the adapters in ``$COACH_RIG_PERIPHERAL_ONLY`` (comma-separated addresses) have no central role;
 - **faults** from the JSON object in ``$COACH_RIG_FAULTS``: ``connect_in_progress`` N (the first N ``Connect`` calls
   answer ``org.bluez.Error.InProgress``), ``connect_abort`` N (the next N answer ``org.bluez.Error.Failed``
@@ -97,6 +98,11 @@ async def _connect(self: Any, uuid: str | None = None) -> None:
     if n <= in_progress + aborts:
         logger.info(f"fault: Connect #{n} -> connection abort")
         raise DBusBluezFailedError("Software caused connection abort")
+    if not self.connected and not self.peer_adapter.gatt_apps:
+        # the peripheral serves nothing: a strap switched off (killed, or at the end of its capture) cannot be
+        # connected; BlueZ gives up after its page timeout
+        logger.info(f"Connect to {self}: nothing there")
+        raise DBusBluezFailedError("Page Timeout")
     await _orig_connect(self, uuid)
 
 

@@ -9,14 +9,16 @@ peripheral adapter. It serves what the bumble virtual strap serves, from the sam
 Battery, Device Information, RSC when the capture has RSC, Polar PMD unless ``--no-pmd``) and the same timeline
 rule: the capture starts when the central is ready (subscribed to heart rate, and RSC when served, and ACC started
 or refused) or ``--ready-timeout`` wall seconds after the first connection, then plays on, connected or not, at
-``--speed`` times real time. Like an H10 it stops advertising while connected.
+``--speed`` times real time; at its end the strap switches off (its application goes, the link drops). Like an H10
+it stops advertising while connected.
 
 Faults: ``--drop-every S`` (capture seconds) drops the link from the strap's side; ``--pair-required`` refuses
 writes to the PMD control point with ``org.bluez.Error.NotAuthorized`` until the central has paired;
 ``--no-pmd`` is an old firmware without the PMD service.
 
 Lines on stdout: ``READY`` (registered), ``CONNECTED PATH`` / ``DISCONNECTED PATH``, ``TIMELINE`` (the capture
-starts), ``DROP T``, ``FINISHED SENT LOST``. Commands on stdin: ``drop``, ``status``, ``quit``.
+starts), ``DROP T``, ``PLAYED SENT LOST`` (the last notification went out half a second ago), ``FINISHED SENT LOST``
+(switched off). Commands on stdin: ``drop``, ``status``, ``quit``.
 """
 
 import argparse
@@ -446,8 +448,13 @@ class BluezStrap:
         if drops is not None:
             drops.cancel()
         await self.set_advertising(False)
-        await asyncio.sleep(0.2)  # let the last notifications through before switching off
-        await self.drop()
+        await asyncio.sleep(0.5)  # let the last notifications through before switching off
+        say("PLAYED", self.sent, self.lost)
+        # switched off: the application goes (BlueZ drops the link), nothing answers a Connect any more
+        with contextlib.suppress(RuntimeError):
+            await self.call(
+                self.adapter_path, "org.bluez.GattManager1", "UnregisterApplication", "o", [APP_PATH]
+            )
         say("FINISHED", self.sent, self.lost)
 
     async def _drop_loop(self, every_s: float) -> None:

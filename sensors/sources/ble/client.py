@@ -123,6 +123,8 @@ class ClientConfig:
     connect_timeout_s: float = 20.0
     scan_timeout_s: float = 10.0
     request_timeout_s: float = 5.0
+    #: A disconnect that has not completed by then is given up (BlueZ may never confirm one interrupted mid-connect).
+    disconnect_timeout_s: float = 2.0
     #: How long :meth:`BleSource.start` keeps retrying a first connection that fails transiently.
     start_timeout_s: float = 60.0
     #: Rescan for the device after this many failed reconnection attempts in a row (BlueZ forgets devices); a
@@ -307,8 +309,7 @@ class BleSource:
                 with contextlib.suppress(*TRANSIENT_ERRORS, PmdRefused):
                     await self._pmd_request(client, PmdRequest.stop(MeasurementType.ACC), timeout_s=1.0)
                     self._event(SensorEventName.PMD_STOPPED, measurement="acc")
-            with contextlib.suppress(*TRANSIENT_ERRORS):
-                await client.disconnect()
+            await self._disconnect_quietly(client)
         if self.connected:
             self._mark_down("session ended")
         self._queue.put_nowait(None)
@@ -438,12 +439,19 @@ class BleSource:
             await self._setup(client)
         except BaseException:
             self._client = None
-            with contextlib.suppress(Exception):
-                await client.disconnect()
+            await self._disconnect_quietly(client)
             if self.connected:
                 self._mark_down("link lost during set-up")
             self._link_lost.set()  # the link is down: the supervisor must try again
             raise
+
+    async def _disconnect_quietly(self, client: BleakClient) -> None:
+        """Disconnect, ignoring failures, bounded by ``disconnect_timeout_s``."""
+        try:
+            async with asyncio.timeout(self.config.disconnect_timeout_s):
+                await client.disconnect()
+        except (Exception, TimeoutError) as exc:
+            logger.debug("disconnecting %s: %r", self.label, exc)
 
     async def _setup(self, client: BleakClient) -> None:
         self.mtu_ = await negotiate_mtu(client)
