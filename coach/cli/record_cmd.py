@@ -244,7 +244,16 @@ def record(
     tty = sys.stderr.isatty()
     last_line = [0.0]
 
+    warned: list[str | None] = [None]
+
+    def warn_pmd() -> None:
+        """The accelerometer is lost (what, and what to do): one line as soon as it happens, not per reconnection."""
+        if source.pmd_error_ and source.pmd_error_ != warned[0]:
+            warned[0] = source.pmd_error_
+            click.echo(("\n" if tty and not quiet else "") + f"coach: warning: {source.pmd_error_}", err=True)
+
     def show(progress: Progress) -> None:
+        warn_pmd()
         if quiet:
             return
         if tty:
@@ -303,5 +312,4 @@ def record(
         f"Recorded {result.elapsed_s:.1f} s to {output} ({why}): {writer.records_written} records, "
         f"{p.hr_samples} heart-rate and {p.acc_samples} accelerometer samples, {source.drops_} drop(s){longest}."
     )
-    if source.pmd_error_:
-        click.echo(f"coach: warning: {source.pmd_error_}", err=True)
+    warn_pmd()

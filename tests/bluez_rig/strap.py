@@ -18,7 +18,7 @@ writes to the PMD control point with ``org.bluez.Error.NotAuthorized`` until the
 
 Lines on stdout: ``READY`` (registered), ``CONNECTED PATH`` / ``DISCONNECTED PATH``, ``TIMELINE`` (the capture
 starts), ``DROP T``, ``PLAYED SENT LOST`` (the last notification went out half a second ago), ``FINISHED SENT LOST``
-(switched off). Commands on stdin: ``drop``, ``status``, ``quit``.
+(switched off, ``--linger`` wall seconds later). Commands on stdin: ``drop``, ``status``, ``quit``.
 """
 
 import argparse
@@ -450,6 +450,7 @@ class BluezStrap:
         await self.set_advertising(False)
         await asyncio.sleep(0.5)  # let the last notifications through before switching off
         say("PLAYED", self.sent, self.lost)
+        await asyncio.sleep(self.args.linger)  # a test stops coach now: the strap stays up while coach closes
         # switched off: the application goes (BlueZ drops the link), nothing answers a Connect any more
         with contextlib.suppress(RuntimeError):
             await self.call(
@@ -476,6 +477,7 @@ async def main() -> None:
     ap.add_argument("--speed", type=float, default=1.0)
     ap.add_argument("--ready-timeout", type=float, default=5.0)
     ap.add_argument("--drop-every", type=float, default=None)
+    ap.add_argument("--linger", type=float, default=5.0, help="wall seconds between PLAYED and switching off")
     ap.add_argument("--pair-required", action="store_true")
     ap.add_argument("--no-pmd", action="store_true")
     args = ap.parse_args()

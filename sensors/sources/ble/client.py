@@ -608,19 +608,22 @@ class BleSource:
         )
 
     def _pmd_failed(self, sentence: str, **fields: Any) -> None:
-        """No ACC on this connection: remember the sentence, warn once per distinct sentence, record ``pmd_error``."""
+        """No ACC on this connection: remember the sentence (``pmd_error_``), record ``pmd_error``. The commands
+        print the sentence once as a warning (``coach record``, ``coach run``): logged here at INFO only."""
         if sentence != self.pmd_error_:
-            logger.warning("%s", sentence)
+            logger.info("%s", sentence)
         self.pmd_error_ = sentence
         self._event(SensorEventName.PMD_ERROR, measurement="acc", text=sentence, **fields)
 
     async def _pmd_request(
         self, client: BleakClient, request: PmdRequest, timeout_s: float | None = None
     ) -> PmdResponse:
-        """Write ``request`` and wait for its response indication; a refusal raises :class:`PmdRefused`."""
+        """Write ``request`` and wait for its response indication, both within ``timeout_s``; a refusal raises
+        :class:`PmdRefused`."""
         timeout_s = self.config.request_timeout_s if timeout_s is None else timeout_s
-        await client.write_gatt_char(uuids.PMD_CONTROL_POINT, bytes(request), response=True)
+        # the write is bounded too: a stack that never answers it (a strap switched off mid-write) must not hang
         async with asyncio.timeout(timeout_s):
+            await client.write_gatt_char(uuids.PMD_CONTROL_POINT, bytes(request), response=True)
             while True:
                 get = asyncio.ensure_future(self._cp_responses.get())
                 lost = asyncio.ensure_future(self._link_lost.wait())
