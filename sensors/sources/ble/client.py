@@ -11,8 +11,14 @@ Per connection (:meth:`BleSource._connect_once`), using only bleak's public API 
 2. reads: Device Information, Body Sensor Location, Battery Level;
 3. notifications: Heart Rate Measurement, RSC Measurement, Battery Level (where offered);
 4. Polar PMD: subscribe to the control point (indications) and data, read the features, ask for the ACC
-   settings, start ACC at ``AccConfig`` (default 100 Hz, 8 G, 16 bit); a refusal becomes a ``pmd_error`` event
-   with a sentence naming what the strap refused and what it offers, and the session goes on without ACC.
+   settings, start ACC at ``AccConfig`` (default 100 Hz, 8 G, 16 bit). A PMD failure never costs the heart rate
+   subscribed in step 3: a refusal (named, with what the strap offers), a GATT error on a live link or a strap
+   without PMD becomes a ``pmd_error`` event whose sentence says what is lost and what to do, and the connection
+   goes on without ACC; a strap that refuses until it is paired is paired (bleak ``pair()``, ``paired`` event) and
+   asked once more, unless ``ClientConfig.pair`` is False (``--no-pair``).
+
+The strap is looked for first among the devices the OS holds connected (after a killed run BlueZ keeps the link and
+the strap does not advertise: ``reused_connection``), then by scanning.
 
 Every notification and read is written raw to the capture *before* it is decoded (a decoder bug never loses
 data), through one :class:`~sensors.samples.SampleDecoder`, so a replay of the capture yields the same samples.
@@ -405,9 +411,10 @@ class BleSource:
         try:
             from bleak import BleakAdapter
 
-            adapter = await BleakAdapter.get()
-            devices = await adapter.get_connected_devices([uuids.HEART_RATE_SERVICE])
-        except Exception as exc:  # NotImplementedError off Linux; any stack trouble: the scan reports it
+            async with asyncio.timeout(self.config.request_timeout_s):
+                adapter = await BleakAdapter.get()
+                devices = await adapter.get_connected_devices([uuids.HEART_RATE_SERVICE])
+        except (Exception, TimeoutError) as exc:  # NotImplementedError, no stack: the scan reports it
             logger.debug("no list of connected devices: %r", exc)
             return None
         for device in devices:
