@@ -1,7 +1,7 @@
 """Run BlueZoo (PyPI ``bluezoo`` 1.0.2, GPL-2.0-only) with a small runtime patch; same command line as ``bluezoo``.
 
 Test support only, run as a separate process by :class:`tests.bluez_rig.BluezRig` (BlueZoo is never imported by
-coach or by the test process). What the patch adds to BlueZoo, and why (../shared/reference/bluez-emulation):
+coach or by the test process). What the patch adds to BlueZoo, and why (the team's BlueZ emulation notes):
 
 - **teardown**: a disconnect marks *both* ends disconnected (this device and its counterpart on the other adapter),
   stops the GATT server's notifications the link had started (what bluetoothd does when the last subscriber goes)

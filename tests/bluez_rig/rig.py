@@ -18,7 +18,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-REPO = Path(__file__).resolve().parents[2]
+TESTS = Path(__file__).resolve().parents[1]
+REPO = (
+    TESTS.parent
+)  # the repository (coach's modules, tests/ as a package for ``python -m tests.bluez_rig...``)
 CENTRAL_ADDRESS = "00:11:22:33:44:55"  # hci0: coach's adapter
 STRAP_ADDRESS = "00:AA:BB:CC:DD:EE"  # hci1: the strap's adapter
 #: The strap's advertised name (the fixtures' device names are long descriptions).
