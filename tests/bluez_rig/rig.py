@@ -96,6 +96,7 @@ class BluezRig:
         self._bluezoo: subprocess.Popen[bytes] | None = None
         self._strap: subprocess.Popen[str] | None = None
         self._lines: list[str] = []
+        self._strap_eof = False
         self._lines_cond = threading.Condition()
         self._logs: list[Any] = []
 
@@ -166,6 +167,7 @@ class BluezRig:
         self._logs.append(log)
         with self._lines_cond:
             self._lines.clear()
+            self._strap_eof = False
         self._strap = subprocess.Popen(
             [
                 sys.executable,
@@ -199,8 +201,13 @@ class BluezRig:
                 log.write(line)
                 log.flush()
             with self._lines_cond:
-                self._lines.append(line.strip())
+                if proc is self._strap:  # not a killed strap's last lines
+                    self._lines.append(line.strip())
                 self._lines_cond.notify_all()
+        with self._lines_cond:
+            if proc is self._strap:
+                self._strap_eof = True
+            self._lines_cond.notify_all()
 
     def kill_strap(self) -> None:
         """SIGKILL the strap process (a strap switched off): BlueZ drops its link, its advertisement goes."""
@@ -256,8 +263,12 @@ class BluezRig:
                     if line.startswith(prefix):
                         return line
                 left = deadline - time.monotonic()
-                if left <= 0 or (self._strap is not None and self._strap.poll() is not None and not left):
+                if left <= 0:
                     raise TimeoutError(f"the strap printed no {prefix!r} line: {self._lines[-5:]}")
+                if self._strap is not None and self._strap.poll() is not None and self._strap_eof:
+                    raise RuntimeError(
+                        f"the strap exited without a {prefix!r} line: see {self.workdir}/strap.log"
+                    )
                 self._lines_cond.wait(min(left, 0.5))
 
     def strap_command(self, command: str) -> str:
