@@ -480,9 +480,8 @@ class SessionOptions:
     hr_ceiling_bpm: int | None = None
     cadence_baseline_spm: float | None = None
     loop: bool = False
-    pair: bool = (
-        True  # a live strap that wants pairing for the accelerometer may be paired (--no-pair: False)
-    )
+    # a live strap that wants pairing for its accelerometer may be paired (--no-pair: False)
+    pair: bool = True
     demo: bool = False
     note: str | None = None
     plan: SessionPlan | None = None  # overrides programme + stage (the demo's compressed plan)
