@@ -17,6 +17,7 @@ from bleak.exc import (
     BleakDBusError,
     BleakDeviceNotFoundError,
     BleakError,
+    BleakGATTProtocolError,
 )
 
 from sensors.clock import FakeClock
@@ -155,6 +156,9 @@ def test_in_progress_is_transient_when_connecting_and_busy_when_scanning() -> No
         (BleakError("Could not write value: Protocol Error 0x05: Insufficient Authentication"), True),
         (BleakError("Protocol Error 0x0F: Insufficient Encryption"), True),
         (BleakError("Authentication is insufficient."), True),
+        (BleakGATTProtocolError(0x05), True),
+        (BleakGATTProtocolError(0x0F), True),
+        (BleakGATTProtocolError(0x03), False),
         (BleakDBusError("org.bluez.Error.NotPermitted", []), False),
         (BleakError("Protocol Error 0x03: Write Not Permitted"), False),
         (TimeoutError(), False),

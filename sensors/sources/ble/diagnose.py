@@ -23,6 +23,7 @@ from bleak.exc import (
     BleakDBusError,
     BleakDeviceNotFoundError,
     BleakError,
+    BleakGATTProtocolError,
 )
 
 from sensors.errors import BluetoothUnavailable, SensorBusy, SensorNotFound, SensorUnavailableError
@@ -66,6 +67,8 @@ _DBUS_NEEDS_PAIRING = (
     "org.bluez.Error.NotAuthorized",
     "org.bluez.Error.AuthenticationFailed",
 )
+#: ATT errors that mean the same: Insufficient Authentication, Authorization, Encryption Key Size, Encryption.
+_ATT_NEEDS_PAIRING = frozenset({0x05, 0x08, 0x0C, 0x0F})
 #: The same from WinRT ("Protocol Error 0x05: Insufficient Authentication") and CoreBluetooth ("Authentication is
 #: insufficient", "Encryption is insufficient").
 _NEEDS_PAIRING_TEXT = re.compile(
@@ -79,6 +82,10 @@ def needs_pairing(exc: BaseException) -> bool:
     """Whether ``exc`` means the strap refuses until it is paired (module docstring)."""
     if isinstance(exc, BleakDBusError) and exc.dbus_error in _DBUS_NEEDS_PAIRING:
         return True
+    if isinstance(
+        exc, BleakGATTProtocolError
+    ):  # bleak 3's ATT error (WinRT, CoreBluetooth, our bumble backend)
+        return int(exc.code) in _ATT_NEEDS_PAIRING
     return isinstance(exc, BleakError | OSError) and bool(_NEEDS_PAIRING_TEXT.search(str(exc)))
 
 
