@@ -13,8 +13,15 @@ API (also for ``coach doctor``'s tests)::
     rig.strap_name, rig.strap_address, rig.central_address
     rig.kill_strap(); rig.start_strap()   # a strap switched off, then on again
     rig.strap_command("drop")    # the strap drops the link now
-    rig.wait_line("FINISHED")    # a line the strap printed (see tests/bluez_rig/strap.py)
+    rig.wait_line("PLAYED")      # a line the strap printed (READY, CONNECTED, TIMELINE, DROP, PLAYED, FINISHED:
+                                 # see tests/bluez_rig/strap.py); rig.lines: all of them since its last start
+    rig.device()                 # BlueZ's Device1 properties of the strap as coach's adapter sees it (Connected,
+                                 # Paired, ...); rig.bluez_objects(): all of BlueZ's objects
     rig.stop()
+
+Faults: ``Faults(drop_every_s=, pair_required=, no_pmd=, connect_in_progress=, connect_abort=)``; the strap runs
+``speed`` times real time (``BluezRig(..., speed=10)``). Call :meth:`BluezRig.start` outside a running event loop
+(or through ``asyncio.to_thread``): it reads BlueZ's state with ``asyncio.run``.
 
 :func:`bluez_rig_available` says why the rig cannot run here (``None`` when it can): tests skip with that one line,
 except on CI (``CI=true``), where a missing piece fails. Fixtures: tests/test_ble_bluez.py.
