@@ -160,7 +160,8 @@ def record_until(
 ) -> subprocess.CompletedProcess[str]:
     """``coach record`` from the rig's strap until the strap prints ``line`` (by default: it has played its
     capture), then Ctrl-C."""
-    proc = start_coach(rig, "record", "--sensor", f"ble:name={rig.strap_name}", "-q", "-o", str(out), *extra)
+    # by address: a name waits 1.5 s for a second strap of the same name (the name path is tested above)
+    proc = start_coach(rig, "record", "--sensor", f"ble:{rig.strap_address}", "-q", "-o", str(out), *extra)
     try:
         rig.wait_line(line, PROCESS_TIMEOUT_S)
     finally:
@@ -272,7 +273,7 @@ def test_after_coach_is_sigkilled_the_next_record_gets_the_strap_back(
 def test_strap_killed_then_restarted_is_reconnected(make_rig: MakeRig, tmp_path: Path) -> None:
     rig = make_rig(speed=1.0)
     out = tmp_path / "out.jsonl"
-    proc = start_coach(rig, "record", "--sensor", f"ble:name={rig.strap_name}", "-q", "-o", str(out))
+    proc = start_coach(rig, "record", "--sensor", f"ble:{rig.strap_address}", "-q", "-o", str(out))
     rig.wait_line("TIMELINE", PROCESS_TIMEOUT_S)
     rig.kill_strap()
     rig.start_strap()
