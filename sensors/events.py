@@ -30,8 +30,14 @@ class SensorEventName(StrEnum):
     PMD_STARTED = "pmd_started"
     #: A Polar PMD stream was stopped.
     PMD_STOPPED = "pmd_stopped"
-    #: The strap refused a PMD request (``status``, ``text``).
+    #: No accelerometer on this connection (``measurement``, ``text``: what failed, what the session loses, what to
+    #: do; ``status``/``status_name`` when the strap refused a PMD request, ``reason`` otherwise: ``no_pmd_service``
+    #: for a strap without the PMD service, or the error).
     PMD_ERROR = "pmd_error"
+    #: coach paired (bonded) with the strap because it refused the accelerometer until paired (``address``).
+    PAIRED = "paired"
+    #: The strap was found still connected in the operating system (a previous run killed): that link is used.
+    REUSED_CONNECTION = "reused_connection"
     #: A PMD control point response (decoded from the wire).
     PMD_RESPONSE = "pmd_response"
     #: A PMD features read (which measurements the strap offers).

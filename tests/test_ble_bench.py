@@ -32,3 +32,18 @@ def test_results_section_is_replaced_not_duplicated(tmp_path: Path) -> None:
         and "0.25 / 0.30" not in text
     )
     assert "| 0.15 pass |" in text
+
+
+def test_the_bluez_section_goes_right_after_the_bumble_one_and_is_replaced(tmp_path: Path) -> None:
+    from bench import ble_bluez_bench
+
+    results = tmp_path / "RESULTS.md"
+    res = ble_bench.StreamResult(60.0, 15.0, 0.3, 0.15, 400, 12000, 60, 200.0)
+    bumble = ble_bench.render(res, [], 3, source="test", speed=4.0, argv=[])
+    results.write_text("# Benchmark results\n\n" + bumble + "\n## later\n\nkept\n")
+    ble_bluez_bench.write(ble_bluez_bench.render(res, source="test", speed=4.0, argv=[]), results)
+    ble_bluez_bench.write(ble_bluez_bench.render(res, source="again", speed=4.0, argv=[]), results)
+    text = results.read_text()
+    assert text.count("<!-- ble_bluez_bench:start -->") == 1 and "data: again;" in text
+    assert text.index(ble_bench.END) < text.index("<!-- ble_bluez_bench:start -->") < text.index("## later")
+    assert "| client CPU, 200 Hz ACC + HR" in text.split("ble_bluez_bench:start")[1]

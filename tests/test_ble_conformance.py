@@ -73,6 +73,10 @@ def params(func: Callable[..., Any]) -> dict[str, inspect.Parameter]:
         (BleakGATTServiceCollection.add_descriptor, ["descriptor"]),
         (BleakGATTServiceCollection.get_characteristic, ["specifier"]),
         (BLEDevice.__init__, ["address", "name", "details"]),
+        # issue 12: pairing when the strap wants it, and a strap still connected in BlueZ after a killed run
+        (bleak.BleakClient.pair, []),
+        (bleak.BleakAdapter.get, ["bluez", "backend"]),
+        (bleak.BleakAdapter.get_connected_devices, ["service_uuids"]),
         (BleakDBusError.__init__, ["dbus_error", "error_body"]),
         (BleakDeviceNotFoundError.__init__, ["identifier"]),
         (BleakGATTProtocolError.__init__, ["error_code"]),

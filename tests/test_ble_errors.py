@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import subprocess
 import sys
@@ -16,12 +17,14 @@ from bleak.exc import (
     BleakDBusError,
     BleakDeviceNotFoundError,
     BleakError,
+    BleakGATTProtocolError,
 )
 
+from sensors.clock import FakeClock
 from sensors.codecs.pmd import PmdResponse, PmdSettings
 from sensors.errors import BluetoothUnavailable, SensorBusy, SensorNotFound, SensorUnavailableError
-from sensors.sources.ble.client import pmd_sentence
-from sensors.sources.ble.diagnose import classify
+from sensors.sources.ble.client import BleSource, pmd_sentence
+from sensors.sources.ble.diagnose import busy, classify, needs_pairing
 from sensors.sources.ble.scan import BleakBackends, scan
 
 REPO = Path(__file__).resolve().parents[1]
@@ -41,7 +44,12 @@ Reason = BleakBluetoothNotAvailableReason
             "switched off",
         ),
         (BleakDBusError("org.freedesktop.DBus.Error.AccessDenied", []), BluetoothUnavailable, "permission"),
-        (BleakDBusError("org.bluez.Error.InProgress", []), SensorBusy, "busy"),
+        (BleakDBusError("org.bluez.Error.NotAuthorized", []), SensorUnavailableError, "paired"),
+        (
+            BleakError("Protocol Error 0x05: Insufficient Authentication"),
+            SensorUnavailableError,
+            "bluetoothctl",
+        ),
         (BleakBluetoothNotAvailableError("off", Reason.POWERED_OFF), BluetoothUnavailable, "switched off"),
         (
             BleakBluetoothNotAvailableError("no", Reason.NO_BLUETOOTH),
@@ -131,3 +139,83 @@ def test_no_bluez_is_one_clear_line_and_the_sensor_exit_code(args: tuple[str, ..
     assert len(lines) == 1 and lines[0].startswith("coach: error: "), proc.stderr
     assert "Traceback" not in proc.stderr and "bluez" in lines[0].lower()
     assert not (tmp_path / "out.jsonl").exists()  # nothing recorded, no empty capture left behind
+
+
+def test_in_progress_is_transient_when_connecting_and_busy_when_scanning() -> None:
+    exc = BleakDBusError("org.bluez.Error.InProgress", ["Operation already in progress"])
+    assert classify(exc) is None  # a connection attempt retries within its budget
+    error = busy(exc)
+    assert isinstance(error, SensorBusy) and "busy" in str(error) and "dual mode" in str(error)
+
+
+@pytest.mark.parametrize(
+    ("exc", "wanted"),
+    [
+        (BleakDBusError("org.bluez.Error.NotAuthorized", []), True),
+        (BleakDBusError("org.bluez.Error.AuthenticationFailed", []), True),
+        (BleakError("Could not write value: Protocol Error 0x05: Insufficient Authentication"), True),
+        (BleakError("Protocol Error 0x0F: Insufficient Encryption"), True),
+        (BleakError("Authentication is insufficient."), True),
+        (BleakGATTProtocolError(0x05), True),
+        (BleakGATTProtocolError(0x0F), True),
+        (BleakGATTProtocolError(0x03), False),
+        (BleakDBusError("org.bluez.Error.NotPermitted", []), False),
+        (BleakError("Protocol Error 0x03: Write Not Permitted"), False),
+        (TimeoutError(), False),
+    ],
+)
+def test_needs_pairing(exc: BaseException, wanted: bool) -> None:
+    assert needs_pairing(exc) is wanted
+
+
+def test_not_authorized_advice_is_pairing_not_usermod() -> None:
+    error = classify(BleakDBusError("org.bluez.Error.NotAuthorized", []))
+    assert error is not None and "usermod" not in str(error) and "pair" in str(error)
+
+
+class ForgetfulBlueZ(BleSource):
+    """The real client's start and supervisor, with the radio replaced: ``_find`` counts scans and ``_connect_once``
+    fails with what BlueZ says of a device object it dropped (``BleakDeviceNotFoundError``) the first ``forget``
+    times, then "connects"."""
+
+    def __init__(self, forget: int) -> None:
+        super().__init__(name="Polar H10", clock=FakeClock())
+        self.forget = forget
+        self.scans = 0
+        self.attempts: list[object] = []
+
+    async def _find(self) -> Any:
+        self.scans += 1
+        return object()
+
+    async def _connect_once(self, device: Any) -> None:
+        self.attempts.append(device)
+        if len(self.attempts) <= self.forget:
+            raise BleakDeviceNotFoundError(
+                "AA:BB:CC:DD:EE:FF", "Device with address AA:BB:... was not found."
+            )
+        self.connected = True
+        self._link_lost.clear()
+
+
+async def test_device_not_found_at_start_scans_again_at_once() -> None:
+    source = ForgetfulBlueZ(forget=1)
+    await source.start()
+    assert source.scans == 2 and source.connected  # not "not found": BlueZ forgot it, a new scan finds it
+    assert source.attempts[0] is not source.attempts[1]
+    await source.aclose()
+
+
+async def test_device_not_found_after_a_drop_scans_again_at_once() -> None:
+    source = ForgetfulBlueZ(forget=0)
+    await source.start()
+    assert source.scans == 1
+    source.forget = 2  # the next attempt (after the drop) fails with "not found"
+    source.connected = False
+    source._link_lost.set()
+    for _ in range(200):
+        await asyncio.sleep(0)
+        if source.connected:
+            break
+    assert source.connected and source.scans == 2  # the very next attempt scanned (not after three failures)
+    await source.aclose()

@@ -650,28 +650,19 @@ def test_no_strap_found_fails_with_what_was_seen_and_exit_5(tmp_path: Path) -> N
     on_rig(test)
 
 
-def test_a_strap_that_wants_pairing_before_the_accelerometer_says_pair(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_a_strap_that_wants_pairing_before_the_accelerometer_says_pair(tmp_path: Path) -> None:
     """The strap answers a write to the PMD control point with ATT error 0x05 Insufficient Authentication (what an
-    unbonded strap does on some platforms, bleak issue 1943): the doctor says to pair, whatever the client then
-    does (today it cannot set up the link; with pairing support it goes on with heart rate)."""
-    from bumble.att import ATT_INSUFFICIENT_AUTHENTICATION_ERROR, ATT_Error
-
-    from sensors.sources.virtual.strap import VirtualStrap
-
-    def refuse(self: VirtualStrap, connection: Any, value: Any) -> None:
-        raise ATT_Error(ATT_INSUFFICIENT_AUTHENTICATION_ERROR)
-
-    monkeypatch.setattr(VirtualStrap, "_on_cp_write", refuse)
+    unbonded strap does on some platforms, bleak issue 1943): heart rate still flows (a PMD failure never costs it),
+    and the doctor says to pair; it does not pair the strap itself (coach record and coach run do)."""
 
     async def test(rig: VirtualRig, clock: Any) -> None:
+        rig.strap.cp_write_error = 0x05
         checks = by_name(await doctor_on(rig, clock, tmp_path, None))
         pmd, hr = checks["pmd"], checks["heart-rate"]
-        assert pmd.fix == pair_advice(), pmd
-        assert hr.status == Status.OK or hr.fix == pair_advice(), hr
-        if hr.status == Status.FAIL:
-            assert pmd.status == Status.FAIL and "paired" in pmd.finding
+        assert pmd.status == Status.WARN and pmd.fix == pair_advice(), pmd
+        assert hr.status == Status.OK, hr
+        documented(C.format_text([pmd])[:-1])
+        assert C.exit_code(list(checks.values())) == 0  # a run goes on with heart rate
 
     on_rig(test)
 
@@ -706,7 +697,7 @@ def test_cli_strap_without_accelerometer_json(monkeypatch: pytest.MonkeyPatch, t
     data = json.loads(result.output)
     checks = {c["name"]: c for c in data["checks"]}
     assert data["ready"] is True and checks["heart-rate"]["status"] == "ok"
-    assert checks["pmd"]["status"] == "warn" and "no walk/run detection" in checks["pmd"]["finding"]
+    assert checks["pmd"]["status"] == "warn" and "without walk/run detection" in checks["pmd"]["finding"]
 
 
 @pytest.mark.parametrize(

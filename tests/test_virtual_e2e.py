@@ -374,6 +374,28 @@ async def test_a_failed_start_closes_the_rig(tmp_path: Path) -> None:
     await source.aclose()  # closing again is harmless
 
 
+@pytest.mark.parametrize("pair", [True, False], ids=["pairs", "no-pair"])
+@on_virtual_time
+async def test_a_strap_that_wants_pairing_never_costs_heart_rate(pair: bool, tmp_path: Path) -> None:
+    """The control point answers ATT 0x05 Insufficient Authentication (as Windows reports it): the client tries to
+    pair (the virtual strap's backend cannot: NotImplementedError) or, with ``pair=False``, does not; either way the
+    connection stays up with heart rate and one ``pmd_error`` says what is lost and what to do."""
+    config = dataclasses.replace(FAST, pair=pair)
+    source = VirtualSource(trimmed(CHEST, tmp_path / "cut.jsonl", 10.0), clock=on_loop(20.0), config=config)
+    source.rig = await VirtualRig.create(source.script, clock=source.clock)
+    source.backends = source.rig.backends
+    source.rig.strap.cp_write_error = 0x05
+    samples = await collect(source, 20.0)
+    (error,) = events(samples, "pmd_error")
+    text = error.fields["text"]
+    assert text.startswith("No accelerometer: ") and "walk/run" in text and "bluetoothctl" in text
+    assert ("pairing failed" in text) if pair else ("--no-pair" in text and "pairing failed" not in text)
+    assert source.connections_ == 1 and source.drops_ == 0  # the link was never given up
+    assert not events(samples, "pmd_started") and not events(samples, "paired")
+    assert not [s for s in samples if isinstance(s, AccBlock)]
+    assert len([s for s in samples if isinstance(s, HeartRateSample)]) >= 7
+
+
 @on_virtual_time
 async def test_hr_only_strap_serves_no_pmd(tmp_path: Path) -> None:
     source = VirtualSource(
@@ -382,7 +404,10 @@ async def test_hr_only_strap_serves_no_pmd(tmp_path: Path) -> None:
     samples = await collect(source, 20.0)
     assert source.capabilities_ is not None and source.capabilities_.pmd is False
     assert source.rig is not None and source.rig.strap.pmd.requests == []
-    assert not events(samples, "pmd_started") and not events(samples, "pmd_error")
+    assert not events(samples, "pmd_started")
+    # old firmware (or a strap without PMD): a warning and an event, and the session goes on with heart rate
+    (error, *_) = events(samples, "pmd_error")
+    assert error.fields["reason"] == "no_pmd_service" and "walk/run" in error.fields["text"]
     assert not [s for s in samples if isinstance(s, AccBlock)]
     hr = [s for s in samples if isinstance(s, HeartRateSample)]
     assert len(hr) >= 7 and all(s.contact for s in hr)

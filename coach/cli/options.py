@@ -1,7 +1,7 @@
 """Options shared by several commands, each defined once, and the one rule for files the user names as output.
 
 Options: ``--data-dir`` (every command that reads or writes the session store), ``-f/--force`` (every command
-that writes a file the user names), ``--sensor`` (``run``, ``record``), ``--voice`` and ``--audio-out`` (``run``,
+that writes a file the user names), ``--sensor`` and ``--no-pair`` (``run``, ``record``), ``--voice`` and ``--audio-out`` (``run``,
 ``demo``). A command applies one as a decorator (``@data_dir_option``); the same option then has the same name,
 help and behaviour everywhere.
 
@@ -93,6 +93,16 @@ def sensor_option(*kinds: str) -> Callable[[F], F]:
         metavar="MONIKER",
         help="; ".join(SENSOR_KINDS[k] for k in kinds) + ".",
     )
+
+
+def no_pair_option(f: F) -> F:
+    """``--no-pair``: never pair with a strap that wants pairing for its accelerometer (heart rate only then)."""
+    return click.option(
+        "--no-pair",
+        is_flag=True,
+        help="Never pair (bond) with the strap: one that refuses its accelerometer until paired then gives heart "
+        "rate only (docs/ble.md, Pairing). By default coach pairs once and asks again.",
+    )(f)
 
 
 def voice_option(f: F) -> F:

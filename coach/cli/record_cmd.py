@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from coach.cli.options import force_option, sensor_option
+from coach.cli.options import force_option, no_pair_option, sensor_option
 
 if TYPE_CHECKING:
     from sensors.sources.ble.client import BleSource
@@ -197,6 +197,7 @@ async def record_capture(
     help="Polar accelerometer range (G); 8 G keeps running from clipping.",
 )
 @click.option("--no-acc", is_flag=True, help="Do not start the accelerometer (heart rate / RSC only).")
+@no_pair_option
 @force_option
 @click.option("-q", "--quiet", is_flag=True, help="No progress line.")
 def record(
@@ -207,6 +208,7 @@ def record(
     acc_rate_hz: int,
     acc_range_g: int,
     no_acc: bool,
+    no_pair: bool,
     force: bool,
     quiet: bool,
 ) -> None:
@@ -234,13 +236,24 @@ def record(
         )
     check_sensor(moniker)  # a virtual: file that is not there fails before anything opens
     check_output(output, force=force)  # before connecting: a refusal must not cost a recording
-    config = ClientConfig(acc=None if no_acc else AccConfig(sample_rate_hz=acc_rate_hz, range_g=acc_range_g))
+    config = ClientConfig(
+        acc=None if no_acc else AccConfig(sample_rate_hz=acc_rate_hz, range_g=acc_range_g), pair=not no_pair
+    )
     source = open_source(moniker, speed=speed, config=config)
     assert isinstance(source, BleSource)
     tty = sys.stderr.isatty()
     last_line = [0.0]
 
+    warned: list[str | None] = [None]
+
+    def warn_pmd() -> None:
+        """The accelerometer is lost (what, and what to do): one line as soon as it happens, not per reconnection."""
+        if source.pmd_error_ and source.pmd_error_ != warned[0]:
+            warned[0] = source.pmd_error_
+            click.echo(("\n" if tty and not quiet else "") + f"coach: warning: {source.pmd_error_}", err=True)
+
     def show(progress: Progress) -> None:
+        warn_pmd()
         if quiet:
             return
         if tty:
@@ -299,5 +312,4 @@ def record(
         f"Recorded {result.elapsed_s:.1f} s to {output} ({why}): {writer.records_written} records, "
         f"{p.hr_samples} heart-rate and {p.acc_samples} accelerometer samples, {source.drops_} drop(s){longest}."
     )
-    if source.pmd_error_:
-        click.echo(f"coach: warning: {source.pmd_error_}", err=True)
+    warn_pmd()

@@ -15,6 +15,7 @@ from coach.cli.options import (
     check_output,
     data_dir_option,
     force_option,
+    no_pair_option,
     sensor_option,
     voice_option,
 )
@@ -76,6 +77,7 @@ DEMO_RECORDING = "chest-walk-jog-walk-hexoskin-005.jsonl"
     is_flag=True,
     help="replay:/virtual: start the recording again when it ends (until the plan ends).",
 )
+@no_pair_option
 @click.option("--json", "as_json", is_flag=True, help="At the end print the summary as JSON.")
 def run(
     sensor: str,
@@ -91,6 +93,7 @@ def run(
     hr_ceiling_bpm: int | None,
     cadence_baseline_spm: float | None,
     loop: bool,
+    no_pair: bool,
     as_json: bool,
 ) -> None:
     """Run a coached walk/run session: the coach calls every change and checks you follow it.
@@ -119,6 +122,7 @@ def run(
         hr_ceiling_bpm=hr_ceiling_bpm,
         cadence_baseline_spm=cadence_baseline_spm,
         loop=loop,
+        pair=not no_pair,
         plan=plan,
         echo=click.echo,
     )

@@ -305,11 +305,13 @@ class BleakProbe:
 
         if self.config is not None:
             return self.config
-        return ClientConfig(start_timeout_s=CONNECT_BUDGET_S, scan_timeout_s=self.scan_timeout_s)
+        # pair=False: the doctor reports that a strap wants pairing; it does not change the system by pairing it
+        # (coach record and coach run do, unless --no-pair)
+        return ClientConfig(start_timeout_s=CONNECT_BUDGET_S, scan_timeout_s=self.scan_timeout_s, pair=False)
 
     async def stream(self, target: SensorWanted, window_s: float) -> StreamOutcome:
         """Connect as a run does, collect ``window_s`` session seconds of samples, disconnect."""
-        from sensors.sources.ble.client import BleSource
+        from sensors.sources.ble.client import PMD_LOST, BleSource
 
         source = BleSource(
             address=target.address,
@@ -356,6 +358,10 @@ class BleakProbe:
         caps = source.capabilities_
         pmd_error = _last_fields(events, SensorEventName.PMD_ERROR)
         refusal = " ".join(str(v) for v in pmd_error.values()) if pmd_error else ""
+        if pmd_error and isinstance(pmd_error.get("text"), str):
+            # the client's sentence says why, what a session loses and what to do (pmd_failure_sentence); the
+            # doctor's check says the last two itself: keep the why
+            pmd_error = {**pmd_error, "text": pmd_error["text"].split(f"; {PMD_LOST}")[0]}
         return StreamOutcome(
             connected=True,
             offers=caps.describe() if caps is not None else "",
@@ -371,47 +377,21 @@ class BleakProbe:
         )
 
 
-#: Until the client's pairing support (issue 12, part 2) is merged, sensors.sources.ble.diagnose has no
-#: ``needs_pairing`` / ``ADVICE_PAIR``: these fallbacks stand in for them, and go once it is there.
-FALLBACK_ADVICE_PAIR = (
-    "pair the strap once, then run again (Linux/Pi: bluetoothctl, then `pair ADDRESS` and `trust ADDRESS`; "
-    "macOS and Windows: pair it in the Bluetooth settings); see docs/ble.md"
-)
-#: BlueZ's D-Bus errors, and the ATT errors 0x05 Insufficient Authentication, 0x08 Insufficient Authorization and
-#: 0x0F Insufficient Encryption as bleak's backends word them (bleak issue 1943: "Protocol Error 0x05").
-FALLBACK_PAIRING_MARKERS = (
-    "org.bluez.error.notauthorized",
-    "org.bluez.error.authenticationfailed",
-    "insufficient authentication",
-    "insufficient authorization",
-    "insufficient encryption",
-    "protocol error 0x05",
-    "protocol error 0x08",
-    "protocol error 0x0f",
-)
-
-
 def pair_advice() -> str:
-    """The advice for a strap that wants pairing: diagnose.py's (one truth), else the fallback above."""
-    from sensors.sources.ble import diagnose
+    """The advice for a strap that wants pairing (:data:`sensors.sources.ble.diagnose.ADVICE_PAIR`: one truth)."""
+    from sensors.sources.ble.diagnose import ADVICE_PAIR
 
-    return str(getattr(diagnose, "ADVICE_PAIR", FALLBACK_ADVICE_PAIR))
+    return ADVICE_PAIR
 
 
 def pairing_needed(exc: BaseException | None = None, *, text: str = "") -> bool:
-    """Whether ``exc`` (or one of its causes) or a refusal's ``text`` says the strap wants to be paired first."""
-    from sensors.sources.ble import diagnose
+    """Whether ``exc`` (or one of its causes: :func:`sensors.sources.ble.diagnose.needs_pairing`) or a ``pmd_error``
+    event's ``text`` (:func:`sensors.sources.ble.diagnose.text_needs_pairing`) says the strap wants pairing first."""
+    from sensors.sources.ble.diagnose import needs_pairing, text_needs_pairing
 
-    check = getattr(diagnose, "needs_pairing", None)
-    texts = [text.casefold()] if text else []
-    for error in _causes(exc):
-        if check is not None and check(error):
-            return True
-        texts.append(f"{type(error).__name__}: {error}".casefold())
-    advice = pair_advice().casefold()
-    return any(marker in t for t in texts for marker in FALLBACK_PAIRING_MARKERS) or any(
-        advice in t for t in texts
-    )
+    if any(needs_pairing(error) for error in _causes(exc)):
+        return True
+    return bool(text) and text_needs_pairing(text)
 
 
 def _causes(exc: BaseException | None) -> list[BaseException]:

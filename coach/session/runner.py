@@ -30,7 +30,8 @@ from coach.session.engine import EngineConfig, SessionEngine, SignalState
 from coach.session.shell import RunResult, SessionShell, ShellParts, open_session
 from coach.text import mmss
 from sensors.clock import Clock, MonotonicClock
-from sensors.samples import Sample
+from sensors.events import SensorEventName
+from sensors.samples import Sample, SensorEvent
 from sensors.sources.moniker import check_sensor
 
 #: The engine's step on the session timeline (session seconds): fine enough for a 3-2-1 countdown.
@@ -106,6 +107,7 @@ class SessionRunner(SessionShell[Cue]):
         self.step_s = step_s
         self.stall_wall_s = stall_wall_s
         self.stop_when_source_ends = stop_when_source_ends
+        self._warned: set[str] = set()  # sensor warnings already printed (once per session)
         self._mark = 0  # the next grid mark is _mark * step_s
         self._data_t = -math.inf  # the latest sample time seen
         self._last_data_wall = 0.0
@@ -134,7 +136,15 @@ class SessionRunner(SessionShell[Cue]):
             self._advance_to(t)  # judge every earlier grid mark on what came before this sample
             self._data_t = max(self._data_t, t)
         self._last_data_wall = self.clock.wall.now()
+        if isinstance(sample, SensorEvent) and sample.event == SensorEventName.PMD_ERROR:
+            self._warn_once(str(sample.fields.get("text")))  # what is lost, what to do
         self.tracker.feed(sample)
+
+    def _warn_once(self, text: str) -> None:
+        """A sensor warning, printed once per session however often the strap repeats it (each reconnection)."""
+        if text not in self._warned:
+            self._warned.add(text)
+            self.echo(f"coach: warning: {text}")
 
     def _source_failed(self, exc: Exception) -> None:
         if isinstance(exc, OSError):  # the capture cannot be written (disk full): stop, keep what is recorded
@@ -247,6 +257,8 @@ class SessionOptions:
     hr_ceiling_bpm: int | None = None
     cadence_baseline_spm: float | None = None
     loop: bool = False
+    # a live strap that wants pairing for its accelerometer may be paired (--no-pair: False)
+    pair: bool = True
     demo: bool = False
     note: str | None = None
     plan: SessionPlan | None = None  # overrides programme + stage (the demo's compressed plan)
@@ -281,7 +293,7 @@ async def run_session(opts: SessionOptions) -> RunResult:
             C.session_phrases(plan, heads_up_s=config.heads_up_s, countdown=config.countdown)
         )
         session.clock.restart()
-        samples, described = await session.open_samples(loop=opts.loop)
+        samples, described = await session.open_samples(loop=opts.loop, pair=opts.pair)
         assert samples is not None  # a run always has its sensor
         runner = SessionRunner(
             plan,

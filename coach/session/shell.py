@@ -477,16 +477,17 @@ class OpenSession:
     keys_installed: bool = False
 
     async def open_samples(
-        self, *, loop: bool = False
+        self, *, loop: bool = False, pair: bool = True
     ) -> tuple[AsyncIterator[Sample] | None, dict[str, Any]]:
         """The session's samples and their description for session_start (``source``: the moniker; None without
-        a strap, then only ``source``: what ``--sensor`` said, if anything); the samples close with the session."""
+        a strap, then only ``source``: what ``--sensor`` said, if anything); the samples close with the session.
+        ``pair=False`` (``--no-pair``) forbids a live strap's client to pair."""
         from coach.session.sources import open_samples
 
         if self.moniker is None or self.capture is None:  # the strap is optional (coach exercise)
             return None, {"source": self.opts.sensor}
         return await self.stack.enter_async_context(
-            open_samples(self.moniker, capture=self.capture, clock=self.clock, loop=loop)
+            open_samples(self.moniker, capture=self.capture, clock=self.clock, loop=loop, pair=pair)
         )
 
     def parts(self, described: dict[str, Any], **fields: Any) -> ShellParts:

@@ -38,6 +38,7 @@ async def source_samples(
     loop: bool = False,
     gap_s: float = 1.0,
     opened: Any = None,
+    pair: bool = True,
 ) -> AsyncIterator[Sample]:
     """Samples of any source (:func:`sensors.sources.opener.open_source`: ``replay:``, ``virtual:`` or ``ble:``) in
     session seconds, each record of its raw traffic copied to ``capture`` as it happens (a replay's too). With
@@ -46,7 +47,7 @@ async def source_samples(
     a replay is read once and iterated again for each loop, a radio source is opened again (its strap restarts)."""
     offset = 0.0
     replay = moniker.kind == "replay"
-    source: Any = opened if opened is not None else _open(moniker, capture, clock)
+    source: Any = opened if opened is not None else _open(moniker, capture, clock, pair=pair)
     while True:
         last_t = offset
         try:
@@ -69,11 +70,18 @@ async def source_samples(
             await clock.sleep(gap_s)
             source.capture_writer = ShiftedCapture(capture, offset)
         else:
-            source = _open(moniker, ShiftedCapture(capture, offset), clock)
+            source = _open(moniker, ShiftedCapture(capture, offset), clock, pair=pair)
 
 
-def _open(moniker: SensorMoniker, capture: CaptureSink, clock: SessionClock) -> Any:
+def _open(moniker: SensorMoniker, capture: CaptureSink, clock: SessionClock, *, pair: bool = True) -> Any:
+    """The source; ``pair=False`` (``--no-pair``) forbids a live strap's client to pair."""
     from sensors.sources.opener import open_source
+
+    config = None
+    if moniker.kind == "ble" and not pair:
+        from sensors.sources.ble.client import ClientConfig
+
+        config = ClientConfig(pair=False)
 
     return open_source(
         moniker,
@@ -82,6 +90,7 @@ def _open(moniker: SensorMoniker, capture: CaptureSink, clock: SessionClock) -> 
         # runs on the session clock itself
         clock=clock.wall if moniker.kind == "replay" else clock,
         speed=clock.speed,
+        config=config,
     )
 
 
@@ -93,6 +102,7 @@ async def open_samples(
     clock: SessionClock,
     loop: bool = False,
     first_sample_timeout_s: float = 60.0,
+    pair: bool = True,
 ) -> AsyncIterator[tuple[AsyncIterator[Sample], dict[str, Any]]]:
     """The sample stream for ``moniker`` (checked: :func:`sensors.sources.moniker.check_sensor`) and a description
     for the session record.
@@ -118,7 +128,7 @@ async def open_samples(
         finally:
             await stream.aclose()  # type: ignore[attr-defined]
         return
-    stream = source_samples(moniker, capture=capture, clock=clock, loop=loop)
+    stream = source_samples(moniker, capture=capture, clock=clock, loop=loop, pair=pair)
     # Connect now (a missing strap fails before the session starts): take the first sample.
     try:
         first = await asyncio.wait_for(anext(stream), first_sample_timeout_s)

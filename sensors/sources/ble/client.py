@@ -11,8 +11,14 @@ Per connection (:meth:`BleSource._connect_once`), using only bleak's public API 
 2. reads: Device Information, Body Sensor Location, Battery Level;
 3. notifications: Heart Rate Measurement, RSC Measurement, Battery Level (where offered);
 4. Polar PMD: subscribe to the control point (indications) and data, read the features, ask for the ACC
-   settings, start ACC at ``AccConfig`` (default 100 Hz, 8 G, 16 bit); a refusal becomes a ``pmd_error`` event
-   with a sentence naming what the strap refused and what it offers, and the session goes on without ACC.
+   settings, start ACC at ``AccConfig`` (default 100 Hz, 8 G, 16 bit). A PMD failure never costs the heart rate
+   subscribed in step 3: a refusal (named, with what the strap offers), a GATT error on a live link or a strap
+   without PMD becomes a ``pmd_error`` event whose sentence says what is lost and what to do, and the connection
+   goes on without ACC; a strap that refuses until it is paired is paired (bleak ``pair()``, ``paired`` event) and
+   asked once more, unless ``ClientConfig.pair`` is False (``--no-pair``).
+
+The strap is looked for first among the devices the OS holds connected (after a killed run BlueZ keeps the link and
+the strap does not advertise: ``reused_connection``), then by scanning.
 
 Every notification and read is written raw to the capture *before* it is decoded (a decoder bug never loses
 data), through one :class:`~sensors.samples.SampleDecoder`, so a replay of the capture yields the same samples.
@@ -38,7 +44,7 @@ from typing import Any
 from bleak import BleakClient
 from bleak.backends.characteristic import BleakGATTCharacteristic
 from bleak.backends.device import BLEDevice
-from bleak.exc import BleakError
+from bleak.exc import BleakDeviceNotFoundError, BleakError
 
 from sensors import uuids
 from sensors.capture import CaptureSink
@@ -55,7 +61,7 @@ from sensors.errors import DecodeError, SensorUnavailableError
 from sensors.events import SensorEventName
 from sensors.samples import Sample, SampleDecoder, SensorEvent
 from sensors.sources.ble.capabilities import Capabilities, from_services
-from sensors.sources.ble.diagnose import classify
+from sensors.sources.ble.diagnose import ADVICE_PAIR, classify, needs_pairing
 from sensors.sources.ble.policy import Backoff, ReconnectPolicy
 from sensors.sources.ble.scan import BleakBackends, find_device
 
@@ -123,10 +129,15 @@ class ClientConfig:
     connect_timeout_s: float = 20.0
     scan_timeout_s: float = 10.0
     request_timeout_s: float = 5.0
+    #: A disconnect that has not completed by then is given up (BlueZ may never confirm one interrupted mid-connect).
+    disconnect_timeout_s: float = 2.0
     #: How long :meth:`BleSource.start` keeps retrying a first connection that fails transiently.
     start_timeout_s: float = 60.0
-    #: Rescan for the device after this many failed reconnection attempts in a row (BlueZ forgets devices).
+    #: Rescan for the device after this many failed reconnection attempts in a row (BlueZ forgets devices); a
+    #: "device not found" rescans at once.
     rescan_every: int = 3
+    #: Pair (bond) with the strap when it refuses the accelerometer until paired, then retry once (``--no-pair``).
+    pair: bool = True
     policy: ReconnectPolicy = field(default_factory=ReconnectPolicy)
 
 
@@ -161,6 +172,24 @@ def pmd_sentence(response: PmdResponse, asked: AccConfig | None, offered: PmdSet
         if parts:
             sentence += f"; it offers {', '.join(parts)}"
     return sentence + "."
+
+
+#: What a session loses without the accelerometer (every PMD failure sentence ends with it).
+PMD_LOST = (
+    "the session goes on with heart rate only: no walk/run detection, so cues come by time and adherence is "
+    "'unknown'"
+)
+ADVICE_PMD_RETRY = "if it persists, switch the strap off and on (unclip it for 30 s) and run again"
+ADVICE_PMD_REFUSED = "ask for settings the strap offers (coach record --acc-rate, --acc-range)"
+ADVICE_NO_PMD = (
+    "a Polar H10 needs firmware 3.0 or later for it (update it in the Polar Flow or Polar Beat app); other "
+    "straps give heart rate only"
+)
+
+
+def pmd_failure_sentence(cause: str, advice: str) -> str:
+    """One line for a lost accelerometer: why (``cause``), what the session loses, what to do (``advice``)."""
+    return f"No accelerometer: {cause}; {PMD_LOST}. To fix: {advice}."
 
 
 class BleSource:
@@ -257,7 +286,9 @@ class BleSource:
             except SensorUnavailableError:
                 raise
             except TRANSIENT_ERRORS as exc:
-                fatal = classify(exc)
+                if isinstance(exc, BleakDeviceNotFoundError) and (self.address or self.name):
+                    self._device = None  # BlueZ forgot the device since the scan: scan again
+                fatal = None if isinstance(exc, BleakDeviceNotFoundError) else classify(exc)
                 if fatal is not None:
                     raise fatal from exc
                 self._event(SensorEventName.CONNECT_FAILED, reason=_reason(exc))
@@ -284,8 +315,7 @@ class BleSource:
                 with contextlib.suppress(*TRANSIENT_ERRORS, PmdRefused):
                     await self._pmd_request(client, PmdRequest.stop(MeasurementType.ACC), timeout_s=1.0)
                     self._event(SensorEventName.PMD_STOPPED, measurement="acc")
-            with contextlib.suppress(*TRANSIENT_ERRORS):
-                await client.disconnect()
+            await self._disconnect_quietly(client)
         if self.connected:
             self._mark_down("session ended")
         self._queue.put_nowait(None)
@@ -331,6 +361,10 @@ class BleSource:
                 # Anything else (a backend bug, an error bleak does not wrap) is retried too: a supervisor that
                 # died here would leave the session running without its strap, silently, until the end.
                 failures += 1
+                if isinstance(exc, BleakDeviceNotFoundError) and (self.address or self.name):
+                    self._device = (
+                        None  # BlueZ dropped the device object (~30 s after a drop): rescan at once
+                    )
                 self._event(SensorEventName.CONNECT_FAILED, reason=_reason(exc), attempt=backoff.attempts)
                 if isinstance(exc, RETRIED_ERRORS):
                     logger.info("reconnection attempt %d failed: %s", backoff.attempts, _reason(exc))
@@ -350,6 +384,17 @@ class BleSource:
             await self.clock.sleep(delay_s)
 
     async def _find(self) -> BLEDevice:
+        """The strap: one the OS holds connected already (a previous run that was killed: a connected strap does
+        not advertise, so no scan finds it), else the one a scan finds."""
+        held = await self._connected_device()
+        if held is not None:
+            logger.warning(
+                "%s is still connected in the Bluetooth stack (a previous run that was killed?): using that "
+                "connection",
+                held.name or held.address,
+            )
+            self._event(SensorEventName.REUSED_CONNECTION, name=held.name, address=held.address)
+            return held
         return await find_device(
             address=self.address,
             name=self.name if self.address is None else None,
@@ -357,6 +402,31 @@ class BleSource:
             backends=self.backends,
             sleep=self.clock.sleep,
         )
+
+    async def _connected_device(self) -> BLEDevice | None:
+        """A heart-rate device the OS reports connected that matches the moniker (bleak's ``BleakAdapter``, BlueZ
+        only today); None elsewhere, and with injected backends (the virtual strap)."""
+        if self.backends.scanner is not None or self.backends.client is not None:
+            return None
+        try:
+            from bleak import BleakAdapter
+
+            async with asyncio.timeout(self.config.request_timeout_s):
+                adapter = await BleakAdapter.get()
+                devices = await adapter.get_connected_devices([uuids.HEART_RATE_SERVICE])
+        except (Exception, TimeoutError) as exc:  # NotImplementedError, no stack: the scan reports it
+            logger.debug("no list of connected devices: %r", exc)
+            return None
+        for device in devices:
+            if self.address is not None and device.address.upper() == self.address.upper():
+                return device
+            if (
+                self.address is None
+                and self.name
+                and (device.name or "").casefold().startswith(self.name.casefold())
+            ):
+                return device
+        return None
 
     # ------------------------------------------------------------------------------------------ one connection
 
@@ -376,12 +446,19 @@ class BleSource:
             await self._setup(client)
         except BaseException:
             self._client = None
-            with contextlib.suppress(Exception):
-                await client.disconnect()
+            await self._disconnect_quietly(client)
             if self.connected:
                 self._mark_down("link lost during set-up")
             self._link_lost.set()  # the link is down: the supervisor must try again
             raise
+
+    async def _disconnect_quietly(self, client: BleakClient) -> None:
+        """Disconnect, ignoring failures, bounded by ``disconnect_timeout_s``."""
+        try:
+            async with asyncio.timeout(self.config.disconnect_timeout_s):
+                await client.disconnect()
+        except (Exception, TimeoutError) as exc:
+            logger.debug("disconnecting %s: %r", self.label, exc)
 
     async def _setup(self, client: BleakClient) -> None:
         self.mtu_ = await negotiate_mtu(client)
@@ -417,20 +494,95 @@ class BleSource:
             if char is not None and ("notify" in char.properties or "indicate" in char.properties):
                 await client.start_notify(char, self._notifier(char_uuid))
                 self._event(SensorEventName.SUBSCRIBED, char=char_uuid)
-        if caps.pmd and self.config.acc is not None:
-            await self._start_acc(client, self.config.acc)
+        if self.config.acc is not None:
+            if caps.pmd:
+                await self._start_acc(client, self.config.acc)
+            else:
+                name = self.device_name_ or client.address
+                self._pmd_failed(
+                    pmd_failure_sentence(
+                        f"{name} has no accelerometer stream (no Polar PMD service)", ADVICE_NO_PMD
+                    ),
+                    reason="no_pmd_service",
+                )
 
     async def _start_acc(self, client: BleakClient, acc: AccConfig) -> None:
+        """Subscribe to PMD and start ACC. A failure never costs the heart rate already flowing: a refusal or an
+        error on a link still up becomes a ``pmd_error`` event and a warning, and the connection goes on without
+        ACC; a strap that wants pairing is paired (unless ``config.pair`` is False) and asked once more. Only a lost
+        link propagates (the supervisor reconnects)."""
         services = client.services
         cp = services.get_characteristic(uuids.PMD_CONTROL_POINT)
         data = services.get_characteristic(uuids.PMD_DATA)
         if cp is None or data is None:
+            self._pmd_failed(
+                pmd_failure_sentence(
+                    "the strap's PMD service lacks its control point or data", ADVICE_NO_PMD
+                ),
+                reason="no_pmd_service",
+            )
             return
-        await client.start_notify(cp, self._on_cp)
-        await client.start_notify(data, self._notifier(uuids.PMD_DATA))
-        self._event(SensorEventName.SUBSCRIBED, char=uuids.PMD_DATA)
-        if "read" in cp.properties:
-            self._payload(uuids.PMD_CONTROL_POINT, bytes(await client.read_gatt_char(cp)))
+        subscribed = False
+        paired = False
+        while True:
+            try:
+                if not subscribed:
+                    await client.start_notify(cp, self._on_cp)
+                    await client.start_notify(data, self._notifier(uuids.PMD_DATA))
+                    self._event(SensorEventName.SUBSCRIBED, char=uuids.PMD_DATA)
+                    if "read" in cp.properties:
+                        self._payload(uuids.PMD_CONTROL_POINT, bytes(await client.read_gatt_char(cp)))
+                    subscribed = True
+                await self._acc_requests(client, acc)
+                return
+            except PmdRefused as refused:
+                cause = refused.sentence.rstrip(".")
+                self._pmd_failed(
+                    pmd_failure_sentence(cause[:1].lower() + cause[1:], ADVICE_PMD_REFUSED),
+                    status=refused.response.status,
+                    status_name=refused.response.status_name,
+                )
+                return
+            except TRANSIENT_ERRORS as exc:
+                if not client.is_connected:
+                    raise  # the link is gone: reconnect, as for any drop
+                if needs_pairing(exc) and not paired and self.config.pair:
+                    paired = True
+                    if await self._pair(client, exc):
+                        continue
+                    return
+                self._pmd_failed(self._pmd_error_sentence(exc), reason=_reason(exc))
+                return
+
+    def _pmd_error_sentence(self, exc: BaseException) -> str:
+        if needs_pairing(exc):
+            why = "the strap refuses the accelerometer until it is paired"
+            if not self.config.pair:
+                why += " (coach did not pair it: --no-pair, or coach doctor, which only checks)"
+            return pmd_failure_sentence(f"{why} ({_reason(exc)})", ADVICE_PAIR)
+        return pmd_failure_sentence(f"starting it failed ({_reason(exc)})", ADVICE_PMD_RETRY)
+
+    async def _pair(self, client: BleakClient, cause: BaseException) -> bool:
+        """Pair with the strap (it refused PMD with ``cause``); False (and a ``pmd_error``) when pairing fails."""
+        logger.warning(
+            "%s wants to be paired for the accelerometer: pairing now", self.device_name_ or self.label
+        )
+        try:
+            await client.pair()
+        except Exception as exc:
+            if not client.is_connected:
+                raise BleakError(f"Not connected (the link was lost while pairing: {_reason(exc)})") from exc
+            self._pmd_failed(
+                pmd_failure_sentence(f"pairing failed ({_reason(exc)}) after {_reason(cause)}", ADVICE_PAIR),
+                reason=_reason(exc),
+            )
+            return False
+        self._event(SensorEventName.PAIRED, address=client.address)
+        return True
+
+    async def _acc_requests(self, client: BleakClient, acc: AccConfig) -> None:
+        """Ask for the ACC settings, then start ACC fitted to them (a refusal raises :class:`PmdRefused` with its
+        sentence)."""
         offered: PmdSettings | None = None
         wanted = acc
         try:
@@ -445,17 +597,7 @@ class BleSource:
                 )
             response = await self._pmd_request(client, PmdRequest.start(MeasurementType.ACC, acc.settings()))
         except PmdRefused as refused:
-            sentence = pmd_sentence(refused.response, acc, offered)
-            self.pmd_error_ = sentence
-            logger.warning("%s", sentence)
-            self._event(
-                SensorEventName.PMD_ERROR,
-                measurement="acc",
-                status=refused.response.status,
-                status_name=refused.response.status_name,
-                text=sentence,
-            )
-            return
+            raise PmdRefused(refused.response, pmd_sentence(refused.response, acc, offered)) from None
         already = response.status == PmdStatus.ERROR_ALREADY_IN_STATE
         self.pmd_error_ = None
         extra: dict[str, Any] = {}
@@ -472,13 +614,23 @@ class BleSource:
             **extra,
         )
 
+    def _pmd_failed(self, sentence: str, **fields: Any) -> None:
+        """No ACC on this connection: remember the sentence (``pmd_error_``), record ``pmd_error``. The commands
+        print the sentence once as a warning (``coach record``, ``coach run``): logged here at INFO only."""
+        if sentence != self.pmd_error_:
+            logger.info("%s", sentence)
+        self.pmd_error_ = sentence
+        self._event(SensorEventName.PMD_ERROR, measurement="acc", text=sentence, **fields)
+
     async def _pmd_request(
         self, client: BleakClient, request: PmdRequest, timeout_s: float | None = None
     ) -> PmdResponse:
-        """Write ``request`` and wait for its response indication; a refusal raises :class:`PmdRefused`."""
+        """Write ``request`` and wait for its response indication, both within ``timeout_s``; a refusal raises
+        :class:`PmdRefused`."""
         timeout_s = self.config.request_timeout_s if timeout_s is None else timeout_s
-        await client.write_gatt_char(uuids.PMD_CONTROL_POINT, bytes(request), response=True)
+        # the write is bounded too: a stack that never answers it (a strap switched off mid-write) must not hang
         async with asyncio.timeout(timeout_s):
+            await client.write_gatt_char(uuids.PMD_CONTROL_POINT, bytes(request), response=True)
             while True:
                 get = asyncio.ensure_future(self._cp_responses.get())
                 lost = asyncio.ensure_future(self._link_lost.wait())

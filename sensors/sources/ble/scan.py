@@ -19,7 +19,7 @@ from bleak.backends.scanner import AdvertisementData, BaseBleakScanner
 
 from sensors.errors import BluetoothUnavailable, SensorNotFound, SensorUnavailableError
 from sensors.sources.ble.capabilities import Capabilities, from_advertisement
-from sensors.sources.ble.diagnose import ADVICE_NO_ADAPTER, ADVICE_NOT_FOUND, classify
+from sensors.sources.ble.diagnose import ADVICE_NO_ADAPTER, ADVICE_NOT_FOUND, busy, classify
 
 logger = logging.getLogger(__name__)
 
@@ -178,7 +178,7 @@ async def find_device(
 
 def _fatal(exc: BaseException) -> SensorUnavailableError:
     """Scanning errors are never transient for the caller: classify, else report the stack as unusable."""
-    classified = classify(exc)
+    classified = classify(exc) or busy(exc)
     if classified is not None:
         return classified
     return BluetoothUnavailable(f"scanning failed ({type(exc).__name__}: {exc})", ADVICE_NO_ADAPTER)

@@ -32,7 +32,7 @@ from bumble.device import Connection, Device
 from bumble.gatt import Characteristic, CharacteristicValue, Service
 
 from sensors.clock import Clock
-from sensors.codecs.pmd import PmdSettings
+from sensors.codecs.pmd import PmdSettings, PmdStatus
 from sensors.sources.virtual.link import CommandGuard
 from sensors.sources.virtual.pmd_server import FEATURES_ACC_ONLY, PmdServer
 from sensors.sources.virtual.script import StrapScript
@@ -108,6 +108,9 @@ class VirtualStrap:
         self.sent = 0
         self.lost = 0
         self.cp_write_delay_s = 0.0  # > 0 delays the ATT Write Response (tests: link lost during a write)
+        #: An ATT error code to answer every control point write with (tests: 0x05 Insufficient Authentication, a
+        #: strap that wants pairing for its accelerometer); None answers normally.
+        self.cp_write_error: int | None = None
         self.cp_writes: list[bytes] = []
         self.cp_written = asyncio.Event()
         self.advertise_enabled = True
@@ -321,6 +324,10 @@ class VirtualStrap:
         request = bytes(value)
         self.cp_writes.append(request)
         self.cp_written.set()
+        if self.cp_write_error is not None:
+            self.pmd.refused = PmdStatus.ERROR_NOT_SUPPORTED  # PMD is settled: the timeline may start
+            self._check_ready()
+            raise ATT_Error(self.cp_write_error)
         if self.cp_write_delay_s > 0:
             # An awaitable delays the ATT Write Response: the link can be lost while the write is pending.
             return asyncio.sleep(self.cp_write_delay_s)
