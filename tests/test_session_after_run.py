@@ -181,6 +181,20 @@ def test_an_unreadable_capture_is_one_note_and_the_live_figures(session: Path, t
     assert not (folder / AFTER_RUN_FILE).exists()
 
 
+def test_a_capture_without_accelerometer_gives_no_file_and_no_note(session: Path, tmp_path: Path) -> None:
+    """A heart-rate-only capture (``coach exercise`` with a strap, an H9): the live records are the figures."""
+    folder = _copy(session, tmp_path)
+    (folder / AFTER_RUN_FILE).unlink()
+    pmd_data = "fb005c82-02e7-f387-1cad-8acd2d8df0c8"
+    lines = (folder / "capture.jsonl").read_text().splitlines(keepends=True)
+    kept = [line for line in lines if pmd_data not in line]
+    assert len(kept) < len(lines) // 2 and any('"hex"' in line for line in kept)  # heart rate is left
+    (folder / "capture.jsonl").write_text("".join(kept))
+    read = read_session(folder)
+    assert read.after_run is None and read.warnings == [] and read.estimator == "live"
+    assert not (folder / AFTER_RUN_FILE).exists()
+
+
 def test_an_old_session_without_file_or_capture_still_reports(tmp_path: Path) -> None:
     folder = write_folder(tmp_path, hand_records())
     session = read_session(folder)

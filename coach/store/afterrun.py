@@ -48,8 +48,20 @@ class AfterRun:
     elapsed_s: float | None = None
 
 
-def capture_has_accelerometer(rec: Any) -> bool:
-    return rec.t_s is not None and rec.xyz_g is not None and len(rec.t_s) >= 2
+def capture_has_accelerometer(capture: Path) -> bool:
+    """Does ``capture`` hold accelerometer data (a payload of the PMD data characteristic)? Read up to the first
+    one; a heart-rate-only capture (``coach exercise`` with a strap, an H9) is read to its end and has none. A
+    damaged line is skipped here: the analysis reads the file strictly and says what is wrong."""
+    from sensors.capture import PayloadRecord, iter_capture
+    from sensors.errors import CaptureError
+    from sensors.uuids import PMD_DATA
+
+    try:
+        return any(
+            isinstance(r, PayloadRecord) and r.char == PMD_DATA for r in iter_capture(capture, lenient=True)
+        )
+    except (CaptureError, OSError):
+        return True  # not even a readable header: let the analysis say why
 
 
 def analyse_capture(capture: Path) -> AfterRun | None:
@@ -60,8 +72,10 @@ def analyse_capture(capture: Path) -> AfterRun | None:
 
     started = time.perf_counter()
     size = capture.stat().st_size
+    if not capture_has_accelerometer(capture):
+        return None
     rec = load_recording(capture, format="capture")
-    if not capture_has_accelerometer(rec):
+    if rec.t_s is None or rec.xyz_g is None:
         return None
     analysis = GaitAnalysis().analyze(rec.t_s, rec.xyz_g, foot_pod=rec.foot_pod, heart_rate=rec.heart_rate)
     # GaitSecond.t is on the capture's own time base (the session's): the live gait records' times
