@@ -19,6 +19,7 @@ import pytest
 from click.testing import CliRunner
 
 from coach.cli import cli
+from coach.report.html import render_html
 from coach.report.model import build_report, format_text, read_session, session_activity
 from coach.session.adherence import gait_rows
 from coach.signal import GaitAnalysis
@@ -95,6 +96,8 @@ def test_summary_and_report_use_it_and_differ_from_live_only_where_the_estimator
     assert report["session"]["estimator"] == "after-run" and as_live["session"]["estimator"] == "live"
     assert "cadence and walk/run: after the run" in format_text(report)
     assert "cadence and walk/run: as measured live" in format_text(as_live)
+    assert "steps/min, after the run" in render_html(report)
+    assert "steps/min, as measured live" in render_html(as_live)
     # the whole session: seconds by mode are the after-run file's, the live report's the gait records'
     assert {k: v for k, v in report["summary"]["seconds_by_mode"].items() if v} == dict(
         Counter(r["mode"] for r in after)
