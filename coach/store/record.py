@@ -253,16 +253,20 @@ class SessionRecord:
         self.folder.rmdir()
 
     def close(self, *, complete: bool = True) -> dict[str, Any]:
-        """Sync events.jsonl, analyse the capture after the run (after-run.jsonl, :meth:`analyse_after_run`), write
-        the final summary.json and close."""
+        """Sync events.jsonl and close it, write the final summary.json, analyse the capture after the run
+        (after-run.jsonl, :meth:`analyse_after_run`) and, with that, write summary.json again with its figures."""
         if self._events is not None:
             self._sync()
             with contextlib.suppress(OSError):  # a disk-full buffer that cannot be flushed any more
                 self._events.close()
             self._events = None
         self.completed = complete
-        self.analyse_after_run()
-        return self.write_summary(complete=complete)
+        summary = self.write_summary(
+            complete=complete
+        )  # final at once: a second Ctrl-C in the analysis keeps it
+        if self.analyse_after_run() is not None:
+            summary = self.write_summary(complete=complete)
+        return summary
 
     def analyse_after_run(self) -> AfterRun | None:
         """Write after-run.jsonl from capture.jsonl when it has an accelerometer (:func:`write_after_run`). The
