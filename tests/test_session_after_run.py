@@ -169,6 +169,24 @@ def test_a_file_from_an_earlier_capture_is_made_again(session: Path, tmp_path: P
     assert (folder / AFTER_RUN_FILE).read_bytes() == (session / AFTER_RUN_FILE).read_bytes()
 
 
+def test_a_folder_that_cannot_be_written_still_gets_the_after_run_figures(
+    session: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = _copy(session, tmp_path)
+    (folder / AFTER_RUN_FILE).unlink()
+
+    def full(*args: Any, **kwargs: Any) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr("coach.store.afterrun.os.replace", full)
+    read = read_session(folder)
+    assert read.after_run == _lines(session / AFTER_RUN_FILE)[1:] and read.estimator == "after-run"
+    assert read.warnings == [
+        "cannot write after-run.jsonl (No space left on device): the after-run figures are this report's only"
+    ]
+    assert not (folder / AFTER_RUN_FILE).exists() and not list(folder.glob(".*.tmp"))
+
+
 def test_an_unreadable_capture_is_one_note_and_the_live_figures(session: Path, tmp_path: Path) -> None:
     folder = _copy(session, tmp_path)
     (folder / AFTER_RUN_FILE).unlink()

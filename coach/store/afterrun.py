@@ -104,15 +104,20 @@ def analyse_capture(capture: Path) -> AfterRun | None:
 
 
 def write_after_run(folder: Path) -> AfterRun | None:
-    """Analyse ``folder``'s capture.jsonl and write after-run.jsonl (0600, temp file + rename); None (nothing
+    """Analyse ``folder``'s capture.jsonl and write after-run.jsonl (:func:`save_after_run`); None (nothing
     written) without a capture or without an accelerometer in it. Errors as :func:`analyse_capture`, and
     ``OSError`` when the file cannot be written."""
     capture = Path(folder) / CAPTURE_FILE
     if not capture.is_file():
         return None
     result = analyse_capture(capture)
-    if result is None:
-        return None
+    if result is not None:
+        save_after_run(folder, result)
+    return result
+
+
+def save_after_run(folder: Path, result: AfterRun) -> None:
+    """Write ``result`` as ``folder``/after-run.jsonl: user-only (0600), through a temp file renamed over it."""
     path = Path(folder) / AFTER_RUN_FILE
     tmp = path.with_name(f".{AFTER_RUN_FILE}.tmp")
     try:
@@ -129,7 +134,6 @@ def write_after_run(folder: Path) -> AfterRun | None:
             tmp.unlink()
         raise
     logger.info("%s: %d after-run seconds in %.2f s", path, len(result.rows), result.elapsed_s or 0.0)
-    return result
 
 
 def read_after_run(folder: Path) -> AfterRun | None:
@@ -177,16 +181,19 @@ def load_after_run(folder: Path) -> tuple[AfterRun | None, str | None]:
     if not (folder / CAPTURE_FILE).is_file():
         return None, None
     try:
-        return write_after_run(folder), None
-    except OSError as exc:
-        try:
-            made = analyse_capture(folder / CAPTURE_FILE)
-        except (CoachError, ValueError, OSError) as again:
-            return None, _fallback(again)
-        note = f"cannot write {AFTER_RUN_FILE} ({exc.strerror or exc}): the after-run analysis was made for this report only"
-        return made, note
-    except (CoachError, ValueError) as exc:
+        made = analyse_capture(folder / CAPTURE_FILE)
+    except (CoachError, ValueError, OSError) as exc:
         return None, _fallback(exc)
+    if made is None:
+        return None, None
+    try:
+        save_after_run(folder, made)
+    except OSError as exc:
+        return (
+            made,
+            f"cannot write {AFTER_RUN_FILE} ({exc.strerror or exc}): the after-run figures are this report's only",
+        )
+    return made, None
 
 
 def _fallback(exc: BaseException) -> str:
