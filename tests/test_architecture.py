@@ -51,6 +51,7 @@ IO_MODULES = (
     "coach.session.runner",
     "coach.session.shell",
     "coach.store.record",
+    "coach.store.afterrun",
     "coach.store.database",
     "coach.store.index",
     "coach.store.importer",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import io
+import json
 import re
 import statistics
 from datetime import UTC, datetime, timedelta
@@ -34,11 +35,30 @@ def _gait(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [r for r in records if r["kind"] == "gait"]
 
 
-def _check_against_events(report: dict[str, Any], records: list[dict[str, Any]]) -> int:
-    """Recompute every interval's numbers straight from the events; return how many intervals were checked."""
+def _seconds(records: list[dict[str, Any]], after_run: list[dict[str, Any]] | None) -> list[dict[str, Any]]:
+    """The seconds the report's figures should use: the gait records, or with an after-run file its seconds (mode,
+    cadence) with the heart rate of the gait record of the same second (same time to the millisecond)."""
+    gait = _gait(records)
+    if after_run is None:
+        return gait
+    hr = {round(g["t"], 3): g["hr_bpm"] for g in gait}
+    return [{**a, "hr_bpm": hr.get(round(a["t"], 3))} for a in after_run]
+
+
+def _after_run_file(folder: Path) -> list[dict[str, Any]] | None:
+    """The seconds of the folder's after-run.jsonl, read here on their own (None without the file)."""
+    path = folder / "after-run.jsonl"
+    return [json.loads(line) for line in path.read_text().splitlines()[1:]] if path.is_file() else None
+
+
+def _check_against_events(
+    report: dict[str, Any], records: list[dict[str, Any]], after_run: list[dict[str, Any]] | None = None
+) -> int:
+    """Recompute every interval's numbers straight from the events (and the after-run file, when the session has
+    one); return how many intervals were checked."""
     starts = {r["index"]: r["t"] for r in records if r["kind"] == "interval_start"}
     ends = {r["index"]: r for r in records if r["kind"] == "interval_end"}
-    gait = _gait(records)
+    gait = _seconds(records, after_run)
     checked = 0
     for iv in report["intervals"]:
         i = iv["index"]
@@ -186,7 +206,7 @@ def test_pending_pain_prompts(tmp_path: Path) -> None:
 def _round_trip(folder: Path) -> None:
     session = read_session(folder)
     activity = session_activity(session)
-    gait = _gait(session.records)
+    gait = _seconds(session.records, _after_run_file(folder))  # the export is the report's seconds
     assert len(activity.records) == len(gait) > 0
     started = [r for r in session.records if r["kind"] == "interval_start"]
     assert len(activity.laps) == len(started)
@@ -277,7 +297,9 @@ def test_runner_sessions_report_numbers_match_the_events(runner_sessions: Path) 
     for folder in folders:
         session = read_session(folder)
         report = build_report(session)
-        assert _check_against_events(report, session.records) >= 2
+        after_run = _after_run_file(folder)
+        assert after_run and session.after_run == after_run and report["session"]["estimator"] == "after-run"
+        assert _check_against_events(report, session.records, after_run) >= 2
         complete.append(report["session"]["complete"])
         _round_trip(folder)
         # overall adherence: the interval shares weighted by duration (seconds with no signal count neither way)

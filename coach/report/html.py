@@ -663,6 +663,11 @@ def render_exercise_html(report: Mapping[str, Any]) -> str:
     return page(f"coach report {s['id']}", "\n".join(p for p in parts if p), css=REPORT_CSS)
 
 
+def _estimator(session: Mapping[str, Any]) -> str:
+    """``after-run`` or ``live`` (a report model made before the field: imports were after the run)."""
+    return str(session.get("estimator") or ("after-run" if session.get("imported") else "live"))
+
+
 def render_html(report: Mapping[str, Any]) -> str:
     """The whole page as a string (a guided exercise routine: :func:`render_exercise_html`)."""
     s, m = report["session"], report["summary"]
@@ -695,7 +700,13 @@ def render_html(report: Mapping[str, Any]) -> str:
                 else ""
             ),
         ),
-        (f"{_f(m['cadence_walk_spm'])} / {_f(m['cadence_run_spm'])}", "cadence walk / run (steps/min)"),
+        (
+            f"{_f(m['cadence_walk_spm'])} / {_f(m['cadence_run_spm'])}",
+            # which estimator cadence and walk/run come from (docs/report.md)
+            "cadence walk / run (steps/min, "
+            + ("after the run" if _estimator(s) == "after-run" else "as measured live")
+            + ")",
+        ),
         (
             f"{_f(m['hr_mean_bpm'])} / {_f(m['hr_max_bpm'])}",
             "heart rate mean / max (bpm)"

@@ -71,6 +71,14 @@ class SessionFolder:
     records: list[dict[str, Any]]
     summary: dict[str, Any] | None = None
     warnings: list[str] = field(default_factory=list)
+    #: The seconds of after-run.jsonl (:mod:`coach.store.afterrun`): mode and cadence after the run; None without.
+    after_run: list[dict[str, Any]] | None = None
+
+    @property
+    def estimator(self) -> str:
+        """Which estimator the cadence and walk/run figures come from: ``after-run`` (the after-run file, or an
+        import, which writes the after-run analysis as its gait records) or ``live`` (what the coach saw)."""
+        return "after-run" if self.after_run or self.start.get("imported") else "live"
 
     @property
     def start(self) -> dict[str, Any]:
@@ -104,8 +112,14 @@ def read_jsonl(path: Path) -> tuple[list[dict[str, Any]], list[str]]:
     return out, warnings
 
 
-def read_session(folder: str | Path) -> SessionFolder:
-    """Read a session folder (events.jsonl required, summary.json optional)."""
+def read_session(folder: str | Path, *, after_run: bool = True) -> SessionFolder:
+    """Read a session folder (events.jsonl required, summary.json and after-run.jsonl optional).
+
+    With ``after_run`` the after-run analysis of the session's capture is read, or made and written when it is
+    missing (a killed session: :func:`coach.store.afterrun.load_after_run`); a failure is one warning, and the
+    figures are then the live ones."""
+    from coach.store.afterrun import load_after_run
+
     path = Path(folder)
     if not path.is_dir():
         raise InputError(f"{path}: not a session folder")
@@ -120,7 +134,13 @@ def read_session(folder: str | Path) -> SessionFolder:
             summary = loaded if isinstance(loaded, dict) else None
         except (ValueError, OSError) as exc:
             warnings.append(f"summary.json unreadable ({exc}); rebuilt from events.jsonl")
-    return SessionFolder(path, records, summary, warnings)
+    rows: list[dict[str, Any]] | None = None
+    if after_run:
+        made, note = load_after_run(path)
+        rows = made.rows if made is not None else None
+        if note:
+            warnings.append(note)
+    return SessionFolder(path, records, summary, warnings, rows)
 
 
 # ------------------------------------------------------------------------------------------------ helpers
@@ -318,7 +338,7 @@ def build_report(
     ``previous``: earlier sessions' history rows (oldest first); ``decision``: the progression decision dict."""
     recs = session.records
     start = session.start
-    rows = gait_rows(recs)
+    rows = gait_rows(recs, session.after_run)
     end = next((r for r in reversed(recs) if r.get("kind") == RecordKind.SESSION_END), None)
     last_t = max((float(r["t"]) for r in recs if _num(r.get("t")) is not None), default=0.0)
     summary = session.summary or {}
@@ -402,6 +422,8 @@ def build_report(
             "exercises": list(start.get("exercises") or []),
             "dose_level": start.get("dose_level"),
             "note": start.get("note"),
+            # cadence and walk/run: "after-run" (the after-the-run analysis) or "live" (docs/report.md)
+            "estimator": session.estimator,
             "complete": bool(complete),
             "end_reason": end_reason,
             "duration_s": _r(duration if duration is not None else last_t, 1),
@@ -464,7 +486,7 @@ def session_activity(session: SessionFolder) -> Activity:
         raise InputError(f"{session.folder}: session_start has no valid started_at") from None
     if started.tzinfo is None:
         started = started.replace(tzinfo=UTC)
-    rows = gait_rows(session.records)
+    rows = gait_rows(session.records, session.after_run)
     # What a gait record may carry beyond the report's rows: an imported GPS run's distance, speed and position
     # (docs/formats/events.md). Dropping them here was why a re-exported GPS run lost its distance and speed.
     motion = {
@@ -541,7 +563,11 @@ def format_text(report: Mapping[str, Any]) -> str:
         ),
         # which estimator the cadence and mode figures come from (docs/signal.md, "Two estimators")
         "  cadence and walk/run: "
-        + ("after the run (windows centred on each second)" if s["imported"] else "as measured live"),
+        + (
+            "after the run (windows centred on each second)"
+            if s.get("estimator", "after-run" if s["imported"] else "live") == "after-run"
+            else "as measured live"
+        ),
         f"  {'#':>2}  {'plan':<10}  {'detected':<14}  {'followed':>8}  {'comply':>6}  {'cadence':>9}  "
         f"{'HR mean/max':>11}  {'HR rec':>7}",
     ]

@@ -6,8 +6,11 @@ rate) comes from :func:`interval_stats` over per-second rows ``{t, mode, cadence
 
 - the session engine (:mod:`coach.session.engine`), live, over the rows it accounted each session second (what it knew at that
   second: the detected mode lags the body by the detection delay) -> the ``interval_end`` records of events.jsonl;
-- summary.json (:mod:`coach.store.record`) and the report (:mod:`coach.report.model`), after the run, over the ``gait``
-  records counted by their own time (each detected second where it happened) -> the figures a runner and a physio see;
+- summary.json (:mod:`coach.store.record`) and the report (:mod:`coach.report.model`), after the run, over the rows
+  of :func:`gait_rows` counted by their own time (each detected second where it happened) -> the figures a runner and
+  a physio see. Mode and cadence come from the after-the-run analysis of the session's capture
+  (after-run.jsonl, :mod:`coach.store.afterrun`) when there is one, else from the live ``gait`` records; heart rate
+  always comes from the ``gait`` records (cleaned);
 - the live display, through :func:`live_status` (the same :func:`matches` rule on the engine's settled mode).
 
 So the live and after-the-run figures differ only by which seconds they see, never by the rule.
@@ -15,6 +18,7 @@ So the live and after-the-run figures differ only by which seconds they see, nev
 
 from __future__ import annotations
 
+import bisect
 import math
 import statistics
 from collections.abc import Iterable, Mapping, Sequence
@@ -59,13 +63,51 @@ def _num(value: Any) -> float | None:
     return f if math.isfinite(f) else None
 
 
-def gait_rows(records: Iterable[Mapping[str, Any]]) -> list[GaitRow]:
-    """The per-second ``gait`` records of events.jsonl as rows, in time order (unknown modes become ``unknown``).
+def gait_rows(
+    records: Iterable[Mapping[str, Any]], after_run: Sequence[Mapping[str, Any]] | None = None
+) -> list[GaitRow]:
+    """The rows every after-the-run figure is computed from, one a second in time order (unknown modes become
+    ``unknown``). The one place that decides which seconds those figures use:
+
+    - ``after_run`` given (the seconds of after-run.jsonl, :mod:`coach.store.afterrun`): one row per after-run second
+      with its mode and cadence, and the heart rate of the ``gait`` record of the same second (:func:`_same_second`);
+    - else the per-second ``gait`` records of events.jsonl (what the coach saw live, or what an import wrote).
 
     ``hr_bpm`` is the cleaned heart rate: as recorded when the session cleaned it live (its gait records carry
     ``hr_samples``); otherwise (an import, a session recorded before the cleaning) the recorded values go through
     the same :class:`~coach.signal.heart.CausalHrCleaner` here (:func:`hr_cleaning`)."""
-    return _gait_rows(records)[0]
+    live = _gait_rows(records)[0]
+    if not after_run:
+        return live
+    times = [r["t"] for r in live]
+    rows: list[GaitRow] = []
+    for a in after_run:
+        t = _num(a.get("t"))
+        if t is None:
+            continue
+        k = _same_second(times, t)
+        rows.append(
+            GaitRow(
+                t=t,
+                mode=as_mode(a.get("mode")),
+                cadence_spm=_num(a.get("cadence_spm")),
+                hr_bpm=None if k is None else live[k]["hr_bpm"],
+            )
+        )
+    rows.sort(key=lambda x: x["t"])
+    return rows
+
+
+#: An after-run second and a live ``gait`` record are the same second when their times differ by less than this
+#: (both are the estimator's one-second grid on the capture's time base, so they are equal to the millisecond).
+SAME_SECOND_S = 0.5
+
+
+def _same_second(times: Sequence[float], t: float) -> int | None:
+    """Index of the time in sorted ``times`` nearest ``t`` if within :data:`SAME_SECOND_S`, else None."""
+    k = bisect.bisect_left(times, t)
+    best = min((j for j in (k - 1, k) if 0 <= j < len(times)), key=lambda j: abs(times[j] - t), default=None)
+    return best if best is not None and abs(times[best] - t) < SAME_SECOND_S else None
 
 
 def hr_cleaning(records: Iterable[Mapping[str, Any]]) -> tuple[float | None, int]:
@@ -195,11 +237,14 @@ def event_figures(stats: IntervalStats) -> dict[str, Any]:
     }
 
 
-def after_run_intervals(records: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+def after_run_intervals(
+    records: Sequence[Mapping[str, Any]], after_run: Sequence[Mapping[str, Any]] | None = None
+) -> list[dict[str, Any]]:
     """summary.json's intervals: each ``interval_end`` record with its figures recomputed by :func:`interval_stats`
-    over the gait records counted by their own time (as the report does); the engine's live figures stay under
-    ``live``. An interval without gait records keeps the live figures."""
-    rows = gait_rows(records)
+    over the rows of :func:`gait_rows` (``after_run``: the after-run seconds, when there are) counted by their own
+    time (as the report does); the engine's live figures stay under ``live``. An interval without rows keeps the
+    live figures."""
+    rows = gait_rows(records, after_run)
     out: list[dict[str, Any]] = []
     for rec in records:
         if rec.get("kind") != RecordKind.INTERVAL_END:

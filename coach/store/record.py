@@ -3,7 +3,8 @@
 The folder is user-only (0700), every file 0600. events.jsonl is appended line by line, flushed to the OS at once
 and fsynced at least once a second, so a killed session leaves every line written so far readable (at most the last
 line torn). summary.json is replaced atomically (temp file + rename) every ``summary_interval_s`` and at the end,
-with ``"complete": false`` until the session ends.
+with ``"complete": false`` until the session ends. At the end (:meth:`SessionRecord.close`) the capture is analysed
+after the run into after-run.jsonl (:mod:`coach.store.afterrun`), and the final summary.json's figures use it.
 """
 
 from __future__ import annotations
@@ -19,8 +20,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
 
-from coach.errors import StorageError
+from coach.errors import CoachError, StorageError
 from coach.session.adherence import after_run_intervals, hr_cleaning, weighted_adherence
+from coach.store.afterrun import AFTER_RUN_FILE, AfterRun, write_after_run
 from sensors.capture import make_private_dirs
 
 logger = logging.getLogger(__name__)
@@ -107,6 +109,8 @@ class SessionRecord:
         self.records: list[dict[str, Any]] = []
         self.meta: dict[str, Any] = {}
         self.completed = False
+        #: The after-the-run analysis of the capture, made by :meth:`close` (None before, or without one).
+        self.after_run: AfterRun | None = None
 
     @property
     def closed(self) -> bool:
@@ -174,7 +178,8 @@ class SessionRecord:
 
     def summary(self, *, complete: bool) -> dict[str, Any]:
         """summary.json built from the records written so far (docs/formats/events.md)."""
-        intervals = after_run_intervals(self.records)
+        after = self.after_run.rows if self.after_run is not None else None
+        intervals = after_run_intervals(self.records, after)
         cues = [r for r in self.records if r["kind"] == "cue"]
         spoken = [c for c in cues if not c.get("dropped")]
         end = next((r for r in reversed(self.records) if r["kind"] == "session_end"), None)
@@ -210,7 +215,13 @@ class SessionRecord:
             "time_to_comply_median_s": round(statistics.median(comply), 2) if comply else None,
             "hr_samples": hr_seen,
             "hr_share_rejected": None if hr_rejected is None else round(hr_rejected, 3),
-            "files": {"capture": "capture.jsonl", "events": "events.jsonl"},
+            # which estimator the intervals' mode and cadence figures come from (docs/signal.md, "Two estimators")
+            "estimator": "after-run" if after else "live",
+            "files": {
+                "capture": "capture.jsonl",
+                "events": "events.jsonl",
+                **({"after_run": AFTER_RUN_FILE} if after else {}),
+            },
         }
 
     def write_summary(self, *, complete: bool) -> dict[str, Any]:
@@ -242,11 +253,28 @@ class SessionRecord:
         self.folder.rmdir()
 
     def close(self, *, complete: bool = True) -> dict[str, Any]:
-        """Sync events.jsonl, write the final summary.json and close."""
+        """Sync events.jsonl and close it, write the final summary.json, analyse the capture after the run
+        (after-run.jsonl, :meth:`analyse_after_run`) and, with that, write summary.json again with its figures."""
         if self._events is not None:
             self._sync()
             with contextlib.suppress(OSError):  # a disk-full buffer that cannot be flushed any more
                 self._events.close()
             self._events = None
         self.completed = complete
-        return self.write_summary(complete=complete)
+        summary = self.write_summary(
+            complete=complete
+        )  # final at once: a second Ctrl-C in the analysis keeps it
+        if self.analyse_after_run() is not None:
+            summary = self.write_summary(complete=complete)
+        return summary
+
+    def analyse_after_run(self) -> AfterRun | None:
+        """Write after-run.jsonl from capture.jsonl when it has an accelerometer (:func:`write_after_run`). The
+        capture writer hands every record to the OS as it is written, so the file read here is whole. A failure
+        is logged, never raised: the summary then keeps the live figures, and the first report tries again."""
+        try:
+            self.after_run = write_after_run(self.folder)
+        except (CoachError, ValueError, OSError) as exc:
+            logger.warning("after-run analysis of %s failed: %s", self.capture_path, exc)
+            self.after_run = None
+        return self.after_run
