@@ -550,3 +550,35 @@ def test_rows_indexed_by_an_older_coach_are_indexed_again_once(tmp_path: Path) -
         row = db.session(sid)
         assert row_activity(row) == WALK and row_brisk_s(row) == 16 * 60.0
         assert [e.score for e in db.pain(sid)] == [1.0]
+
+
+def test_after_a_first_rehearsal_the_next_step_is_the_walking_base(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A new back-pain runner's first session (here a replayed rehearsal of stage 1): the end-of-run summary, the
+    text report and the page say what `coach plan` says, a walking-base walk, not "start at stage 1"."""
+    data = tmp_path / "data"
+    with sessions_on_virtual_time(monkeypatch):
+        out = _run(
+            "run",
+            "--sensor",
+            f"replay:{FIXTURE}",
+            "--programme",
+            "back-pain",
+            "--stage",
+            "1",
+            "--speed",
+            "100",
+            "--voice",
+            "none",
+            "--data-dir",
+            str(data),
+        )
+    assert "next: walking base W1, a walk with 15 min at brisk cadence (coach walk)" in out, out
+    assert "next: stage 1" not in out
+    report = _run("report", "latest", "--data-dir", str(data))
+    assert "next: walking base W1" in report
+    html = tmp_path / "r.html"
+    _run("report", "latest", "--html", str(html), "--data-dir", str(data))
+    assert "Next session: walking base W1, a walk with 15 min at brisk cadence" in html.read_text()
+    assert "Current stage: walking base W1" in _run("plan", "--data-dir", str(data))

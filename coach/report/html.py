@@ -728,9 +728,20 @@ def render_html(report: Mapping[str, Any]) -> str:
             "step_back": "Step back",
             "stop": "Pause and see your physio",
         }.get(dec["action"], dec["action"])
+        base = dec.get("walking_base")
+        if base:
+            target = f"{base['target_min']:g}"
+            next_html = (
+                f"<b>Next session: walking base {esc(base['step'])}, a walk with {esc(target)} min at brisk cadence "
+                f"(coach walk).</b> {' '.join(esc(r) for r in base['reasons'])}"
+            )
+        else:
+            next_html = (
+                f"<b>Next session: {esc(action)}, stage {esc(dec['next_stage'])}.</b> "
+                f"{' '.join(esc(r) for r in dec['reasons'])}"
+            )
         dec_html = (
-            f'<div class="decision {esc(dec["action"])}"><b>Next session: {esc(action)}, stage {esc(dec["next_stage"])}.'
-            f"</b> {' '.join(esc(r) for r in dec['reasons'])}"
+            f'<div class="decision {esc(dec["action"])}">{next_html}'
             + (
                 " <i>This session was "
                 + str(s.get("rehearsal_reason"))

@@ -640,11 +640,17 @@ def _exercise_lines(report: Mapping[str, Any]) -> list[str]:
 
 
 def next_step_line(report: Mapping[str, Any], dec: Mapping[str, Any]) -> str:
-    """The "next: stage N (...)" line of a report model's progression decision ``dec``; says so when the session
+    """The "next: stage N (...)" line of a report model's progression decision ``dec`` (or "next: walking base
+    W1 ..." while the runner is at the programme's walking base: ``dec["walking_base"]``); says so when the session
     was a rehearsal that does not count."""
-    line = (
-        f"  next: stage {dec['next_stage']} ({dec['action'].replace('_', ' ')}): {' '.join(dec['reasons'])}"
-    )
+    base = dec.get("walking_base")
+    if base:
+        line = (
+            f"  next: walking base {base['step']}, a walk with {base['target_min']:g} min at brisk cadence "
+            f"(coach walk): {' '.join(base['reasons'])}"
+        )
+    else:
+        line = f"  next: stage {dec['next_stage']} ({dec['action'].replace('_', ' ')}): {' '.join(dec['reasons'])}"
     s = report.get("session") or {}
     if s.get("rehearsal"):
         line += (

@@ -554,6 +554,15 @@ def report_for(db: Database, session_id: str) -> dict[str, Any]:
     if row["stage"] is not None:
         d = decision_for(db, row["programme"], until=row["id"])
         decision = asdict(d) | {"reasons": list(d.reasons)}
+        gate = walking_base_for(db, session_programme(db, row["programme"], row["id"]))
+        if gate is not None and not gate.ready and rows and rows[-1]["id"] == row["id"]:
+            # the latest session of a runner still at the walking base (a demo, a rehearsal): the next step is a
+            # walk, as `coach plan` says, not stage 1
+            decision["walking_base"] = {
+                "step": gate.step_name,
+                "target_min": gate.target_min,
+                "reasons": list(gate.reasons),
+            }
     return build_report(session, pain=pain_model(db, row), previous=previous, decision=decision)
 
 
