@@ -182,6 +182,8 @@ class SeenSensor:
     heart_rate: bool
     offers: str
     usable: bool
+    #: Not advertising but held connected by the OS (a run that was killed): a run uses that connection.
+    held: bool = False
 
     def label(self) -> str:
         return f"{self.name or '(no name)'} [{self.address}]"
@@ -230,6 +232,8 @@ class StreamOutcome:
     pmd_error: Mapping[str, Any] | None = None
     error: str | None = None
     advice: str = ""
+    #: Why each failed connection attempt before the one that worked failed (the client retries within its budget).
+    connect_failures: tuple[str, ...] = ()
     #: The strap refused until it is paired (the connection's error, or the PMD refusal, says so); the probe
     #: decides it with sensors.sources.ble.diagnose and hands over the advice to give then.
     needs_pairing: bool = False
@@ -413,6 +417,12 @@ def check_strap(view: ScanView, wanted: SensorWanted | None) -> Check:
                 EXIT_SENSOR,
             )
         best = exact[0]
+    if best.held:
+        return ok(
+            "strap",
+            f"{best.label()} is still connected in the Bluetooth stack (a run that was killed?) and does not "
+            "advertise: coach uses that connection",
+        )
     rssi = f"{best.rssi_dbm} dBm" if best.rssi_dbm is not None else "signal unknown"
     finding = f"{best.label()} at {rssi}, offers {best.offers}"
     if best.rssi_dbm is not None and best.rssi_dbm < WEAK_RSSI_DBM:
@@ -443,13 +453,17 @@ def check_heart_rate(outcome: StreamOutcome | None) -> Check:
     low, high = min(outcome.hr_bpm), max(outcome.hr_bpm)
     span = f"{low}" if low == high else f"{low}-{high}"
     finding = f"{n} readings in {outcome.window_s:g} s, {span} bpm"
+    retried = ""
+    if outcome.connect_failures:
+        retried = f" (connected after {len(outcome.connect_failures)} failed attempt(s): "
+        retried += "; ".join(outcome.connect_failures) + ")"
     if outcome.contact and all(c is False for c in outcome.contact):
-        return warn("heart-rate", finding + ", but no skin contact", ADVICE_HR_CONTACT)
+        return warn("heart-rate", finding + ", but no skin contact" + retried, ADVICE_HR_CONTACT)
     if n < MIN_HR_NOTIFICATIONS:
-        return warn("heart-rate", finding + " (fewer than expected)", ADVICE_WEAK_SIGNAL)
+        return warn("heart-rate", finding + " (fewer than expected)" + retried, ADVICE_WEAK_SIGNAL)
     if any(c is True for c in outcome.contact):
         finding += ", skin contact"
-    return ok("heart-rate", finding)
+    return ok("heart-rate", finding + retried)
 
 
 def check_pmd(outcome: StreamOutcome | None) -> Check:

@@ -254,6 +254,19 @@ def seen_sensor(result: ScanResult) -> SeenSensor:
     )
 
 
+def held_sensor(name: str | None, address: str) -> SeenSensor:
+    """A heart-rate device the OS holds connected (listed by its heart-rate service: no advertisement to read)."""
+    return SeenSensor(
+        name=name,
+        address=address,
+        rssi_dbm=None,
+        heart_rate=True,
+        offers="heart rate",
+        usable=True,
+        held=True,
+    )
+
+
 class BleProbe(Protocol):
     """What the doctor asks of Bluetooth."""
 
@@ -285,7 +298,7 @@ class BleakProbe:
 
     async def scan(self, timeout_s: float) -> ScanView:
         from sensors.sources.ble.diagnose import ADVICE_NOT_FOUND
-        from sensors.sources.ble.scan import scan
+        from sensors.sources.ble.scan import held_devices, scan
 
         self.scan_timeout_s = max(timeout_s, self.scan_timeout_s)
         try:
@@ -293,12 +306,13 @@ class BleakProbe:
         except SensorUnavailableError as exc:
             return ScanView(bluetooth_status(exc), timeout_s=timeout_s, advice_not_found=ADVICE_NOT_FOUND)
         status = BluetoothStatus(BluetoothKind.VIRTUAL) if self.virtual else BluetoothStatus(BluetoothKind.OK)
-        return ScanView(
-            status,
-            tuple(seen_sensor(r) for r in results),
-            timeout_s=timeout_s,
-            advice_not_found=ADVICE_NOT_FOUND,
-        )
+        seen = [seen_sensor(r) for r in results]
+        # a strap the OS still holds connected does not advertise; the client finds it the same way
+        listed = {s.address.upper() for s in seen}
+        for device in await held_devices(backends=self.backends, timeout_s=timeout_s):
+            if device.address.upper() not in listed:
+                seen.append(held_sensor(device.name, device.address))
+        return ScanView(status, tuple(seen), timeout_s=timeout_s, advice_not_found=ADVICE_NOT_FOUND)
 
     def _config(self) -> ClientConfig:
         from sensors.sources.ble.client import ClientConfig
@@ -372,6 +386,9 @@ class BleakProbe:
             has_rsc=caps.rsc if caps is not None else False,
             pmd_started=_last_fields(events, SensorEventName.PMD_STARTED),
             pmd_error=pmd_error,
+            connect_failures=tuple(
+                str(e.fields.get("reason", "")) for e in events if e.event == SensorEventName.CONNECT_FAILED
+            ),
             needs_pairing=bool(refusal) and pairing_needed(text=refusal),
             pair_advice=pair_advice(),
         )
