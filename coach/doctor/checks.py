@@ -390,11 +390,25 @@ def strap_candidates(view: ScanView, wanted: SensorWanted | None) -> list[SeenSe
     return sorted(straps, key=lambda s: -(s.rssi_dbm if s.rssi_dbm is not None else -999))
 
 
+def chosen_strap(view: ScanView, wanted: SensorWanted | None) -> SeenSensor | None:
+    """The one sensor the doctor connects to (by its address: the scan already chose it), or None: none seen, or a
+    name that matches several, none of them exactly (the client's rule, sensors.sources.ble.scan.find_device: the
+    one sensor named exactly so, else refuse)."""
+    found = strap_candidates(view, wanted)
+    if not found:
+        return None
+    if wanted is not None and wanted.name is not None and len(found) > 1:
+        exact = [s for s in found if (s.name or "").casefold() == wanted.name.casefold()]
+        return exact[0] if len(exact) == 1 else None
+    return found[0]
+
+
 def check_strap(view: ScanView, wanted: SensorWanted | None) -> Check:
     """The strap advertises, with its signal strength."""
     if view.bluetooth.kind not in (BluetoothKind.OK, BluetoothKind.VIRTUAL):
         return skip("strap", "not checked: no scan (above)")
     found = strap_candidates(view, wanted)
+    best = chosen_strap(view, wanted)
     if not found:
         what = f"no sensor with {wanted.describe()}" if wanted else "no heart-rate strap"
         seen = ", ".join(s.label() for s in view.seen[:8]) if view.seen else "none"
@@ -404,19 +418,14 @@ def check_strap(view: ScanView, wanted: SensorWanted | None) -> Check:
             view.advice_not_found,
             EXIT_SENSOR,
         )
-    best = found[0]
-    if wanted is not None and wanted.name is not None and len(found) > 1:
-        # the client's rule (sensors.sources.ble.scan.find_device): the one sensor named exactly so, else refuse
-        exact = [s for s in found if (s.name or "").casefold() == wanted.name.casefold()]
-        if len(exact) != 1:
-            labels = ", ".join(s.label() for s in found)
-            return fail(
-                "strap",
-                f"{len(found)} sensors match name {wanted.name!r}: {labels}",
-                "choose one with --sensor ble:ADDRESS",
-                EXIT_SENSOR,
-            )
-        best = exact[0]
+    if best is None:
+        labels = ", ".join(s.label() for s in found)
+        return fail(
+            "strap",
+            f"{len(found)} sensors match {wanted.describe() if wanted else 'no name'}: {labels}",
+            "choose one with --sensor ble:ADDRESS",
+            EXIT_SENSOR,
+        )
     if best.held:
         return ok(
             "strap",

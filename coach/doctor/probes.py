@@ -588,7 +588,10 @@ async def run_checks(
 
     outcome: StreamOutcome | None = None
     if strap.status in (C.Status.OK, C.Status.WARN):
-        target = options.wanted or SensorWanted(address=C.strap_candidates(view, None)[0].address)
+        chosen = C.chosen_strap(view, options.wanted)
+        assert chosen is not None  # the strap check passed
+        # by address: the scan already chose the strap (the client would wait again for a twin of a name)
+        target = SensorWanted(address=chosen.address)
         outcome = await probes.ble.stream(target, options.hr_window_s)
     add(C.check_heart_rate(outcome))
     add(C.check_pmd(outcome))
