@@ -7,9 +7,10 @@ virtual strap (end to end):
   switches (``/sys/class/rfkill``) and whether ``bluetoothd`` runs (``/proc``); the roots are injectable;
 - :class:`BleakProbe`: Bluetooth through the production client only (:func:`sensors.sources.ble.scan.scan` and
   :class:`sensors.sources.ble.client.BleSource`, so bleak's public API only): a scan (whose failure
-  :mod:`sensors.sources.ble.diagnose` has already classified, with its advice) and a connection that streams heart
-  rate for a few seconds and starts the accelerometer as a run does. ``backends=`` points it at the virtual strap
-  (:func:`virtual_probe`) or, later, at any bleak backend;
+  :mod:`sensors.sources.ble.diagnose` has already classified, with its advice; with the heart-rate devices the OS
+  holds connected, :func:`sensors.sources.ble.scan.held_devices`: a killed run's strap does not advertise) and a
+  connection that streams heart rate for a few seconds and starts the accelerometer as a run does. ``backends=``
+  points it at the virtual strap (:func:`virtual_probe`) or, later, at any bleak backend;
 - :class:`SpeakerProbe`: the voice a run would get (:func:`coach.voice.speaker.make_voice`), saying a test phrase;
 - :func:`storage_outcome`: the data directory writable (a real file is written and removed) and its free space.
 
