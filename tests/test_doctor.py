@@ -39,6 +39,7 @@ from coach.doctor.probes import (
     SpeakerProbe,
     SystemProbe,
     bluetooth_status,
+    held_sensor,
     pair_advice,
     pairing_needed,
     run_checks,
@@ -66,6 +67,7 @@ H10_FAR = SeenSensor("Polar H10 1A2B3C4D", "A0:9E:1A:00:00:01", -93, True, "hear
 OTHER_H10 = SeenSensor("Polar H10 99999999", "A0:9E:1A:00:00:02", -70, True, "heart rate", True)
 PLAIN_H10 = SeenSensor("Polar H10", "A0:9E:1A:00:00:03", -80, True, "heart rate", True)
 PHONE = SeenSensor("Pixel 7", "11:22:33:44:55:66", -50, False, "not usable by coach", False)
+HELD_H10 = held_sensor("Polar H10 1A2B3C4D", "A0:9E:1A:00:00:01")
 UP = BluetoothStatus(BluetoothKind.OK)
 
 
@@ -175,6 +177,11 @@ def by_name(checks: list[Check]) -> dict[str, Check]:
             "Polar H10 [A0:9E:1A:00:00:03] at -80 dBm",  # the one named exactly so, as the client takes
         ),
         (C.check_strap(ScanView(BluetoothStatus(BluetoothKind.OFF)), None), Status.SKIP, "no scan"),
+        (
+            C.check_strap(ScanView(UP, (HELD_H10,), 5.0), SensorWanted(name="Polar H10")),
+            Status.OK,
+            "[A0:9E:1A:00:00:01] is still connected in the Bluetooth stack (a run that was killed?)",
+        ),
         # heart rate
         (
             C.check_heart_rate(StreamOutcome(True, hr_bpm=(61, 62, 64, 63, 62), contact=(True,) * 5)),
@@ -182,6 +189,15 @@ def by_name(checks: list[Check]) -> dict[str, Check]:
             "5 readings in 5 s, 61-64 bpm, skin contact",
         ),
         (C.check_heart_rate(StreamOutcome(True)), Status.FAIL, "connected, but no heart rate in 5 s"),
+        (
+            C.check_heart_rate(
+                StreamOutcome(
+                    True, hr_bpm=(61, 64, 62), contact=(True,) * 3, connect_failures=("in progress", "abort")
+                )
+            ),
+            Status.OK,
+            "3 readings in 5 s, 61-64 bpm, skin contact (connected after 2 failed attempt(s): in progress; abort)",
+        ),
         (
             C.check_heart_rate(StreamOutcome(True, hr_bpm=(0, 0, 0, 0), contact=(False,) * 4)),
             Status.WARN,
@@ -269,6 +285,22 @@ def test_each_check_passes_and_fails_on_plain_records(check: Check, status: Stat
     if status in (Status.WARN, Status.FAIL):
         assert check.fix, f"{check.name}: a problem comes with its fix"
     assert (check.exit_code != 0) == (status == Status.FAIL)
+
+
+def test_the_strap_chosen_is_the_one_the_strap_check_passes() -> None:
+    """The doctor connects by the address its scan chose: the one sensor named exactly so among several matches,
+    none when the name is ambiguous (the strap check fails then), a held strap as well as an advertising one."""
+    assert (
+        C.chosen_strap(ScanView(UP, (H10, OTHER_H10, PLAIN_H10), 5.0), SensorWanted(name="Polar H10"))
+        == PLAIN_H10
+    )
+    assert C.chosen_strap(ScanView(UP, (H10, OTHER_H10), 5.0), SensorWanted(name="Polar H10")) is None
+    assert C.chosen_strap(ScanView(UP, (PHONE, H10_FAR, OTHER_H10), 5.0), None) == OTHER_H10  # strongest
+    assert (
+        C.chosen_strap(ScanView(UP, (PHONE, HELD_H10), 5.0), SensorWanted(address="a0:9e:1a:00:00:01"))
+        == HELD_H10
+    )
+    assert C.chosen_strap(ScanView(UP, (PHONE,), 5.0), None) is None
 
 
 @pytest.mark.parametrize(

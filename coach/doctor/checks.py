@@ -182,6 +182,8 @@ class SeenSensor:
     heart_rate: bool
     offers: str
     usable: bool
+    #: Not advertising but held connected by the OS (a run that was killed): a run uses that connection.
+    held: bool = False
 
     def label(self) -> str:
         return f"{self.name or '(no name)'} [{self.address}]"
@@ -230,6 +232,8 @@ class StreamOutcome:
     pmd_error: Mapping[str, Any] | None = None
     error: str | None = None
     advice: str = ""
+    #: Why each failed connection attempt before the one that worked failed (the client retries within its budget).
+    connect_failures: tuple[str, ...] = ()
     #: The strap refused until it is paired (the connection's error, or the PMD refusal, says so); the probe
     #: decides it with sensors.sources.ble.diagnose and hands over the advice to give then.
     needs_pairing: bool = False
@@ -386,11 +390,25 @@ def strap_candidates(view: ScanView, wanted: SensorWanted | None) -> list[SeenSe
     return sorted(straps, key=lambda s: -(s.rssi_dbm if s.rssi_dbm is not None else -999))
 
 
+def chosen_strap(view: ScanView, wanted: SensorWanted | None) -> SeenSensor | None:
+    """The one sensor the doctor connects to (by its address: the scan already chose it), or None: none seen, or a
+    name that matches several, none of them exactly (the client's rule, sensors.sources.ble.scan.find_device: the
+    one sensor named exactly so, else refuse)."""
+    found = strap_candidates(view, wanted)
+    if not found:
+        return None
+    if wanted is not None and wanted.name is not None and len(found) > 1:
+        exact = [s for s in found if (s.name or "").casefold() == wanted.name.casefold()]
+        return exact[0] if len(exact) == 1 else None
+    return found[0]
+
+
 def check_strap(view: ScanView, wanted: SensorWanted | None) -> Check:
     """The strap advertises, with its signal strength."""
     if view.bluetooth.kind not in (BluetoothKind.OK, BluetoothKind.VIRTUAL):
         return skip("strap", "not checked: no scan (above)")
     found = strap_candidates(view, wanted)
+    best = chosen_strap(view, wanted)
     if not found:
         what = f"no sensor with {wanted.describe()}" if wanted else "no heart-rate strap"
         seen = ", ".join(s.label() for s in view.seen[:8]) if view.seen else "none"
@@ -400,19 +418,20 @@ def check_strap(view: ScanView, wanted: SensorWanted | None) -> Check:
             view.advice_not_found,
             EXIT_SENSOR,
         )
-    best = found[0]
-    if wanted is not None and wanted.name is not None and len(found) > 1:
-        # the client's rule (sensors.sources.ble.scan.find_device): the one sensor named exactly so, else refuse
-        exact = [s for s in found if (s.name or "").casefold() == wanted.name.casefold()]
-        if len(exact) != 1:
-            labels = ", ".join(s.label() for s in found)
-            return fail(
-                "strap",
-                f"{len(found)} sensors match name {wanted.name!r}: {labels}",
-                "choose one with --sensor ble:ADDRESS",
-                EXIT_SENSOR,
-            )
-        best = exact[0]
+    if best is None:
+        labels = ", ".join(s.label() for s in found)
+        return fail(
+            "strap",
+            f"{len(found)} sensors match {wanted.describe() if wanted else 'no name'}: {labels}",
+            "choose one with --sensor ble:ADDRESS",
+            EXIT_SENSOR,
+        )
+    if best.held:
+        return ok(
+            "strap",
+            f"{best.label()} is still connected in the Bluetooth stack (a run that was killed?) and does not "
+            "advertise: coach uses that connection",
+        )
     rssi = f"{best.rssi_dbm} dBm" if best.rssi_dbm is not None else "signal unknown"
     finding = f"{best.label()} at {rssi}, offers {best.offers}"
     if best.rssi_dbm is not None and best.rssi_dbm < WEAK_RSSI_DBM:
@@ -443,13 +462,17 @@ def check_heart_rate(outcome: StreamOutcome | None) -> Check:
     low, high = min(outcome.hr_bpm), max(outcome.hr_bpm)
     span = f"{low}" if low == high else f"{low}-{high}"
     finding = f"{n} readings in {outcome.window_s:g} s, {span} bpm"
+    retried = ""
+    if outcome.connect_failures:
+        retried = f" (connected after {len(outcome.connect_failures)} failed attempt(s): "
+        retried += "; ".join(outcome.connect_failures) + ")"
     if outcome.contact and all(c is False for c in outcome.contact):
-        return warn("heart-rate", finding + ", but no skin contact", ADVICE_HR_CONTACT)
+        return warn("heart-rate", finding + ", but no skin contact" + retried, ADVICE_HR_CONTACT)
     if n < MIN_HR_NOTIFICATIONS:
-        return warn("heart-rate", finding + " (fewer than expected)", ADVICE_WEAK_SIGNAL)
+        return warn("heart-rate", finding + " (fewer than expected)" + retried, ADVICE_WEAK_SIGNAL)
     if any(c is True for c in outcome.contact):
         finding += ", skin contact"
-    return ok("heart-rate", finding)
+    return ok("heart-rate", finding + retried)
 
 
 def check_pmd(outcome: StreamOutcome | None) -> Check:

@@ -7,9 +7,10 @@ virtual strap (end to end):
   switches (``/sys/class/rfkill``) and whether ``bluetoothd`` runs (``/proc``); the roots are injectable;
 - :class:`BleakProbe`: Bluetooth through the production client only (:func:`sensors.sources.ble.scan.scan` and
   :class:`sensors.sources.ble.client.BleSource`, so bleak's public API only): a scan (whose failure
-  :mod:`sensors.sources.ble.diagnose` has already classified, with its advice) and a connection that streams heart
-  rate for a few seconds and starts the accelerometer as a run does. ``backends=`` points it at the virtual strap
-  (:func:`virtual_probe`) or, later, at any bleak backend;
+  :mod:`sensors.sources.ble.diagnose` has already classified, with its advice; with the heart-rate devices the OS
+  holds connected, :func:`sensors.sources.ble.scan.held_devices`: a killed run's strap does not advertise) and a
+  connection that streams heart rate for a few seconds and starts the accelerometer as a run does. ``backends=``
+  points it at the virtual strap (:func:`virtual_probe`) or, later, at any bleak backend;
 - :class:`SpeakerProbe`: the voice a run would get (:func:`coach.voice.speaker.make_voice`), saying a test phrase;
 - :func:`storage_outcome`: the data directory writable (a real file is written and removed) and its free space.
 
@@ -254,6 +255,19 @@ def seen_sensor(result: ScanResult) -> SeenSensor:
     )
 
 
+def held_sensor(name: str | None, address: str) -> SeenSensor:
+    """A heart-rate device the OS holds connected (listed by its heart-rate service: no advertisement to read)."""
+    return SeenSensor(
+        name=name,
+        address=address,
+        rssi_dbm=None,
+        heart_rate=True,
+        offers="heart rate",
+        usable=True,
+        held=True,
+    )
+
+
 class BleProbe(Protocol):
     """What the doctor asks of Bluetooth."""
 
@@ -285,7 +299,7 @@ class BleakProbe:
 
     async def scan(self, timeout_s: float) -> ScanView:
         from sensors.sources.ble.diagnose import ADVICE_NOT_FOUND
-        from sensors.sources.ble.scan import scan
+        from sensors.sources.ble.scan import held_devices, scan
 
         self.scan_timeout_s = max(timeout_s, self.scan_timeout_s)
         try:
@@ -293,12 +307,13 @@ class BleakProbe:
         except SensorUnavailableError as exc:
             return ScanView(bluetooth_status(exc), timeout_s=timeout_s, advice_not_found=ADVICE_NOT_FOUND)
         status = BluetoothStatus(BluetoothKind.VIRTUAL) if self.virtual else BluetoothStatus(BluetoothKind.OK)
-        return ScanView(
-            status,
-            tuple(seen_sensor(r) for r in results),
-            timeout_s=timeout_s,
-            advice_not_found=ADVICE_NOT_FOUND,
-        )
+        seen = [seen_sensor(r) for r in results]
+        # a strap the OS still holds connected does not advertise; the client finds it the same way
+        listed = {s.address.upper() for s in seen}
+        for device in await held_devices(backends=self.backends, timeout_s=timeout_s):
+            if device.address.upper() not in listed:
+                seen.append(held_sensor(device.name, device.address))
+        return ScanView(status, tuple(seen), timeout_s=timeout_s, advice_not_found=ADVICE_NOT_FOUND)
 
     def _config(self) -> ClientConfig:
         from sensors.sources.ble.client import ClientConfig
@@ -372,6 +387,9 @@ class BleakProbe:
             has_rsc=caps.rsc if caps is not None else False,
             pmd_started=_last_fields(events, SensorEventName.PMD_STARTED),
             pmd_error=pmd_error,
+            connect_failures=tuple(
+                str(e.fields.get("reason", "")) for e in events if e.event == SensorEventName.CONNECT_FAILED
+            ),
             needs_pairing=bool(refusal) and pairing_needed(text=refusal),
             pair_advice=pair_advice(),
         )
@@ -571,7 +589,10 @@ async def run_checks(
 
     outcome: StreamOutcome | None = None
     if strap.status in (C.Status.OK, C.Status.WARN):
-        target = options.wanted or SensorWanted(address=C.strap_candidates(view, None)[0].address)
+        chosen = C.chosen_strap(view, options.wanted)
+        assert chosen is not None  # the strap check passed
+        # by address: the scan already chose the strap (the client would wait again for a twin of a name)
+        target = SensorWanted(address=chosen.address)
         outcome = await probes.ble.stream(target, options.hr_window_s)
     add(C.check_heart_rate(outcome))
     add(C.check_pmd(outcome))

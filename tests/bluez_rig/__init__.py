@@ -15,6 +15,7 @@ API (also for ``coach doctor``'s tests)::
     rig.strap_command("drop")    # the strap drops the link now
     rig.wait_line("PLAYED")      # a line the strap printed (READY, CONNECTED, TIMELINE, DROP, PLAYED, FINISHED:
                                  # see tests/bluez_rig/strap.py); rig.lines: all of them since its last start
+    rig.set_powered(False)       # coach's adapter switched off (Adapter1.Powered), as bluetoothctl power off
     rig.device()                 # BlueZ's Device1 properties of the strap as coach's adapter sees it (Connected,
                                  # Paired, ...); rig.bluez_objects(): all of BlueZ's objects
     rig.stop()

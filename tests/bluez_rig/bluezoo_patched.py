@@ -8,7 +8,8 @@ coach or by the test process). What the patch adds to BlueZoo, and why (the team
   and unexports the link's service objects at once, so a second Connect does not fail with EEXIST, and a disconnect
   started on the peripheral side reaches the central;
 - **advertisements**: every scan round re-announces known devices (an RSSI change, as real BlueZ does for every
-  advertising report), so a scanner that attaches a moment after StartDiscovery still sees the strap;
+  advertising report), so a scanner that attaches a moment after StartDiscovery still sees the strap; a device's
+  first report has an RSSI (-50 dBm, not BlueZoo's 0);
 - **pairing**: ``Pair`` marks both ends Paired and Bonded (BlueZoo needs an agent and leaves ``Paired`` False);
 - **a strap that goes away**: when a GATT application is unregistered or its process vanishes, its links drop (link
   supervision timeout), and a Connect to an adapter that serves no application fails ("Page Timeout");
@@ -126,6 +127,8 @@ _orig_add_device = _adapter.Adapter.add_device
 
 async def _add_device(self: Any, device: Any) -> None:
     existing = self.devices.get(f"{self.get_object_path()}/dev_{device.address.replace(':', '_')}")
+    if existing is None:
+        device.rssi = -50  # BlueZoo's first report says 0 dBm; BlueZ reports the advertisement's RSSI at once
     await _orig_add_device(self, device)
     if existing is not None and not existing.connected:
         existing.rssi = -50 if existing.rssi != -50 else -51

@@ -320,6 +320,33 @@ class BluezRig:
         except Exception:
             return {}
 
+    def set_powered(self, powered: bool, adapter: str = "hci0") -> None:
+        """Switch ``adapter`` (coach's, by default) off or on: BlueZ's ``Adapter1.Powered`` property, as
+        ``bluetoothctl power off`` sets it."""
+
+        async def write() -> None:
+            from dbus_fast import Message, MessageType, Variant
+            from dbus_fast.aio import MessageBus
+
+            bus = await MessageBus(bus_address=self.bus_address).connect()
+            try:
+                reply = await bus.call(
+                    Message(
+                        destination="org.bluez",
+                        path=f"/org/bluez/{adapter}",
+                        interface="org.freedesktop.DBus.Properties",
+                        member="Set",
+                        signature="ssv",
+                        body=["org.bluez.Adapter1", "Powered", Variant("b", powered)],
+                    )
+                )
+                if reply.message_type == MessageType.ERROR:
+                    raise RuntimeError(f"BlueZ refused Powered={powered} on {adapter}: {reply.body}")
+            finally:
+                bus.disconnect()
+
+        asyncio.run(write())
+
     def device(self, adapter: str = "hci0", address: str = STRAP_ADDRESS) -> dict[str, Any]:
         """The Device1 properties of ``address`` on ``adapter`` ({} when BlueZ has no such device)."""
         path = f"/org/bluez/{adapter}/dev_{address.replace(':', '_')}"

@@ -44,7 +44,7 @@ from typing import Any
 from bleak import BleakClient
 from bleak.backends.characteristic import BleakGATTCharacteristic
 from bleak.backends.device import BLEDevice
-from bleak.exc import BleakDeviceNotFoundError, BleakError
+from bleak.exc import BleakDeviceNotFoundError, BleakError, BleakGATTProtocolError
 
 from sensors import uuids
 from sensors.capture import CaptureSink
@@ -63,7 +63,7 @@ from sensors.samples import Sample, SampleDecoder, SensorEvent
 from sensors.sources.ble.capabilities import Capabilities, from_services
 from sensors.sources.ble.diagnose import ADVICE_PAIR, classify, needs_pairing
 from sensors.sources.ble.policy import Backoff, ReconnectPolicy
-from sensors.sources.ble.scan import BleakBackends, find_device
+from sensors.sources.ble.scan import BleakBackends, find_device, held_devices
 
 logger = logging.getLogger(__name__)
 
@@ -406,17 +406,7 @@ class BleSource:
     async def _connected_device(self) -> BLEDevice | None:
         """A heart-rate device the OS reports connected that matches the moniker (bleak's ``BleakAdapter``, BlueZ
         only today); None elsewhere, and with injected backends (the virtual strap)."""
-        if self.backends.scanner is not None or self.backends.client is not None:
-            return None
-        try:
-            from bleak import BleakAdapter
-
-            async with asyncio.timeout(self.config.request_timeout_s):
-                adapter = await BleakAdapter.get()
-                devices = await adapter.get_connected_devices([uuids.HEART_RATE_SERVICE])
-        except (Exception, TimeoutError) as exc:  # NotImplementedError, no stack: the scan reports it
-            logger.debug("no list of connected devices: %r", exc)
-            return None
+        devices = await held_devices(backends=self.backends, timeout_s=self.config.request_timeout_s)
         for device in devices:
             if self.address is not None and device.address.upper() == self.address.upper():
                 return device
@@ -762,6 +752,9 @@ def _disconnect_reason(client: BleakClient) -> str:
 
 
 def _reason(exc: BaseException) -> str:
+    if isinstance(exc, BleakGATTProtocolError) and len(exc.args) > 1:
+        # bleak builds it from (code, message): its str() is the tuple's repr with the enum's
+        return f"{exc.args[1]} (ATT error 0x{int(exc.args[0]):02X})"
     text = str(exc) or type(exc).__name__
     if isinstance(exc, TimeoutError):
         return f"timed out ({text})" if str(exc) else "timed out"

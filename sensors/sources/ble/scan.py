@@ -20,6 +20,7 @@ from bleak.backends.scanner import AdvertisementData, BaseBleakScanner
 from sensors.errors import BluetoothUnavailable, SensorNotFound, SensorUnavailableError
 from sensors.sources.ble.capabilities import Capabilities, from_advertisement
 from sensors.sources.ble.diagnose import ADVICE_NO_ADAPTER, ADVICE_NOT_FOUND, busy, classify
+from sensors.uuids import HEART_RATE_SERVICE
 
 logger = logging.getLogger(__name__)
 
@@ -100,6 +101,24 @@ def matches(result: ScanResult, *, address: str | None, name: str | None) -> boo
     if name is not None and result.name:
         return result.name.casefold().startswith(name.casefold())
     return False
+
+
+async def held_devices(*, backends: BleakBackends | None, timeout_s: float) -> list[BLEDevice]:
+    """The heart-rate devices the OS holds connected (bleak's ``BleakAdapter``; BlueZ only today). A connected strap
+    does not advertise, so no scan finds it: a previous run that was killed leaves it so. Empty elsewhere, with
+    injected backends (the virtual strap), or when the stack cannot tell within ``timeout_s``."""
+    backends = backends or BleakBackends()
+    if backends.scanner is not None or backends.client is not None:
+        return []
+    try:
+        from bleak import BleakAdapter
+
+        async with asyncio.timeout(timeout_s):
+            adapter = await BleakAdapter.get()
+            return list(await adapter.get_connected_devices([HEART_RATE_SERVICE]))
+    except (Exception, TimeoutError) as exc:  # NotImplementedError, no stack: the scan reports it
+        logger.debug("no list of connected devices: %r", exc)
+        return []
 
 
 #: With ``ble:name=NAME``, how long to keep listening after the first match for another sensor that matches too.
