@@ -18,8 +18,10 @@ venv: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/coach demo
 
+# 4 workers (pytest-xdist) even on 2 cores: about a third of the suite's wall time is waiting (coach as a subprocess,
+# the BlueZ rig's processes, Chromium), which other workers fill; docs/maintainers/architecture.md, "Tests and time"
 test: $(STAMP)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n 4
 
 # the tests marked realtime (they need the wall clock; `make test` leaves them out): CI runs them as a separate step
 test-realtime: $(STAMP)
