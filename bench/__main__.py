@@ -1,6 +1,6 @@
 """``python -m bench [NAME ...] [--quick] [--algorithms coach,fft,...] [--no-speed] [--no-write]``.
 
-With no benchmark name every benchmark runs (``signal``, ``voice``, ``ble``, ``long``, ``robustness``, ``hr``). Each prints a compact table
+With no benchmark name every benchmark runs (``signal``, ``voice``, ``ble`` (the virtual strap, then the BlueZ rig when it can run), ``long``, ``robustness``, ``hr``). Each prints a compact table
 and writes its own section of bench/RESULTS.md (unless ``--no-write`` or ``--quick``, whose numbers are not
 the reference ones).
 """
@@ -62,10 +62,24 @@ def main(argv: list[str] | None = None) -> int:
         from bench import voice_bench
 
         rc = voice_bench.main(["--changes", "6"] if args.quick else ([] if args.no_write else ["--write"]))
-    if "ble" in names:  # CPU of the BLE client and reconnect times against the virtual strap (issue 4)
+    if (
+        "ble" in names
+    ):  # CPU of the BLE client and reconnect times: the virtual strap (issue 4), the BlueZ rig (12)
         from bench import ble_bench
 
         rc = max(rc, ble_bench.main(["--quick"] if args.quick else (["--no-write"] if args.no_write else [])))
+        # the same client on bleak's BlueZ backend against the BlueZ rig (issue 12), when the rig can run here
+        from bench import ble_bluez_bench
+        from tests.bluez_rig import bluez_rig_available
+
+        missing = bluez_rig_available()
+        if missing is not None:
+            print(f"bench ble: the BlueZ path is not measured here: {missing}", file=sys.stderr)
+        else:
+            quick = ["--seconds", "20", "--no-write"] if args.quick else []
+            rc = max(
+                rc, ble_bluez_bench.main(quick + (["--no-write"] if args.no_write and not args.quick else []))
+            )
     if "long" in names:  # a 2-hour 200 Hz session through `coach run`: peak RSS, RSS over time, CPU (issue 7)
         from bench import long_session_bench
 
