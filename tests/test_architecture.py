@@ -28,6 +28,7 @@ PURE = [
     "coach/plan/healing.py",
     "coach/doctor/checks.py",
     "coach/plan/routine.py",
+    "coach/plan/catalogue.py",
     "coach/plan/dose.py",
     "coach/session/exercise.py",
     "coach/signal/gait.py",

@@ -17,11 +17,11 @@ import logging
 import re
 import tomllib
 from dataclasses import dataclass, field, replace
-from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
 
 from coach.errors import ProgrammeError, read_text_file
+from coach.plan import catalogue
 from coach.text import mmss
 
 logger = logging.getLogger(__name__)
@@ -503,15 +503,9 @@ def parse_programme(text: str, source: str = "<programme>") -> Programme:
 # --- loading -----------------------------------------------------------------------------------------------
 
 
-def _builtin_dir() -> Any:
-    return resources.files("coach") / "data" / "programmes"
-
-
 def builtin_names() -> list[str]:
     """Names of the programmes shipped with coach."""
-    return sorted(
-        entry.name.removesuffix(".toml") for entry in _builtin_dir().iterdir() if entry.name.endswith(".toml")
-    )
+    return catalogue.builtin_names("programmes")
 
 
 def load_file(path: str | Path) -> Programme:
@@ -524,15 +518,10 @@ def load_file(path: str | Path) -> Programme:
 def load_programme(name_or_path: str) -> Programme:
     """A built-in programme by name, or a programme file by path (anything ending in .toml or containing a
     path separator is a path)."""
-    if name_or_path.endswith(".toml") or "/" in name_or_path or Path(name_or_path).is_file():
+    if catalogue.is_file_argument(name_or_path):
         return load_file(name_or_path)
-    names = builtin_names()
-    if name_or_path not in names:
-        raise ProgrammeError(
-            f"unknown programme {name_or_path!r} (built in: {', '.join(names)}; or give a .toml file)"
-        )
-    entry = _builtin_dir() / f"{name_or_path}.toml"
-    return parse_programme(entry.read_text(encoding="utf-8"), f"{name_or_path}.toml")
+    text = catalogue.builtin_text("programmes", name_or_path, "programme", ProgrammeError)
+    return parse_programme(text, f"{name_or_path}.toml")
 
 
 def describe_step(step: Step) -> str:

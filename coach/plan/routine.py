@@ -16,11 +16,11 @@ from __future__ import annotations
 import re
 import tomllib
 from dataclasses import dataclass, field, replace
-from importlib import resources
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 from coach.errors import RoutineError, read_text_file
+from coach.plan import catalogue
 from coach.plan.programme import _Ctx, _describe, _join, parse_duration_s
 
 FORMAT_VERSION = 1
@@ -316,15 +316,9 @@ def parse_routine(text: str, source: str = "<routine>") -> Routine:
 # --- loading -----------------------------------------------------------------------------------------------
 
 
-def _builtin_dir() -> Any:
-    return resources.files("coach") / "data" / "routines"
-
-
 def builtin_names() -> list[str]:
     """Names of the routines shipped with coach."""
-    return sorted(
-        entry.name.removesuffix(".toml") for entry in _builtin_dir().iterdir() if entry.name.endswith(".toml")
-    )
+    return catalogue.builtin_names("routines")
 
 
 def load_file(path: str | Path) -> Routine:
@@ -337,14 +331,9 @@ def load_file(path: str | Path) -> Routine:
 def load_routine(name_or_path: str) -> Routine:
     """A built-in routine by name, or a routine file by path (anything ending in .toml or containing a path
     separator is a path)."""
-    if name_or_path.endswith(".toml") or "/" in name_or_path or Path(name_or_path).is_file():
+    if catalogue.is_file_argument(name_or_path):
         return load_file(name_or_path)
-    names = builtin_names()
-    if name_or_path not in names:
-        raise RoutineError(
-            f"unknown routine {name_or_path!r} (built in: {', '.join(names)}; or give a .toml file)"
-        )
-    text = (_builtin_dir() / f"{name_or_path}.toml").read_text(encoding="utf-8")
+    text = catalogue.builtin_text("routines", name_or_path, "routine", RoutineError)
     return replace(parse_routine(text, f"{name_or_path}.toml"), toml=text)
 
 
