@@ -176,6 +176,23 @@ def _slow(
     return (ns - ns[0]).astype(np.float64) * 1e-9, vals
 
 
+def _phone_rows(p: Path, lines: list[str], i_t: int, i_value: int) -> list[tuple[datetime, float]]:
+    """The data rows of a Polar Sensor Logger HR or RR file: (phone time, the number in column ``i_value``); a bad
+    row raises :class:`ReaderError` naming its line."""
+    rows: list[tuple[datetime, float]] = []
+    for k, line in enumerate(lines[1:], start=2):
+        row = line.rstrip(";").split(";")
+        try:
+            when = phone_time(row[i_t])
+            value = float(row[i_value])
+        except (ValueError, IndexError):
+            raise ReaderError(f"{p}:{k}: bad row {';'.join(row)[:60]!r}") from None
+        if when is None:
+            raise ReaderError(f"{p}:{k}: bad phone timestamp {row[i_t][:40]!r}")
+        rows.append((when, value))
+    return rows
+
+
 def read_polar_hr(path: str | Path) -> PolarHr:
     """Read an HR export once."""
     p = Path(path)
@@ -192,18 +209,7 @@ def read_polar_hr(path: str | Path) -> PolarHr:
             f"{p}:1: not a Polar Sensor Logger HR file (needs 'Phone timestamp' and 'HR [bpm]')"
         )
     i_t, i_hr = low.index(_PHONE), low.index("hr [bpm]")
-    rows: list[tuple[datetime, float]] = []
-    for k, line in enumerate(lines[1:], start=2):
-        row = line.rstrip(";").split(";")
-        try:
-            when = phone_time(row[i_t])
-            bpm = float(row[i_hr])
-        except (ValueError, IndexError):
-            raise ReaderError(f"{p}:{k}: bad row {';'.join(row)[:60]!r}") from None
-        if when is None:
-            raise ReaderError(f"{p}:{k}: bad phone timestamp {row[i_t][:40]!r}")
-        rows.append((when, bpm))
-    return PolarHr(path=p, rows=tuple(rows))
+    return PolarHr(path=p, rows=tuple(_phone_rows(p, lines, i_t, i_hr)))
 
 
 #: Name parts that mark the app's ACC, HR and RR files (``Polar_H10_ABCD1234_20240101_120000_ACC.txt``).
@@ -245,18 +251,11 @@ def read_polar_rr(path: str | Path) -> PolarHr:
         )
     i_t = low.index(_PHONE)
     lo, hi = RR_RANGE_S
-    rows: list[tuple[datetime, float]] = []
-    for k, line in enumerate(lines[1:], start=2):
-        row = line.rstrip(";").split(";")
-        try:
-            when = phone_time(row[i_t])
-            rr_ms = float(row[i_rr])
-        except (ValueError, IndexError):
-            raise ReaderError(f"{p}:{k}: bad row {';'.join(row)[:60]!r}") from None
-        if when is None:
-            raise ReaderError(f"{p}:{k}: bad phone timestamp {row[i_t][:40]!r}")
-        if lo <= rr_ms / 1000.0 <= hi:
-            rows.append((when, 60000.0 / rr_ms))
+    rows = [
+        (when, 60000.0 / rr_ms)
+        for when, rr_ms in _phone_rows(p, lines, i_t, i_rr)
+        if lo <= rr_ms / 1000.0 <= hi
+    ]
     return PolarHr(path=p, rows=tuple(rows))
 
 
