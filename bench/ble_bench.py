@@ -33,6 +33,7 @@ import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared" / "data"
@@ -116,16 +117,40 @@ def _synthetic_capture(out: Path, seconds: float, rate_hz: float) -> Path:
     return out
 
 
+class ClientMeter:
+    """The client's own CPU (``cpu_s``, process time): every payload it decodes and writes to the capture (its
+    ``_payload`` is wrapped) and every sample the consumer counts with :meth:`take` (``acc`` samples, ``hr``)."""
+
+    def __init__(self, source: Any) -> None:
+        self.cpu_s = 0.0
+        self.acc = self.hr = 0
+        inner = source._payload
+
+        def timed_payload(char: str, data: bytes) -> None:
+            c0 = time.process_time()
+            inner(char, data)
+            self.cpu_s += time.process_time() - c0
+
+        source._payload = timed_payload
+
+    def take(self, sample: object) -> None:
+        from sensors.samples import AccBlock, HeartRateSample
+
+        c0 = time.process_time()
+        if isinstance(sample, AccBlock):
+            self.acc += len(sample)
+        elif isinstance(sample, HeartRateSample):
+            self.hr += 1
+        self.cpu_s += time.process_time() - c0
+
+
 async def stream(
     capture: Path, *, speed: float, rate_hz: int, drop_every_s: float | None = None
 ) -> tuple[StreamResult, list[float]]:
     from sensors.capture import CaptureWriter
-    from sensors.samples import AccBlock, HeartRateSample
     from sensors.sources.ble.client import AccConfig, ClientConfig
     from sensors.sources.virtual.source import VirtualSource
 
-    client_cpu = [0.0]
-    acc = hr = 0
     with (
         tempfile.TemporaryDirectory() as tmp,
         CaptureWriter(Path(tmp) / "rec.jsonl", source="bench") as writer,
@@ -137,24 +162,12 @@ async def stream(
             capture=writer,
             config=ClientConfig(acc=AccConfig(sample_rate_hz=rate_hz)),
         )
-        inner = source._payload
-
-        def timed_payload(char: str, data: bytes) -> None:
-            c0 = time.process_time()
-            inner(char, data)
-            client_cpu[0] += time.process_time() - c0
-
-        source._payload = timed_payload  # type: ignore[method-assign, assignment]
+        meter = ClientMeter(source)
         await source.start()
         t_data0 = source.now()
         cpu0, wall0 = time.process_time(), time.perf_counter()
         async for sample in source:
-            c0 = time.process_time()
-            if isinstance(sample, AccBlock):
-                acc += len(sample)
-            elif isinstance(sample, HeartRateSample):
-                hr += 1
-            client_cpu[0] += time.process_time() - c0
+            meter.take(sample)
         cpu, wall = time.process_time() - cpu0, time.perf_counter() - wall0
         data_s = source.now() - t_data0
         outages = list(source.outages_s_)
@@ -162,11 +175,11 @@ async def stream(
             data_s=data_s,
             wall_s=wall,
             process_cpu_s=cpu,
-            client_cpu_s=client_cpu[0],
+            client_cpu_s=meter.cpu_s,
             notifications=source.notifications_,
-            acc_samples=acc,
-            hr_samples=hr,
-            acc_rate_hz=acc / data_s if data_s > 0 else 0.0,
+            acc_samples=meter.acc,
+            hr_samples=meter.hr,
+            acc_rate_hz=meter.acc / data_s if data_s > 0 else 0.0,
         )
     return result, outages
 

@@ -29,7 +29,7 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench.ble_bench import TARGET_PCT, StreamResult, make_capture
+from bench.ble_bench import TARGET_PCT, ClientMeter, StreamResult, make_capture
 
 RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
 NAME = "ble_bluez_bench"
@@ -40,7 +40,6 @@ PLAY_TIMEOUT_S = 600.0
 
 async def stream_bluez(capture: Path, rig_dir: Path, *, speed: float, rate_hz: int) -> StreamResult:
     from sensors.capture import CaptureWriter
-    from sensors.samples import AccBlock, HeartRateSample
     from sensors.sources.ble.client import AccConfig, BleSource, ClientConfig
     from sensors.sources.virtual.script import StrapScript
     from tests.bluez_rig import BluezRig
@@ -49,8 +48,6 @@ async def stream_bluez(capture: Path, rig_dir: Path, *, speed: float, rate_hz: i
         BluezRig(rig_dir, capture=capture, speed=speed).start
     )  # (it runs its own loops)
     os.environ["DBUS_SYSTEM_BUS_ADDRESS"] = rig.bus_address  # bleak's BlueZ backend connects to the rig's bus
-    client_cpu = [0.0]
-    acc = hr = 0
     try:
         with CaptureWriter(rig_dir / "rec.jsonl", source="bench") as writer:
             source = BleSource(
@@ -58,27 +55,14 @@ async def stream_bluez(capture: Path, rig_dir: Path, *, speed: float, rate_hz: i
                 capture=writer,
                 config=ClientConfig(acc=AccConfig(sample_rate_hz=rate_hz)),
             )
-            inner = source._payload
-
-            def timed_payload(char: str, data: bytes) -> None:
-                c0 = time.process_time()
-                inner(char, data)
-                client_cpu[0] += time.process_time() - c0
-
-            source._payload = timed_payload  # type: ignore[method-assign, assignment]
+            meter = ClientMeter(source)
             await source.start()
             await asyncio.to_thread(rig.wait_line, "TIMELINE", PLAY_TIMEOUT_S)
             cpu0, wall0 = time.process_time(), time.perf_counter()
 
             async def consume() -> None:
-                nonlocal acc, hr
                 async for sample in source:
-                    c0 = time.process_time()
-                    if isinstance(sample, AccBlock):
-                        acc += len(sample)
-                    elif isinstance(sample, HeartRateSample):
-                        hr += 1
-                    client_cpu[0] += time.process_time() - c0
+                    meter.take(sample)
 
             consumer = asyncio.create_task(consume())
             played = await asyncio.to_thread(rig.wait_line, "PLAYED", PLAY_TIMEOUT_S)
@@ -98,11 +82,11 @@ async def stream_bluez(capture: Path, rig_dir: Path, *, speed: float, rate_hz: i
         data_s=data_s,
         wall_s=wall,
         process_cpu_s=cpu,
-        client_cpu_s=client_cpu[0],
+        client_cpu_s=meter.cpu_s,
         notifications=source.notifications_,
-        acc_samples=acc,
-        hr_samples=hr,
-        acc_rate_hz=acc / data_s if data_s > 0 else 0.0,
+        acc_samples=meter.acc,
+        hr_samples=meter.hr,
+        acc_rate_hz=meter.acc / data_s if data_s > 0 else 0.0,
     )
 
 
