@@ -157,6 +157,34 @@ def coverage(t_s: FloatArray, cadence_spm: FloatArray, start_s: float, end_s: fl
     return int(np.isfinite(cadence_spm[sel]).sum()), int(sel.sum())
 
 
+#: modes that answer a bout (anything else - ``unknown``, ``still`` - is no answer yet)
+GAIT_ANSWERS = ("walk", "run")
+
+
+def bout_start_delay(t_s: FloatArray, mode: NDArray[np.str_], start_s: float, end_s: float) -> float:
+    """Seconds from a bout's start to the first timeline second that overlaps the bout and says walk or run
+    (that second's own time; 0 if it starts before the bout); the whole bout's length if none does. Entries are
+    taken at their own times, as in :func:`transition_latencies`, so a causal estimator's delay counts."""
+    sel = (t_s + 1.0 > start_s) & (t_s < end_s) & np.isin(mode, GAIT_ANSWERS)
+    if not sel.any():
+        return float(end_s - start_s)
+    return max(0.0, float(t_s[sel].min()) - start_s)
+
+
+def bout_starts(segments: Sequence[Segment], max_gap_s: float = 1.0) -> list[Segment]:
+    """Labelled walk or run segments that start a bout: not within ``max_gap_s`` after another walk or run."""
+    segs = sorted(segments, key=lambda s: s.start_s)
+    out: list[Segment] = []
+    for i, sg in enumerate(segs):
+        prev = segs[i - 1] if i else None
+        follows_gait = (
+            prev is not None and prev.label in GAIT_ANSWERS and sg.start_s - prev.end_s <= max_gap_s
+        )
+        if sg.label in GAIT_ANSWERS and not follows_gait:
+            out.append(sg)
+    return out
+
+
 def abs_error_stats(errors: ArrayLike) -> dict[str, float]:
     """Median, 90th percentile and max of absolute errors (finite values only) and their count."""
     e = np.abs(np.asarray(errors, dtype=float).ravel())

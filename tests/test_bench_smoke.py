@@ -461,3 +461,20 @@ def test_set_parses_estimator_parameters_and_reaches_the_coach_column(
     _, mob = _tiny_recordings()
     res = algorithms.run_algorithm("coach", mob.t_s, mob.xyz_g, mob.fs_hz)
     assert res.error is not None and "internal_rate_hz" in res.error
+
+
+def test_bout_start_delay_and_bout_starts() -> None:
+    t = np.arange(10.0)
+    mode = np.array(
+        ["still", "still", "unknown", "unknown", "walk", "walk", "run", "still", "still", "still"]
+    )
+    assert M.bout_start_delay(t, mode, 2.5, 7.0) == 1.5  # second 4 is the first to say walk
+    assert M.bout_start_delay(t, mode, 4.5, 7.0) == 0.0  # second 4 overlaps the bout and says walk
+    assert M.bout_start_delay(t, mode, 7.2, 9.5) == pytest.approx(2.3)  # never: the whole bout
+    segs = [
+        Segment(0, 10, "still"),
+        Segment(10, 20, "walk"),
+        Segment(20.5, 30, "run"),
+        Segment(40, 50, "walk"),
+    ]
+    assert [s.start_s for s in M.bout_starts(segs)] == [10, 40]  # the run follows a walk: not a start

@@ -700,3 +700,59 @@ def test_flight_fraction_is_the_share_of_near_free_fall_and_must_recur() -> None
     assert flight(run) > 0.2
     assert flight(walk) == 0.0
     assert flight(drop) == 0.0
+
+
+@pytest.mark.parametrize(
+    ("raw", "evident", "expected"),
+    [
+        # a start into walking with the steps' evidence takes one second, without it two
+        ("still walk walk", "0 1 1", "unknown walk walk"),
+        ("still still walk walk", "0 0 0 0", "unknown still still walk"),
+        ("still still walk walk", "0 0 1 1", "unknown still walk walk"),
+        # never a start into running, never a change within a bout or to still
+        ("still still run run", "0 0 1 1", "unknown still still run"),
+        ("walk walk run run", "0 0 1 1", "unknown walk walk run"),
+        ("walk walk still still", "0 0 1 1", "unknown walk walk still"),
+    ],
+)
+def test_mode_hysteresis_evident_start(raw: str, evident: str, expected: str) -> None:
+    h = ModeHysteresis(switch_s=2, switch_still_s=2, switch_evident_s=1)
+    got = [h.update(r, evident=e == "1") for r, e in zip(raw.split(), evident.split(), strict=True)]
+    assert got == expected.split()
+    # without an evident path (switch_evident_s None) the evidence changes nothing
+    plain, reference = ModeHysteresis(switch_s=2), ModeHysteresis(switch_s=2)
+    assert [plain.update(r, evident=True) for r in raw.split()] == [reference.update(r) for r in raw.split()]
+
+
+def test_regular_start_wants_three_even_steps_at_the_acf_rhythm() -> None:
+    def start(steps: list[float], t_end_s: float, cadence_spm: float = 100.0) -> float | None:
+        rate = StepRateCadence()
+        rate.add_steps(steps)
+        return rate.regular_start(t_end_s, cadence_spm)
+
+    got = start([10.0, 10.6, 11.2], 11.5)
+    assert got is not None and abs(got - 100.0) < 1e-9  # three steps 0.6 s apart: 100 steps/min
+    assert start([10.6, 11.2], 11.5) is None  # two steps are not enough
+    assert start([10.0, 10.45, 11.2], 11.5) is None  # uneven: 0.45 then 0.75 s
+    assert start([10.0, 10.6, 11.2], 11.5, cadence_spm=200.0) is None  # not the rhythm the ACF found
+    assert start([10.0, 10.6, 11.2], 13.0) is None  # too old: the first step is out of the window
+    assert start([7.0, 10.0, 10.6, 11.2], 11.5) is not None  # only the last three count
+
+
+def test_a_walk_from_standing_is_reported_a_second_sooner_with_regular_steps() -> None:
+    """Live: standing, then walking; the regular first steps start the walk after one second, and the same
+    recording without the evident path takes a second more. Streaming still equals batch."""
+    t1, x1 = standing(duration_s=20, seed=1)
+    t2, x2 = gait_signal(duration_s=20, t_start_s=20.0, cadence_spm=150, seed=1)
+    t = np.concatenate([t1, t2])
+    xyz = np.concatenate([x1, x2])
+
+    def first_walk(**params: Any) -> int:
+        modes = [s.mode for s in GaitAnalysis(estimator="live", **params).analyze(t, xyz).seconds_]
+        return modes.index("walk")
+
+    quick, slow = first_walk(), first_walk(switch_evident_s=0)
+    assert 20 <= quick <= 22
+    assert quick == slow - 1
+    sizes = np.random.default_rng(4).integers(1, 200, size=t.size)
+    assert _stream(t, xyz, sizes) == GaitAnalysis(estimator="live").analyze(t, xyz).seconds_

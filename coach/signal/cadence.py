@@ -178,6 +178,11 @@ class StepRateCadence:
     step rate over the window's intervals within ``relaxed_interval_periods`` x the ACF period (leaving out pauses
     and split steps), if there are at least ``min_relaxed_intervals`` and the rate is within
     ``min_cadence_spm``..``max_cadence_spm``. Keeps the last ``max_history_steps`` steps.
+
+    :meth:`regular_start` tells whether the last ``start_min_steps`` steps, all within ``start_window_s``, are
+    a plain rhythm: every interval within ``start_interval_spread`` of their mean and within
+    ``consistent_interval_periods`` x the ACF period. A bout start uses it (two or three steps are enough to
+    know a walk has begun, before the trailing ACF window has emptied of the standing seconds).
     """
 
     def __init__(
@@ -193,6 +198,9 @@ class StepRateCadence:
         relaxed_interval_periods: tuple[float, float] = (0.5, 2.5),
         min_relaxed_intervals: int = 2,
         max_history_steps: int = 32,
+        start_min_steps: int = 3,
+        start_window_s: float = 2.5,
+        start_interval_spread: float = 0.15,
     ) -> None:
         self.step_cadence_window_s = step_cadence_window_s
         self.step_cadence_weight = step_cadence_weight
@@ -204,10 +212,34 @@ class StepRateCadence:
         self.relaxed_interval_periods = relaxed_interval_periods
         self.min_relaxed_intervals = min_relaxed_intervals
         self.max_history_steps = max_history_steps
+        self.start_min_steps = start_min_steps
+        self.start_window_s = start_window_s
+        self.start_interval_spread = start_interval_spread
         self._history: deque[float] = deque(maxlen=max_history_steps)
 
     def add_steps(self, steps_s: Iterable[float]) -> None:
         self._history.extend(steps_s)
+
+    def regular_start(self, t_end_s: float, cadence_spm: float) -> float | None:
+        """The step rate (steps/min) of the last ``start_min_steps`` steps if they are a plain rhythm at the ACF
+        cadence ``cadence_spm`` (see the class docstring), else ``None``."""
+        n = self.start_min_steps
+        if n < 2 or len(self._history) < n:
+            return None
+        last = list(itertools.islice(reversed(self._history), n))[::-1]
+        if last[0] < t_end_s - self.start_window_s:
+            return None
+        intervals = [b - a for a, b in itertools.pairwise(last)]
+        mean_s = (last[-1] - last[0]) / (n - 1)
+        acf_period_s = 60.0 / cadence_spm
+        low, high = self.consistent_interval_periods
+        spread = self.start_interval_spread
+        if mean_s <= 0 or not all(
+            abs(iv - mean_s) <= spread * mean_s and low * acf_period_s <= iv <= high * acf_period_s
+            for iv in intervals
+        ):
+            return None
+        return 60.0 / mean_s
 
     def refine(
         self, cadence_spm: float, t_end_s: float, acf_confidence: float, has_foot_pod: bool

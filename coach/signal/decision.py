@@ -152,6 +152,12 @@ class ModeHysteresis:
     starts walking from ``still`` or ``unknown``), whatever the current mode, ``unknown`` included. A start
     straight into running still needs ``switch_s``: a quick "walk" costs nothing, a false "run" does.
 
+    A second may come with *evidence* (``update(raw_mode, evident=True)``): what the pipeline sees makes the
+    start plain on its own (the estimator's: the last steps regular and at the ACF rhythm). Then a bout that
+    starts walking from ``still`` or ``unknown`` needs only ``switch_evident_s`` (``None``: no such path)
+    agreeing seconds. A start into running never takes this path: a quick "walk" costs nothing, a false "run"
+    does.
+
     A gap second (:meth:`gap`) keeps a walk or run mode for up to ``gap_hold_s`` seconds (a lost notification or
     a quick reconnect: the runner does not change what they do because the link did), then the mode is
     ``unknown``. Counts are in seconds: call :meth:`update` or :meth:`gap` once per second.
@@ -164,18 +170,21 @@ class ModeHysteresis:
         switch_still_s: int = 2,
         gap_hold_s: int = 3,
         switch_start_s: int | None = None,
+        switch_evident_s: int | None = None,
     ) -> None:
         self.switch_s = switch_s
         self.switch_still_s = switch_still_s
         self.gap_hold_s = gap_hold_s
         self.switch_start_s = switch_start_s
+        self.switch_evident_s = switch_evident_s
         self.mode_ = "unknown"
         self._pending = "unknown"
         self._pending_s = 0
         self._gap_s = 0
 
-    def update(self, raw_mode: str) -> str:
-        """One second whose own mode is ``raw_mode``; returns the reported mode."""
+    def update(self, raw_mode: str, *, evident: bool = False) -> str:
+        """One second whose own mode is ``raw_mode`` (``evident``: the change is plain, see the class docstring);
+        returns the reported mode."""
         if raw_mode != self.mode_:
             if raw_mode == self._pending:
                 self._pending_s += 1
@@ -189,6 +198,13 @@ class ModeHysteresis:
                 need = self.switch_s if self.switch_start_s is None else self.switch_start_s
             else:
                 need = self.switch_s
+            if (
+                evident
+                and self.switch_evident_s is not None
+                and raw_mode == "walk"
+                and self.mode_ not in GAIT_MODES
+            ):
+                need = min(need, self.switch_evident_s)
             if self._pending_s >= need:
                 self.mode_ = raw_mode
                 self._pending_s = 0

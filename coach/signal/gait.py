@@ -149,6 +149,8 @@ class StreamingGaitEstimator:
         switch_s: int = 2,
         switch_still_s: int = 2,
         switch_start_s: int = 2,
+        switch_evident_s: int = 1,
+        start_min_range_g: float = 0.25,
         feature_lowpass_hz: float = 10.0,
         run_range_g: float = 1.7,
         run_min_g: float = 0.25,
@@ -185,6 +187,8 @@ class StreamingGaitEstimator:
         self.switch_s = switch_s
         self.switch_still_s = switch_still_s
         self.switch_start_s = switch_start_s
+        self.switch_evident_s = switch_evident_s
+        self.start_min_range_g = start_min_range_g
         self.feature_lowpass_hz = feature_lowpass_hz
         self.run_range_g = run_range_g
         self.run_min_g = run_min_g
@@ -254,6 +258,7 @@ class StreamingGaitEstimator:
             switch_still_s=self.switch_still_s,
             gap_hold_s=self.gap_hold_s,
             switch_start_s=self.switch_start_s,
+            switch_evident_s=self.switch_evident_s if self.switch_evident_s > 0 else None,
         )
         self._foot_pod_blend = FootPodBlend(foot_pod_weight=self.foot_pod_weight)
         self._step_rate = StepRateCadence(
@@ -537,19 +542,27 @@ class StreamingGaitEstimator:
             period_s, cadence, run_score, foot_pod = self._gait_cadence(f, t_end, hr)
             cadence_acf = 60.0 / period_s
         raw = self._gate.raw_mode(f, run_score=-math.inf if run_score is None else run_score)
+        step_period = period_s if in_gait else self._period_s
         if gap:
             # A short gap holds the walk/run mode; the step detector starts afresh after it.
             mode = self._hysteresis.gap()
             self._step_detector.reset()
-        else:
-            mode = self._hysteresis.update(raw)
-        if mode == "walk" and hr is not None:
-            self._run_score.learn_walking_hr(hr)
-        step_period = period_s if in_gait else self._period_s
         steps = self._step_detector.confirm(t_end, candidates, in_gait, step_period, f.band_std_g)
         self._step_rate.add_steps(steps)
+        start_spm: float | None = None  # a bout starting on the evidence of its steps: their rate
+        if not gap:
+            was = self._hysteresis.mode_
+            start_spm = self._regular_start(raw, f, t_end, cadence)
+            mode = self._hysteresis.update(raw, evident=start_spm is not None)
+            if was in GAIT_MODES or mode not in GAIT_MODES:
+                start_spm = None
+        if mode == "walk" and hr is not None:
+            self._run_score.learn_walking_hr(hr)
         cadence_steps: float | None = None
-        if cadence is not None:
+        if start_spm is not None:
+            # the trailing ACF window still holds the standing seconds: the regular steps give the cadence
+            cadence = cadence_steps = start_spm
+        elif cadence is not None:
             cadence, cadence_steps = self._step_rate.refine(
                 cadence, t_end, f.confidence, foot_pod is not None
             )
@@ -575,6 +588,19 @@ class StreamingGaitEstimator:
                 cadence_steps_spm=cadence_steps,
             ),
         )
+
+    def _regular_start(self, raw: str, f: HopFeatures, t_end: float, cadence: float | None) -> float | None:
+        """The rate of the last steps (steps/min) if they make a walking second's start plain on its own, else
+        ``None``: regular and at the ACF cadence (:meth:`StepRateCadence.regular_start`), at a walking rate (at
+        most ``max_walk_cadence_spm``), with steps that load the trunk (the vertical acceleration's range over
+        the feature window at least ``start_min_range_g``; shifting weight while standing stays under it). A
+        start into running never takes this path (:class:`ModeHysteresis`)."""
+        if raw != "walk" or cadence is None:
+            return None
+        if f.vertical_high_g - f.vertical_low_g < self.start_min_range_g:
+            return None
+        rate = self._step_rate.regular_start(t_end, cadence)
+        return rate if rate is not None and rate <= self.max_walk_cadence_spm else None
 
     def _gait_cadence(
         self, f: HopFeatures, t_end: float, hr: float | None
