@@ -559,8 +559,9 @@ class StreamingGaitEstimator:
         if mode == "walk" and hr is not None:
             self._run_score.learn_walking_hr(hr)
         cadence_steps: float | None = None
-        if start_spm is not None:
+        if start_spm is not None and foot_pod is None:
             # the trailing ACF window still holds the standing seconds: the regular steps give the cadence
+            # (an agreeing foot pod keeps the ACF path, as in StepRateCadence.refine)
             cadence = cadence_steps = start_spm
         elif cadence is not None:
             cadence, cadence_steps = self._step_rate.refine(
