@@ -53,6 +53,15 @@ def test_check_wav_accepts_speech_like_audio(tmp_path: Path) -> None:
     assert info.rms == pytest.approx(0.4 / np.sqrt(2), rel=0.02)
 
 
+def _cut(path: Path, samples: np.ndarray, *, keep_frames: int) -> None:
+    """A WAV whose write was cut short: the header promises every frame, the file holds ``keep_frames``."""
+    write_wav(path, samples, SR)
+    with wave.open(str(path), "rb") as wf:
+        header_bytes = path.stat().st_size - wf.getnframes() * wf.getsampwidth()
+    with path.open("r+b") as fh:
+        fh.truncate(header_bytes + keep_frames * 2)
+
+
 @pytest.mark.parametrize(
     ("make", "reason"),
     [
@@ -63,8 +72,21 @@ def test_check_wav_accepts_speech_like_audio(tmp_path: Path) -> None:
         (lambda p: write_wav(p, np.zeros(SR, np.float32), SR), "silent"),
         (lambda p: write_wav(p, np.full(SR, 1e-4, np.float32), SR), "silent"),
         (lambda p: p.write_bytes(b"RIFF\x10\x00\x00\x00WAVEjunk"), "unreadable WAV"),
+        (
+            lambda p: _cut(p, tone(0.5), keep_frames=SR // 4),
+            f"truncated ({SR // 4} of {round(0.5 * SR)} frames)",
+        ),
     ],
-    ids=["missing", "empty", "not-riff", "zero-frames", "zeros", "near-silence", "truncated-header"],
+    ids=[
+        "missing",
+        "empty",
+        "not-riff",
+        "zero-frames",
+        "zeros",
+        "near-silence",
+        "truncated-header",
+        "truncated-data",
+    ],
 )
 def test_check_wav_rejects_what_an_engine_can_leave_behind(tmp_path: Path, make: object, reason: str) -> None:
     p = tmp_path / "bad.wav"

@@ -69,6 +69,16 @@ def test_plan_explains_the_next_session_and_healing_time(data: Path) -> None:
     assert "8-12 weeks" in out
 
 
+@pytest.mark.parametrize("injury", [None, "disc-mild"])
+def test_plan_says_the_healing_time_once(data: Path, injury: str | None) -> None:
+    code, out = _run("plan", *(["--injury", injury] if injury else []), "--data-dir", str(data))
+    assert code == 0, out
+    assert out.count("Healing time") == 1, out
+    assert out.count("8-12 weeks") == (1 if injury else 0), out
+    assert out.count("injury category") == (0 if injury else 1), out
+    assert out.count("a physio's assessment comes first") == 1, out
+
+
 def test_plan_steps_back_after_a_flare_up(data: Path) -> None:
     write_folder(data, _stage(hand_records("20261122T073000Z"), 3))
     code, out = _run("pain", "7", "--when", "after", "--session", "20261122T073000Z", "--data-dir", str(data))

@@ -180,5 +180,10 @@ def test_demo_finishes_and_cues_every_change(tmp_path: Path, monkeypatch: pytest
     heads = {c["interval_index"] for c in cues if c["type"] == "heads_up"}
     assert heads >= set(range(1, len(plan))), "a change had no heads-up"
     assert events[-1]["kind"] == "session_end" and events[-1]["reason"] == "completed"
+    # the 5-minute recording loops under the 11-minute session on one connection: never "sensor lost / back"
+    links = [e["state"] for e in events if e["kind"] == "sensor" and e["state"] not in ("battery",)]
+    assert links == ["connected"], links
+    end_t = events[-1]["t"]
+    assert any(e["kind"] == "gait" and e.get("hr_bpm") and e["t"] > end_t - 60 for e in events)  # to the end
     for a, b in itertools.pairwise(cues):  # on the session timeline speech takes its real time, at any speed
         assert b["t"] >= a["t"] + a["duration_s"], (a, b)

@@ -361,6 +361,54 @@ def test_with_a_strap_the_session_records_heart_rate(tmp_path: Path) -> None:
     assert "Heart rate over time" in html and "followed the plan" not in html  # no run figures on a routine
 
 
+def test_a_full_disk_stops_the_routine_as_it_stops_a_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The capture cannot be written (disk full): the routine stops at once, as ``coach run`` does (the shared
+    shell), with one storage error; what was recorded up to then is kept and the folder is closed."""
+    import errno
+
+    import sensors.capture as capture
+    from coach.cli.run_cmd import demo_recording
+    from coach.errors import StorageError
+    from coach.session.exercise_runner import ExerciseOptions, run_exercise
+
+    lines_before_full = 150
+    calls = [0]
+    real = capture.CaptureWriter._write_line
+
+    def write_line(self: capture.CaptureWriter, line: str) -> None:
+        calls[0] += 1
+        if calls[0] > lines_before_full:
+            raise OSError(errno.ENOSPC, "No space left on device", str(self.path))
+        real(self, line)
+
+    monkeypatch.setattr(capture.CaptureWriter, "_write_line", write_line)
+    routine = parse_routine(SMALL, "small.toml")
+    opts = ExerciseOptions(
+        routine=routine,
+        sensor=f"replay:{demo_recording()}",
+        voice="none",
+        data_dir=tmp_path / "data",
+        display=False,
+        keys=False,
+        clock=LoopClock(),
+    )
+    with pytest.raises(StorageError, match=r"cannot write the session .*No space left on device"):
+        virtual_time.run(run_exercise(opts))
+    (folder,) = (tmp_path / "data" / "sessions").iterdir()
+    records = [json.loads(ln) for ln in (folder / "events.jsonl").read_text().splitlines()]
+    assert records[0]["kind"] == "session_start" and records[-1]["kind"] == "session_end"
+    assert records[-1]["reason"] == "storage_error"
+    assert (
+        records[-1]["routine_t"] < timeline(routine).duration_s
+    )  # stopped, did not carry on without the strap
+    assert not any(r["kind"] == "sensor" and r.get("state") == "error" for r in records)
+    assert len((folder / "capture.jsonl").read_text().splitlines()) >= lines_before_full  # every line kept
+    code, out, _ = run_main("report", records[0]["session_id"], "--data-dir", tmp_path / "data")
+    assert code == 0, out
+
+
 def test_an_exercise_session_does_not_change_the_running_plan(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

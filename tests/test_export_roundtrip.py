@@ -600,6 +600,17 @@ def test_export_cli_writes_what_it_says(
     assert code == 3 and "exactly one --format" in stderr
 
 
+def test_export_cli_says_what_the_gpx_holds(imported_folder: Path, tmp_path: Path) -> None:
+    """GPX has no laps: ``coach export --gpx`` counts the track points it wrote, not laps."""
+    out = tmp_path / "run.gpx"
+    data_dir = imported_folder.parent.parent
+    result = CliRunner().invoke(cli, ["export", "latest", "--data-dir", str(data_dir), "--gpx", str(out)])
+    assert result.exit_code == 0, result.output
+    n = len(gpx_doc(out.read_bytes()).findall(".//g:trkpt", NS))
+    assert n > 0
+    assert result.output.strip() == f"GPX: {out} ({n} track points in one segment)"
+
+
 def test_fit_names_coach_as_a_development_product_without_a_made_up_serial() -> None:
     fit = read_fit(to_fit_bytes(gps_run_activity()))
     for msg in (fit.file_id, fit.device_info):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,7 @@ from hypothesis import strategies as st
 from sensors import uuids
 from sensors.capture import EventRecord, PayloadRecord
 from sensors.codecs.pmd import (
+    PmdDataFrame,
     PmdFeatures,
     PmdRequest,
     PmdResponse,
@@ -19,10 +21,17 @@ from sensors.codecs.pmd import (
     PmdStatus,
     build_acc_frame,
 )
+from sensors.samples import AccBlock, SampleDecoder, SensorEvent
 from sensors.sources.ble.client import AccConfig
 from sensors.sources.virtual.clock import ScaledClock
 from sensors.sources.virtual.pmd_server import FEATURES_ACC_ONLY, PmdServer
-from sensors.sources.virtual.script import H10_ACC_SETTINGS, StrapScript, measured_acc_rate_hz
+from sensors.sources.virtual.script import (
+    H10_ACC_SETTINGS,
+    LOOP_GAP_S,
+    StrapScript,
+    measured_acc_rate_hz,
+    shift_pmd_timestamp,
+)
 from sensors.sources.virtual.source import servable_acc_config
 from sensors.sources.virtual.strap import advertised_name, advertising_data
 
@@ -116,6 +125,46 @@ def test_script_from_the_chest_fixture() -> None:
     assert script.max_notification_bytes <= 229
     hr_only = script.without_pmd()
     assert not hr_only.has_pmd and hr_only.has_hr and len(hr_only.stream) < len(script.stream)
+
+
+def test_a_looped_recording_runs_on_as_one_stream() -> None:
+    """Looping (``--loop``, the demo): each pass's times and PMD timestamps continue from the last pass, so the
+    client's decoder sees one sensor clock (no re-anchoring) and the ACC rate holds across the seam."""
+    script = StrapScript.from_capture(REPO / "fixtures" / "chest-walk-jog-walk-hexoskin-005.jsonl")
+    n = len(script.stream)
+    looped = list(itertools.islice(script.looped_stream(), 2 * n + 5))
+    period_s = script.duration_s + LOOP_GAP_S
+    assert looped[:n] == list(script.stream)  # the first pass is the recording as it is
+    for first, again in zip(script.stream, looped[n : 2 * n], strict=True):
+        assert again.t == pytest.approx(first.t + period_s) and again.char == first.char
+        if first.char == uuids.PMD_DATA:
+            moved = (
+                PmdDataFrame.from_bytes(again.data).timestamp_ns
+                - PmdDataFrame.from_bytes(first.data).timestamp_ns
+            )
+            assert moved == round(period_s * 1e9)
+            assert again.data[9:] == first.data[9:]  # the samples themselves are the recording's
+        else:
+            assert again.data == first.data
+    assert looped[2 * n].t == pytest.approx(script.stream[0].t + 2 * period_s)
+    assert all(b.t > a.t for a, b in itertools.pairwise(looped[n - 1 : n + 1]))
+    decoder = SampleDecoder()
+    out = [s for r in looped[: 2 * n] for s in decoder.feed(r.t, r.char, r.data)]
+    assert decoder.reanchors_ == 0 and not any(isinstance(s, SensorEvent) for s in out)
+    blocks = [s for s in out if isinstance(s, AccBlock)]
+    seam = script.stream[-1].t
+    assert any(b.t_s[0] > seam for b in blocks)
+    times = [t for b in blocks for t in b.t_s]
+    assert all(b > a for a, b in itertools.pairwise(times))  # sample times never step back at the seam
+    pmd = [r for r in looped[: 2 * n] if r.char == uuids.PMD_DATA]
+    assert measured_acc_rate_hz(pmd) == pytest.approx(measured_acc_rate_hz(script.stream), rel=1e-6)
+
+
+def test_shift_pmd_timestamp_moves_only_the_timestamp() -> None:
+    frame = PmdDataFrame(ACC, 1_000_000_000, 0x01, False, b"\x01\x02\x03")
+    moved = PmdDataFrame.from_bytes(shift_pmd_timestamp(bytes(frame), 2.5))
+    assert moved == PmdDataFrame(ACC, 3_500_000_000, 0x01, False, b"\x01\x02\x03")
+    assert shift_pmd_timestamp(b"\x02\x00", 1.0) == b"\x02\x00"  # not a frame: sent as recorded
 
 
 def test_the_strap_refuses_a_rate_its_recording_cannot_serve() -> None:

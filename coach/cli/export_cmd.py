@@ -84,5 +84,7 @@ def export(
     positioned = sum(1 for r in activity.records if r.has_position)
     for path, fmt, data in encoded:
         write_output(path, data, force=force)
-        points = positioned if fmt == "gpx" else len(activity.records)
-        click.echo(f"{fmt.upper()}: {path} ({points} records, {len(activity.laps)} laps)")
+        if fmt == "gpx":  # GPX has no laps: one track segment of the records with a position
+            click.echo(f"GPX: {path} ({positioned} track points in one segment)")
+        else:
+            click.echo(f"{fmt.upper()}: {path} ({len(activity.records)} records, {len(activity.laps)} laps)")

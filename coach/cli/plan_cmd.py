@@ -10,7 +10,7 @@ from pathlib import Path
 import click
 
 from coach.cli.options import data_dir_option, parse_day, resolve
-from coach.plan.healing import HEALING, healing_text
+from coach.plan.healing import HEALING, caveat_text
 from coach.text import mmss
 
 
@@ -141,13 +141,7 @@ def plan(
         f"{'Stage 1 after the walking base' if at_base else 'Start it'} with: coach run --programme {how} "
         f"--stage {stage.number} --sensor ..."
     )
-    if category:
-        click.echo(healing_text(category))
-    else:
-        click.echo(
-            "A physio's assessment comes first; tell coach your injury category for healing-time guidance: "
-            "coach plan --injury " + "|".join(HEALING)
-        )
+    click.echo(caveat_text(category))  # the healing time itself is in the week ahead, once
     local = [parse_time(r["started_at"]).astimezone().date() for r in done]
     key_days = [w.when.astimezone().date() for w in walks] if at_base else local
     following = (

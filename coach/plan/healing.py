@@ -1,6 +1,7 @@
 """Typical healing times per injury category (the physio article in ../shared/BRIEF.md): the one table.
 
-``coach plan --injury CATEGORY`` remembers the runner's category and prints :func:`healing_text`; ``coach summary``
+``coach plan --injury CATEGORY`` remembers the runner's category; its week ahead prints the window once
+(:func:`coach.plan.week.healing_line`) and :func:`caveat_text` the words around it; ``coach summary``
 draws the weeks since the first session against the window (:class:`HealingWindow`). Guidance only: a physio's
 assessment comes first. "A few months" for a significant sprain is read as 16 weeks, the end of the window drawn.
 """
@@ -30,10 +31,15 @@ HEALING: dict[str, HealingWindow] = {
 }
 
 
-def healing_text(category: str) -> str:
-    window = HEALING[category]
+def caveat_text(category: str | None) -> str:
+    """The words that go with the healing window (which the week ahead prints, once): what pain says, and that a
+    physio's assessment comes first. Without a category, only the latter."""
+    about_pain = (
+        "Pain level is not severity: how pain changes over the first two weeks tells most. "
+        if category
+        else ""
+    )
     return (
-        f"Healing time for {window.what}: typically {window.time}. Pain level is not severity: how pain changes "
-        "over the first two weeks tells most. This is coaching, not diagnosis: a physio's assessment comes first, "
-        "and their advice wins over this plan."
+        f"{about_pain}This is coaching, not diagnosis: a physio's assessment comes first, and their advice wins over "
+        "this plan."
     )

@@ -88,8 +88,10 @@ def healing_line(category: str | None, first_day: date | None, today: date) -> s
     """The weeks since the first session against the healing window of the injury category (or how to set one)."""
     if category is None or category not in HEALING:
         return (
-            "Healing time: tell coach your injury category (coach plan --injury ...) to see the weeks since your "
-            "first session against its typical healing time."
+            "Healing time: tell coach your injury category (coach plan --injury "
+            + "|".join(HEALING)
+            + ") to see "
+            "the weeks since your first session against its typical healing time."
         )
     window = HEALING[category]
     if first_day is None:

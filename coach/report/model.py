@@ -520,7 +520,8 @@ def session_activity(session: SessionFolder) -> Activity:
     hr_note = (
         ""
         if hr_rejected is None
-        else f"; heart rate cleaned of artefacts ({hr_rejected * 100:.0f} % of samples rejected)"
+        # the share as the report and summary.json keep it (to 3 places), so all of them print the same percent
+        else f"; heart rate cleaned of artefacts ({round(hr_rejected, 3) * 100:.0f} % of samples rejected)"
     )
     return Activity(
         start_time=started,

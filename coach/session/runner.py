@@ -146,13 +146,6 @@ class SessionRunner(SessionShell[Cue]):
             self._warned.add(text)
             self.echo(f"coach: warning: {text}")
 
-    def _source_failed(self, exc: Exception) -> None:
-        if isinstance(exc, OSError):  # the capture cannot be written (disk full): stop, keep what is recorded
-            self.storage_error = exc
-            self.stop("storage_error")
-            return
-        super()._source_failed(exc)
-
     def _snapshot(self) -> dict[str, Any]:
         """The display state (field names of :class:`coach.session.display.DisplayState`), at the engine's session time."""
         eng = self.engine

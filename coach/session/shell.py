@@ -148,6 +148,14 @@ def speech_record(
     return rec
 
 
+def is_storage_error(exc: OSError, capture_path: Path) -> bool:
+    """Whether ``exc`` means the session cannot be written: a :data:`STORAGE_ERRNOS` error, or any OS error on
+    the capture file itself (a strap's connection error is an OS error too, and is not one of these)."""
+    return exc.errno in STORAGE_ERRNOS or (
+        isinstance(exc.filename, str) and Path(exc.filename) == capture_path
+    )
+
+
 def storage_error(exc: OSError, folder: Path) -> StorageError:
     """The one-line error for a session that could not be written to the end (disk full, I/O error)."""
     where = f" {exc.filename}" if getattr(exc, "filename", None) else ""
@@ -256,7 +264,13 @@ class SessionShell(ABC, Generic[Released]):
         self.tracker.feed(sample)
 
     def _source_failed(self, exc: Exception) -> None:
-        """The source raised: the session goes on, the sensor is "lost" from now on."""
+        """The source raised. The capture could not be written (:func:`is_storage_error`: disk full): the session
+        stops at once, what is recorded stays, and :meth:`run` raises the one-line :func:`storage_error`. Anything
+        else (the strap's trouble): the session goes on, the sensor is "lost" from now on."""
+        if isinstance(exc, OSError) and is_storage_error(exc, self.record.capture_path):
+            self.storage_error = exc
+            self.stop("storage_error")
+            return
         logger.warning("sensor source failed: %s", exc)
         self.source_error = exc
         self.record.write(

@@ -44,10 +44,15 @@ async def source_samples(
     session seconds, each record of its raw traffic copied to ``capture`` as it happens (a replay's too). With
     ``loop`` (replay and virtual only), the recording starts again ``gap_s`` after it ends, times continuing.
     ``opened``: the source already opened by :func:`open_source` (a replay read and checked before the session);
-    a replay is read once and iterated again for each loop, a radio source is opened again (its strap restarts)."""
+    a replay is read once and iterated again for each loop; a virtual strap loops its recording itself, on the
+    same connection (:meth:`sensors.sources.virtual.script.StrapScript.looped_stream`: no "sensor lost" at each
+    pass). A radio source that ends all the same is opened again."""
     offset = 0.0
     replay = moniker.kind == "replay"
-    source: Any = opened if opened is not None else _open(moniker, capture, clock, pair=pair)
+    strap_loops = loop and moniker.kind == "virtual"
+    source: Any = (
+        opened if opened is not None else _open(moniker, capture, clock, pair=pair, loop=strap_loops)
+    )
     while True:
         last_t = offset
         try:
@@ -70,11 +75,19 @@ async def source_samples(
             await clock.sleep(gap_s)
             source.capture_writer = ShiftedCapture(capture, offset)
         else:
-            source = _open(moniker, ShiftedCapture(capture, offset), clock, pair=pair)
+            source = _open(moniker, ShiftedCapture(capture, offset), clock, pair=pair, loop=strap_loops)
 
 
-def _open(moniker: SensorMoniker, capture: CaptureSink, clock: SessionClock, *, pair: bool = True) -> Any:
-    """The source; ``pair=False`` (``--no-pair``) forbids a live strap's client to pair."""
+def _open(
+    moniker: SensorMoniker,
+    capture: CaptureSink,
+    clock: SessionClock,
+    *,
+    pair: bool = True,
+    loop: bool = False,
+) -> Any:
+    """The source; ``pair=False`` (``--no-pair``) forbids a live strap's client to pair; ``loop``: a virtual strap
+    that streams its recording endlessly."""
     from sensors.sources.opener import open_source
 
     config = None
@@ -91,6 +104,7 @@ def _open(moniker: SensorMoniker, capture: CaptureSink, clock: SessionClock, *, 
         clock=clock.wall if moniker.kind == "replay" else clock,
         speed=clock.speed,
         config=config,
+        loop=loop,
     )
 
 

@@ -68,7 +68,8 @@ class WavInfo:
 def read_wav(path: Path | str) -> tuple[FloatArray, int]:
     """Read a PCM WAV (8/16/32-bit, any channel count) as mono float32 in [-1, 1] and its sample rate.
 
-    Raises :class:`WavError` for a missing, empty, non-RIFF or non-PCM file.
+    Raises :class:`WavError` for a missing, empty, non-RIFF or non-PCM file, and for a truncated one (its header
+    promises more frames than it holds: a write cut short).
     """
     p = Path(path)
     try:
@@ -86,9 +87,13 @@ def read_wav(path: Path | str) -> tuple[FloatArray, int]:
             n_channels = wf.getnchannels()
             width = wf.getsampwidth()
             rate = wf.getframerate()
-            raw = wf.readframes(wf.getnframes())
+            promised = wf.getnframes()
+            raw = wf.readframes(promised)
     except (wave.Error, EOFError) as exc:
         raise WavError(p, f"unreadable WAV ({exc})") from exc
+    held = len(raw) // (width * n_channels) if width and n_channels else 0
+    if held < promised:
+        raise WavError(p, f"truncated ({held} of {promised} frames)")
     data: npt.NDArray[np.float64]
     if width == 2:
         data = np.frombuffer(raw, dtype="<i2").astype(np.float64) / 32768.0
@@ -104,7 +109,7 @@ def read_wav(path: Path | str) -> tuple[FloatArray, int]:
 
 
 def check_wav(path: Path | str, *, min_rms: float = MIN_SPEECH_RMS) -> WavInfo:
-    """Check that ``path`` is a WAV worth playing: exists, RIFF header, non-zero frames, not silent.
+    """Check that ``path`` is a WAV worth playing: exists, RIFF header, non-zero frames, all of them, not silent.
 
     Returns a :class:`WavInfo`; raises :class:`WavError` naming what is wrong.
     """

@@ -66,8 +66,11 @@ DEFAULT_RATE_WPM = 170
 DETAILS_HINT = "details: coach -v"
 #: Said once when ``--audio-out`` is given but only the chime can be rendered.
 TAPE_CHIMES_NOTICE = "no speech engine: --audio-out will hold chimes, not words"
-#: How long the pyttsx3 worker waits for espeak's "finished-utterance" after runAndWait returned.
+#: How long the pyttsx3 worker waits for "finished-utterance" after runAndWait returned, with a pyttsx3 driver other
+#: than espeak (whose own command thread tells when it is done, so the worker waits for that, without a limit).
 WORKER_FINISH_WAIT_S = 5.0
+#: How often the pyttsx3 worker looks whether espeak's command thread is done (seconds between looks, not a limit).
+ESPEAK_POLL_S = 0.002
 
 
 @dataclass(frozen=True)
@@ -877,40 +880,46 @@ def make_voice(
 # --------------------------------------------------------------------------------------------------- worker
 
 
-def _wait_espeak_idle(timeout_s: float = 2.0) -> None:
-    """Wait until espeak's synthesis thread is idle (the next runAndWait's ``stop()`` would otherwise cancel the
-    next utterance, leaving an empty WAV). No-op for other pyttsx3 drivers."""
+def _espeak_is_playing() -> Callable[[], Any] | None:
+    """espeak's "is the command thread running?" (``espeak_IsPlaying``), None with another pyttsx3 driver.
+
+    In pyttsx3's espeak driver each utterance is two espeak commands: the text (audio to the driver's callback) and
+    the "terminated" message, in whose callback the driver writes the WAV and then notifies "finished-utterance".
+    ``Synth`` returns only once the command thread runs them, and the thread counts as running until both are done
+    (espeak-ng fifo.c), so once this says False after a ``runAndWait`` the callbacks have returned: the WAV is
+    written and the notification sent, or they never will be (a save that failed inside the callback).
+    """
     try:
         from pyttsx3.drivers import _espeak
     except Exception:
-        return
-    deadline = time.monotonic() + timeout_s
-    while _espeak.IsPlaying() and time.monotonic() < deadline:
-        time.sleep(0.002)
+        return None
+    is_playing: Callable[[], Any] = _espeak.IsPlaying
+    return is_playing
 
 
-def _wait_finished(finished: threading.Event, timeout_s: float, idle_grace_s: float = 0.5) -> bool:
-    """Wait for the utterance to finish; give up early once espeak has been idle for ``idle_grace_s`` without
-    finishing (what a save that failed inside the driver's callback looks like)."""
+def _wait_engine_done(is_playing: Callable[[], Any]) -> None:
+    """Until espeak's command thread has nothing left to run. No wall-clock limit: a busy machine only makes it
+    later, and the parent's watchdog (:attr:`Voice.render_timeout_s`) kills a worker whose engine is wedged."""
+    while is_playing():
+        time.sleep(ESPEAK_POLL_S)
+
+
+def _wav_problem(path: str) -> str | None:
+    """What is wrong with the WAV the engine wrote at ``path`` (None: complete). A header that promises more frames
+    than the file holds is a truncated WAV (a write cut short, or read before it was finished)."""
     try:
-        from pyttsx3.drivers import _espeak
+        with wave.open(path, "rb") as wf:
+            promised = wf.getnframes()
+            if promised == 0:
+                return "empty WAV"
+            held = len(wf.readframes(promised)) // (wf.getsampwidth() * wf.getnchannels())
+    except (OSError, wave.Error, EOFError) as exc:
+        return f"no WAV written ({exc})"
+    return None if held == promised else f"truncated WAV ({held} of {promised} frames)"
 
-        is_playing: Callable[[], Any] = _espeak.IsPlaying
-    except Exception:
-        return finished.wait(timeout_s)
-    deadline = time.monotonic() + timeout_s
-    idle_since: float | None = None
-    while not finished.wait(0.02):
-        now = time.monotonic()
-        if now >= deadline:
-            return False
-        if is_playing():
-            idle_since = None
-        elif idle_since is None:
-            idle_since = now
-        elif now - idle_since >= idle_grace_s:
-            return finished.is_set()
-    return True
+
+#: Problems the worker renders the utterance once more for (a race in the driver, not a broken engine).
+RETRIED_PROBLEMS = ("empty WAV", "truncated WAV", "cancelled")
 
 
 def _worker_main() -> int:
@@ -934,29 +943,41 @@ def _worker_main() -> int:
         send({"ready": False, "error": f"pyttsx3 cannot initialise: {type(exc).__name__}: {exc}"})
         return 3
     # The espeak driver synthesises on espeak's own thread and runAndWait() returns after a fixed 10 ms sleep, so
-    # under load it returns before the WAV is written. The "finished-utterance" notification comes after the file
-    # is closed: wait for it.
-    # Its stop() (called by every runAndWait) can also queue a stale "finished-utterance" with completed=False.
+    # under load it returns before the WAV is written: the worker waits until espeak's command thread is done
+    # (_espeak_is_playing), by which time the WAV is written and "finished-utterance" (completed=True) sent.
+    # Every runAndWait also calls the driver's stop(), which cancels the utterance it is about to start whenever
+    # espeak looks busy at that moment (an earlier utterance's tail; the command thread's close-stream moment
+    # about 150 ms after going idle, which no wait can rule out); the cancel notifies completed=False. One utterance
+    # at a time, waited for to the end, never needs cancelling: that stop() is switched off, and a cancel that
+    # happens all the same is seen and the utterance rendered once more.
+    is_playing = _espeak_is_playing()
+    driver = getattr(getattr(engine, "proxy", None), "_driver", None)
+    if is_playing is not None and driver is not None and hasattr(driver, "_stopping"):
+        driver.stop = lambda: None
     finished = threading.Event()
+    cancelled = threading.Event()
 
     def on_finished(completed: bool = True, **_: Any) -> None:
-        if completed:
-            finished.set()
+        (finished if completed else cancelled).set()
 
     engine.connect("finished-utterance", on_finished)
 
     def render(text: str, path: str, wait_s: float) -> str | None:
+        if is_playing is not None:
+            _wait_engine_done(is_playing)  # nothing of an earlier utterance still running
         finished.clear()
+        cancelled.clear()
         engine.save_to_file(text, path)
         engine.runAndWait()
-        if not _wait_finished(finished, wait_s):
+        if is_playing is not None:
+            _wait_engine_done(is_playing)
+        else:
+            finished.wait(wait_s)
+        if cancelled.is_set():
+            return "cancelled"
+        if not finished.is_set():
             return "pyttsx3 never finished the utterance"
-        _wait_espeak_idle()
-        try:
-            with wave.open(path, "rb") as wf:
-                return None if wf.getnframes() > 0 else "empty WAV"
-        except (OSError, wave.Error, EOFError) as exc:
-            return f"no WAV written ({exc})"
+        return _wav_problem(path)
 
     send({"ready": True, "voice": str(engine.getProperty("voice"))})
     for line in sys.stdin:
@@ -970,7 +991,9 @@ def _worker_main() -> int:
             engine.setProperty("rate", int(req.get("rate") or DEFAULT_RATE_WPM))
             wait_s = float(req.get("wait_s") or WORKER_FINISH_WAIT_S)
             problem = render(str(req["text"]), str(req["path"]), wait_s)
-            if problem == "empty WAV":  # a cancel from the driver's stop() raced this utterance: once more
+            if problem is not None and problem.startswith(
+                RETRIED_PROBLEMS
+            ):  # a race in the driver: once more
                 problem = render(str(req["text"]), str(req["path"]), wait_s)
         except Exception as exc:
             send({"id": req.get("id"), "ok": False, "error": f"{type(exc).__name__}: {exc}"})

@@ -33,6 +33,7 @@ def open_source(
     clock: Clock | None = None,
     speed: float = 1.0,
     config: ClientConfig | None = None,
+    loop: bool = False,
 ) -> SampleSource:
     """The source ``moniker`` names. ``speed`` paces ``replay:`` and ``virtual:`` (a live strap runs at 1);
     ``clock`` gives session time (a virtual strap runs on it too, so a given clock sets its pace, not ``speed``).
@@ -40,8 +41,12 @@ def open_source(
     ``capture_writer`` records the raw traffic of every source, a replay's records included (a capture tee). Raises :class:`~sensors.errors.MonikerError` for a bad moniker,
     :class:`~sensors.errors.CaptureError` for a capture file that cannot be read, and
     :class:`~sensors.errors.SensorUnavailableError` when ``virtual:`` is asked for without bumble installed.
+    ``loop`` (``virtual:`` only): the strap streams its recording again and again on the same connection (a replay
+    is looped by whoever iterates it, e.g. :func:`coach.session.sources.source_samples`).
     """
     parsed = parse_sensor_moniker(moniker) if isinstance(moniker, str) else moniker
+    if loop and parsed.kind != "virtual":
+        raise MonikerError(f"only a virtual: strap loops its recording itself, not {parsed}")
     if not (speed >= 0 and math.isfinite(speed)):
         raise MonikerError(f"speed must be a number >= 0, not {speed!r}")
     if parsed.kind == "replay":
@@ -68,6 +73,7 @@ def open_source(
             clock=clock,
             config=config,
             label=parsed.text,
+            loop=loop,
         )
     if speed != 1.0:
         raise MonikerError(f"--speed applies to replay: and virtual: sensors, not to a live strap ({parsed})")

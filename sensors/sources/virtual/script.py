@@ -10,18 +10,31 @@ is the recorded strap's answer (else a Polar H10's), narrowed to one sample rate
 offered, if within 10 %); and to the recorded range and resolution when the event names them. A start at any
 other value is refused by :class:`~sensors.sources.virtual.pmd_server.PmdServer` (8 ERROR_INVALID_SAMPLE_RATE,
 9 ERROR_INVALID_RANGE, 7 ERROR_INVALID_RESOLUTION), as a real strap refuses a value it does not offer.
+
+Looping (:meth:`StrapScript.looped_stream`, ``coach run --loop``, the demo): the strap streams the recording
+again :data:`LOOP_GAP_S` after its end, on the same connection, as a strap whose wearer keeps going would: each pass's
+capture times and PMD frame timestamps continue from the last pass (the strap's clock runs on), so the client sees
+no disconnection and no sensor clock jump.
 """
 
 from __future__ import annotations
 
+import itertools
 import os
 import statistics
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from sensors.capture import EventRecord, PayloadRecord, read_capture
-from sensors.codecs.pmd import MeasurementType, PmdDataFrame, PmdSettings, PmdSettingType, acc_wire_samples
+from sensors.codecs.pmd import (
+    HEADER_SIZE,
+    MeasurementType,
+    PmdDataFrame,
+    PmdSettings,
+    PmdSettingType,
+    acc_wire_samples,
+)
 from sensors.errors import DecodeError
 from sensors.uuids import (
     BATTERY_LEVEL,
@@ -39,6 +52,9 @@ STREAMED_CHARS = frozenset({HEART_RATE_MEASUREMENT, RSC_MEASUREMENT, PMD_DATA})
 DEFAULT_NAME = "coach virtual strap"
 #: A measured rate this close (relative) to an offered one is that rate (a strap's clock runs some ppm off).
 RATE_SNAP_TOLERANCE = 0.10
+#: Capture seconds between the last notification of a looped recording and the first of its next pass (the
+#: same pause as a looped replay's, :func:`coach.session.sources.source_samples`).
+LOOP_GAP_S = 1.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +95,23 @@ class StrapScript:
         return tuple(
             int(v) for v in PmdSettings.from_bytes(self.acc_settings).values(PmdSettingType.SAMPLE_RATE)
         )
+
+    def looped_stream(self, gap_s: float = LOOP_GAP_S) -> Iterator[PayloadRecord]:
+        """The stream played again and again, endlessly (module docstring): pass ``k`` is :attr:`stream` with its
+        times and its PMD frames' timestamps moved on by ``k`` periods of :attr:`duration_s` + ``gap_s``."""
+        if gap_s < 0:
+            raise ValueError("gap_s must be >= 0")
+        if not self.stream:
+            return
+        period_s = self.duration_s + gap_s
+        for k in itertools.count():
+            offset_s = k * period_s
+            for record in self.stream:
+                if k == 0:
+                    yield record
+                    continue
+                data = shift_pmd_timestamp(record.data, offset_s) if record.char == PMD_DATA else record.data
+                yield PayloadRecord(record.t + offset_s, record.char, data, record.line)
 
     @property
     def max_notification_bytes(self) -> int:
@@ -164,6 +197,16 @@ def _settings_ok(data: bytes) -> bool:
         return bool(PmdSettings.from_bytes(data).entries)
     except DecodeError:
         return False
+
+
+def shift_pmd_timestamp(data: bytes, offset_s: float) -> bytes:
+    """A PMD data frame with its timestamp (bytes 1-8, the last sample's sensor time in ns, Polar doc p.15) moved
+    on by ``offset_s``; the rest of the bytes unchanged. Bytes too short for a frame header are returned as they
+    are (the strap sends what was recorded)."""
+    if len(data) < HEADER_SIZE:
+        return data
+    stamp = int.from_bytes(data[1:9], "little") + round(offset_s * 1e9)
+    return data[:1] + (stamp % (1 << 64)).to_bytes(8, "little") + data[9:]
 
 
 def measured_acc_rate_hz(frames: Iterable[PayloadRecord]) -> float | None:

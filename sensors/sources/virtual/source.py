@@ -55,6 +55,7 @@ class VirtualRig:
         drop_every_s: float | None = None,
         comeback_s: float = 0.0,
         ready_timeout_s: float = 5.0,
+        loop: bool = False,
     ) -> VirtualRig:
         air = VirtualAir()
         strap = VirtualStrap(
@@ -65,6 +66,7 @@ class VirtualRig:
             comeback_s=comeback_s,
             ready_timeout_s=ready_timeout_s,
             guard=air.guard,
+            loop=loop,
         )
         adapter = BumbleAdapter(air)
         try:
@@ -92,7 +94,8 @@ class VirtualSource(BleSource):
     Without a ``config`` the client asks for the accelerometer at the rate, range and resolution the strap can
     serve (the recording's, :attr:`StrapScript.acc_settings`); with one, it asks for the config's settings fitted
     to what the strap offers (:meth:`AccConfig.fitted_to`), as with a real strap.
-    If :meth:`start` fails, the rig is closed before the error propagates.
+    If :meth:`start` fails, the rig is closed before the error propagates. With ``loop`` the strap streams its
+    recording again and again on the same connection (no disconnection between passes) and the source never ends.
     """
 
     def __init__(
@@ -107,9 +110,11 @@ class VirtualSource(BleSource):
         config: ClientConfig | None = None,
         rng: random.Random | None = None,
         label: str | None = None,
+        loop: bool = False,
     ) -> None:
         self.script = StrapScript.from_capture(path, hr_only=hr_only)
         self.drop_every_s = drop_every_s
+        self.loop = loop
         if config is None:
             config = ClientConfig(acc=servable_acc_config(self.script))
         super().__init__(
@@ -125,7 +130,9 @@ class VirtualSource(BleSource):
 
     async def start(self) -> None:
         if self.rig is None:
-            self.rig = await VirtualRig.create(self.script, clock=self.clock, drop_every_s=self.drop_every_s)
+            self.rig = await VirtualRig.create(
+                self.script, clock=self.clock, drop_every_s=self.drop_every_s, loop=self.loop
+            )
             self.backends = self.rig.backends
         try:
             await super().start()

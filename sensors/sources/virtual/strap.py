@@ -15,7 +15,8 @@ when the central is ready (subscribed to every stream the strap serves and ACC s
 refused), or ``ready_timeout_s`` after the first connection. From then on the capture plays on, connected or not: what falls in a gap is lost,
 as with a real strap. ``drop_every_s`` drops the link with reason 0x08 (connection timeout) every so many
 seconds of capture time; the strap advertises again ``comeback_s`` later. At the end of the capture it
-disconnects (0x13, as if switched off), stops advertising and sets :attr:`finished`.
+disconnects (0x13, as if switched off), stops advertising and sets :attr:`finished`; with ``loop`` it never ends:
+it streams the capture again on the same connection (:meth:`StrapScript.looped_stream`), until :meth:`stop`.
 """
 
 from __future__ import annotations
@@ -87,6 +88,7 @@ class VirtualStrap:
         ready_timeout_s: float = 5.0,
         max_mtu: int = MAX_MTU,
         guard: CommandGuard | None = None,
+        loop: bool = False,
     ) -> None:
         if drop_every_s is not None and drop_every_s <= 0:
             raise ValueError("drop_every_s must be positive")
@@ -97,6 +99,7 @@ class VirtualStrap:
         self.drop_every_s = drop_every_s
         self.comeback_s = comeback_s
         self.ready_timeout_s = ready_timeout_s
+        self.loop = loop
         self.serves_pmd = script.has_pmd
         self.serves_rsc = script.has_rsc
         self.pmd = PmdServer(
@@ -354,7 +357,7 @@ class VirtualStrap:
         if self.drop_every_s is not None:
             self._spawn(self._drop_loop(self.drop_every_s))
         start = self.script.start_s
-        for record in self.script.stream:
+        for record in self.script.looped_stream() if self.loop else self.script.stream:
             delay = (record.t - start) - (self.clock.now() - self._timeline_origin)
             if delay > 0:
                 await self.clock.sleep(delay)
