@@ -21,6 +21,7 @@ import numpy as np
 from coach.signal.decision import ModeHysteresis
 from coach.signal.gait import MODES, GaitSecond, StreamingGaitEstimator
 from coach.signal.offline import AfterRunEstimator
+from coach.signal.offline_steps import StepRecovery
 from sensors.units import cadence_unit
 
 logger = logging.getLogger(__name__)
@@ -90,9 +91,16 @@ class GaitAnalysis:
         self.source_ = "accelerometer"
         self.live_seconds_ = seconds
         if self.estimator == "after-run":
-            seconds = AfterRunEstimator(window_s=est.window_s, gap_hold_s=est.gap_hold_s).refine(
-                seconds, est.gate, est.foot_pod_blend
+            after = AfterRunEstimator(window_s=est.window_s, gap_hold_s=est.gap_hold_s)
+            recovery = StepRecovery(
+                internal_rate_hz=est.internal_rate_hz,
+                gravity_window_s=est.gravity_window_s,
+                lowpass_hz=est.lowpass_hz,
+                lowpass_length_s=est.lowpass_length_s,
+                gap_s=est.gap_s,
+                edge_reach_s=after.step_reach_s,
             )
+            seconds = after.refine(seconds, est.gate, est.foot_pod_blend, signal=(t, x), recovery=recovery)
         self._finish(seconds, t0)
         return self
 

@@ -41,6 +41,7 @@ import numpy as np
 from coach.signal.cadence import FootPodBlend
 from coach.signal.decision import GAIT_MODES, GaitGate
 from coach.signal.gait import GaitSecond
+from coach.signal.offline_steps import StepRecovery
 
 __all__ = ["AfterRunEstimator"]
 
@@ -84,12 +85,21 @@ class AfterRunEstimator:
 
     # ------------------------------------------------------------------ entry point
     def refine(
-        self, seconds: Sequence[GaitSecond], gate: GaitGate, foot_pod_blend: FootPodBlend | None = None
+        self,
+        seconds: Sequence[GaitSecond],
+        gate: GaitGate,
+        foot_pod_blend: FootPodBlend | None = None,
+        *,
+        signal: tuple[np.ndarray, np.ndarray] | None = None,
+        recovery: StepRecovery | None = None,
     ) -> list[GaitSecond]:
         """The after-the-run seconds of a recording, from its live ``seconds`` (all of them, in order).
 
         ``foot_pod_blend`` is the live estimator's foot-pod piece: where a hop had a foot-pod reading, the
-        centred ACF cadence is blended with it the same way and the step rate is not used (as live)."""
+        centred ACF cadence is blended with it the same way and the step rate is not used (as live).
+        ``signal`` (``(t_s, xyz_g)``, the recording the seconds came from, same clock) and ``recovery`` add the
+        steps the live detector missed (:class:`~coach.signal.offline_steps.StepRecovery`) before the cadence
+        is read; without them the steps are the live ones."""
         n = len(seconds)
         if n == 0 or any(s.features is None for s in seconds):
             return list(seconds)
@@ -125,12 +135,17 @@ class AfterRunEstimator:
         bouts = _runs(gait)
         mode = np.array([_non_gait_mode(s.raw_mode) for s in seconds], dtype=object)
         cadence = np.full(n, np.nan)
+        stretches: list[tuple[int, int]] = []
         for a, b in bouts:
             mode[a:b] = self._walk_run(z, a, b, n)
             # each walk or run stretch reads its cadence from its own windows (not a half-rate value of the
             # change, not the other gait's rate)
             for a2, b2 in _runs(mode[a:b] == "run") + _runs(mode[a:b] == "walk"):
-                cadence[a + a2 : a + b2] = self._cadence(acf, conf, rhythm, steps, a + a2, a + b2, pod)
+                stretches.append((a + a2, a + b2))
+        if signal is not None and recovery is not None and stretches:
+            steps = self._recover_steps(steps, stretches, acf, rhythm, signal, recovery, t0)
+        for a, b in stretches:
+            cadence[a:b] = self._cadence(acf, conf, rhythm, steps, a, b, pod)
         raw = mode.copy()
         mode = self._hold_gaps(mode, gap, cadence)
         mode = _remove_blips(mode)
@@ -155,6 +170,31 @@ class AfterRunEstimator:
                 )
             )
         return out
+
+    # ------------------------------------------------------------------ steps
+    def _recover_steps(
+        self,
+        steps: np.ndarray,
+        stretches: list[tuple[int, int]],
+        acf: np.ndarray,
+        rhythm: np.ndarray,
+        signal: tuple[np.ndarray, np.ndarray],
+        recovery: StepRecovery,
+        t0: float,
+    ) -> np.ndarray:
+        """The live ``steps`` (s from ``t0``) plus those ``recovery`` finds in each walk or run stretch, whose
+        step period is the median ACF period of its seconds with a rhythm."""
+        spans: list[tuple[float, float, float]] = []
+        for a, b in stretches:
+            sel = rhythm[a:b] & np.isfinite(acf[a:b])
+            if sel.any():
+                spans.append((float(a), float(b), 60.0 / float(np.median(acf[a:b][sel]))))
+        if not spans:
+            return steps
+        t_s = np.asarray(signal[0], dtype=np.float64)
+        tg, y, valid = recovery.vertical(t_s - t0, np.asarray(signal[1], dtype=np.float64))
+        cand_t, cand_h = recovery.candidates(tg, y, valid)
+        return recovery.recover(steps, spans, cand_t, cand_h)
 
     # ------------------------------------------------------------------ 1. gait or not
     def _gait(
