@@ -85,3 +85,30 @@ def test_after_run_steps_are_the_live_steps_plus_the_recovered_ones(
         assert np.isin(live.steps_, after.steps_).all()
         assert len(after.timeline_) == len(live.timeline_)
         assert [r["t"] for r in after.timeline_] == [r["t"] for r in live.timeline_]
+
+
+@pytest.mark.parametrize(
+    ("hole", "steps_in_hole", "filled"),
+    [((10, 12), True, True), ((10, 12), False, False), ((10, 13), True, False)],
+)
+def test_a_short_hole_where_the_steps_go_on_is_walking(
+    hole: tuple[int, int], steps_in_hole: bool, filled: bool
+) -> None:
+    """A turn or a slow step: up to max_hole_s (2) seconds out of the live gate between two bouts, with a step
+    within step_reach_s of each, stay walking after the run; a real stop (no steps) or a longer one does not."""
+    from coach.signal.decision import GaitGate
+    from coach.signal.offline import AfterRunEstimator
+
+    n = 24
+    a, b = hole
+    rhythm = np.ones(n, dtype=bool)
+    rhythm[a:b] = False
+    steps = np.arange(0.3, n, 0.6)
+    if not steps_in_hole:
+        steps = steps[(steps < a - 1.0) | (steps >= b + 1.0)]
+    hop_rms = np.full(n, 0.2)
+    hop_rms[a:b] = 0.04  # quieter than the bout (a slow step): the bout's own start rule does not take it
+    gait, filled_mask = AfterRunEstimator()._gait(rhythm, np.zeros(n, dtype=bool), hop_rms, steps, GaitGate())
+    assert gait[a:b].all() == filled
+    assert filled_mask[a:b].all() == filled
+    assert gait[: a - 1].all() and gait[b + 1 :].all()

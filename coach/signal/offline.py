@@ -68,6 +68,7 @@ class AfterRunEstimator:
         relaxed_interval_periods: tuple[float, float] = (0.5, 2.5),
         min_strides: int = 2,
         gap_hold_s: int = 3,
+        max_hole_s: int = 2,
     ) -> None:
         self.window_s = window_s
         self.context_s = context_s
@@ -82,6 +83,7 @@ class AfterRunEstimator:
         self.relaxed_interval_periods = relaxed_interval_periods
 
         self.gap_hold_s = gap_hold_s
+        self.max_hole_s = max_hole_s
 
     # ------------------------------------------------------------------ entry point
     def refine(
@@ -131,7 +133,7 @@ class AfterRunEstimator:
                     acf[k], _, pod[k] = foot_pod_blend.blend(float(acf[k]), fp)
 
         hop_rms = np.array([f.hop_rms_g for f in hops])
-        gait = self._gait(rhythm, gap, hop_rms, steps, gate)
+        gait, hole = self._gait(rhythm, gap, hop_rms, steps, gate)
         bouts = _runs(gait)
         mode = np.array([_non_gait_mode(s.raw_mode) for s in seconds], dtype=object)
         cadence = np.full(n, np.nan)
@@ -143,7 +145,9 @@ class AfterRunEstimator:
             for a2, b2 in _runs(mode[a:b] == "run") + _runs(mode[a:b] == "walk"):
                 stretches.append((a + a2, a + b2))
         if signal is not None and recovery is not None and stretches:
-            steps = self._recover_steps(steps, stretches, acf, rhythm, signal, recovery, t0)
+            # the steps' rhythm is read between the filled holes (a turn or a pause breaks it)
+            spans = [(a + a2, a + b2) for a, b in stretches for a2, b2 in _runs(~hole[a:b])]
+            steps = self._recover_steps(steps, spans, acf, rhythm, signal, recovery, t0)
         for a, b in stretches:
             cadence[a:b] = self._cadence(acf, conf, rhythm, steps, a, b, pod)
         raw = mode.copy()
@@ -204,7 +208,8 @@ class AfterRunEstimator:
         hop_rms: np.ndarray,
         steps: np.ndarray,
         gate: GaitGate,
-    ) -> np.ndarray:
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """``(gait, hole)``: the seconds in gait, and those of them that are a filled hole between two bouts."""
         n = rhythm.size
         # the bouts' cores: the seconds the live gate found in gait, a one-second hole filled, at least
         # min_core_s long (the live hysteresis also wants that many agreeing seconds)
@@ -233,7 +238,13 @@ class AfterRunEstimator:
             ):
                 gait[j] = True
                 j -= 1
-        return gait
+        # a short hole between two bouts where the steps go on (every second of it has a step within
+        # step_reach_s; a turn, a slow step, a quiet second) is walking on, not a stop
+        hole = np.zeros(n, dtype=bool)
+        for a, b in _runs(~gait):
+            if a > 0 and b < n and b - a <= self.max_hole_s and near_step[a:b].all() and not gap[a:b].any():
+                hole[a:b] = True
+        return gait | hole, hole
 
     # ------------------------------------------------------------------ 2. walk or run
     def _walk_run(self, z: np.ndarray, a: int, b: int, n: int) -> np.ndarray:
