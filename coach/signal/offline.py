@@ -10,8 +10,10 @@ one carries its hop's features, run score and steps) and re-decides each second 
 1. **Gait or not.** A second is in gait when it is active (its own vertical RMS at least ``still_rms_g``), an
    autocorrelation window that covers it (the hops ending up to ``window_s - 1`` seconds later) found a step
    rhythm, and a step event lies within ``step_reach_s`` of it; a single quiet or arrhythmic second between two
-   gait seconds (a turn, a missed hop) is filled. So a bout starts at its first steps, not when the trailing
-   window has filled, and ends within a second of the last step.
+   gait seconds (a turn, a missed hop) is filled, and so is a hole of up to ``max_hole_s`` seconds between two
+   bouts where every second has a step within ``step_reach_s`` (a slow quiet step: walking on, not a stop). So a
+   bout starts at its first steps, not when the trailing window has filled, and ends within a second of the last
+   step.
 2. **Walk or run.** The per-second run score of the live rule (impact size and the flight phase, features over
    ``[t - 1, t + 1]``) is averaged over ``context_s`` seconds centred on the second, inside the bout, and the
    sign decides; a stretch of walk or run shorter than ``min_mode_s`` between two stretches of the other mode is
@@ -25,7 +27,9 @@ one carries its hop's features, run score and steps) and re-decides each second 
 4. **Still and unknown** keep the live per-second decision, with one-second blips between two equal modes
    removed; a gap keeps the bout's mode for up to ``gap_hold_s`` seconds, as live.
 
-Steps are the live step events (each reported in the second it falls in). The result is one
+Steps are the live step events plus those the live detector missed at a stretch's edges or inside its rhythm,
+recovered before the cadence is read when :meth:`AfterRunEstimator.refine` is given the signal
+(:class:`coach.signal.offline_steps.StepRecovery`; each step reported in the second it falls in). The result is one
 :class:`~coach.signal.GaitSecond` per second, ``raw_mode`` the offline decision before the blip filter;
 ``features`` keep the live diagnostics of the second's own hop.
 """
