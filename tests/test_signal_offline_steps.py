@@ -127,3 +127,20 @@ def test_real_lower_back_walks_gain_steps_and_keep_every_live_one() -> None:
         assert score["after"].f1 >= score["live"].f1
         gained += score["after"].tp - score["live"].tp
     assert gained >= 3  # HA/001 and HA/002 (tests/data): 3 insole contacts more, measured 2026-12-03
+
+
+def test_a_long_gap_costs_bounded_memory_after_the_run() -> None:
+    """The signal is rebuilt only around the gait stretches: a 3-hour hole in a file allocates nothing for it."""
+    import tracemalloc
+
+    t1, x1 = gait_signal(duration_s=30.0, t_start_s=0.0, seed=1)
+    t2, x2 = gait_signal(duration_s=30.0, t_start_s=0.0, seed=2)
+    t = np.concatenate((t1, t2 + t1[-1] + 3 * 3600.0))
+    x = np.concatenate((x1, x2))
+    tracemalloc.start()
+    ga = GaitAnalysis().analyze(t, x)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert peak < 64e6, f"peak {peak / 1e6:.0f} MB for a 3-hour gap"
+    steps = np.asarray(ga.steps_)
+    assert ((steps > 5.0) & (steps < 29.0)).sum() > 40 and (steps > t[-1] - 25.0).sum() > 40

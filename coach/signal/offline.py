@@ -199,10 +199,8 @@ class AfterRunEstimator:
                 spans.append((float(a), float(b), 60.0 / float(np.median(acf[a:b][sel]))))
         if not spans:
             return steps
-        t_s = np.asarray(signal[0], dtype=np.float64)
-        tg, y, valid = recovery.vertical(t_s - t0, np.asarray(signal[1], dtype=np.float64))
-        cand_t, cand_h = recovery.candidates(tg, y, valid)
-        return recovery.recover(steps, spans, cand_t, cand_h)
+        t_s = np.asarray(signal[0], dtype=np.float64) - t0
+        return recovery.steps(t_s, np.asarray(signal[1], dtype=np.float64), steps, spans)
 
     # ------------------------------------------------------------------ 1. gait or not
     def _gait(

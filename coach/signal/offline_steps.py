@@ -84,6 +84,41 @@ class StepRecovery:
         self.min_live_steps = min_live_steps
         self.regular_periods = regular_periods
 
+    # ------------------------------------------------------------------ entry point
+    def steps(
+        self,
+        t_s: FloatArray,
+        xyz_g: FloatArray,
+        live_steps: FloatArray,
+        stretches: Sequence[tuple[float, float, float]],
+    ) -> FloatArray:
+        """The live steps plus the recovered ones, sorted (times on ``t_s``'s clock). ``stretches`` are
+        ``(start_s, end_s, period_s)``. The signal is rebuilt only around the stretches (each group of nearby
+        ones once), so memory and time follow the gait, not the recording's length or its gaps."""
+        t = np.asarray(t_s, dtype=np.float64)
+        x = np.asarray(xyz_g, dtype=np.float64)
+        # the filters' reach on each side: the gravity window and the low-pass, beyond the edge reach
+        pad = self.edge_reach_s + self.gravity_window_s + self.lowpass_length_s
+        groups: list[list[float]] = []
+        for t0, t1, _ in sorted(stretches):
+            if groups and t0 - pad <= groups[-1][1] + pad:
+                groups[-1][1] = max(groups[-1][1], t1)
+            else:
+                groups.append([t0, t1])
+        cand_t: list[FloatArray] = []
+        cand_h: list[FloatArray] = []
+        for g0, g1 in groups:
+            lo, hi = np.searchsorted(t, [g0 - pad, g1 + pad])
+            if hi - lo < 3:
+                continue
+            ct, ch = self.candidates(*self.vertical(t[lo:hi], x[lo:hi]))
+            keep = (ct >= g0 - self.edge_reach_s) & (ct < g1 + self.edge_reach_s)
+            cand_t.append(ct[keep])
+            cand_h.append(ch[keep])
+        if not cand_t:
+            return np.sort(np.asarray(live_steps, dtype=np.float64))
+        return self.recover(live_steps, stretches, np.concatenate(cand_t), np.concatenate(cand_h))
+
     # ------------------------------------------------------------------ 1. the vertical signal
     def vertical(self, t_s: FloatArray, xyz_g: FloatArray) -> tuple[FloatArray, FloatArray, np.ndarray]:
         """``(t_grid, y, valid)``: the zero-phase low-passed dynamic vertical acceleration (g) on a uniform grid."""
