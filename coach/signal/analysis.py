@@ -4,7 +4,7 @@
 how the samples are split into blocks, so ``estimator="live"`` gives exactly what the live coach saw) and, by
 default (``estimator="after-run"``), re-reads those seconds with context on both sides
 (:class:`coach.signal.offline.AfterRunEstimator`: centred cadence, walk/run with context, bouts from their first
-step). This is the one place where after-the-run figures are computed from a recording (``coach analyze``, the
+step, the steps the live detector missed recovered by :class:`coach.signal.offline_steps.StepRecovery`). This is the one place where after-the-run figures are computed from a recording (``coach analyze``, the
 importer, and through it the report and exports). Recordings without accelerometer (FIT files) get a timeline
 built from the device's cadence stream instead (see :func:`device_cadence_timeline`).
 """
@@ -21,6 +21,7 @@ import numpy as np
 from coach.signal.decision import ModeHysteresis
 from coach.signal.gait import MODES, GaitSecond, StreamingGaitEstimator
 from coach.signal.offline import AfterRunEstimator
+from coach.signal.offline_steps import StepRecovery
 from sensors.units import cadence_unit
 
 logger = logging.getLogger(__name__)
@@ -90,9 +91,16 @@ class GaitAnalysis:
         self.source_ = "accelerometer"
         self.live_seconds_ = seconds
         if self.estimator == "after-run":
-            seconds = AfterRunEstimator(window_s=est.window_s, gap_hold_s=est.gap_hold_s).refine(
-                seconds, est.gate, est.foot_pod_blend
+            after = AfterRunEstimator(window_s=est.window_s, gap_hold_s=est.gap_hold_s)
+            recovery = StepRecovery(
+                internal_rate_hz=est.internal_rate_hz,
+                gravity_window_s=est.gravity_window_s,
+                lowpass_hz=est.lowpass_hz,
+                lowpass_length_s=est.lowpass_length_s,
+                gap_s=est.gap_s,
+                edge_reach_s=after.step_reach_s,
             )
+            seconds = after.refine(seconds, est.gate, est.foot_pod_blend, signal=(t, x), recovery=recovery)
         self._finish(seconds, t0)
         return self
 

@@ -10,8 +10,10 @@ one carries its hop's features, run score and steps) and re-decides each second 
 1. **Gait or not.** A second is in gait when it is active (its own vertical RMS at least ``still_rms_g``), an
    autocorrelation window that covers it (the hops ending up to ``window_s - 1`` seconds later) found a step
    rhythm, and a step event lies within ``step_reach_s`` of it; a single quiet or arrhythmic second between two
-   gait seconds (a turn, a missed hop) is filled. So a bout starts at its first steps, not when the trailing
-   window has filled, and ends within a second of the last step.
+   gait seconds (a turn, a missed hop) is filled, and so is a hole of up to ``max_hole_s`` seconds between two
+   bouts where every second has a step within ``step_reach_s`` (a slow quiet step: walking on, not a stop). So a
+   bout starts at its first steps, not when the trailing window has filled, and ends within a second of the last
+   step.
 2. **Walk or run.** The per-second run score of the live rule (impact size and the flight phase, features over
    ``[t - 1, t + 1]``) is averaged over ``context_s`` seconds centred on the second, inside the bout, and the
    sign decides; a stretch of walk or run shorter than ``min_mode_s`` between two stretches of the other mode is
@@ -25,7 +27,9 @@ one carries its hop's features, run score and steps) and re-decides each second 
 4. **Still and unknown** keep the live per-second decision, with one-second blips between two equal modes
    removed; a gap keeps the bout's mode for up to ``gap_hold_s`` seconds, as live.
 
-Steps are the live step events (each reported in the second it falls in). The result is one
+Steps are the live step events plus those the live detector missed at a stretch's edges or inside its rhythm,
+recovered before the cadence is read when :meth:`AfterRunEstimator.refine` is given the signal
+(:class:`coach.signal.offline_steps.StepRecovery`; each step reported in the second it falls in). The result is one
 :class:`~coach.signal.GaitSecond` per second, ``raw_mode`` the offline decision before the blip filter;
 ``features`` keep the live diagnostics of the second's own hop.
 """
@@ -41,6 +45,7 @@ import numpy as np
 from coach.signal.cadence import FootPodBlend
 from coach.signal.decision import GAIT_MODES, GaitGate
 from coach.signal.gait import GaitSecond
+from coach.signal.offline_steps import StepRecovery
 
 __all__ = ["AfterRunEstimator"]
 
@@ -67,6 +72,7 @@ class AfterRunEstimator:
         relaxed_interval_periods: tuple[float, float] = (0.5, 2.5),
         min_strides: int = 2,
         gap_hold_s: int = 3,
+        max_hole_s: int = 2,
     ) -> None:
         self.window_s = window_s
         self.context_s = context_s
@@ -81,15 +87,25 @@ class AfterRunEstimator:
         self.relaxed_interval_periods = relaxed_interval_periods
 
         self.gap_hold_s = gap_hold_s
+        self.max_hole_s = max_hole_s
 
     # ------------------------------------------------------------------ entry point
     def refine(
-        self, seconds: Sequence[GaitSecond], gate: GaitGate, foot_pod_blend: FootPodBlend | None = None
+        self,
+        seconds: Sequence[GaitSecond],
+        gate: GaitGate,
+        foot_pod_blend: FootPodBlend | None = None,
+        *,
+        signal: tuple[np.ndarray, np.ndarray] | None = None,
+        recovery: StepRecovery | None = None,
     ) -> list[GaitSecond]:
         """The after-the-run seconds of a recording, from its live ``seconds`` (all of them, in order).
 
         ``foot_pod_blend`` is the live estimator's foot-pod piece: where a hop had a foot-pod reading, the
-        centred ACF cadence is blended with it the same way and the step rate is not used (as live)."""
+        centred ACF cadence is blended with it the same way and the step rate is not used (as live).
+        ``signal`` (``(t_s, xyz_g)``, the recording the seconds came from, same clock) and ``recovery`` add the
+        steps the live detector missed (:class:`~coach.signal.offline_steps.StepRecovery`) before the cadence
+        is read; without them the steps are the live ones."""
         n = len(seconds)
         if n == 0 or any(s.features is None for s in seconds):
             return list(seconds)
@@ -121,16 +137,23 @@ class AfterRunEstimator:
                     acf[k], _, pod[k] = foot_pod_blend.blend(float(acf[k]), fp)
 
         hop_rms = np.array([f.hop_rms_g for f in hops])
-        gait = self._gait(rhythm, gap, hop_rms, steps, gate)
+        gait, hole = self._gait(rhythm, gap, hop_rms, steps, gate)
         bouts = _runs(gait)
         mode = np.array([_non_gait_mode(s.raw_mode) for s in seconds], dtype=object)
         cadence = np.full(n, np.nan)
+        stretches: list[tuple[int, int]] = []
         for a, b in bouts:
             mode[a:b] = self._walk_run(z, a, b, n)
             # each walk or run stretch reads its cadence from its own windows (not a half-rate value of the
             # change, not the other gait's rate)
             for a2, b2 in _runs(mode[a:b] == "run") + _runs(mode[a:b] == "walk"):
-                cadence[a + a2 : a + b2] = self._cadence(acf, conf, rhythm, steps, a + a2, a + b2, pod)
+                stretches.append((a + a2, a + b2))
+        if signal is not None and recovery is not None and stretches:
+            # the steps' rhythm is read between the filled holes (a turn or a pause breaks it)
+            spans = [(a + a2, a + b2) for a, b in stretches for a2, b2 in _runs(~hole[a:b])]
+            steps = self._recover_steps(steps, spans, acf, rhythm, signal, recovery, t0)
+        for a, b in stretches:
+            cadence[a:b] = self._cadence(acf, conf, rhythm, steps, a, b, pod)
         raw = mode.copy()
         mode = self._hold_gaps(mode, gap, cadence)
         mode = _remove_blips(mode)
@@ -156,6 +179,29 @@ class AfterRunEstimator:
             )
         return out
 
+    # ------------------------------------------------------------------ steps
+    def _recover_steps(
+        self,
+        steps: np.ndarray,
+        stretches: list[tuple[int, int]],
+        acf: np.ndarray,
+        rhythm: np.ndarray,
+        signal: tuple[np.ndarray, np.ndarray],
+        recovery: StepRecovery,
+        t0: float,
+    ) -> np.ndarray:
+        """The live ``steps`` (s from ``t0``) plus those ``recovery`` finds in each walk or run stretch, whose
+        step period is the median ACF period of its seconds with a rhythm."""
+        spans: list[tuple[float, float, float]] = []
+        for a, b in stretches:
+            sel = rhythm[a:b] & np.isfinite(acf[a:b])
+            if sel.any():
+                spans.append((float(a), float(b), 60.0 / float(np.median(acf[a:b][sel]))))
+        if not spans:
+            return steps
+        t_s = np.asarray(signal[0], dtype=np.float64) - t0
+        return recovery.steps(t_s, np.asarray(signal[1], dtype=np.float64), steps, spans)
+
     # ------------------------------------------------------------------ 1. gait or not
     def _gait(
         self,
@@ -164,7 +210,8 @@ class AfterRunEstimator:
         hop_rms: np.ndarray,
         steps: np.ndarray,
         gate: GaitGate,
-    ) -> np.ndarray:
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """``(gait, hole)``: the seconds in gait, and those of them that are a filled hole between two bouts."""
         n = rhythm.size
         # the bouts' cores: the seconds the live gate found in gait, a one-second hole filled, at least
         # min_core_s long (the live hysteresis also wants that many agreeing seconds)
@@ -193,7 +240,13 @@ class AfterRunEstimator:
             ):
                 gait[j] = True
                 j -= 1
-        return gait
+        # a short hole between two bouts where the steps go on (every second of it has a step within
+        # step_reach_s; a turn, a slow step, a quiet second) is walking on, not a stop
+        hole = np.zeros(n, dtype=bool)
+        for a, b in _runs(~gait):
+            if a > 0 and b < n and b - a <= self.max_hole_s and near_step[a:b].all() and not gap[a:b].any():
+                hole[a:b] = True
+        return gait | hole, hole
 
     # ------------------------------------------------------------------ 2. walk or run
     def _walk_run(self, z: np.ndarray, a: int, b: int, n: int) -> np.ndarray:
