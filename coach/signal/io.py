@@ -350,11 +350,138 @@ def _read_text(path: Path) -> str:
         raise InputError(str(exc)) from exc
 
 
+#: The plain-decimal parser works on slices of about this many bytes (cut at line ends), so that its arrays stay in
+#: the processor's cache; any size gives the same numbers.
+PLAIN_CHUNK_BYTES = 1 << 17
+#: A field of the plain-decimal layout has at most this many digits, so that they make an integer below 2**53 and
+#: ``digits / 10**k`` is the correctly rounded double (both exact, one IEEE division): the value any correct decimal
+#: parser gives. Up to 8 digits are read as one 64-bit word, up to 16 as two.
+PLAIN_TOTAL_DIGITS = 15
+_WORD_DIGITS = 8
+
+_ASCII_ZERO, _ASCII_NINE, _ASCII_DOT, _ASCII_MINUS, _ASCII_NEWLINE = 48, 57, 46, 45, 10
+_POW10_F = 10.0 ** np.arange(PLAIN_TOTAL_DIGITS + 1)
+_POW10_I = 10 ** np.arange(PLAIN_TOTAL_DIGITS + 1, dtype=np.int64)
+# the low n bytes of a word, and n ASCII zeros there
+_LOW_BYTES = np.array([(1 << (8 * n)) - 1 for n in range(_WORD_DIGITS + 1)], dtype=np.uint64)
+_ZEROS = np.array([int.from_bytes(b"0" * n, "big") for n in range(_WORD_DIGITS + 1)], dtype=np.uint64)
+_LANES_8 = np.uint64(0x00FF00FF00FF00FF)
+_LANES_16 = np.uint64(0x0000FFFF0000FFFF)
+_LANES_32 = np.uint64(0xFFFFFFFF)
+
+
+def _word_digits(words: np.ndarray, end: np.ndarray, count: np.ndarray) -> np.ndarray:
+    """The integer written by the ``count`` (0..8) ASCII digits that end each field: the 8 bytes before the field's
+    end read as one big-endian word (``words[end]``), the bytes before the digits masked off, then the digits joined in
+    pairs, fours and eights (SWAR: 10*hi + lo, 100*hi + lo, 10000*hi + lo on the lanes of the word)."""
+    x = words[end].astype(np.uint64)
+    x &= _LOW_BYTES[count]
+    x -= _ZEROS[count]
+    x = ((x >> np.uint64(8)) & _LANES_8) * np.uint64(10) + (x & _LANES_8)
+    x = ((x >> np.uint64(16)) & _LANES_16) * np.uint64(100) + (x & _LANES_16)
+    x = (x >> np.uint64(32)) * np.uint64(10000) + (x & _LANES_32)
+    value: np.ndarray = x.astype(np.int64)
+    return value
+
+
+def _digits_before(words: np.ndarray, end: np.ndarray, count: np.ndarray) -> np.ndarray:
+    """:func:`_word_digits` for up to 16 digits: the last 8, and those before them times 10**8."""
+    if count.max() <= _WORD_DIGITS:
+        return _word_digits(words, end, count)
+    low = _word_digits(words, end, np.minimum(count, _WORD_DIGITS))
+    high = _word_digits(words, end - _WORD_DIGITS, np.maximum(count - _WORD_DIGITS, 0))
+    value: np.ndarray = high * _POW10_I[_WORD_DIGITS] + low
+    return value
+
+
+def _plain_decimal_chunk(body: bytes, sep: int, ncols: int) -> np.ndarray | None:
+    """The numbers of ``body`` (whole lines, each ending in a newline), or ``None`` when it is not the plain layout."""
+    b = np.frombuffer(body, np.uint8)
+    is_digit = (b - np.uint8(_ASCII_ZERO)) <= np.uint8(_ASCII_NINE - _ASCII_ZERO)
+    is_end = b == sep
+    is_newline = b == _ASCII_NEWLINE
+    is_dot = b == _ASCII_DOT
+    is_minus = b == _ASCII_MINUS
+    if not (is_digit | is_end | is_newline | is_dot | is_minus).all():
+        return None  # a space, an exponent, nan, a plus sign, a letter...: the general parser decides
+    is_end |= is_newline
+    end = np.flatnonzero(is_end)  # each field ends at a separator or a newline
+    n_fields = end.size
+    if n_fields % ncols:
+        return None
+    at_newline = is_newline[end]
+    if np.count_nonzero(at_newline) != n_fields // ncols or not at_newline[ncols - 1 :: ncols].all():
+        return None  # a line with too few or too many fields
+    start = np.empty(n_fields, np.int64)
+    start[0] = 0
+    start[1:] = end[:-1] + 1
+    negative = b[start] == _ASCII_MINUS
+    if np.count_nonzero(is_minus) != np.count_nonzero(negative):
+        return None  # a minus sign inside a number
+    dot = np.flatnonzero(is_dot)
+    if dot.size != n_fields or not ((dot > start) & (dot < end)).all():
+        # not one point in every field: a field without one has its "point" at its end
+        field = np.searchsorted(end, dot)
+        if field.size > 1 and not (np.diff(field) > 0).all():
+            return None  # two points in a number
+        point = end.copy()
+        point[field] = dot
+        dot = point
+    n_int = dot - start - negative
+    n_frac = np.maximum(end - dot - 1, 0)
+    n_all = n_int + n_frac
+    if n_all.min() < 1 or n_all.max() > PLAIN_TOTAL_DIGITS:
+        return None  # "-", "." or an empty field; or too many digits to be exact in one division
+    # words[e + 8] is the big-endian word of the 8 bytes before byte e of body, words[e] the 8 before those (zeros
+    # in front of the body)
+    padded = bytes(2 * _WORD_DIGITS) + body
+    words = np.ndarray(shape=(len(padded) - 7,), dtype=">u8", buffer=padded, offset=0, strides=(1,))
+    digits = _digits_before(words, dot + _WORD_DIGITS, n_int) * _POW10_I[n_frac] + _digits_before(
+        words, end + _WORD_DIGITS, n_frac
+    )
+    values: np.ndarray = digits.astype(np.float64) / _POW10_F[n_frac]
+    np.negative(values, out=values, where=negative)
+    return values
+
+
+def parse_plain_decimal(text: str, sep: str, ncols: int) -> np.ndarray | None:
+    """Fast path of the numeric CSV body: ``ncols`` fields a line, each a plain decimal number (``-`` sign, digits,
+    at most one point: ``-0.0469``, ``3600``, ``.5``), ``sep`` between fields, no empty line. ``text`` is the body
+    with carriage returns removed and surrounding whitespace stripped. Returns the ``(lines, ncols)`` array, the same
+    doubles bit for bit as the general parser, or ``None`` for anything else (exponents, spaces, ``nan``, a bad line:
+    the general parser then reads or rejects it, with its messages)."""
+    try:
+        body = text.encode("ascii") + b"\n"
+    except UnicodeEncodeError:
+        return None
+    if len(sep) != 1 or not sep.isascii() or sep in "0123456789.-\n":
+        return None
+    chunks: list[np.ndarray] = []
+    i, n = 0, len(body)
+    while i < n:
+        j = body.find(b"\n", min(i + PLAIN_CHUNK_BYTES, n - 1)) + 1
+        values = _plain_decimal_chunk(body[i:j], ord(sep), ncols)
+        if values is None:
+            return None
+        chunks.append(values)
+        i = j
+    return np.concatenate(chunks).reshape(-1, ncols)
+
+
 def _parse_numeric_block(path: Path, body: str, ncols: int, sep: str, first_line: int) -> np.ndarray:
-    """Fast path: the whole body at once; on any problem, find the first bad line for the message."""
+    """Fast paths: plain decimals (:func:`parse_plain_decimal`), else the whole body at once; on any problem, find
+    the first bad line for the message."""
     flat = body.replace("\r", "").strip()
     if not flat:
         raise InputError(f"{path}: no data rows after the header")
+    plain = parse_plain_decimal(flat, sep, ncols)
+    if plain is not None:
+        return plain
+    return _parse_numbers(path, flat, ncols, sep, first_line)
+
+
+def _parse_numbers(path: Path, flat: str, ncols: int, sep: str, first_line: int) -> np.ndarray:
+    """The general parser of a stripped numeric body (any float syntax numpy reads); the first bad line is named."""
     n_lines = flat.count("\n") + 1
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
