@@ -33,17 +33,20 @@ import math
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 
 from coach.errors import InputError
 from sensors.readers import ReaderError
-from sensors.readers.activity import ActivityFile, ActivityLeg
-from sensors.readers.fit import fit_read_errors, read_fit, to_activity
-from sensors.readers.phone import PHONE_ACC_NAMES
-from sensors.readers.sport import NEEDS, STEP_CADENCE_RANGE_SPM, Verdict, decide
 from sensors.units import CadenceUnit, cadence_unit
+
+if TYPE_CHECKING:
+    from sensors.readers.activity import ActivityFile, ActivityLeg
+    from sensors.readers.sport import Verdict
+
+# The readers of activity files (FIT, TCX, GPX) and phone folders are imported where they are used, so that
+# `coach analyze` of a csv file does not pay for them at start-up.
 
 logger = logging.getLogger(__name__)
 
@@ -317,6 +320,8 @@ def detect_format(path: Path) -> str:
     suffix = path.suffix.lower()
     if suffix == ".fit":
         return "fit"
+    from sensors.readers.phone import PHONE_ACC_NAMES
+
     if path.name.lower() in PHONE_ACC_NAMES:
         return "phone-csv"
     if head.startswith(b"PK\x03\x04") or suffix == ".zip":
@@ -698,7 +703,16 @@ def _load_capture(path: Path) -> Recording:
 # ---------------------------------------------------------------------------------------------- fit
 
 
+def fit_read_errors() -> tuple[type[BaseException], ...]:
+    """What reading a FIT file can raise: :func:`sensors.readers.fit.fit_read_errors` (imported when asked for)."""
+    from sensors.readers.fit import fit_read_errors as errors
+
+    return errors()
+
+
 def _load_fit(path: Path, *, allow_heart_rate_only: bool = False) -> list[Recording]:
+    from sensors.readers.fit import read_fit, to_activity
+
     try:
         fit = read_fit(path)
     except ReaderError as exc:
@@ -721,6 +735,8 @@ def recordings_from_activity(act: ActivityFile, *, allow_heart_rate_only: bool =
     :data:`~sensors.readers.sport.STEP_CADENCE_RANGE_SPM` (0, standing, is kept) are left out, with a note. Times
     are seconds from the leg's start (:attr:`ActivityLeg.start`: its first point, or its first lap when that begins
     earlier); the start is unknown when the file's clock was never set."""
+    from sensors.readers.sport import NEEDS, STEP_CADENCE_RANGE_SPM, decide
+
     path, n = act.path, len(act.legs)
     lo, hi = STEP_CADENCE_RANGE_SPM
     accepted: list[tuple[int, ActivityLeg, Verdict]] = []
