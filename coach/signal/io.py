@@ -366,10 +366,7 @@ _WORD_DIGITS = 8
 
 _ASCII_ZERO, _ASCII_NINE, _ASCII_DOT, _ASCII_MINUS, _ASCII_NEWLINE = 48, 57, 46, 45, 10
 _POW10_F = 10.0 ** np.arange(PLAIN_TOTAL_DIGITS + 1)
-_POW10_I = 10 ** np.arange(PLAIN_TOTAL_DIGITS + 1, dtype=np.int64)
-# the low n bytes of a word, and n ASCII zeros there
-_LOW_BYTES = np.array([(1 << (8 * n)) - 1 for n in range(_WORD_DIGITS + 1)], dtype=np.uint64)
-_ZEROS = np.array([int.from_bytes(b"0" * n, "big") for n in range(_WORD_DIGITS + 1)], dtype=np.uint64)
+_EIGHT_ZEROS = np.uint64(int.from_bytes(b"0" * _WORD_DIGITS, "big"))
 _LANES_8 = np.uint64(0x00FF00FF00FF00FF)
 _LANES_16 = np.uint64(0x0000FFFF0000FFFF)
 _LANES_32 = np.uint64(0xFFFFFFFF)
@@ -377,15 +374,19 @@ _LANES_32 = np.uint64(0xFFFFFFFF)
 
 def _word_digits(words: np.ndarray, end: np.ndarray, count: np.ndarray) -> np.ndarray:
     """The integer written by the ``count`` (0..8) ASCII digits that end each field: the 8 bytes before the field's
-    end read as one big-endian word (``words[end]``), the bytes before the digits masked off, then the digits joined in
-    pairs, fours and eights (SWAR: 10*hi + lo, 100*hi + lo, 10000*hi + lo on the lanes of the word)."""
-    x = words[end].astype(np.uint64)
-    x &= _LOW_BYTES[count]
-    x -= _ZEROS[count]
+    end read as one big-endian word (``words[end]``, byte-swapped), ASCII digits made 0..9 (xor '0'), the bytes before
+    the digits shifted out (numpy shifts by 64 give 0), then the digits joined in pairs, fours and eights (SWAR:
+    10*hi + lo, 100*hi + lo, 10000*hi + lo on the lanes of the word)."""
+    x = words[end]
+    x.byteswap(inplace=True)
+    x ^= _EIGHT_ZEROS
+    drop = np.uint64(64) - (count.astype(np.uint64) << np.uint64(3))
+    x <<= drop
+    x >>= drop
     x = ((x >> np.uint64(8)) & _LANES_8) * np.uint64(10) + (x & _LANES_8)
     x = ((x >> np.uint64(16)) & _LANES_16) * np.uint64(100) + (x & _LANES_16)
     x = (x >> np.uint64(32)) * np.uint64(10000) + (x & _LANES_32)
-    value: np.ndarray = x.astype(np.int64)
+    value: np.ndarray = x.astype(np.float64)  # below 10**8: exact
     return value
 
 
@@ -395,7 +396,7 @@ def _digits_before(words: np.ndarray, end: np.ndarray, count: np.ndarray) -> np.
         return _word_digits(words, end, count)
     low = _word_digits(words, end, np.minimum(count, _WORD_DIGITS))
     high = _word_digits(words, end - _WORD_DIGITS, np.maximum(count - _WORD_DIGITS, 0))
-    value: np.ndarray = high * _POW10_I[_WORD_DIGITS] + low
+    value: np.ndarray = high * _POW10_F[_WORD_DIGITS] + low  # below 2**53: exact
     return value
 
 
@@ -440,11 +441,13 @@ def _plain_decimal_chunk(body: bytes, sep: int, ncols: int) -> np.ndarray | None
     # words[e + 8] is the big-endian word of the 8 bytes before byte e of body, words[e] the 8 before those (zeros
     # in front of the body)
     padded = bytes(2 * _WORD_DIGITS) + body
-    words = np.ndarray(shape=(len(padded) - 7,), dtype=">u8", buffer=padded, offset=0, strides=(1,))
-    digits = _digits_before(words, dot + _WORD_DIGITS, n_int) * _POW10_I[n_frac] + _digits_before(
+    words = np.ndarray(shape=(len(padded) - 7,), dtype="<u8", buffer=padded, offset=0, strides=(1,))
+    scale = _POW10_F[n_frac]
+    # integers below 2**53 (at most 15 digits) in doubles: the product and the sum are exact
+    digits = _digits_before(words, dot + _WORD_DIGITS, n_int) * scale + _digits_before(
         words, end + _WORD_DIGITS, n_frac
     )
-    values: np.ndarray = digits.astype(np.float64) / _POW10_F[n_frac]
+    values: np.ndarray = digits / scale
     np.negative(values, out=values, where=negative)
     return values
 
