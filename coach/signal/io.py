@@ -366,27 +366,36 @@ _WORD_DIGITS = 8
 
 _ASCII_ZERO, _ASCII_NINE, _ASCII_DOT, _ASCII_MINUS, _ASCII_NEWLINE = 48, 57, 46, 45, 10
 _POW10_F = 10.0 ** np.arange(PLAIN_TOTAL_DIGITS + 1)
-_EIGHT_ZEROS = np.uint64(int.from_bytes(b"0" * _WORD_DIGITS, "big"))
+# SWAR constants: ASCII digit -> 0..9, then pairs, fours and eights of digits joined by one multiply each
+_LOW_NIBBLES = np.uint64(0x0F0F0F0F0F0F0F0F)
 _LANES_8 = np.uint64(0x00FF00FF00FF00FF)
 _LANES_16 = np.uint64(0x0000FFFF0000FFFF)
-_LANES_32 = np.uint64(0xFFFFFFFF)
+_JOIN_2 = np.uint64(10 * (1 << 8) + 1)
+_JOIN_4 = np.uint64(100 * (1 << 16) + 1)
+_JOIN_8 = np.uint64(10000 * (1 << 32) + 1)
+_U = {bits: np.uint64(bits) for bits in (3, 8, 16, 32, 64)}
 
 
 def _word_digits(words: np.ndarray, end: np.ndarray, count: np.ndarray) -> np.ndarray:
-    """The integer written by the ``count`` (0..8) ASCII digits that end each field: the 8 bytes before the field's
-    end read as one big-endian word (``words[end]``, byte-swapped), ASCII digits made 0..9 (xor '0'), the bytes before
-    the digits shifted out (numpy shifts by 64 give 0), then the digits joined in pairs, fours and eights (SWAR:
-    10*hi + lo, 100*hi + lo, 10000*hi + lo on the lanes of the word)."""
+    """The integer written by the ``count`` (0..8) ASCII digits that end each field, as doubles (exact: below
+    10**8). ``words[end]`` is the little-endian word of the 8 bytes before the field's end, so the digits are its
+    high bytes, most significant first: the bytes below them are shifted out (numpy shifts by 64 give 0), the ASCII
+    digits masked to 0..9, and then joined by the SWAR multiply-shift steps (10 * first + second in each pair of
+    bytes, then 100 * ... in each pair of 16-bit lanes, then 10000 * ...)."""
     x = words[end]
-    x.byteswap(inplace=True)
-    x ^= _EIGHT_ZEROS
-    drop = np.uint64(64) - (count.astype(np.uint64) << np.uint64(3))
-    x <<= drop
+    drop = _U[64] - (count.astype(np.uint64) << _U[3])
     x >>= drop
-    x = ((x >> np.uint64(8)) & _LANES_8) * np.uint64(10) + (x & _LANES_8)
-    x = ((x >> np.uint64(16)) & _LANES_16) * np.uint64(100) + (x & _LANES_16)
-    x = (x >> np.uint64(32)) * np.uint64(10000) + (x & _LANES_32)
-    value: np.ndarray = x.astype(np.float64)  # below 10**8: exact
+    x <<= drop
+    x &= _LOW_NIBBLES
+    x *= _JOIN_2
+    x >>= _U[8]
+    x &= _LANES_8
+    x *= _JOIN_4
+    x >>= _U[16]
+    x &= _LANES_16
+    x *= _JOIN_8
+    x >>= _U[32]
+    value: np.ndarray = x.astype(np.float64)
     return value
 
 
@@ -447,8 +456,8 @@ def _plain_decimal_chunk(body: bytes, sep: int, ncols: int) -> np.ndarray | None
     digits = _digits_before(words, dot + _WORD_DIGITS, n_int) * scale + _digits_before(
         words, end + _WORD_DIGITS, n_frac
     )
+    scale[negative] *= -1.0  # -(d / s) == d / -s exactly (rounding is symmetric); -0 stays -0
     values: np.ndarray = digits / scale
-    np.negative(values, out=values, where=negative)
     return values
 
 
