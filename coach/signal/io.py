@@ -447,8 +447,8 @@ def _plain_decimal_chunk(body: bytes, sep: int, ncols: int) -> np.ndarray | None
     n_all = n_int + n_frac
     if n_all.min() < 1 or n_all.max() > PLAIN_TOTAL_DIGITS:
         return None  # "-", "." or an empty field; or too many digits to be exact in one division
-    # words[e + 8] is the big-endian word of the 8 bytes before byte e of body, words[e] the 8 before those (zeros
-    # in front of the body)
+    # words[e + 8] is the (little-endian, unaligned) word of the 8 bytes before byte e of body, words[e] that of the
+    # 8 before those (16 zero bytes in front of the body keep every index in range)
     padded = bytes(2 * _WORD_DIGITS) + body
     words = np.ndarray(shape=(len(padded) - 7,), dtype="<u8", buffer=padded, offset=0, strides=(1,))
     scale = _POW10_F[n_frac]
