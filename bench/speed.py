@@ -12,10 +12,14 @@
 - the same hour end to end with ``--live`` (the live estimator alone), and with the FFT-peak baseline
   (:mod:`bench.baselines`, offline and causal) in a fresh process that reads the CSV with the same loader, in
   the same run, so the ratio coach / FFT does not depend on the machine's load of the day.
+
+``python -m bench.speed [--quick] [--runs N]`` runs these measurements alone and prints them (JSON, with the
+ratio ``hour_over_fft``); it writes nothing. ``python -m bench signal`` runs them as part of the signal bench.
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import statistics
@@ -193,3 +197,23 @@ def run_speed(*, quick: bool = False, runs: int = 5) -> dict[str, object]:
         s2 = streaming(long_s)
         res["stream_long"] = s2
     return res
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Only the speed and memory measurements, printed as JSON (nothing written)."""
+    p = argparse.ArgumentParser(prog="python -m bench.speed", description=__doc__.split("\n\n")[0])
+    p.add_argument(
+        "--quick", action="store_true", help="one run of each 1-h command, shorter streams, no 2-h file"
+    )
+    p.add_argument("--runs", type=int, default=5, help="runs of each 1-h command (median; default 5)")
+    args = p.parse_args(argv)
+    res = run_speed(quick=args.quick, runs=args.runs)
+    hour, fft = res.get("hour_s"), res.get("fft_hour_s")
+    if isinstance(hour, float) and isinstance(fft, float) and fft > 0:
+        res["hour_over_fft"] = hour / fft
+    print(json.dumps(res, indent=1, default=str))
+    return 0 if "hour_error" not in res else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

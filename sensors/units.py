@@ -20,7 +20,6 @@ source works in steps/min, so the unit is decided once, at ingest, by :func:`cad
 from __future__ import annotations
 
 import math
-import statistics
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Literal
@@ -87,6 +86,8 @@ def cadence_unit(
         moving.append((cad, spd))
     if len(moving) < min_rows:
         return CadenceUnitDecision("unknown")
+    import statistics  # here: `coach analyze` of an accelerometer file never needs it (start-up time)
+
     step_m = statistics.median(spd * 60.0 / cad for cad, spd in moving)
     med = statistics.median(cad for cad, _ in moving)
     if step_m > max_step_length_m and 2.0 * med <= max_cadence_spm:

@@ -441,6 +441,27 @@ def test_speed_csv_writer_makes_a_private_tzyx_csv(tmp_path: Path, monkeypatch: 
     assert path.stat().st_mode & 0o777 == 0o600
 
 
+def test_speed_alone_prints_its_measurements_and_the_fft_ratio(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``python -m bench.speed``: the speed part alone, printed (the measuring itself is stubbed here)."""
+    import json
+
+    from bench import speed
+
+    seen: dict[str, object] = {}
+
+    def fake_run_speed(*, quick: bool = False, runs: int = 5) -> dict[str, object]:
+        seen.update(quick=quick, runs=runs)
+        return {"hour_s": 0.8, "fft_hour_s": 3.2, "help_s": 0.07}
+
+    monkeypatch.setattr(speed, "run_speed", fake_run_speed)
+    assert speed.main(["--runs", "7"]) == 0
+    assert seen == {"quick": False, "runs": 7}
+    out = json.loads(capsys.readouterr().out)
+    assert out["hour_over_fft"] == pytest.approx(0.25)
+
+
 def test_set_parses_estimator_parameters_and_reaches_the_coach_column(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

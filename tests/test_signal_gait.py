@@ -501,8 +501,9 @@ def test_docs_example_runs() -> None:
 
 
 def test_a_long_gap_costs_bounded_memory_and_gives_unknown_seconds() -> None:
-    """A strap lost for three hours (or a hole in a file): the internal grid across the gap is built a minute at a
-    time, so memory does not grow with the gap (it used to allocate the whole gap at once: 4 GB for 20 h)."""
+    """A strap lost for three hours (or a hole in a file): the internal grid across the gap is built a few minutes
+    at a time (``GRID_CHUNK_S``), so memory does not grow with the gap (it used to allocate the whole gap at once:
+    4 GB for 20 h)."""
     import tracemalloc
 
     t1, x1 = gait_signal(duration_s=20.0, t_start_s=0.0, seed=1)

@@ -29,8 +29,10 @@ def fir_valid(x: FloatArray, h: FloatArray) -> FloatArray:
     n = x.shape[0] - h.size + 1
     taps = h[::-1]
     y = taps[0] * x[0:n]
+    term = np.empty_like(y)  # one buffer for every tap (the same products and sums, without new arrays)
     for k in range(1, h.size):
-        y = y + taps[k] * x[k : k + n]
+        np.multiply(taps[k], x[k : k + n], out=term)
+        y += term
     return np.asarray(y, dtype=np.float64)
 
 

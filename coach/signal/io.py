@@ -33,17 +33,20 @@ import math
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 
 from coach.errors import InputError
 from sensors.readers import ReaderError
-from sensors.readers.activity import ActivityFile, ActivityLeg
-from sensors.readers.fit import fit_read_errors, read_fit, to_activity
-from sensors.readers.phone import PHONE_ACC_NAMES
-from sensors.readers.sport import NEEDS, STEP_CADENCE_RANGE_SPM, Verdict, decide
 from sensors.units import CadenceUnit, cadence_unit
+
+if TYPE_CHECKING:
+    from sensors.readers.activity import ActivityFile, ActivityLeg
+    from sensors.readers.sport import Verdict
+
+# The readers of activity files (FIT, TCX, GPX) and phone folders are imported where they are used, so that
+# `coach analyze` of a csv file does not pay for them at start-up.
 
 logger = logging.getLogger(__name__)
 
@@ -317,6 +320,8 @@ def detect_format(path: Path) -> str:
     suffix = path.suffix.lower()
     if suffix == ".fit":
         return "fit"
+    from sensors.readers.phone import PHONE_ACC_NAMES
+
     if path.name.lower() in PHONE_ACC_NAMES:
         return "phone-csv"
     if head.startswith(b"PK\x03\x04") or suffix == ".zip":
@@ -350,11 +355,150 @@ def _read_text(path: Path) -> str:
         raise InputError(str(exc)) from exc
 
 
+#: The plain-decimal parser works on slices of about this many bytes (cut at line ends), so that its arrays stay in
+#: the processor's cache; any size gives the same numbers.
+PLAIN_CHUNK_BYTES = 1 << 17
+#: A field of the plain-decimal layout has at most this many digits, so that they make an integer below 2**53 and
+#: ``digits / 10**k`` is the correctly rounded double (both exact, one IEEE division): the value any correct decimal
+#: parser gives. Up to 8 digits are read as one 64-bit word, up to 16 as two.
+PLAIN_TOTAL_DIGITS = 15
+_WORD_DIGITS = 8
+
+_ASCII_ZERO, _ASCII_NINE, _ASCII_DOT, _ASCII_MINUS, _ASCII_NEWLINE = 48, 57, 46, 45, 10
+_POW10_F = 10.0 ** np.arange(PLAIN_TOTAL_DIGITS + 1)
+# SWAR constants: ASCII digit -> 0..9, then pairs, fours and eights of digits joined by one multiply each
+_LOW_NIBBLES = np.uint64(0x0F0F0F0F0F0F0F0F)
+_LANES_8 = np.uint64(0x00FF00FF00FF00FF)
+_LANES_16 = np.uint64(0x0000FFFF0000FFFF)
+_JOIN_2 = np.uint64(10 * (1 << 8) + 1)
+_JOIN_4 = np.uint64(100 * (1 << 16) + 1)
+_JOIN_8 = np.uint64(10000 * (1 << 32) + 1)
+_U = {bits: np.uint64(bits) for bits in (3, 8, 16, 32, 64)}
+
+
+def _word_digits(words: np.ndarray, end: np.ndarray, count: np.ndarray) -> np.ndarray:
+    """The integer written by the ``count`` (0..8) ASCII digits that end each field, as doubles (exact: below
+    10**8). ``words[end]`` is the little-endian word of the 8 bytes before the field's end, so the digits are its
+    high bytes, most significant first: the bytes below them are shifted out (numpy shifts by 64 give 0), the ASCII
+    digits masked to 0..9, and then joined by the SWAR multiply-shift steps (10 * first + second in each pair of
+    bytes, then 100 * ... in each pair of 16-bit lanes, then 10000 * ...)."""
+    x = words[end]
+    drop = _U[64] - (count.astype(np.uint64) << _U[3])
+    x >>= drop
+    x <<= drop
+    x &= _LOW_NIBBLES
+    x *= _JOIN_2
+    x >>= _U[8]
+    x &= _LANES_8
+    x *= _JOIN_4
+    x >>= _U[16]
+    x &= _LANES_16
+    x *= _JOIN_8
+    x >>= _U[32]
+    value: np.ndarray = x.astype(np.float64)
+    return value
+
+
+def _digits_before(words: np.ndarray, end: np.ndarray, count: np.ndarray) -> np.ndarray:
+    """:func:`_word_digits` for up to 16 digits: the last 8, and those before them times 10**8."""
+    if count.max() <= _WORD_DIGITS:
+        return _word_digits(words, end, count)
+    low = _word_digits(words, end, np.minimum(count, _WORD_DIGITS))
+    high = _word_digits(words, end - _WORD_DIGITS, np.maximum(count - _WORD_DIGITS, 0))
+    value: np.ndarray = high * _POW10_F[_WORD_DIGITS] + low  # below 2**53: exact
+    return value
+
+
+def _plain_decimal_chunk(body: bytes, sep: int, ncols: int) -> np.ndarray | None:
+    """The numbers of ``body`` (whole lines, each ending in a newline), or ``None`` when it is not the plain layout."""
+    b = np.frombuffer(body, np.uint8)
+    is_digit = (b - np.uint8(_ASCII_ZERO)) <= np.uint8(_ASCII_NINE - _ASCII_ZERO)
+    is_end = b == sep
+    is_newline = b == _ASCII_NEWLINE
+    is_dot = b == _ASCII_DOT
+    is_minus = b == _ASCII_MINUS
+    if not (is_digit | is_end | is_newline | is_dot | is_minus).all():
+        return None  # a space, an exponent, nan, a plus sign, a letter...: the general parser decides
+    is_end |= is_newline
+    end = np.flatnonzero(is_end)  # each field ends at a separator or a newline
+    n_fields = end.size
+    if n_fields % ncols:
+        return None
+    at_newline = is_newline[end]
+    if np.count_nonzero(at_newline) != n_fields // ncols or not at_newline[ncols - 1 :: ncols].all():
+        return None  # a line with too few or too many fields
+    start = np.empty(n_fields, np.int64)
+    start[0] = 0
+    start[1:] = end[:-1] + 1
+    negative = b[start] == _ASCII_MINUS
+    if np.count_nonzero(is_minus) != np.count_nonzero(negative):
+        return None  # a minus sign inside a number
+    dot = np.flatnonzero(is_dot)
+    if dot.size != n_fields or not ((dot > start) & (dot < end)).all():
+        # not one point in every field: a field without one has its "point" at its end
+        field = np.searchsorted(end, dot)
+        if field.size > 1 and not (np.diff(field) > 0).all():
+            return None  # two points in a number
+        point = end.copy()
+        point[field] = dot
+        dot = point
+    n_int = dot - start - negative
+    n_frac = np.maximum(end - dot - 1, 0)
+    n_all = n_int + n_frac
+    if n_all.min() < 1 or n_all.max() > PLAIN_TOTAL_DIGITS:
+        return None  # "-", "." or an empty field; or too many digits to be exact in one division
+    # words[e + 8] is the (little-endian, unaligned) word of the 8 bytes before byte e of body, words[e] that of the
+    # 8 before those (16 zero bytes in front of the body keep every index in range)
+    padded = bytes(2 * _WORD_DIGITS) + body
+    words = np.ndarray(shape=(len(padded) - 7,), dtype="<u8", buffer=padded, offset=0, strides=(1,))
+    scale = _POW10_F[n_frac]
+    # integers below 2**53 (at most 15 digits) in doubles: the product and the sum are exact
+    digits = _digits_before(words, dot + _WORD_DIGITS, n_int) * scale + _digits_before(
+        words, end + _WORD_DIGITS, n_frac
+    )
+    scale[negative] *= -1.0  # -(d / s) == d / -s exactly (rounding is symmetric); -0 stays -0
+    values: np.ndarray = digits / scale
+    return values
+
+
+def parse_plain_decimal(text: str, sep: str, ncols: int) -> np.ndarray | None:
+    """Fast path of the numeric CSV body: ``ncols`` fields a line, each a plain decimal number (``-`` sign, digits,
+    at most one point: ``-0.0469``, ``3600``, ``.5``), ``sep`` between fields, no empty line. ``text`` is the body
+    with carriage returns removed and surrounding whitespace stripped. Returns the ``(lines, ncols)`` array, the same
+    doubles bit for bit as the general parser, or ``None`` for anything else (exponents, spaces, ``nan``, a bad line:
+    the general parser then reads or rejects it, with its messages)."""
+    try:
+        body = text.encode("ascii") + b"\n"
+    except UnicodeEncodeError:
+        return None
+    if len(sep) != 1 or not sep.isascii() or sep in "0123456789.-\n":
+        return None
+    chunks: list[np.ndarray] = []
+    i, n = 0, len(body)
+    while i < n:
+        j = body.find(b"\n", min(i + PLAIN_CHUNK_BYTES, n - 1)) + 1
+        values = _plain_decimal_chunk(body[i:j], ord(sep), ncols)
+        if values is None:
+            return None
+        chunks.append(values)
+        i = j
+    return np.concatenate(chunks).reshape(-1, ncols)
+
+
 def _parse_numeric_block(path: Path, body: str, ncols: int, sep: str, first_line: int) -> np.ndarray:
-    """Fast path: the whole body at once; on any problem, find the first bad line for the message."""
+    """Fast paths: plain decimals (:func:`parse_plain_decimal`), else the whole body at once; on any problem, find
+    the first bad line for the message."""
     flat = body.replace("\r", "").strip()
     if not flat:
         raise InputError(f"{path}: no data rows after the header")
+    plain = parse_plain_decimal(flat, sep, ncols)
+    if plain is not None:
+        return plain
+    return _parse_numbers(path, flat, ncols, sep, first_line)
+
+
+def _parse_numbers(path: Path, flat: str, ncols: int, sep: str, first_line: int) -> np.ndarray:
+    """The general parser of a stripped numeric body (any float syntax numpy reads); the first bad line is named."""
     n_lines = flat.count("\n") + 1
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -571,7 +715,16 @@ def _load_capture(path: Path) -> Recording:
 # ---------------------------------------------------------------------------------------------- fit
 
 
+def fit_read_errors() -> tuple[type[BaseException], ...]:
+    """What reading a FIT file can raise: :func:`sensors.readers.fit.fit_read_errors` (imported when asked for)."""
+    from sensors.readers.fit import fit_read_errors as errors
+
+    return errors()
+
+
 def _load_fit(path: Path, *, allow_heart_rate_only: bool = False) -> list[Recording]:
+    from sensors.readers.fit import read_fit, to_activity
+
     try:
         fit = read_fit(path)
     except ReaderError as exc:
@@ -594,6 +747,8 @@ def recordings_from_activity(act: ActivityFile, *, allow_heart_rate_only: bool =
     :data:`~sensors.readers.sport.STEP_CADENCE_RANGE_SPM` (0, standing, is kept) are left out, with a note. Times
     are seconds from the leg's start (:attr:`ActivityLeg.start`: its first point, or its first lap when that begins
     earlier); the start is unknown when the file's clock was never set."""
+    from sensors.readers.sport import NEEDS, STEP_CADENCE_RANGE_SPM, decide
+
     path, n = act.path, len(act.legs)
     lo, hi = STEP_CADENCE_RANGE_SPM
     accepted: list[tuple[int, ActivityLeg, Verdict]] = []

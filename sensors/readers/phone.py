@@ -10,8 +10,6 @@ files of the folder (the dataset's ``stepcounter.csv`` foot-switch truth, ``meta
 
 from __future__ import annotations
 
-import gzip
-import lzma
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -43,6 +41,9 @@ def find_phone_files(folder: Path) -> Path | None:
 
 
 def _text(path: Path) -> str:
+    import gzip  # here, not at the top: `coach analyze` imports this module for PHONE_ACC_NAMES alone
+    import lzma
+
     try:
         raw = path.read_bytes()
         if path.suffix == ".xz":
