@@ -44,6 +44,7 @@ import numpy as np
 
 from coach.signal.cadence import FootPodBlend
 from coach.signal.decision import GAIT_MODES, GaitGate
+from coach.signal.features import HopFeatures
 from coach.signal.gait import GaitSecond
 from coach.signal.offline_steps import StepRecovery
 
@@ -73,6 +74,7 @@ class AfterRunEstimator:
         min_strides: int = 2,
         gap_hold_s: int = 3,
         max_hole_s: int = 2,
+        handling_reach_s: int = 2,
     ) -> None:
         self.window_s = window_s
         self.context_s = context_s
@@ -88,6 +90,7 @@ class AfterRunEstimator:
 
         self.gap_hold_s = gap_hold_s
         self.max_hole_s = max_hole_s
+        self.handling_reach_s = handling_reach_s
 
     # ------------------------------------------------------------------ entry point
     def refine(
@@ -120,6 +123,8 @@ class AfterRunEstimator:
                 for s in seconds
             ]
         )
+        handled = self._handled(hops, z, gate)
+        rhythm &= ~handled
         acf = np.array(
             [
                 np.nan
@@ -138,6 +143,9 @@ class AfterRunEstimator:
 
         hop_rms = np.array([f.hop_rms_g for f in hops])
         gait, hole = self._gait(rhythm, gap, hop_rms, steps, gate)
+        gait &= ~handled
+        hole &= ~handled
+        z[handled] = np.nan
         bouts = _runs(gait)
         mode = np.array([_non_gait_mode(s.raw_mode) for s in seconds], dtype=object)
         cadence = np.full(n, np.nan)
@@ -178,6 +186,23 @@ class AfterRunEstimator:
                 )
             )
         return out
+
+    # ------------------------------------------------------------------ handling the strap
+    def _handled(self, hops: Sequence[HopFeatures], z: np.ndarray, gate: GaitGate) -> np.ndarray:
+        """The seconds that are handling the strap, not gait (:meth:`GaitGate.handled`), with the gravity
+        swing read up to ``handling_reach_s`` hops later: the causal gravity estimate and its swing window lag
+        the turn of the sensor, and after the run the later hops are known."""
+        swing = np.array([f.gravity_swing_deg for f in hops])
+        reach = np.array(swing)
+        for k in range(1, self.handling_reach_s + 1):
+            reach[:-k] = np.maximum(reach[:-k], swing[k:])
+        return np.array(
+            [
+                gate.handled(replace(f, gravity_swing_deg=float(sw)), run_score=float(zk))
+                for f, sw, zk in zip(hops, reach, z, strict=True)
+            ],
+            dtype=bool,
+        )
 
     # ------------------------------------------------------------------ steps
     def _recover_steps(
