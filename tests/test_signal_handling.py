@@ -87,6 +87,7 @@ def test_handled_needs_a_run_like_second_and_a_swing() -> None:
     assert gate.handled(f, run_score=3.0)
     assert not gate.handled(f, run_score=-3.0)  # walking keeps its call (a walker bends and sits)
     assert not gate.handled(f, run_score=math.nan)
+    assert not gate.handled(f, run_score=3.0, running=True)  # a run already reported goes on: a slipped strap
     calm = HopFeatures(*([0.5] * 11), flight_fraction=0.2, gravity_swing_deg=10.0)
     assert not gate.handled(calm, run_score=3.0)
 

@@ -30,7 +30,8 @@ class GaitGate:
     it off turns the sensor over and shakes it (erratic "steps" at 150-240/min with big impacts), while a
     runner's trunk stays upright (at most 16 degrees on the chest data). Walking keeps its call: a walker
     bending, sitting down or standing up tilts a lower-back sensor by up to about 50 degrees between steps, and
-    a quick "walk" costs nothing where a false "run" does.
+    a quick "walk" costs nothing where a false "run" does. Nor does it interrupt a run already reported
+    (``running``): nobody takes a strap off in stride; a swing then is the strap slipping, and the run goes on.
     """
 
     def __init__(
@@ -65,17 +66,19 @@ class GaitGate:
             and f.hop_rms_g >= self.active_fraction * f.band_std_g
         )
 
-    def handled(self, f: HopFeatures, *, run_score: float) -> bool:
+    def handled(self, f: HopFeatures, *, run_score: float, running: bool = False) -> bool:
         """Handling the strap, not gait: a run-like second (``run_score`` > 0) while the gravity direction
-        swung by more than ``max_run_swing_deg`` (see the class docstring)."""
-        return bool(run_score > 0 and f.gravity_swing_deg > self.max_run_swing_deg)
+        swung by more than ``max_run_swing_deg``, unless a run is already reported (``running``; see the class
+        docstring)."""
+        return bool(not running and run_score > 0 and f.gravity_swing_deg > self.max_run_swing_deg)
 
-    def raw_mode(self, f: HopFeatures, *, run_score: float) -> str:
-        """The second's own mode, before hysteresis (``run_score`` > 0 = run; only used in gait)."""
+    def raw_mode(self, f: HopFeatures, *, run_score: float, running: bool = False) -> str:
+        """The second's own mode, before hysteresis (``run_score`` > 0 = run; only used in gait; ``running``:
+        the reported mode is already run, see :meth:`handled`)."""
         if self.is_gap(f):
             return "unknown"
         if self.in_gait(f):
-            if self.handled(f, run_score=run_score):
+            if self.handled(f, run_score=run_score, running=running):
                 return "unknown"  # handling the strap: large movement, not a step rhythm
             return "run" if run_score > 0 else "walk"
         if f.hop_rms_g < self.still_max_rms_g:

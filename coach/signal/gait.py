@@ -566,14 +566,15 @@ class StreamingGaitEstimator:
         cadence_acf: float | None = None
         foot_pod: float | None = None
         run_score: float | None = None
+        running = self._hysteresis.mode_ == "run"
         if in_gait:
             period_s, cadence, run_score, foot_pod = self._gait_cadence(f, t_end, hr)
             cadence_acf = 60.0 / period_s
-            if self._gate.handled(f, run_score=run_score):
+            if self._gate.handled(f, run_score=run_score, running=running):
                 # handling the strap: not gait (no cadence, no steps); the score stays for the diagnostics
                 in_gait = False
                 period_s, cadence, foot_pod = f.period_s, None, None
-        raw = self._gate.raw_mode(f, run_score=-math.inf if run_score is None else run_score)
+        raw = self._gate.raw_mode(f, run_score=-math.inf if run_score is None else run_score, running=running)
         step_period = period_s if in_gait else self._period_s
         if gap:
             # A short gap holds the walk/run mode; the step detector starts afresh after it.

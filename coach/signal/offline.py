@@ -123,7 +123,7 @@ class AfterRunEstimator:
                 for s in seconds
             ]
         )
-        handled = self._handled(hops, z, gate)
+        handled = self._handled(seconds, hops, z, gate)
         rhythm &= ~handled
         acf = np.array(
             [
@@ -188,18 +188,22 @@ class AfterRunEstimator:
         return out
 
     # ------------------------------------------------------------------ handling the strap
-    def _handled(self, hops: Sequence[HopFeatures], z: np.ndarray, gate: GaitGate) -> np.ndarray:
+    def _handled(
+        self, seconds: Sequence[GaitSecond], hops: Sequence[HopFeatures], z: np.ndarray, gate: GaitGate
+    ) -> np.ndarray:
         """The seconds that are handling the strap, not gait (:meth:`GaitGate.handled`), with the gravity
         swing read up to ``handling_reach_s`` hops later: the causal gravity estimate and its swing window lag
-        the turn of the sensor, and after the run the later hops are known."""
+        the turn of the sensor, and after the run the later hops are known. A run the live estimator already
+        reported goes on (the strap slipped)."""
+        running = [False] + [s.mode == "run" for s in seconds[:-1]]
         swing = np.array([f.gravity_swing_deg for f in hops])
         reach = np.array(swing)
         for k in range(1, self.handling_reach_s + 1):
             reach[:-k] = np.maximum(reach[:-k], swing[k:])
         return np.array(
             [
-                gate.handled(replace(f, gravity_swing_deg=float(sw)), run_score=float(zk))
-                for f, sw, zk in zip(hops, reach, z, strict=True)
+                gate.handled(replace(f, gravity_swing_deg=float(sw)), run_score=float(zk), running=r)
+                for f, sw, zk, r in zip(hops, reach, z, running, strict=True)
             ],
             dtype=bool,
         )
