@@ -9,7 +9,7 @@ second whose gravity direction swung by more than ``max_run_swing_deg`` is ``unk
 from __future__ import annotations
 
 import math
-from dataclasses import astuple
+from dataclasses import astuple, replace
 
 import numpy as np
 import pytest
@@ -83,12 +83,13 @@ def test_gravity_swing_measures_the_turn_of_the_sensor() -> None:
 
 def test_handled_needs_a_run_like_second_and_a_swing() -> None:
     gate = GaitGate(max_run_swing_deg=25.0)
-    f = HopFeatures(*([0.5] * 11), flight_fraction=0.2, gravity_swing_deg=40.0)
+    base = HopFeatures(*([0.5] * 11))
+    f = replace(base, flight_fraction=0.2, gravity_swing_deg=40.0)
     assert gate.handled(f, run_score=3.0)
     assert not gate.handled(f, run_score=-3.0)  # walking keeps its call (a walker bends and sits)
     assert not gate.handled(f, run_score=math.nan)
     assert not gate.handled(f, run_score=3.0, running=True)  # a run already reported goes on: a slipped strap
-    calm = HopFeatures(*([0.5] * 11), flight_fraction=0.2, gravity_swing_deg=10.0)
+    calm = replace(base, flight_fraction=0.2, gravity_swing_deg=10.0)
     assert not gate.handled(calm, run_score=3.0)
 
 

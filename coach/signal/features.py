@@ -225,4 +225,5 @@ class HopFeatureExtractor:
         known = valid & (np.abs(gravity_dir).sum(axis=1) > 0)  # a zero vector: no settled estimate there
         ok = _windows(known, ends, n) & known[ends - 1][:, None]
         lowest = np.where(ok, cos, 1.0).min(axis=1)
-        return np.degrees(np.arccos(np.clip(lowest, -1.0, 1.0)))
+        swing: FloatArray = np.degrees(np.arccos(np.clip(lowest, -1.0, 1.0)))
+        return swing
