@@ -13,7 +13,8 @@ one carries its hop's features, run score and steps) and re-decides each second 
    gait seconds (a turn, a missed hop) is filled, and so is a hole of up to ``max_hole_s`` seconds between two
    bouts where every second has a step within ``step_reach_s`` (a slow quiet step: walking on, not a stop). So a
    bout starts at its first steps, not when the trailing window has filled, and ends within a second of the last
-   step.
+   step. A second that is handling the strap (:meth:`GaitGate.handled`, the gravity swing read up to
+   ``handling_reach_s`` hops later) is never in gait.
 2. **Walk or run.** The per-second run score of the live rule (impact size and the flight phase, features over
    ``[t - 1, t + 1]``) is averaged over ``context_s`` seconds centred on the second, inside the bout, and the
    sign decides; a stretch of walk or run shorter than ``min_mode_s`` between two stretches of the other mode is
