@@ -23,6 +23,15 @@ class GaitGate:
     at least ``active_fraction`` of the window's RMS (so a stop is seen within a second). Not in gait: ``still``
     when the vertical RMS is below ``still_max_rms_g`` (standing, sitting, fidgeting), else ``unknown`` (large
     movement without a step rhythm).
+
+    *Handling* (:meth:`handled`): a second whose run score says "run" while the gravity direction in the
+    sensor's frame swung by more than ``max_run_swing_deg`` over the extractor's swing window
+    (:attr:`HopFeatures.gravity_swing_deg`) is not gait but ``unknown``: putting a strap or shirt on or taking
+    it off turns the sensor over and shakes it (erratic "steps" at 150-240/min with big impacts), while a
+    runner's trunk stays upright (at most 16 degrees on the chest data). Walking keeps its call: a walker
+    bending, sitting down or standing up tilts a lower-back sensor by up to about 50 degrees between steps, and
+    a quick "walk" costs nothing where a false "run" does. Nor does it interrupt a run already reported
+    (``running``): nobody takes a strap off in stride; a swing then is the strap slipping, and the run goes on.
     """
 
     def __init__(
@@ -34,7 +43,9 @@ class GaitGate:
         still_max_rms_g: float = 0.1,
         min_valid_fraction: float = 0.5,
         min_valid_window_s: float = 2.0,
+        max_run_swing_deg: float = 25.0,
     ) -> None:
+        self.max_run_swing_deg = max_run_swing_deg
         self.min_confidence = min_confidence
         self.still_rms_g = still_rms_g
         self.active_fraction = active_fraction
@@ -55,11 +66,20 @@ class GaitGate:
             and f.hop_rms_g >= self.active_fraction * f.band_std_g
         )
 
-    def raw_mode(self, f: HopFeatures, *, run_score: float) -> str:
-        """The second's own mode, before hysteresis (``run_score`` > 0 = run; only used in gait)."""
+    def handled(self, f: HopFeatures, *, run_score: float, running: bool = False) -> bool:
+        """Handling the strap, not gait: a run-like second (``run_score`` > 0) while the gravity direction
+        swung by more than ``max_run_swing_deg``, unless a run is already reported (``running``; see the class
+        docstring)."""
+        return bool(not running and run_score > 0 and f.gravity_swing_deg > self.max_run_swing_deg)
+
+    def raw_mode(self, f: HopFeatures, *, run_score: float, running: bool = False) -> str:
+        """The second's own mode, before hysteresis (``run_score`` > 0 = run; only used in gait; ``running``:
+        the reported mode is already run, see :meth:`handled`)."""
         if self.is_gap(f):
             return "unknown"
         if self.in_gait(f):
+            if self.handled(f, run_score=run_score, running=running):
+                return "unknown"  # handling the strap: large movement, not a step rhythm
             return "run" if run_score > 0 else "walk"
         if f.hop_rms_g < self.still_max_rms_g:
             return "still"  # not stepping: standing, sitting, fidgeting

@@ -30,7 +30,10 @@ class HopFeatures:
     acceleration minus gravity over the second; ``hop_rms_g``: RMS of the band-passed vertical acceleration over
     the second; ``vertical_high_g`` / ``vertical_low_g``: robust extremes (percentiles) of the vertical
     acceleration over the feature window; ``flight_fraction``: the share of the feature window in which the
-    vertical acceleration is below the extractor's ``flight_g`` (near free fall: a flight phase).
+    vertical acceleration is below the extractor's ``flight_g`` (near free fall: a flight phase);
+    ``gravity_swing_deg``: how far the gravity direction (in the sensor's frame) turned over the swing window,
+    the largest angle between its direction at any valid sample and at the window's end (walking and running
+    carry the sensor upright, handling the strap turns it).
     """
 
     period_s: float
@@ -45,6 +48,7 @@ class HopFeatures:
     vertical_high_g: float
     vertical_low_g: float
     flight_fraction: float = 0.0
+    gravity_swing_deg: float = 0.0
 
 
 class HopFeatureTable(NamedTuple):
@@ -62,6 +66,7 @@ class HopFeatureTable(NamedTuple):
     vertical_high_g: FloatArray
     vertical_low_g: FloatArray
     flight_fraction: FloatArray
+    gravity_swing_deg: FloatArray
 
     def row(self, i: int) -> HopFeatures:
         return HopFeatures(*(float(column[i]) for column in self))
@@ -115,6 +120,7 @@ class HopFeatureExtractor:
         extreme_percentile: float = 2.0,
         min_overlap_s: float = 1.0,
         flight_g: float = 0.35,
+        swing_window_s: float = 2.0,
     ) -> None:
         self.step_period = step_period
         self.window_s = window_s
@@ -122,6 +128,7 @@ class HopFeatureExtractor:
         self.extreme_percentile = extreme_percentile
         self.min_overlap_s = min_overlap_s
         self.flight_g = flight_g
+        self.swing_window_s = swing_window_s
 
     def window_samples(self, sampling_rate_hz: int) -> int:
         return round(self.window_s * sampling_rate_hz)
@@ -137,9 +144,12 @@ class HopFeatureExtractor:
         valid: NDArray[np.bool_],
         ends: NDArray[np.int64],
         sampling_rate_hz: int,
+        *,
+        gravity_dir: FloatArray | None = None,
     ) -> HopFeatureTable:
         """Features of the hops ending (exclusive) at buffer indices ``ends``; the buffers must hold at least
-        ``window_s`` before each end."""
+        ``window_s`` (and ``swing_window_s``) before each end. ``gravity_dir`` (``(n, 3)``, the gravity
+        estimate's unit vector per sample) gives the gravity swing (0 without it)."""
         fs = sampling_rate_hz
         win_n = self.window_samples(fs)
         min_overlap_n = self.min_overlap_s * fs
@@ -179,6 +189,7 @@ class HopFeatureExtractor:
             in_flight[:, :half_n].sum(axis=1) / np.maximum(vertical_valid[:, :half_n].sum(axis=1), 1),
             in_flight[:, half_n:].sum(axis=1) / np.maximum(vertical_valid[:, half_n:].sum(axis=1), 1),
         )
+        swing = self._gravity_swing_deg(gravity_dir, valid, ends, fs)
         return HopFeatureTable(
             period_s=step.period_samples_ / fs,
             double_period_s=step.double_period_samples_ / fs,
@@ -192,4 +203,27 @@ class HopFeatureExtractor:
             vertical_high_g=np.where(ok, high, 1.0),
             vertical_low_g=np.where(ok, low, 1.0),
             flight_fraction=flight,
+            gravity_swing_deg=swing,
         )
+
+    def _gravity_swing_deg(
+        self,
+        gravity_dir: FloatArray | None,
+        valid: NDArray[np.bool_],
+        ends: NDArray[np.int64],
+        sampling_rate_hz: int,
+    ) -> FloatArray:
+        """Per hop: the largest angle (degrees) between the gravity direction at a valid sample of the last
+        ``swing_window_s`` and at the hop's end (0 when the end is not valid or no directions are given); a zero
+        direction vector marks a sample without a usable estimate."""
+        if gravity_dir is None:
+            return np.zeros(ends.size)
+        n = max(1, round(self.swing_window_s * sampling_rate_hz))
+        end_dir = gravity_dir[ends - 1]  # (hops, 3)
+        window = np.lib.stride_tricks.sliding_window_view(gravity_dir, n, axis=0)[ends - n]  # (hops, 3, n)
+        cos = np.einsum("hkn,hk->hn", window, end_dir)
+        known = valid & (np.abs(gravity_dir).sum(axis=1) > 0)  # a zero vector: no settled estimate there
+        ok = _windows(known, ends, n) & known[ends - 1][:, None]
+        lowest = np.where(ok, cos, 1.0).min(axis=1)
+        swing: FloatArray = np.degrees(np.arccos(np.clip(lowest, -1.0, 1.0)))
+        return swing

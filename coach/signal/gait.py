@@ -63,6 +63,9 @@ FEATURE_LOWPASS_LENGTH_S = 0.2
 FEATURE_WINDOW_S = 2.0
 #: Seconds of signal kept beyond the ACF window (the feature window and the step candidates' look-back).
 EXTRA_KEEP_S = 2
+#: The gravity estimate has settled after a reset once its window holds this share of its full weight (before,
+#: its direction is not used for the gravity swing: one block mean in motion is not gravity).
+GRAVITY_SETTLED_FRACTION = 0.5
 #: Floor of the gravity magnitude (g) before dividing by it.
 MIN_GRAVITY_G = 1e-6
 
@@ -172,6 +175,7 @@ class StreamingGaitEstimator:
         foot_pod_max_age_s: float = 3.0,
         foot_pod_weight: float = 0.3,
         heart_rate_weight: float = 0.4,
+        max_run_swing_deg: float = 25.0,
     ) -> None:
         self.internal_rate_hz = int(internal_rate_hz)
         self.gravity_window_s = gravity_window_s
@@ -210,6 +214,7 @@ class StreamingGaitEstimator:
         self.foot_pod_max_age_s = foot_pod_max_age_s
         self.foot_pod_weight = foot_pod_weight
         self.heart_rate_weight = heart_rate_weight
+        self.max_run_swing_deg = max_run_swing_deg
         self._setup()
 
     # ------------------------------------------------------------------ set-up
@@ -247,6 +252,7 @@ class StreamingGaitEstimator:
             still_rms_g=self.still_rms_g,
             active_fraction=self.active_fraction,
             still_max_rms_g=self.still_max_rms_g,
+            max_run_swing_deg=self.max_run_swing_deg,
         )
         self._run_score = WalkRunScore(
             run_range_g=self.run_range_g,
@@ -309,6 +315,9 @@ class StreamingGaitEstimator:
         self._vertical = np.zeros(n0)  # smoothed vertical acceleration (g, about 1 at rest)
         self._dynamic = np.zeros(n0)  # |acceleration - gravity| (g)
         self._valid = np.zeros(n0, dtype=bool)
+        self._gravity_dir = np.zeros(
+            (n0, 3)
+        )  # unit vector of the gravity estimate (0: not valid, not settled)
         # state of the decisions
         self._period_s: float | None = None  # the last step period in gait (held through a brief loss)
         self._foot_pod = _TimedValues()
@@ -418,6 +427,7 @@ class StreamingGaitEstimator:
         band = np.zeros(n_full)
         vertical = np.ones(n_full)
         dynamic = np.zeros(n_full)
+        gravity_dir = np.zeros((n_full, 3))
         if block_valid.all():
             runs = [(0, block_valid.size)]
         else:
@@ -428,19 +438,25 @@ class StreamingGaitEstimator:
             if a > pos:
                 self._reset_filters = True
             sl = slice(a * blk, b * blk)
-            self._filter_blocks(x_all[sl], band[sl], vertical[sl], dynamic[sl])
+            self._filter_blocks(x_all[sl], band[sl], vertical[sl], dynamic[sl], gravity_dir[sl])
             pos = b
         if pos < block_valid.size:
             self._reset_filters = True
-        self._append(band, vertical, dynamic, valid_all)
+        self._append(band, vertical, dynamic, gravity_dir, valid_all)
 
     def _filter_blocks(
-        self, x: FloatArray, band: FloatArray, vertical: FloatArray, dynamic: FloatArray
+        self,
+        x: FloatArray,
+        band: FloatArray,
+        vertical: FloatArray,
+        dynamic: FloatArray,
+        gravity_dir: FloatArray,
     ) -> None:
         """Gravity from a Hann-weighted causal average of 0.1-s block means, vertical projection, low-pass.
 
         Fills ``band`` (low-passed vertical minus gravity magnitude), ``vertical`` (smoothed vertical) and
-        ``dynamic`` (|acceleration - gravity|), all in g."""
+        ``dynamic`` (|acceleration - gravity|), all in g, and ``gravity_dir`` (the gravity estimate's unit
+        vector, ``(n, 3)``)."""
         blk = self._block_n
         if self._reset_filters:
             self._gravity_means[:] = 0.0
@@ -465,8 +481,11 @@ class StreamingGaitEstimator:
         g_norm_blocks = np.sqrt(g[:, 0] * g[:, 0] + g[:, 1] * g[:, 1] + g[:, 2] * g[:, 2])
         g_norm_blocks = np.maximum(g_norm_blocks, MIN_GRAVITY_G)
         unit = np.repeat(g / g_norm_blocks[:, None], blk, axis=0)
+        # the gravity direction counts for the swing only once the estimate has settled after a reset
+        settled = np.repeat(den >= GRAVITY_SETTLED_FRACTION * taps.sum(), blk)
         gravity = np.repeat(g, blk, axis=0)
         g_norm = np.repeat(g_norm_blocks, blk)
+        gravity_dir[:] = np.where(settled[:, None], unit, 0.0)
         v = x[:, 0] * unit[:, 0] + x[:, 1] * unit[:, 1] + x[:, 2] * unit[:, 2]
         d = x - gravity
         dynamic[:] = np.sqrt(d[:, 0] * d[:, 0] + d[:, 1] * d[:, 1] + d[:, 2] * d[:, 2])
@@ -480,9 +499,15 @@ class StreamingGaitEstimator:
         vertical[:] = v
 
     def _append(
-        self, band: FloatArray, vertical: FloatArray, dynamic: FloatArray, valid: NDArray[np.bool_]
+        self,
+        band: FloatArray,
+        vertical: FloatArray,
+        dynamic: FloatArray,
+        gravity_dir: FloatArray,
+        valid: NDArray[np.bool_],
     ) -> None:
         self._band = np.concatenate((self._band, band))
+        self._gravity_dir = np.concatenate((self._gravity_dir, gravity_dir))
         self._vertical = np.concatenate((self._vertical, vertical))
         self._dynamic = np.concatenate((self._dynamic, dynamic))
         self._valid = np.concatenate((self._valid, valid))
@@ -493,6 +518,7 @@ class StreamingGaitEstimator:
             self._band = self._band[extra:]
             self._vertical = self._vertical[extra:]
             self._dynamic = self._dynamic[extra:]
+            self._gravity_dir = self._gravity_dir[extra:]
             self._valid = self._valid[extra:]
             self._buf_i0 += extra
 
@@ -505,7 +531,9 @@ class StreamingGaitEstimator:
             return []
         hops = np.arange(self._next_hop, self._next_hop + n_hops)
         ends = (hops + 1) * fs - self._buf_i0  # local index one past each hop's last sample
-        table = self._features.extract(self._band, self._vertical, self._dynamic, self._valid, ends, fs)
+        table = self._features.extract(
+            self._band, self._vertical, self._dynamic, self._valid, ends, fs, gravity_dir=self._gravity_dir
+        )
         comb = self._step_detector.comb_lags(table.period_s, table.asymmetry, fs)
         candidates = self._step_detector.candidates(
             self._band,
@@ -540,10 +568,15 @@ class StreamingGaitEstimator:
         cadence_acf: float | None = None
         foot_pod: float | None = None
         run_score: float | None = None
+        running = self._hysteresis.mode_ == "run"
         if in_gait:
             period_s, cadence, run_score, foot_pod = self._gait_cadence(f, t_end, hr)
             cadence_acf = 60.0 / period_s
-        raw = self._gate.raw_mode(f, run_score=-math.inf if run_score is None else run_score)
+            if self._gate.handled(f, run_score=run_score, running=running):
+                # handling the strap: not gait (no cadence, no steps); the score stays for the diagnostics
+                in_gait = False
+                period_s, cadence, foot_pod = f.period_s, None, None
+        raw = self._gate.raw_mode(f, run_score=-math.inf if run_score is None else run_score, running=running)
         step_period = period_s if in_gait else self._period_s
         if gap:
             # A short gap holds the walk/run mode; the step detector starts afresh after it.

@@ -13,7 +13,8 @@ one carries its hop's features, run score and steps) and re-decides each second 
    gait seconds (a turn, a missed hop) is filled, and so is a hole of up to ``max_hole_s`` seconds between two
    bouts where every second has a step within ``step_reach_s`` (a slow quiet step: walking on, not a stop). So a
    bout starts at its first steps, not when the trailing window has filled, and ends within a second of the last
-   step.
+   step. A second that is handling the strap (:meth:`GaitGate.handled`, the gravity swing read up to
+   ``handling_reach_s`` hops later) is never in gait.
 2. **Walk or run.** The per-second run score of the live rule (impact size and the flight phase, features over
    ``[t - 1, t + 1]``) is averaged over ``context_s`` seconds centred on the second, inside the bout, and the
    sign decides; a stretch of walk or run shorter than ``min_mode_s`` between two stretches of the other mode is
@@ -44,6 +45,7 @@ import numpy as np
 
 from coach.signal.cadence import FootPodBlend
 from coach.signal.decision import GAIT_MODES, GaitGate
+from coach.signal.features import HopFeatures
 from coach.signal.gait import GaitSecond
 from coach.signal.offline_steps import StepRecovery
 
@@ -73,6 +75,7 @@ class AfterRunEstimator:
         min_strides: int = 2,
         gap_hold_s: int = 3,
         max_hole_s: int = 2,
+        handling_reach_s: int = 2,
     ) -> None:
         self.window_s = window_s
         self.context_s = context_s
@@ -88,6 +91,7 @@ class AfterRunEstimator:
 
         self.gap_hold_s = gap_hold_s
         self.max_hole_s = max_hole_s
+        self.handling_reach_s = handling_reach_s
 
     # ------------------------------------------------------------------ entry point
     def refine(
@@ -120,6 +124,8 @@ class AfterRunEstimator:
                 for s in seconds
             ]
         )
+        handled = self._handled(seconds, hops, z, gate)
+        rhythm &= ~handled
         acf = np.array(
             [
                 np.nan
@@ -138,6 +144,9 @@ class AfterRunEstimator:
 
         hop_rms = np.array([f.hop_rms_g for f in hops])
         gait, hole = self._gait(rhythm, gap, hop_rms, steps, gate)
+        gait &= ~handled
+        hole &= ~handled
+        z[handled] = np.nan
         bouts = _runs(gait)
         mode = np.array([_non_gait_mode(s.raw_mode) for s in seconds], dtype=object)
         cadence = np.full(n, np.nan)
@@ -178,6 +187,27 @@ class AfterRunEstimator:
                 )
             )
         return out
+
+    # ------------------------------------------------------------------ handling the strap
+    def _handled(
+        self, seconds: Sequence[GaitSecond], hops: Sequence[HopFeatures], z: np.ndarray, gate: GaitGate
+    ) -> np.ndarray:
+        """The seconds that are handling the strap, not gait (:meth:`GaitGate.handled`), with the gravity
+        swing read up to ``handling_reach_s`` hops later: the causal gravity estimate and its swing window lag
+        the turn of the sensor, and after the run the later hops are known. A run the live estimator already
+        reported goes on (the strap slipped)."""
+        running = [False] + [s.mode == "run" for s in seconds[:-1]]
+        swing = np.array([f.gravity_swing_deg for f in hops])
+        reach = np.array(swing)
+        for k in range(1, self.handling_reach_s + 1):
+            reach[:-k] = np.maximum(reach[:-k], swing[k:])
+        return np.array(
+            [
+                gate.handled(replace(f, gravity_swing_deg=float(sw)), run_score=float(zk), running=r)
+                for f, sw, zk, r in zip(hops, reach, z, running, strict=True)
+            ],
+            dtype=bool,
+        )
 
     # ------------------------------------------------------------------ steps
     def _recover_steps(
