@@ -771,10 +771,10 @@ def evaluate_oxford(recs: Sequence[Recording], algos: Sequence[str]) -> DatasetR
         f"own rule). Steps are scored over the whole recording (the switches are logged throughout); cadence and "
         f"modes over the walk, from the first to the last foot-switch step: {n_win} 10-s windows from walk start "
         f"+ 3 s, reference rate = (n - 1) / time from first to last switch step in the window; {n_reg} of them "
-        f"regular (bench.metrics.regular_windows, the hexoskin rule: the switches now and then miss a step - a "
-        f"3-s gap while the walker keeps stepping - or close twice within 0.25 s). The switches are logged every "
-        f"~{OXFORD_SWITCH_PERIOD_S:g} s, so a 10-s window's reference rate carries up to ~0.5 spm of timing "
-        f"quantisation: no cadence target here. A foot switch and a chest impact are not the same instant, hence "
+        f"regular (bench.metrics.regular_windows, the hexoskin rule: the switches now and then miss steps - a "
+        f"3-s gap in one walk while the chest shows steps - or close twice a fraction of a step apart). The "
+        f"switches are logged every ~{OXFORD_SWITCH_PERIOD_S:g} s, so a 10-s window's reference rate carries about "
+        f"0.5 spm (one SD; up to ~1 spm) of timing quantisation: no cadence target here. A foot switch and a chest impact are not the same instant, hence "
         f"the offset-removed F1 (the offset is measured per recording from matches within {OFFSET_MATCH_S:g} s). "
         f"{_frame_refusal(recs)}"
     )
@@ -970,7 +970,7 @@ NOTES = [
     "  read by the project's own readers (sensors/readers: the phone log and the Polar Sensor Logger export),",
     "  as `coach analyze` reads them. oxford-step-counter: a phone in a neck pouch on the chest, one person,",
     "  two walks, foot-switch step truth (the Oxford step counter project, CC BY 4.0); the foot switches are",
-    "  logged at ~11 Hz, so their cadence per 10-s window is good to ~0.5 spm, not to the 0.3 of the targets.",
+    "  logged at ~11 Hz, so their rate per 10-s window is good to ~0.5 spm (SD), not to the 0.3 of the targets.",
     "  biobss-rest: a real Polar Sensor Logger export (BIOBSS sample, MIT), a Verity Sense at rest: a false-",
     "  alarm test (walk, run, steps at rest).",
     "- Seconds: timeline entries are evaluated at their own `t` (s from the first sample), so a causal",
