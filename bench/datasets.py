@@ -9,6 +9,14 @@ See each folder's SOURCE.txt for provenance; what counts as reference here:
   MATLAB times count the first sample as 1/fs, so 1/fs is subtracted to get seconds from the first sample.
 - hexoskin-chest: hand labels from bench/labels/hexoskin.json (walk/run/still/stairs spans) and the device's
   own step events (step.csv, a commercial algorithm: a reference of lesser quality).
+- third-party/oxford-step-counter (Oxford step counter project, CC BY 4.0): a phone in a pouch hanging on the
+  chest, walking on a hard floor; the truth is two foot switches (stepcounter.csv, ~11 Hz, on the phone's sensor
+  clock): every 0 -> 1 change of either switch is one step (the dataset's own rule), ``true_steps_s``. The walk
+  is labelled from the first to the last true step (one ``walk`` segment). Read with the project's phone reader
+  (:func:`sensors.readers.phone.read_phone`), m/s^2 -> g by standard gravity, as ``coach analyze`` does.
+- third-party/biobss (obss/BIOBSS, MIT): a Polar Sensor Logger export of a Polar Verity Sense, 52 Hz, 8.5 min at
+  rest: one ``still`` segment over the whole recording. Read with the project's Polar Sensor Logger reader
+  (:func:`sensors.readers.polar_logger.read_polar_export`), mG -> g.
 """
 
 from __future__ import annotations
@@ -54,6 +62,7 @@ class Recording:
     segments: list[Segment] = field(default_factory=list)  # hexoskin hand labels
     device_steps_s: FloatArray = field(default_factory=lambda: np.zeros(0))  # hexoskin step.csv
     transitions: list[tuple[float, str, str]] = field(default_factory=list)  # hexoskin labelled changes
+    true_steps_s: FloatArray = field(default_factory=lambda: np.zeros(0))  # oxford foot-switch steps
 
     @property
     def duration_s(self) -> float:
@@ -175,6 +184,78 @@ def load_hexoskin(root: Path | None = None, labels_path: Path | None = None) -> 
             )
         )
     return out
+
+
+THIRD_PARTY = DATA / "third-party"
+#: the Oxford step counter recordings in the corpus (a phone in a neck pouch on the chest, hard floor)
+OXFORD_RECORDINGS = ("Pixel_Jamie_Hard_NeckPouch_1", "Pixel_Jamie_Hard_NeckPouch_2")
+
+
+def foot_switch_steps_ns(path: Path) -> NDArray[np.int64]:
+    """The Oxford truth from ``stepcounter.csv`` (``timestamp_ns, foot1, foot2``, no header): the sensor time of
+    every 0 -> 1 change of either foot switch (one step each, the dataset's own counting rule), sorted."""
+    table = np.loadtxt(path, delimiter=",", dtype=np.int64, ndmin=2)
+    if table.shape[1] != 3 or table.shape[0] < 2:
+        raise ValueError(f"{path}: expected rows of timestamp_ns, foot1, foot2")
+    ns = table[:, 0]
+    rises = [ns[1:][np.diff(table[:, k]) == 1] for k in (1, 2)]
+    return np.sort(np.concatenate(rises))
+
+
+def load_oxford(root: Path | None = None) -> list[Recording]:
+    """The Oxford step counter walks (those of ``OXFORD_RECORDINGS`` present under ``root``), with their
+    foot-switch steps on the accelerometer's time base (s from its first sample)."""
+    from coach.signal.io import STANDARD_GRAVITY_MS2
+    from sensors.readers.phone import read_phone
+
+    root = root or THIRD_PARTY / "oxford-step-counter"
+    out: list[Recording] = []
+    for name in OXFORD_RECORDINGS:
+        folder = root / name
+        if not folder.is_dir():
+            continue
+        acc = read_phone(folder)
+        if acc.first_ns is None:
+            raise ValueError(f"{acc.path}: no sensor time to align the foot switches with")
+        steps = np.asarray(
+            (foot_switch_steps_ns(folder / "stepcounter.csv") - acc.first_ns) * 1e-9, dtype=np.float64
+        )
+        dt = np.diff(acc.t_s)
+        out.append(
+            Recording(
+                dataset="oxford",
+                name=name,
+                t_s=acc.t_s,
+                xyz_g=acc.xyz_ms2 / STANDARD_GRAVITY_MS2,
+                fs_hz=float(1.0 / np.median(dt[dt > 0])),
+                placement="chest",
+                segments=[Segment(float(steps[0]), float(steps[-1]), "walk")] if steps.size >= 2 else [],
+                true_steps_s=steps,
+            )
+        )
+    return out
+
+
+def load_biobss(root: Path | None = None) -> list[Recording]:
+    """The BIOBSS Polar Sensor Logger sample (Verity Sense, at rest): one ``still`` segment over all of it."""
+    from sensors.readers.polar_logger import read_polar_export
+
+    root = root or THIRD_PARTY / "biobss"
+    if not root.is_dir():
+        return []
+    acc, _ = read_polar_export(root)
+    dt = np.diff(acc.t_s)
+    return [
+        Recording(
+            dataset="biobss",
+            name=acc.path.name,
+            t_s=acc.t_s,
+            xyz_g=acc.xyz_mg / 1000.0,
+            fs_hz=float(1.0 / np.median(dt[dt > 0])),
+            placement="unknown (Verity Sense: arm or temple)",
+            segments=[Segment(float(acc.t_s[0]), float(acc.t_s[-1]), "still")],
+        )
+    ]
 
 
 def resample_uniform(xyz_g: FloatArray, fs_in: float, fs_out: float) -> FloatArray:

@@ -43,6 +43,29 @@ hexoskin-chest (labels bench/labels/hexoskin.json; device steps = a commercial a
   (same exclusion) reported as run;
 - transition latency: for each labelled change (the ``transitions`` in hexoskin.json, timed from the device's
   steps), the time until the mode equals the new label and stays so for 10 s (or to the new span's end).
+
+oxford-step-counter (third-party: a phone in a pouch on the chest, walking on a hard floor; truth = two foot
+switches, every 0 -> 1 of either is one step, logged every ~0.09 s on the phone's sensor clock):
+- step F1 vs the foot-switch steps (0.25 s, one-to-one) over the whole recording (the switches are logged
+  throughout, so a step detected while standing is a false one), pooled over the recordings; precision and
+  recall; F1 after removing each method's median offset per recording (offsets from matches within 0.5 s; a
+  switch closing under the foot and an impact at the chest are not the same instant) and that offset (median
+  over all matches);
+- step-count error per recording: |detections - foot-switch steps| over the whole recording;
+- cadence error per 10-s window: windows tiled over the walk (first to last foot-switch step) from its start +
+  3 s; reference = (n - 1) / time from the first to the last switch step in the window; |mean reported
+  cadence over the window's timeline seconds - reference|, median and P90; the same over the windows where the
+  switches are regular (bench.metrics.regular_windows: the switches miss a step now and then, or close twice);
+- half-rate windows, coverage (timeline seconds in [walk start + 3 s, walk end] with a cadence), walk seconds
+  called walk and "run" while walking (timeline seconds of the walk more than 3 s from its start and end),
+  bout start (the walk is the bout): as on the other data sets.
+
+biobss-rest (third-party: a Polar Verity Sense at rest, 8.5 min; every second should be still):
+- share of timeline seconds called still / unknown / walk / run; false steps per minute (every detected step
+  over the recording's minutes); false "run" seconds; seconds with a cadence reported.
+
+Mobilise-D (mobgap) is run only on the lower-back data: its frame check refuses the other mountings (each data
+set's line gives the numbers); the ref-bouts oracles are not run at rest (there is no gait to tell them).
 """
 
 from __future__ import annotations
@@ -57,7 +80,8 @@ import numpy as np
 
 from bench import metrics as M
 from bench.algorithms import LIVE, ORACLE, TITLES, AlgoResult, run_algorithm
-from bench.datasets import Recording, load_hexoskin, load_mobilise
+from bench.datasets import Recording, load_biobss, load_hexoskin, load_mobilise, load_oxford
+from coach.vocabulary import MODES
 
 ALGOS = ("coach", "coach_live", "fft", "fft_causal", "gaitlumbar", "gaitlumbar_ref", "mobgap", "mobgap_ref")
 #: lower-back methods that refuse other mountings (mobgap checks its sensor frame): not run on the chest data
@@ -592,6 +616,238 @@ def evaluate_hexoskin(recs: Sequence[Recording], algos: Sequence[str]) -> Datase
     return DatasetReport("hexoskin-chest", desc, out_rows, errors, details, rows)
 
 
+#: the foot switches' log interval on the Oxford recordings (~11 Hz): the timing resolution of the step truth
+OXFORD_SWITCH_PERIOD_S = 0.09
+#: matches within this are used to measure a method's constant offset to the reference steps (as on hexoskin)
+OFFSET_MATCH_S = 0.5
+
+
+def _offset_removed(
+    det: M.FloatArray, ref: M.FloatArray, tolerance_s: float = 0.25
+) -> tuple[M.EventMatch, list[float]]:
+    """Match after removing the recording's median offset (detected - reference, from matches within
+    ``OFFSET_MATCH_S``); returns that match and the offsets it was measured from."""
+    offs = [float(det[i] - ref[j]) for i, j in M.match_events(det, ref, OFFSET_MATCH_S).pairs]
+    off = float(np.median(offs)) if offs else 0.0
+    return M.match_events(det - off, ref, tolerance_s), offs
+
+
+def _frame_refusal(recs: Sequence[Recording]) -> str:
+    """Why Mobilise-D (mobgap) is n/a on data not mounted on the lower back: its frame check, with the numbers."""
+    from bench.mobgap_peer import MIN_VERTICAL_G
+
+    meds = ", ".join(f"{float(np.median(r.xyz_g[:, 0])):+.2f}" for r in recs)
+    return (
+        f"Mobilise-D (mobgap): n/a, a lower-back method whose frame check needs column 0 vertical and up (median "
+        f">= {MIN_VERTICAL_G:g} g); here it is {meds} g, so it would refuse the data (as on hexoskin)."
+    )
+
+
+def evaluate_oxford(recs: Sequence[Recording], algos: Sequence[str]) -> DatasetReport:
+    """A phone on the chest walking, scored against the foot switches (module docstring, "oxford")."""
+    skipped = [a for a in algos if a in LOWER_BACK_ONLY]
+    results = run_all(recs, [a for a in algos if a not in LOWER_BACK_ONLY])
+    results.update({a: {} for a in skipped})
+    rows = {
+        "f1": Row("step F1 vs foot switches (0.25 s)", ">= 0.97", ge(0.97), "higher", digits=3),
+        "prec": Row("step precision", "", None, "", digits=3),
+        "rec": Row("step recall", "", None, "", digits=3),
+        "f1o": Row(
+            "step F1 vs foot switches, constant offset removed per recording", "", None, "higher", digits=3
+        ),
+        "off": Row("median time offset detected step - foot switch (s)", "info", None, "", digits=3),
+        **{
+            f"cnt_{rec.name}": Row(
+                f"step-count abs error, {rec.name} ({rec.true_steps_s.size} steps)",
+                "",
+                None,
+                "lower",
+                digits=0,
+            )
+            for rec in recs
+        },
+        "w_med": Row("cadence abs error per 10-s window vs foot switches, median (spm)", "", None),
+        "w_p90": Row("cadence abs error per 10-s window vs foot switches, P90 (spm)", "", None),
+        "r_med": Row("the same, windows where the foot switches are regular, median (spm)", "", None),
+        "r_p90": Row("the same, windows where the foot switches are regular, P90 (spm)", "", None),
+        "half": Row("10-s windows at half rate (stride as step)", "0", le(0.0), "lower", digits=0),
+        "cov": Row("cadence reported, walk time after first 3 s (%)", ">= 98", ge(98.0), "higher", digits=1),
+        "walk": Row("walking seconds called walk, away from start and end (%)", "", None, "higher", digits=1),
+        "run": Row('"run" called while walking (% of s)', "<= 0.2", le(0.2), "lower", digits=2),
+        **_start_rows(),
+    }
+    errors: dict[str, str] = {}
+    details: list[str] = []
+    n_win = n_reg = 0
+    for a in algos:
+        if a in skipped:
+            for row in rows.values():
+                row.note[a] = "n/a"
+            continue
+        err = _first_error(results[a])
+        if err:
+            errors[a] = err
+            for row in rows.values():
+                row.note[a] = "error"
+            continue
+        matches: list[M.EventMatch] = []
+        matches_o: list[M.EventMatch] = []
+        offsets: list[float] = []
+        w_err: list[float] = []
+        r_err: list[float] = []
+        half = cov_n = cov_d = 0
+        conf: dict[tuple[str, str], int] = {}
+        delays: list[float] = []
+        per_rec: list[str] = []
+        n_win = n_reg = 0
+        for rec in recs:
+            r = results[a][rec.name]
+            truth = rec.true_steps_s
+            m = M.match_events(r.steps_s, truth, 0.25)
+            mo, offs = _offset_removed(r.steps_s, truth)
+            matches.append(m)
+            matches_o.append(mo)
+            offsets.extend(offs)
+            rows[f"cnt_{rec.name}"].values[a] = float(abs(r.steps_s.size - truth.size))
+            (walk,) = rec.segments
+            c = M.mean_cadence_spm(r.t_s, r.cadence_spm, walk.start_s, walk.end_s)
+            b_ref = M.rate_from_events_spm(truth)
+            regular = {(s0, s1) for s0, s1, _ in M.regular_windows(walk.start_s, walk.end_s, truth)}
+            for s0, s1 in _jog_windows(walk):
+                ref = M.rate_from_events_spm(M.events_in(truth, s0, s1))
+                if not math.isfinite(ref):
+                    continue
+                n_win += 1
+                cw = M.mean_cadence_spm(r.t_s, r.cadence_spm, s0, s1)
+                e = abs(cw - ref) if math.isfinite(cw) else float("nan")
+                w_err.append(e)
+                if (s0, s1) in regular:
+                    n_reg += 1
+                    r_err.append(e)
+                half += int(math.isfinite(cw) and cw < 0.75 * ref)
+            n, d = M.coverage(r.t_s, r.cadence_spm, walk.start_s + 3.0, walk.end_s)
+            cov_n += n
+            cov_d += d
+            for k, v in M.mode_confusion(rec.segments, r.t_s, r.mode, margin_s=3.0).items():
+                conf[k] = conf.get(k, 0) + v
+            delays.append(M.bout_start_delay(r.t_s, r.mode, walk.start_s, walk.end_s))
+            per_rec.append(
+                f"{rec.name}: {r.steps_s.size} steps detected ({truth.size} foot-switch steps, "
+                f"tp/fp/fn {m.tp}/{m.fp}/{m.fn}, offset removed {mo.tp}/{mo.fp}/{mo.fn}); cadence over the walk "
+                f"{M.fmt(c, 1)} (foot switches {b_ref:.1f}) spm"
+            )
+        details.append(f"- {TITLES[a]}: " + "; ".join(per_rec))
+        for key, vals in (("w", w_err), ("r", r_err)):
+            fin = [v for v in vals if math.isfinite(v)]
+            st = M.abs_error_stats(fin)
+            rows[f"{key}_med"].values[a] = st["median"]
+            rows[f"{key}_p90"].values[a] = st["p90"]
+            if len(fin) < len(vals):
+                rows[f"{key}_med"].suffix[a] = rows[f"{key}_p90"].suffix[a] = (
+                    f"[{len(vals) - len(fin)}/{len(vals)} none]"
+                )
+        pooled = M.sum_matches(matches)
+        rows["f1"].values[a] = pooled.f1
+        rows["prec"].values[a] = pooled.precision
+        rows["rec"].values[a] = pooled.recall
+        rows["f1o"].values[a] = M.sum_matches(matches_o).f1
+        rows["off"].values[a] = float(np.median(offsets)) if offsets else float("nan")
+        rows["half"].values[a] = float(half)
+        rows["cov"].values[a] = 100.0 * cov_n / cov_d if cov_d else float("nan")
+        right, tot = M.accuracy_from_confusion(conf, ("walk",))
+        rows["walk"].values[a] = 100.0 * right / tot if tot else float("nan")
+        bad, tot = M.false_label_count(conf, "run", ("walk",))
+        rows["run"].values[a] = 100.0 * bad / tot if tot else float("nan")
+        _put_start_rows(rows, a, delays)
+    _oracle_notes(rows, algos)
+    out_rows = [*rows.values(), _speed_row(recs, results, algos)]
+    walk_s = sum(s.end_s - s.start_s for r in recs for s in r.segments)
+    fs = ", ".join(f"{r.fs_hz:.0f}" for r in recs)
+    desc = (
+        f"{len(recs)} walks of one person (Oxford step counter project, CC BY 4.0), a phone in a pouch hanging on "
+        f"the chest, hard floor, {walk_s / 60:.1f} min of walking at {fs} Hz (uneven Android sensor times, given "
+        f"to every method as they are), read by the project's phone reader. Truth: "
+        f"{sum(r.true_steps_s.size for r in recs)} foot-switch steps (every 0 -> 1 of either switch, the dataset's "
+        f"own rule). Steps are scored over the whole recording (the switches are logged throughout); cadence and "
+        f"modes over the walk, from the first to the last foot-switch step: {n_win} 10-s windows from walk start "
+        f"+ 3 s, reference rate = (n - 1) / time from first to last switch step in the window; {n_reg} of them "
+        f"regular (bench.metrics.regular_windows, the hexoskin rule: the switches now and then miss steps - a "
+        f"3-s gap in one walk while the chest shows steps - or close twice a fraction of a step apart). The "
+        f"switches are logged every ~{OXFORD_SWITCH_PERIOD_S:g} s, so a 10-s window's reference rate carries about "
+        f"0.5 spm (one SD; up to ~1 spm) of timing quantisation: no cadence target here. A foot switch and a chest impact are not the same instant, hence "
+        f"the offset-removed F1 (the offset is measured per recording from matches within {OFFSET_MATCH_S:g} s). "
+        f"{_frame_refusal(recs)}"
+    )
+    return DatasetReport("oxford-step-counter (third-party)", desc, out_rows, errors, details, rows)
+
+
+#: the modes a rest recording's seconds are sorted into (coach.vocabulary.MODES)
+REST_MODES = tuple(str(m) for m in MODES)
+
+
+def evaluate_rest(recs: Sequence[Recording], algos: Sequence[str]) -> DatasetReport:
+    """A recording at rest: everything but "still" is a false alarm (module docstring, "biobss")."""
+    skipped = [a for a in algos if a in LOWER_BACK_ONLY or a in ORACLE]
+    results = run_all(recs, [a for a in algos if a not in skipped])
+    results.update({a: {} for a in skipped})
+    rows = {
+        "m_still": Row("seconds called still (%)", "", None, "higher", digits=1),
+        "m_unknown": Row("seconds called unknown (no decision) (%)", "", None, "", digits=1),
+        "m_walk": Row("seconds called walk (%)", "", None, "lower", digits=1),
+        "m_run": Row("seconds called run (%)", "<= 0.2", le(0.2), "lower", digits=2),
+        "fsteps": Row("false steps per minute", "", None, "lower", digits=2),
+        "frun_s": Row('false "run" (s)', "0", le(0.0), "lower", digits=0),
+        "cad_s": Row("seconds with a cadence reported (s)", "info", None, "lower", digits=0),
+    }
+    errors: dict[str, str] = {}
+    details: list[str] = []
+    for a in algos:
+        if a in skipped:
+            for row in rows.values():
+                row.note[a] = "n/a"
+            continue
+        err = _first_error(results[a])
+        if err:
+            errors[a] = err
+            for row in rows.values():
+                row.note[a] = "error"
+            continue
+        counts = dict.fromkeys(REST_MODES, 0)
+        other = steps = cad = 0
+        minutes = sum(r.duration_s for r in recs) / 60.0
+        for rec in recs:
+            r = results[a][rec.name]
+            for m in r.mode:
+                if str(m) in counts:
+                    counts[str(m)] += 1
+                else:
+                    other += 1
+            steps += r.steps_s.size
+            cad += int(np.isfinite(r.cadence_spm).sum())
+        total = sum(counts.values()) + other
+        for m in REST_MODES:
+            rows[f"m_{m}"].values[a] = 100.0 * counts[m] / total if total else float("nan")
+        rows["fsteps"].values[a] = steps / minutes if minutes else float("nan")
+        rows["frun_s"].values[a] = float(counts["run"])
+        rows["cad_s"].values[a] = float(cad)
+        details.append(
+            f"- {TITLES[a]}: {total} timeline seconds: "
+            + ", ".join(f"{m} {counts[m]}" for m in REST_MODES)
+            + (f", other {other}" if other else "")
+            + f"; {steps} steps"
+        )
+    out_rows = [*rows.values(), _speed_row(recs, results, algos)]
+    dur = sum(r.duration_s for r in recs)
+    rec0 = recs[0] if recs else None
+    desc = (
+        f"A real Polar Sensor Logger export (BIOBSS sample record, MIT): a Polar Verity Sense at rest, "
+        f"{dur / 60:.1f} min at {rec0.fs_hz if rec0 else float('nan'):.0f} Hz, read by the project's Polar "
+        "Sensor Logger reader. Every second should be still (or unknown); walk, run, steps and cadence are false "
+        f"alarms. The ref-bouts columns would be told there is no gait: n/a. {_frame_refusal(recs)}"
+    )
+    return DatasetReport("biobss-rest (third-party)", desc, out_rows, errors, details, rows)
+
+
 def evaluate_speed(quick: bool) -> tuple[list[Row], dict[str, object]]:
     from bench.speed import run_speed
 
@@ -700,12 +956,23 @@ NOTES = [
     "  detector (3-s windows, bouts >= 8 s) finds few of the short lab bouts, hence its low recall; the",
     "  'ref-bouts' column tells it the reference gait spans, to show its contact detection at its best.",
     "  Its own default (`gait_pred=True`, whole recording = one bout) returns no valid cycle on the longer",
-    "  recordings here, so it is not a column.",
+    "  recordings here, so it is not a column. On the 405-Hz phone walks (oxford-step-counter) its gait",
+    "  detector finds no gait at all: `PredictGaitLumbarLgbm` resamples to 50 Hz but designs its 0.25-5 Hz",
+    "  band-pass with the input rate, so at 405 Hz the band ends near 0.6 Hz, below the step frequency (the",
+    "  same walks resampled to 50 or 100 Hz first are found); the bench gives every method the data as",
+    "  recorded, so the column shows what a user of the library gets.",
     "- **Mobilise-D (mobgap)** (mobgap 1.2.0, the Mobilise-D consortium's own Python pipeline, `bench` extra;",
     "  bench/mobgap_peer.py): the contact and cadence path of its `MobilisedPipelineHealthy` (GsdIluz gait",
     "  sequences, IcdIonescu initial contacts, CadFromIcDetector cadence per second, offline and smoothed), with",
     "  no reference information; 'ref-bouts' runs its contact detection and cadence on the reference gait spans.",
     "  It is a lower-back method that checks its sensor frame and refuses the chest data (n/a there).",
+    "- **Third-party data sets** (../shared/data/third-party/README.md): other people's devices and programs,",
+    "  read by the project's own readers (sensors/readers: the phone log and the Polar Sensor Logger export),",
+    "  as `coach analyze` reads them. oxford-step-counter: a phone in a neck pouch on the chest, one person,",
+    "  two walks, foot-switch step truth (the Oxford step counter project, CC BY 4.0); the foot switches are",
+    "  logged at ~11 Hz, so their rate per 10-s window is good to ~0.5 spm (SD), not to the 0.3 of the targets.",
+    "  biobss-rest: a real Polar Sensor Logger export (BIOBSS sample, MIT), a Verity Sense at rest: a false-",
+    "  alarm test (walk, run, steps at rest).",
     "- Seconds: timeline entries are evaluated at their own `t` (s from the first sample), so a causal",
     "  estimator's delay shows up in latency and at bout starts, as it would live.",
 ]
@@ -716,6 +983,7 @@ def run(*, quick: bool = False, algos: Sequence[str] = ALGOS, speed: bool = True
     t0 = time.perf_counter()
     mobilise, hexoskin = load_mobilise(), load_hexoskin()
     reports = [evaluate_mobilise(mobilise, algos), evaluate_hexoskin(hexoskin, algos)]
+    reports += [evaluate_oxford(load_oxford(), algos), evaluate_rest(load_biobss(), algos)]
     variants: tuple[list[str], list[list[str]]] | None = None
     variants_live: tuple[list[str], list[list[str]]] | None = None
     subjects: tuple[list[str], list[list[str]]] | None = None

@@ -499,3 +499,82 @@ def test_bout_start_delay_and_bout_starts() -> None:
         Segment(40, 50, "walk"),
     ]
     assert [s.start_s for s in M.bout_starts(segs)] == [10, 40]  # the run follows a walk: not a start
+
+
+# ---------------------------------------------------------------- third-party data sets (the copies in tests/data)
+
+
+def test_foot_switch_steps_count_every_rise_of_either_switch(tmp_path: Path) -> None:
+    from bench.datasets import foot_switch_steps_ns
+
+    path = tmp_path / "stepcounter.csv"
+    # foot1 starts closed (not a step), opens, closes at 30; foot2 closes at 20 and 50
+    path.write_text("10,1,0\n20,0,1\n30,1,1\n40,0,0\n50,0,1\n60,0,1\n")
+    assert foot_switch_steps_ns(path).tolist() == [20, 30, 50]
+
+
+def test_oxford_loader_reads_the_phone_walks_with_their_foot_switches() -> None:
+    from bench.datasets import load_oxford
+    from tests.realdata import THIRD_PARTY
+
+    recs = {r.name: r for r in load_oxford(THIRD_PARTY / "oxford-step-counter")}
+    assert sorted(recs) == ["Pixel_Jamie_Hard_NeckPouch_1", "Pixel_Jamie_Hard_NeckPouch_2"]
+    for name, n_steps in (("Pixel_Jamie_Hard_NeckPouch_1", 248), ("Pixel_Jamie_Hard_NeckPouch_2", 272)):
+        rec = recs[name]
+        assert rec.true_steps_s.size == n_steps  # the dataset's own counts (third-party README)
+        assert 0.0 < rec.true_steps_s[0] < rec.true_steps_s[-1] < rec.duration_s  # on the phone's time base
+        assert 380.0 < rec.fs_hz < 420.0
+        assert 0.9 < float(np.median(np.linalg.norm(rec.xyz_g, axis=1))) < 1.1  # m/s^2 -> g
+        (walk,) = rec.segments
+        assert (walk.label, walk.start_s, walk.end_s) == ("walk", rec.true_steps_s[0], rec.true_steps_s[-1])
+
+
+def test_oxford_evaluation_scores_steps_against_the_foot_switches(monkeypatch: pytest.MonkeyPatch) -> None:
+    from bench import algorithms, signal_bench
+    from bench.datasets import load_oxford
+    from tests.realdata import THIRD_PARTY
+
+    rec = load_oxford(THIRD_PARTY / "oxford-step-counter")[0]
+
+    def must_not_run(*_: object, **__: object) -> tuple[list[dict[str, object]], np.ndarray]:
+        raise AssertionError("a lower-back-only method ran on the phone on the chest")
+
+    monkeypatch.setitem(algorithms.ALGORITHMS, "mobgap", must_not_run)
+    # a perfect step detector: the foot switches themselves, a second per timeline entry at their rate
+    truth = rec.true_steps_s
+    rate = 60.0 * (truth.size - 1) / (truth[-1] - truth[0])
+
+    def oracle_steps(t_s: np.ndarray, *_: object) -> tuple[list[dict[str, object]], np.ndarray]:
+        timeline = [{"t": float(k), "cadence_spm": rate, "mode": "walk"} for k in range(int(t_s[-1]) + 1)]
+        return timeline, truth + 0.1
+
+    monkeypatch.setitem(algorithms.ALGORITHMS, "fft", oracle_steps)
+    rep = signal_bench.evaluate_oxford([rec], ["fft", "mobgap"])
+    assert not rep.errors
+    k = rep.keyed
+    # 0.1 s late: raw, a few late steps sit closer to the next switch closure (closures 0.18 s apart exist)
+    assert 0.95 < k["f1"].values["fft"] < 1.0
+    assert k["f1o"].values["fft"] == 1.0
+    assert k["off"].values["fft"] == pytest.approx(0.1)
+    assert k[f"cnt_{rec.name}"].values["fft"] == 0.0
+    assert k["walk"].values["fft"] == 100.0 and k["run"].values["fft"] == 0.0
+    assert k["w_med"].values["fft"] < 10.0  # one cadence for the whole walk, compared window by window
+    assert all(row.note.get("mobgap") == "n/a" for row in rep.rows)
+    assert "refuse" in rep.description
+
+
+def test_rest_evaluation_counts_false_alarms_on_the_polar_export() -> None:
+    from bench import signal_bench
+    from bench.datasets import load_biobss
+    from tests.realdata import THIRD_PARTY
+
+    (rec,) = load_biobss(THIRD_PARTY / "biobss")
+    assert 50.0 < rec.fs_hz < 54.0 and 8.0 < rec.duration_s / 60.0 < 9.0
+    assert [s.label for s in rec.segments] == ["still"]
+    rep = signal_bench.evaluate_rest([rec], ["coach_live", "gaitlumbar_ref", "mobgap"])
+    assert not rep.errors
+    k = rep.keyed
+    shares = [k[f"m_{m}"].values["coach_live"] for m in signal_bench.REST_MODES]
+    assert sum(shares) == pytest.approx(100.0)
+    assert k["frun_s"].values["coach_live"] == 0.0  # a strap at rest never runs
+    assert all(row.note.get(a) == "n/a" for row in rep.rows for a in ("gaitlumbar_ref", "mobgap"))

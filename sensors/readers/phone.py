@@ -28,11 +28,13 @@ PHONE_COLUMNS = 5
 
 @dataclass(frozen=True)
 class PhoneAcc:
-    """``t_s`` seconds from the first sample, ``xyz_ms2`` (n, 3) in m/s^2 as written."""
+    """``t_s`` seconds from the first sample, ``xyz_ms2`` (n, 3) in m/s^2 as written; ``first_ns`` is the first
+    sample's Android sensor time (ns since boot), the clock the folder's other logs share."""
 
     path: Path
     t_s: FloatArray
     xyz_ms2: FloatArray
+    first_ns: int | None = None
 
 
 def find_phone_files(folder: Path) -> Path | None:
@@ -90,7 +92,9 @@ def read_phone(path: str | Path) -> PhoneAcc:
             f"{acc}: expected {PHONE_COLUMNS} finite numbers per row (timestamp_ns, accuracy, x, y, z)"
         )
     ns = table[:, 0]
-    return PhoneAcc(path=acc, t_s=(ns - ns[0]) * 1e-9, xyz_ms2=np.ascontiguousarray(table[:, 2:5]))
+    return PhoneAcc(
+        path=acc, t_s=(ns - ns[0]) * 1e-9, xyz_ms2=np.ascontiguousarray(table[:, 2:5]), first_ns=int(ns[0])
+    )
 
 
 def _numbers(line: str) -> bool:
