@@ -93,6 +93,16 @@ def run_fft_causal(t_s: FloatArray, xyz_g: FloatArray, fs_hz: float) -> tuple[Ti
     return b.timeline_, b.steps_
 
 
+#: The highest rate GaitLumbar is given (see :func:`run_gaitlumbar`).
+GAITLUMBAR_MAX_FS_HZ = 100.0
+
+
+def _resampled(t_s: FloatArray, xyz_g: FloatArray, fs_hz: float) -> tuple[FloatArray, FloatArray, float]:
+    """The recording linearly interpolated onto a uniform ``fs_hz`` grid from its first sample."""
+    grid = t_s[0] + np.arange(int(np.floor((t_s[-1] - t_s[0]) * fs_hz)) + 1) / fs_hz
+    return grid, np.column_stack([np.interp(grid, t_s, xyz_g[:, k]) for k in range(xyz_g.shape[1])]), fs_hz
+
+
 def run_gaitlumbar(
     t_s: FloatArray,
     xyz_g: FloatArray,
@@ -100,9 +110,18 @@ def run_gaitlumbar(
     *,
     bouts_s: Sequence[tuple[float, float]] | None = None,
 ) -> tuple[Timeline, FloatArray]:
-    """GaitLumbar with its own gait detection, or told the gait bouts (``bouts_s``, s from the start)."""
+    """GaitLumbar with its own gait detection, or told the gait bouts (``bouts_s``, s from the start).
+
+    Above ``GAITLUMBAR_MAX_FS_HZ`` the recording is first resampled (linearly) to that rate: scikit-digital-health
+    0.17.18 downsamples to 50 Hz but designs its 0.25-5 Hz band-pass with the original rate, so at the oxford
+    phone's 405 Hz its pass band ends near 0.6 Hz and it finds no gait at all; resampled, it finds the walks. A peer
+    is given data it can take, as coach is.
+    """
     from skdh.context import PredictGaitLumbarLgbm
     from skdh.gait import GaitLumbar
+
+    if fs_hz > GAITLUMBAR_MAX_FS_HZ:
+        t_s, xyz_g, fs_hz = _resampled(t_s, xyz_g, GAITLUMBAR_MAX_FS_HZ)
 
     t0_unix = 1.6e9  # skdh wants unix seconds; a fixed origin, results are mapped back
     rel = t_s - t_s[0]
