@@ -30,7 +30,9 @@ class HopFeatures:
     acceleration minus gravity over the second; ``hop_rms_g``: RMS of the band-passed vertical acceleration over
     the second; ``vertical_high_g`` / ``vertical_low_g``: robust extremes (percentiles) of the vertical
     acceleration over the feature window; ``flight_fraction``: the share of the feature window in which the
-    vertical acceleration is below the extractor's ``flight_g`` (near free fall: a flight phase).
+    vertical acceleration is below the extractor's ``flight_g`` (near free fall: a flight phase);
+    ``stride_at_2x`` / ``stride_at_4x``: the horizontal (left/right) stride evidence at twice and four times the
+    step lag (:class:`coach.signal.cadence.AcfStepPeriod`, NaN where not measurable).
     """
 
     period_s: float
@@ -45,6 +47,8 @@ class HopFeatures:
     vertical_high_g: float
     vertical_low_g: float
     flight_fraction: float = 0.0
+    stride_at_2x: float = math.nan
+    stride_at_4x: float = math.nan
 
 
 class HopFeatureTable(NamedTuple):
@@ -62,6 +66,8 @@ class HopFeatureTable(NamedTuple):
     vertical_high_g: FloatArray
     vertical_low_g: FloatArray
     flight_fraction: FloatArray
+    stride_at_2x: FloatArray
+    stride_at_4x: FloatArray
 
     def row(self, i: int) -> HopFeatures:
         return HopFeatures(*(float(column[i]) for column in self))
@@ -98,7 +104,13 @@ class HopFeatureExtractor:
 
     The ACF of the band-passed vertical acceleration over the last ``window_s`` is computed by FFT, divided by
     the number of valid sample pairs at each lag (lags with less than ``min_overlap_s`` of them count 0) and
-    normalised; ``step_period`` finds the step in it. The robust extremes are the ``extreme_percentile`` and
+    normalised; ``step_period`` finds the step in it. The same is done for the band-passed horizontal
+    acceleration (the sum of the ACFs of its three sensor-axis components, i.e. the ACF of the horizontal
+    vector: the same for any rotation of the sensor about the vertical and any mounting), which tells a step
+    from a within-step harmonic by where the left/right stride shows. Only the hops whose ACF cadence is above
+    ``stride_check_min_spm`` (the walking limit: where the decision asks) get it; the horizontal signal is
+    low-passed in the spectrum by the vertical band's FIR (``band_taps``), so the check costs one spectrum per axis
+    of those hops only. The robust extremes are the ``extreme_percentile`` and
     100 - ``extreme_percentile`` percentiles of the (smoothed) vertical acceleration over the last
     ``feature_window_s``; the flight fraction is the share of those samples below ``flight_g``: in a flight phase
     the whole body, trunk included, is in free fall (vertical specific force about 0 g, wherever the sensor is),
@@ -115,6 +127,7 @@ class HopFeatureExtractor:
         extreme_percentile: float = 2.0,
         min_overlap_s: float = 1.0,
         flight_g: float = 0.35,
+        stride_check_min_spm: float = 150.0,
     ) -> None:
         self.step_period = step_period
         self.window_s = window_s
@@ -122,6 +135,7 @@ class HopFeatureExtractor:
         self.extreme_percentile = extreme_percentile
         self.min_overlap_s = min_overlap_s
         self.flight_g = flight_g
+        self.stride_check_min_spm = stride_check_min_spm
 
     def window_samples(self, sampling_rate_hz: int) -> int:
         return round(self.window_s * sampling_rate_hz)
@@ -137,9 +151,13 @@ class HopFeatureExtractor:
         valid: NDArray[np.bool_],
         ends: NDArray[np.int64],
         sampling_rate_hz: int,
+        *,
+        horizontal_g: FloatArray | None = None,
+        band_taps: FloatArray | None = None,
     ) -> HopFeatureTable:
         """Features of the hops ending (exclusive) at buffer indices ``ends``; the buffers must hold at least
-        ``window_s`` before each end."""
+        ``window_s`` before each end. ``horizontal_g``: ``(n, 3)`` band-passed horizontal acceleration (without
+        it there is no stride evidence)."""
         fs = sampling_rate_hz
         win_n = self.window_samples(fs)
         min_overlap_n = self.min_overlap_s * fs
@@ -161,6 +179,24 @@ class HopFeatureExtractor:
         r0 = r[:, 0].copy()
         acf = np.where(r0[:, None] > 0, r / np.where(r0 > 0, r0, 1.0)[:, None], 0.0)
         step = self.step_period.estimate(acf, fs)
+        if horizontal_g is not None:
+            check = np.flatnonzero(step.period_samples_ < 60.0 * fs / self.stride_check_min_spm)
+            if check.size:
+                ph = np.zeros((check.size, fx.shape[1]))
+                for axis in range(3):
+                    xh = _windows(horizontal_g[:, axis], ends[check], win_n) * weight[check]
+                    fh = np.fft.rfft(xh, nfft, axis=1)
+                    ph = ph + (fh.real * fh.real + fh.imag * fh.imag)
+                if band_taps is not None:
+                    gain = np.fft.rfft(band_taps, nfft)
+                    ph = ph * (gain.real * gain.real + gain.imag * gain.imag)
+                rh = np.fft.irfft(ph, nfft, axis=1)[:, : n_lags + 1]
+                rh = np.where(enough[check], rh / np.maximum(pairs[check], 1.0), 0.0)
+                rh0 = rh[:, 0].copy()
+                h_acf = np.where(rh0[:, None] > 0, rh / np.where(rh0 > 0, rh0, 1.0)[:, None], 0.0)
+                at_2x, at_4x = self.step_period.stride_evidence(h_acf, step.period_samples_[check])
+                step.stride_at_2x_[check] = at_2x
+                step.stride_at_4x_[check] = at_4x
         valid_fraction = _windows(valid, ends, fs).mean(axis=1)
         dyn = _windows(dynamic_g, ends, fs)
         band = _windows(band_g, ends, fs)
@@ -192,4 +228,6 @@ class HopFeatureExtractor:
             vertical_high_g=np.where(ok, high, 1.0),
             vertical_low_g=np.where(ok, low, 1.0),
             flight_fraction=flight,
+            stride_at_2x=step.stride_at_2x_,
+            stride_at_4x=step.stride_at_4x_,
         )

@@ -231,7 +231,10 @@ class StreamingGaitEstimator:
             quarter_lag_r=self.quarter_lag_r,
         )
         self._features = HopFeatureExtractor(
-            step_period=self._step_period, window_s=self.window_s, feature_window_s=FEATURE_WINDOW_S
+            step_period=self._step_period,
+            window_s=self.window_s,
+            feature_window_s=FEATURE_WINDOW_S,
+            stride_check_min_spm=self.max_walk_cadence_spm,
         )
         self._step_detector = StepDetector(
             step_rise_fraction=self.step_rise_fraction,
@@ -304,6 +307,7 @@ class StreamingGaitEstimator:
         n0 = self._keep_n
         self._buf_i0 = -n0  # global grid index of the buffers' first sample
         self._band = np.zeros(n0)  # low-passed dynamic vertical acceleration (g, about 0)
+        self._horizontal = np.zeros((n0, 3))  # horizontal acceleration, sensor axes (g)
         self._vertical = np.zeros(n0)  # smoothed vertical acceleration (g, about 1 at rest)
         self._dynamic = np.zeros(n0)  # |acceleration - gravity| (g)
         self._valid = np.zeros(n0, dtype=bool)
@@ -414,6 +418,7 @@ class StreamingGaitEstimator:
         block_valid = valid_all.reshape(-1, blk).all(axis=1)
         valid_all = np.repeat(block_valid, blk)  # a block with any gap sample is invalid as a whole
         band = np.zeros(n_full)
+        horizontal = np.zeros((n_full, 3))
         vertical = np.ones(n_full)
         dynamic = np.zeros(n_full)
         if block_valid.all():
@@ -426,18 +431,24 @@ class StreamingGaitEstimator:
             if a > pos:
                 self._reset_filters = True
             sl = slice(a * blk, b * blk)
-            self._filter_blocks(x_all[sl], band[sl], vertical[sl], dynamic[sl])
+            self._filter_blocks(x_all[sl], band[sl], horizontal[sl], vertical[sl], dynamic[sl])
             pos = b
         if pos < block_valid.size:
             self._reset_filters = True
-        self._append(band, vertical, dynamic, valid_all)
+        self._append(band, horizontal, vertical, dynamic, valid_all)
 
     def _filter_blocks(
-        self, x: FloatArray, band: FloatArray, vertical: FloatArray, dynamic: FloatArray
+        self,
+        x: FloatArray,
+        band: FloatArray,
+        horizontal: FloatArray,
+        vertical: FloatArray,
+        dynamic: FloatArray,
     ) -> None:
         """Gravity from a Hann-weighted causal average of 0.1-s block means, vertical projection, low-pass.
 
-        Fills ``band`` (low-passed vertical minus gravity magnitude), ``vertical`` (smoothed vertical) and
+        Fills ``band`` (low-passed vertical minus gravity magnitude), ``horizontal`` (the part of
+        acceleration - gravity orthogonal to gravity, in sensor axes), ``vertical`` (smoothed vertical) and
         ``dynamic`` (|acceleration - gravity|), all in g."""
         blk = self._block_n
         if self._reset_filters:
@@ -471,6 +482,8 @@ class StreamingGaitEstimator:
         dyn_vertical = np.concatenate((self._band_state, v - g_norm))
         band[:] = fir_valid(dyn_vertical, self._band_taps)
         self._band_state = dyn_vertical[-(self._band_taps.size - 1) :].copy()
+        # the horizontal plane: what is left of acceleration - gravity once its vertical part is removed
+        horizontal[:] = d - (v - g_norm)[:, None] * unit
         if self._feature_taps.size > 1:
             vf = np.concatenate((self._feature_state, v))
             self._feature_state = vf[-(self._feature_taps.size - 1) :].copy()
@@ -478,9 +491,15 @@ class StreamingGaitEstimator:
         vertical[:] = v
 
     def _append(
-        self, band: FloatArray, vertical: FloatArray, dynamic: FloatArray, valid: NDArray[np.bool_]
+        self,
+        band: FloatArray,
+        horizontal: FloatArray,
+        vertical: FloatArray,
+        dynamic: FloatArray,
+        valid: NDArray[np.bool_],
     ) -> None:
         self._band = np.concatenate((self._band, band))
+        self._horizontal = np.concatenate((self._horizontal, horizontal))
         self._vertical = np.concatenate((self._vertical, vertical))
         self._dynamic = np.concatenate((self._dynamic, dynamic))
         self._valid = np.concatenate((self._valid, valid))
@@ -489,6 +508,7 @@ class StreamingGaitEstimator:
         extra = self._band.size - self._keep_n
         if extra > 0:
             self._band = self._band[extra:]
+            self._horizontal = self._horizontal[extra:]
             self._vertical = self._vertical[extra:]
             self._dynamic = self._dynamic[extra:]
             self._valid = self._valid[extra:]
@@ -503,7 +523,16 @@ class StreamingGaitEstimator:
             return []
         hops = np.arange(self._next_hop, self._next_hop + n_hops)
         ends = (hops + 1) * fs - self._buf_i0  # local index one past each hop's last sample
-        table = self._features.extract(self._band, self._vertical, self._dynamic, self._valid, ends, fs)
+        table = self._features.extract(
+            self._band,
+            self._vertical,
+            self._dynamic,
+            self._valid,
+            ends,
+            fs,
+            horizontal_g=self._horizontal,
+            band_taps=self._band_taps,
+        )
         comb = self._step_detector.comb_lags(table.period_s, table.asymmetry, fs)
         candidates = self._step_detector.candidates(
             self._band,
@@ -609,9 +638,11 @@ class StreamingGaitEstimator:
         """(step period, cadence, run score, foot-pod cadence or ``None``) of a second in gait."""
         assert self.t0_s is not None
         period_s = f.period_s
-        z = self._run_score.score(f, 60.0 / period_s, hr)
-        if self._run_score.walking_harmonic(z, 60.0 / period_s) and math.isfinite(f.double_period_s):
+        verified = self._run_score.step_verified(f)
+        z = self._run_score.score(f, 60.0 / period_s, hr, verified_step=verified)
+        if self._run_score.walking_harmonic(z, 60.0 / period_s, f) and math.isfinite(f.double_period_s):
             period_s = f.double_period_s  # the step is the next ACF peak
+            verified = False
             z = self._run_score.score(f, 60.0 / period_s, hr)
         cadence = 60.0 / period_s
         foot_pod = self._foot_pod.latest(self.t0_s + t_end, self.foot_pod_max_age_s)
@@ -619,5 +650,5 @@ class StreamingGaitEstimator:
             return period_s, cadence, z, None
         cadence, foot_pod, agreed = self._foot_pod_blend.blend(cadence, foot_pod)
         if agreed:
-            z = self._run_score.score(f, cadence, hr)
+            z = self._run_score.score(f, cadence, hr, verified_step=verified)
         return period_s, cadence, z, foot_pod
