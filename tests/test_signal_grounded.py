@@ -87,10 +87,11 @@ def test_the_horizontal_stride_tells_a_step_from_a_within_step_harmonic(
     piece = AcfStepPeriod()
     score = WalkRunScore()
     at_2x, at_4x = piece.stride_evidence(acf, np.array([step_lag]))
-    as_step = HopFeatures(*([math.nan] * 11), stride_at_2x=float(at_2x[0]), stride_at_4x=float(at_4x[0]))
+    steady = [math.nan] * 3 + [0.9] + [math.nan] * 7  # confidence 0.9, the rest unused
+    as_step = HopFeatures(*steady, stride_at_2x=float(at_2x[0]), stride_at_4x=float(at_4x[0]))
     assert score.step_verified(as_step)
     at_2x, at_4x = piece.stride_evidence(acf, np.array([step_lag / 2]))
-    as_harmonic = HopFeatures(*([math.nan] * 11), stride_at_2x=float(at_2x[0]), stride_at_4x=float(at_4x[0]))
+    as_harmonic = HopFeatures(*steady, stride_at_2x=float(at_2x[0]), stride_at_4x=float(at_4x[0]))
     assert not score.step_verified(as_harmonic)
     assert at_4x[0] >= score.harmonic_evidence_r
     # the decision: a walking-like second at twice the walking rate is halved only when it is a harmonic
@@ -98,12 +99,14 @@ def test_the_horizontal_stride_tells_a_step_from_a_within_step_harmonic(
     assert not score.walking_harmonic(-1.0, 2 * cadence_spm, as_step)
 
 
-def _features(at_2x: float, at_4x: float, *, low_g: float = 0.6, high_g: float = 1.7) -> HopFeatures:
+def _features(
+    at_2x: float, at_4x: float, *, low_g: float = 0.6, high_g: float = 1.7, confidence: float = 0.8
+) -> HopFeatures:
     return HopFeatures(
         period_s=60.0 / 165.0,
         double_period_s=120.0 / 165.0,
         asymmetry=0.0,
-        confidence=0.8,
+        confidence=confidence,
         band_std_g=0.2,
         valid_window_s=5.0,
         valid_fraction=1.0,
@@ -137,6 +140,13 @@ def test_step_verified_and_the_grounded_run(at_2x: float, at_4x: float, verified
     assert (z > 0) is verified  # a verified step rate above the walking limit is a run without flight
     # below the walking limit the verified step changes nothing
     assert score.score(f, 140.0, None, verified_step=True) == score.score(f, 140.0, None)
+
+
+def test_a_weak_rhythm_verifies_no_step() -> None:
+    """Below the ACF confidence where the period is unreliable (a hesitant walk), no step is verified."""
+    score = WalkRunScore()
+    assert score.step_verified(_features(0.5, 0.0, confidence=score.verify_min_confidence))
+    assert not score.step_verified(_features(0.5, 0.0, confidence=score.verify_min_confidence - 0.01))
 
 
 def test_grounded_jog_streaming_equals_batch() -> None:

@@ -106,6 +106,7 @@ class WalkRunScore:
         walking_hr_smoothing: float = 0.1,
         stride_evidence_r: float = 0.1,
         harmonic_evidence_r: float = 0.3,
+        verify_min_confidence: float = 0.6,
         grounded_run_score: float = 1.0,
     ) -> None:
         self.run_range_g = run_range_g
@@ -124,6 +125,7 @@ class WalkRunScore:
         self.walking_hr_smoothing = walking_hr_smoothing
         self.stride_evidence_r = stride_evidence_r
         self.harmonic_evidence_r = harmonic_evidence_r
+        self.verify_min_confidence = verify_min_confidence
         self.grounded_run_score = grounded_run_score
         self.walking_hr_bpm_: float | None = None
 
@@ -151,9 +153,12 @@ class WalkRunScore:
     def step_verified(self, f: HopFeatures) -> bool:
         """The horizontal (left/right) stride shows at twice the ACF step lag (evidence of at least
         ``stride_evidence_r`` in the horizontal ACF, see :class:`coach.signal.cadence.AcfStepPeriod`) and not at
-        four times it (evidence below ``harmonic_evidence_r``): the lag is a step, not a harmonic within one."""
+        four times it (evidence below ``harmonic_evidence_r``), in a steady rhythm (ACF confidence at least
+        ``verify_min_confidence``; below it the ACF period is unreliable, as for
+        :class:`coach.signal.cadence.StepRateCadence`): the lag is a step, not a harmonic within one."""
         return bool(
-            f.stride_at_2x >= self.stride_evidence_r
+            f.confidence >= self.verify_min_confidence
+            and f.stride_at_2x >= self.stride_evidence_r
             and math.isfinite(f.stride_at_4x)
             and f.stride_at_4x < self.harmonic_evidence_r
         )

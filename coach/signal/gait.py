@@ -255,6 +255,7 @@ class StreamingGaitEstimator:
             run_weights=self.run_weights,
             max_walk_cadence_spm=self.max_walk_cadence_spm,
             heart_rate_weight=self.heart_rate_weight,
+            verify_min_confidence=self.step_cadence_relaxed_conf,
         )
         self._hysteresis = ModeHysteresis(
             switch_s=self.switch_s,
