@@ -34,13 +34,13 @@ class AcfStepPeriod:
     ``double_period_samples_`` (the stride-lag peak, NaN if none: the step when the first peak was a within-step
     harmonic) and ``asymmetry_`` (stride peak minus step peak).
 
-    Given the ACF of the horizontal acceleration too, it measures where the left/right stride shows in it. The
+    :meth:`stride_evidence` measures where the left/right stride shows in the ACF of the horizontal acceleration. The
     trunk sways, and its horizontal motion repeats, once per *stride* (two steps), whatever the placement and
     mounting: for a real step lag ``L`` the horizontal ACF peaks at ``2 L`` and no more at ``4 L``; for a lag that
     is a harmonic within the step (a slow walk's heel-strike and push-off bumps) it peaks at ``4 L`` and is lower at
-    ``2 L`` (one step: the sway in anti-phase). ``stride_at_2x_`` is the highest horizontal ACF within
-    +-``horizontal_search_fraction`` of ``2 L`` minus its value at ``L``; ``stride_at_4x_`` the highest within that
-    fraction of ``4 L`` minus that of ``2 L`` (NaN where the lags do not fit or there is no horizontal ACF).
+    ``2 L`` (one step: the sway in anti-phase). The stride at 2x is the highest horizontal ACF within
+    +-``horizontal_search_fraction`` of ``2 L`` minus its value at ``L``; the stride at 4x the highest within that
+    fraction of ``4 L`` minus that of ``2 L`` (NaN where the lags do not fit).
     """
 
     def __init__(
@@ -77,8 +77,7 @@ class AcfStepPeriod:
         return int(2.0 * (1.0 + self.stride_search_fraction) * self.lag_range(sampling_rate_hz)[1]) + 2
 
     def estimate(self, acf: FloatArray, sampling_rate_hz: int) -> AcfStepPeriod:
-        """``acf``: normalised unbiased ACF, one row per hop (r[0] = 1). ``stride_at_2x_`` and ``stride_at_4x_``
-        are NaN until :meth:`stride_evidence` fills them."""
+        """``acf``: normalised unbiased ACF, one row per hop (r[0] = 1)."""
         acf_rows, n_lags = acf.shape
         shortest, longest = self.lag_range(sampling_rate_hz)
         lo, hi = shortest, min(longest, n_lags - 2)
@@ -153,8 +152,6 @@ class AcfStepPeriod:
         )
         # left/right asymmetry: the stride peak well above the step peak
         self.asymmetry_: FloatArray = np.where(has & interior, stride_r - step_r, 0.0)
-        self.stride_at_2x_: FloatArray = np.full(acf_rows, np.nan)
-        self.stride_at_4x_: FloatArray = np.full(acf_rows, np.nan)
         return self
 
     def stride_evidence(

@@ -163,6 +163,17 @@ class WalkRunScore:
             and f.stride_at_4x < self.harmonic_evidence_r
         )
 
+    def may_need_stride_evidence(self, f: HopFeatures) -> bool:
+        """Whether the second could be walking-like (z <= 0 whatever the heart rate: the heart-rate term is at
+        most ``heart_rate_weight`` x ``hr_clip``) at an ACF cadence above ``max_walk_cadence_spm``: the seconds
+        whose step :meth:`step_verified` must check (a run with a flight phase needs no check)."""
+        if not math.isfinite(f.period_s) or f.period_s <= 0:
+            return False
+        cadence_spm = 60.0 / f.period_s
+        if cadence_spm <= self.max_walk_cadence_spm:
+            return False
+        return self.score(f, cadence_spm, None) <= self.heart_rate_weight * self.hr_clip
+
     def walking_harmonic(self, run_score: float, cadence_spm: float, f: HopFeatures | None = None) -> bool:
         """A walking-like signal (no impact, no flight) at a running cadence whose step the horizontal stride
         does not verify (``f``, see :meth:`step_verified`): the ACF locked onto a harmonic within the step, and

@@ -104,13 +104,11 @@ class HopFeatureExtractor:
 
     The ACF of the band-passed vertical acceleration over the last ``window_s`` is computed by FFT, divided by
     the number of valid sample pairs at each lag (lags with less than ``min_overlap_s`` of them count 0) and
-    normalised; ``step_period`` finds the step in it. The same is done for the band-passed horizontal
-    acceleration (the sum of the ACFs of its three sensor-axis components, i.e. the ACF of the horizontal
-    vector: the same for any rotation of the sensor about the vertical and any mounting), which tells a step
-    from a within-step harmonic by where the left/right stride shows. Only the hops whose ACF cadence is above
-    ``stride_check_min_spm`` (the walking limit: where the decision asks) get it; the horizontal signal is
-    low-passed in the spectrum by the vertical band's FIR (``band_taps``), so the check costs one spectrum per axis
-    of those hops only. The robust extremes are the ``extreme_percentile`` and
+    normalised; ``step_period`` finds the step in it. On demand (:meth:`stride_evidence`, for the seconds where
+    the decision asks) the same is done for the horizontal acceleration (the sum of the ACFs of its three
+    sensor-axis components, i.e. the ACF of the horizontal vector: the same for any mounting), low-passed in
+    the spectrum by the vertical band's FIR; it tells a step from a within-step harmonic by where the left/right
+    stride shows. The robust extremes are the ``extreme_percentile`` and
     100 - ``extreme_percentile`` percentiles of the (smoothed) vertical acceleration over the last
     ``feature_window_s``; the flight fraction is the share of those samples below ``flight_g``: in a flight phase
     the whole body, trunk included, is in free fall (vertical specific force about 0 g, wherever the sensor is),
@@ -127,7 +125,6 @@ class HopFeatureExtractor:
         extreme_percentile: float = 2.0,
         min_overlap_s: float = 1.0,
         flight_g: float = 0.35,
-        stride_check_min_spm: float = 150.0,
     ) -> None:
         self.step_period = step_period
         self.window_s = window_s
@@ -135,7 +132,6 @@ class HopFeatureExtractor:
         self.extreme_percentile = extreme_percentile
         self.min_overlap_s = min_overlap_s
         self.flight_g = flight_g
-        self.stride_check_min_spm = stride_check_min_spm
 
     def window_samples(self, sampling_rate_hz: int) -> int:
         return round(self.window_s * sampling_rate_hz)
@@ -151,13 +147,10 @@ class HopFeatureExtractor:
         valid: NDArray[np.bool_],
         ends: NDArray[np.int64],
         sampling_rate_hz: int,
-        *,
-        horizontal_g: FloatArray | None = None,
-        band_taps: FloatArray | None = None,
     ) -> HopFeatureTable:
         """Features of the hops ending (exclusive) at buffer indices ``ends``; the buffers must hold at least
-        ``window_s`` before each end. ``horizontal_g``: ``(n, 3)`` band-passed horizontal acceleration (without
-        it there is no stride evidence)."""
+        ``window_s`` before each end. The stride evidence is NaN: :meth:`stride_evidence` measures it for the
+        hops that need it."""
         fs = sampling_rate_hz
         win_n = self.window_samples(fs)
         min_overlap_n = self.min_overlap_s * fs
@@ -179,24 +172,6 @@ class HopFeatureExtractor:
         r0 = r[:, 0].copy()
         acf = np.where(r0[:, None] > 0, r / np.where(r0 > 0, r0, 1.0)[:, None], 0.0)
         step = self.step_period.estimate(acf, fs)
-        if horizontal_g is not None:
-            check = np.flatnonzero(step.period_samples_ < 60.0 * fs / self.stride_check_min_spm)
-            if check.size:
-                ph = np.zeros((check.size, fx.shape[1]))
-                for axis in range(3):
-                    xh = _windows(horizontal_g[:, axis], ends[check], win_n) * weight[check]
-                    fh = np.fft.rfft(xh, nfft, axis=1)
-                    ph = ph + (fh.real * fh.real + fh.imag * fh.imag)
-                if band_taps is not None:
-                    gain = np.fft.rfft(band_taps, nfft)
-                    ph = ph * (gain.real * gain.real + gain.imag * gain.imag)
-                rh = np.fft.irfft(ph, nfft, axis=1)[:, : n_lags + 1]
-                rh = np.where(enough[check], rh / np.maximum(pairs[check], 1.0), 0.0)
-                rh0 = rh[:, 0].copy()
-                h_acf = np.where(rh0[:, None] > 0, rh / np.where(rh0 > 0, rh0, 1.0)[:, None], 0.0)
-                at_2x, at_4x = self.step_period.stride_evidence(h_acf, step.period_samples_[check])
-                step.stride_at_2x_[check] = at_2x
-                step.stride_at_4x_[check] = at_4x
         valid_fraction = _windows(valid, ends, fs).mean(axis=1)
         dyn = _windows(dynamic_g, ends, fs)
         band = _windows(band_g, ends, fs)
@@ -228,6 +203,38 @@ class HopFeatureExtractor:
             vertical_high_g=np.where(ok, high, 1.0),
             vertical_low_g=np.where(ok, low, 1.0),
             flight_fraction=flight,
-            stride_at_2x=step.stride_at_2x_,
-            stride_at_4x=step.stride_at_4x_,
+            stride_at_2x=np.full(ends.size, np.nan),
+            stride_at_4x=np.full(ends.size, np.nan),
         )
+
+    def stride_evidence(
+        self,
+        horizontal_g: FloatArray,
+        valid: NDArray[np.bool_],
+        ends: NDArray[np.int64],
+        period_samples: FloatArray,
+        sampling_rate_hz: int,
+        band_taps: FloatArray,
+    ) -> tuple[FloatArray, FloatArray]:
+        """(stride at 2x, stride at 4x) (:meth:`coach.signal.cadence.AcfStepPeriod.stride_evidence`) of the
+        hops ending at ``ends`` whose step periods are ``period_samples``, from the ``(n, 3)`` horizontal
+        acceleration ``horizontal_g`` (low-passed here by ``band_taps``, in the spectrum)."""
+        fs = sampling_rate_hz
+        win_n = self.window_samples(fs)
+        min_overlap_n = self.min_overlap_s * fs
+        n_lags = min(self.step_period.lags_needed(fs), win_n - round(min_overlap_n))
+        nfft = 1 << math.ceil(math.log2(win_n + n_lags + 1))
+        weight = _windows(valid, ends, win_n).astype(np.float64)
+        power = np.zeros((ends.size, nfft // 2 + 1))
+        for axis in range(3):
+            fh = np.fft.rfft(_windows(horizontal_g[:, axis], ends, win_n) * weight, nfft, axis=1)
+            power = power + (fh.real * fh.real + fh.imag * fh.imag)
+        gain = np.fft.rfft(band_taps, nfft)
+        power = power * (gain.real * gain.real + gain.imag * gain.imag)
+        r = np.fft.irfft(power, nfft, axis=1)[:, : n_lags + 1]
+        fm = np.fft.rfft(weight, nfft, axis=1)
+        pairs = np.rint(np.fft.irfft(fm.real * fm.real + fm.imag * fm.imag, nfft, axis=1)[:, : n_lags + 1])
+        r = np.where(pairs >= min_overlap_n, r / np.maximum(pairs, 1.0), 0.0)
+        r0 = r[:, 0].copy()
+        acf = np.where(r0[:, None] > 0, r / np.where(r0 > 0, r0, 1.0)[:, None], 0.0)
+        return self.step_period.stride_evidence(acf, period_samples)

@@ -31,7 +31,7 @@ import inspect
 import logging
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -234,7 +234,6 @@ class StreamingGaitEstimator:
             step_period=self._step_period,
             window_s=self.window_s,
             feature_window_s=FEATURE_WINDOW_S,
-            stride_check_min_spm=self.max_walk_cadence_spm,
         )
         self._step_detector = StepDetector(
             step_rise_fraction=self.step_rise_fraction,
@@ -524,16 +523,7 @@ class StreamingGaitEstimator:
             return []
         hops = np.arange(self._next_hop, self._next_hop + n_hops)
         ends = (hops + 1) * fs - self._buf_i0  # local index one past each hop's last sample
-        table = self._features.extract(
-            self._band,
-            self._vertical,
-            self._dynamic,
-            self._valid,
-            ends,
-            fs,
-            horizontal_g=self._horizontal,
-            band_taps=self._band_taps,
-        )
+        table = self._features.extract(self._band, self._vertical, self._dynamic, self._valid, ends, fs)
         comb = self._step_detector.comb_lags(table.period_s, table.asymmetry, fs)
         candidates = self._step_detector.candidates(
             self._band,
@@ -546,7 +536,21 @@ class StreamingGaitEstimator:
             longest_lag=self._longest_lag,
             delay_s=self._band_delay_s,
         )
-        out = [self._decide(int(h), table.row(i), candidates[i]) for i, h in enumerate(hops)]
+        rows = [table.row(i) for i in range(n_hops)]
+        # the horizontal stride evidence, for the seconds that may look like walking at a running rate
+        need = [i for i, f in enumerate(rows) if self._run_score.may_need_stride_evidence(f)]
+        if need:
+            at_2x, at_4x = self._features.stride_evidence(
+                self._horizontal,
+                self._valid,
+                ends[need],
+                table.period_s[need] * fs,
+                fs,
+                self._band_taps,
+            )
+            for k, i in enumerate(need):
+                rows[i] = replace(rows[i], stride_at_2x=float(at_2x[k]), stride_at_4x=float(at_4x[k]))
+        out = [self._decide(int(h), rows[i], candidates[i]) for i, h in enumerate(hops)]
         self._next_hop += n_hops
         self._trim()
         if self.t0_s is not None:
@@ -639,11 +643,14 @@ class StreamingGaitEstimator:
         """(step period, cadence, run score, foot-pod cadence or ``None``) of a second in gait."""
         assert self.t0_s is not None
         period_s = f.period_s
-        verified = self._run_score.step_verified(f)
-        z = self._run_score.score(f, 60.0 / period_s, hr, verified_step=verified)
-        if self._run_score.walking_harmonic(z, 60.0 / period_s, f) and math.isfinite(f.double_period_s):
-            period_s = f.double_period_s  # the step is the next ACF peak
-            verified = False
+        z = self._run_score.score(f, 60.0 / period_s, hr)
+        # walking-like at a running rate: a grounded jog's step (verified: a run) or a slow walk's within-step
+        # harmonic (the step is the next ACF peak)?
+        verified = z <= 0 and self._run_score.step_verified(f)
+        if verified:
+            z = self._run_score.score(f, 60.0 / period_s, hr, verified_step=True)
+        elif self._run_score.walking_harmonic(z, 60.0 / period_s, f) and math.isfinite(f.double_period_s):
+            period_s = f.double_period_s
             z = self._run_score.score(f, 60.0 / period_s, hr)
         cadence = 60.0 / period_s
         foot_pod = self._foot_pod.latest(self.t0_s + t_end, self.foot_pod_max_age_s)
