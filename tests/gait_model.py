@@ -18,7 +18,7 @@ from numpy.typing import NDArray
 FloatArray = NDArray[np.float64]
 
 
-def _rotation(euler_deg: tuple[float, float, float]) -> FloatArray:
+def rotation(euler_deg: tuple[float, float, float]) -> FloatArray:
     ax, ay, az = np.radians(euler_deg)
     rx = np.array([[1, 0, 0], [0, np.cos(ax), -np.sin(ax)], [0, np.sin(ax), np.cos(ax)]])
     ry = np.array([[np.cos(ay), 0, np.sin(ay)], [0, 1, 0], [-np.sin(ay), 0, np.cos(ay)]])
@@ -68,4 +68,4 @@ def gait(
     body = np.column_stack((surge, sway, vertical))  # x forward, y left, z up
     rng = np.random.default_rng(seed)
     body = body + rng.normal(0.0, noise_g, body.shape)
-    return t, body @ _rotation(mounting_deg).T
+    return t, body @ rotation(mounting_deg).T

@@ -13,7 +13,7 @@ from coach.signal import StreamingGaitEstimator
 from coach.signal.cadence import AcfStepPeriod
 from coach.signal.decision import WalkRunScore
 from coach.signal.features import HopFeatures
-from tests.gait_model import gait
+from tests.gait_model import gait, rotation
 
 MOUNTINGS = [(0.0, 0.0, 0.0), (180.0, 0.0, 0.0), (30.0, 60.0, 10.0), (90.0, 20.0, 135.0)]
 SKIP_S = 10  # the first seconds fill the ACF window
@@ -169,3 +169,30 @@ def test_grounded_jog_streaming_equals_batch() -> None:
             k += 1
         assert live == batch
     assert [s.mode for s in batch[30:]] == ["run"] * len(batch[30:])
+
+
+@pytest.mark.parametrize("cadence_spm", [78.0, 84.0, 90.0])
+@pytest.mark.parametrize("mounting", MOUNTINGS[1:])
+def test_a_slow_walk_whose_vertical_locks_onto_the_double_bump_is_halved_back(
+    cadence_spm: float, mounting: tuple
+) -> None:
+    """A placement where the vertical shows mostly the heel-strike and push-off bumps (twice per step): the
+    vertical ACF locks onto half the step, a walking-like second above 150 "steps/min"; the horizontal stride at
+    four times that lag says it is a harmonic, and the walk keeps its rate and "walk"."""
+    _, body = gait(cadence_spm=cadence_spm, duty_factor=0.62, q=0.4, seed=7)
+    t = np.arange(body.shape[0]) / 100.0
+    f_step = cadence_spm / 60.0
+    body[:, 2] = (
+        1.0
+        + 0.2 * np.cos(2 * np.pi * 2 * f_step * t)
+        + 0.03 * np.cos(2 * np.pi * f_step * t)
+        + np.random.default_rng(8).normal(0.0, 0.01, t.size)
+    )
+    xyz = body @ rotation(mounting).T
+    seconds = _steady(t, xyz)
+    hops = [s.features.hop for s in seconds]
+    assert np.median([60.0 / h.period_s for h in hops]) > 1.8 * cadence_spm  # the lock
+    assert all(h.stride_at_4x >= WalkRunScore().harmonic_evidence_r for h in hops)
+    assert all(s.mode == "walk" for s in seconds)
+    cad = np.array([s.cadence_spm for s in seconds])
+    assert np.all(np.abs(cad - cadence_spm) < 1.0)
