@@ -340,6 +340,7 @@ VARIANT_COLUMNS = (
     ("hexoskin-chest", "frun", 'false "run" (%)'),
     ("hexoskin-chest", "b_med", "walk cadence per bout, median / P90 (spm)"),
     ("hexoskin-chest", "j_med", "jog cadence per 10 s, median / P90 (spm)"),
+    ("hexoskin-chest", "half", "chest 10-s windows at half rate"),
     ("hexoskin-chest", "cov", "chest coverage (%)"),
     ("hexoskin-chest", "f1o", "chest step F1 (offset removed)"),
     ("hexoskin-chest", "lat_med", "latency median / worst (s)"),

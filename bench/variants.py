@@ -12,7 +12,14 @@ Alterations (each applied to the whole recording; times stay in the original tim
   interpolated at those times (a strap clock that wanders, host timestamps that jitter);
 - ``lost packets``: 5 % of the time removed in 80-ms bursts (one notification each) plus a 3-s gap every 2 min
   (a link drop and reconnect);
-- ``noise``: white noise of 0.02 g RMS per axis (a cheaper accelerometer).
+- ``noise``: white noise of 0.02 g RMS per axis (a cheaper accelerometer);
+- ``grounded jog``: the chest jogs made flight-less and asymmetric, the way an older adult's slow jog is (issue
+  16, FINDINGS 2): inside every labelled run the dynamic part of the acceleration (the signal minus a 2-s moving
+  average: gravity, posture and breathing, which a gentler gait does not change) is scaled by ``GROUNDED_SCALE`` (0.4: the chest's 2.5-3 g impacts become about
+  1.4 g and its flight minimum about 0.6 g, well above free fall: one foot always on the ground), and alternate
+  steps (between the device's own step times) by 1 +- ``GROUNDED_ASYMMETRY`` (0.15, a limp-like left/right
+  difference). Walking and still are untouched; the lower-back data is already a slow walk (the counterpart that
+  must keep its rate and "walk").
 """
 
 from __future__ import annotations
@@ -91,6 +98,33 @@ def _noise(rec: Recording) -> Recording:
     return dataclasses.replace(rec, xyz_g=rec.xyz_g + rng.normal(0.0, 0.02, rec.xyz_g.shape))
 
 
+#: scale of the dynamic acceleration inside the runs, and the alternate-step gain (grounded jog)
+GROUNDED_SCALE = 0.4
+GROUNDED_ASYMMETRY = 0.15
+#: length (s) of the moving average that is kept (gravity, posture, breathing) in the grounded jog
+GROUNDED_GRAVITY_S = 2.0
+
+
+def _grounded_jog(rec: Recording) -> Recording:
+    runs = [seg for seg in rec.segments if seg.label == "run"]
+    if not runs:
+        return rec
+    n = max(1, round(GROUNDED_GRAVITY_S * rec.fs_hz))
+    kernel = np.ones(n) / n
+    pad = np.pad(rec.xyz_g, ((n // 2, n - 1 - n // 2), (0, 0)), mode="edge")
+    slow = np.column_stack([np.convolve(pad[:, i], kernel, mode="valid") for i in range(3)])
+    t = rec.t_s - rec.t_s[0]  # labels and device steps are in seconds from the start
+    steps = np.sort(rec.device_steps_s)
+    parity = np.searchsorted(steps, t, side="right") % 2  # alternate steps: left / right
+    gain = GROUNDED_SCALE * (1.0 + GROUNDED_ASYMMETRY * (2.0 * parity - 1.0))
+    in_run = np.zeros(t.size, dtype=bool)
+    for seg in runs:
+        in_run |= (t >= seg.start_s) & (t < seg.end_s)
+    x = rec.xyz_g.copy()
+    x[in_run] = slow[in_run] + gain[in_run, None] * (rec.xyz_g[in_run] - slow[in_run])
+    return dataclasses.replace(rec, xyz_g=x)
+
+
 #: name -> the alterations whose recordings are pooled under that name
 VARIANTS: dict[str, tuple[Transform, ...]] = {
     "as recorded": (lambda r: r,),
@@ -101,6 +135,7 @@ VARIANTS: dict[str, tuple[Transform, ...]] = {
     "jitter + drift": (_jitter_drift,),
     "lost packets": (_lost_packets,),
     "noise 0.02 g": (_noise,),
+    "grounded jog (0.4x, asymmetric)": (_grounded_jog,),
 }
 
 

@@ -279,6 +279,13 @@ def test_variants_alter_the_recordings_as_described() -> None:
     assert np.diff(lost.t_s).max() >= 3.0
     (noisy,) = by["noise 0.02 g"]
     assert np.std(noisy.xyz_g - hexo.xyz_g) == pytest.approx(0.02, rel=0.1)
+    (grounded,) = by["grounded jog (0.4x, asymmetric)"]
+    walking, running = hexo.t_s < 40.0, hexo.t_s >= 40.0
+    assert np.array_equal(grounded.xyz_g[walking], hexo.xyz_g[walking])  # only the run is altered
+    v_before, v_after = norm[running], np.linalg.norm(grounded.xyz_g[running], axis=1)
+    # the dynamic part shrinks to about 0.4 x, so the minimum rises well above free fall
+    assert np.std(v_after) == pytest.approx(0.4 * np.std(v_before), rel=0.15)
+    assert v_before.min() < 0.35 < 0.5 < v_after.min()
 
 
 def test_variants_table_and_perfect_step_ceiling_on_tiny_input(tmp_path: Path) -> None:

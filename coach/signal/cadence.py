@@ -12,6 +12,7 @@ from collections import deque
 from collections.abc import Iterable
 
 import numpy as np
+from numpy.typing import NDArray
 
 from coach.signal.dsp import FloatArray, parabolic_offset
 
@@ -32,6 +33,14 @@ class AcfStepPeriod:
     :meth:`estimate` sets ``period_samples_`` (fractional, NaN without a step), ``confidence_`` (0..1),
     ``double_period_samples_`` (the stride-lag peak, NaN if none: the step when the first peak was a within-step
     harmonic) and ``asymmetry_`` (stride peak minus step peak).
+
+    :meth:`stride_evidence` measures where the left/right stride shows in the ACF of the horizontal acceleration. The
+    trunk sways, and its horizontal motion repeats, once per *stride* (two steps), whatever the placement and
+    mounting: for a real step lag ``L`` the horizontal ACF peaks at ``2 L`` and no more at ``4 L``; for a lag that
+    is a harmonic within the step (a slow walk's heel-strike and push-off bumps) it peaks at ``4 L`` and is lower at
+    ``2 L`` (one step: the sway in anti-phase). The stride at 2x is the highest horizontal ACF within
+    +-``horizontal_search_fraction`` of ``2 L`` minus its value at ``L``; the stride at 4x the highest within that
+    fraction of ``4 L`` minus that of ``2 L`` (NaN where the lags do not fit).
     """
 
     def __init__(
@@ -45,6 +54,7 @@ class AcfStepPeriod:
         stride_search_fraction: float = 0.2,
         half_lag_search_divisor: int = 6,
         half_lag_search_max_samples: int = 8,
+        horizontal_search_fraction: float = 0.1,
     ) -> None:
         self.min_cadence_spm = min_cadence_spm
         self.max_cadence_spm = max_cadence_spm
@@ -54,6 +64,7 @@ class AcfStepPeriod:
         self.stride_search_fraction = stride_search_fraction
         self.half_lag_search_divisor = half_lag_search_divisor
         self.half_lag_search_max_samples = half_lag_search_max_samples
+        self.horizontal_search_fraction = horizontal_search_fraction
 
     def lag_range(self, sampling_rate_hz: int) -> tuple[int, int]:
         """(shortest, longest) step lag in samples."""
@@ -142,6 +153,31 @@ class AcfStepPeriod:
         # left/right asymmetry: the stride peak well above the step peak
         self.asymmetry_: FloatArray = np.where(has & interior, stride_r - step_r, 0.0)
         return self
+
+    def stride_evidence(
+        self, horizontal_acf: FloatArray, period_samples: FloatArray
+    ) -> tuple[FloatArray, FloatArray]:
+        """(stride at 2x, stride at 4x) of the step periods ``period_samples`` (one per row of the normalised
+        horizontal ACF ``horizontal_acf``; see the class docstring); NaN where there is no step period."""
+        ok = np.isfinite(period_samples)
+        lag = np.where(ok, np.rint(np.where(ok, period_samples, 1.0)), 1).astype(np.int64)
+        lag = np.clip(lag, 1, horizontal_acf.shape[1] - 1)
+        at_1 = horizontal_acf[np.arange(lag.size), lag]
+        at_2 = self._highest_near(horizontal_acf, 2 * lag)
+        at_4 = self._highest_near(horizontal_acf, 4 * lag)
+        return np.where(ok, at_2 - at_1, np.nan), np.where(ok, at_4 - at_2, np.nan)
+
+    def _highest_near(self, acf: FloatArray, centre: NDArray[np.int64]) -> FloatArray:
+        """Per row, the highest ``acf`` within +-``horizontal_search_fraction`` of lag ``centre`` (NaN where that
+        reaches past the last lag)."""
+        rows, n_lags = acf.shape
+        half = np.maximum(1, np.rint(self.horizontal_search_fraction * centre).astype(np.int64))
+        width = int(half.max()) if rows else 1
+        offsets = np.arange(-width, width + 1)
+        lags = centre[:, None] + offsets[None, :]
+        inside = (np.abs(offsets)[None, :] <= half[:, None]) & (lags >= 0) & (lags < n_lags)
+        values = np.where(inside, acf[np.arange(rows)[:, None], np.clip(lags, 0, n_lags - 1)], -np.inf)
+        return np.where(centre + half < n_lags, values.max(axis=1), np.nan)
 
 
 class FootPodBlend:

@@ -101,7 +101,10 @@ class WalkRunScore:
     Heart rate counts once a walking level is known: an exponential
     average (weight ``walking_hr_smoothing`` per second) of the heart rate over seconds reported as walking.
     A walking-like second (z <= 0) at more than ``max_walk_cadence_spm`` means the ACF locked onto a harmonic
-    within the step (see :meth:`walking_harmonic`).
+    within the step (see :meth:`walking_harmonic`), unless the horizontal stride shows the lag is a step
+    (:meth:`step_verified`). A verified step rate above ``max_walk_cadence_spm`` is a run whatever the
+    impact and flight (a grounded jog: walking above about 150 steps/min is physiologically rare, fast walking
+    reaches 130-145): z is then at least ``grounded_run_score``.
     """
 
     def __init__(
@@ -121,6 +124,10 @@ class WalkRunScore:
         hr_scale_bpm: float = 15.0,
         hr_clip: float = 1.0,
         walking_hr_smoothing: float = 0.1,
+        stride_evidence_r: float = 0.1,
+        harmonic_evidence_r: float = 0.3,
+        verify_min_confidence: float = 0.6,
+        grounded_run_score: float = 1.0,
     ) -> None:
         self.run_range_g = run_range_g
         self.run_min_g = run_min_g
@@ -136,9 +143,17 @@ class WalkRunScore:
         self.hr_scale_bpm = hr_scale_bpm
         self.hr_clip = hr_clip
         self.walking_hr_smoothing = walking_hr_smoothing
+        self.stride_evidence_r = stride_evidence_r
+        self.harmonic_evidence_r = harmonic_evidence_r
+        self.verify_min_confidence = verify_min_confidence
+        self.grounded_run_score = grounded_run_score
         self.walking_hr_bpm_: float | None = None
 
-    def score(self, f: HopFeatures, cadence_spm: float, hr_bpm: float | None) -> float:
+    def score(
+        self, f: HopFeatures, cadence_spm: float, hr_bpm: float | None, *, verified_step: bool = False
+    ) -> float:
+        """The run score of a second in gait at ``cadence_spm``; ``verified_step``: that cadence is the ACF step
+        lag and :meth:`step_verified` holds (a grounded jog's rate counts as running)."""
         w_range, w_min, w_cadence = self.run_weights
         c = self.cadence_clip
         z = (
@@ -151,12 +166,41 @@ class WalkRunScore:
             h = self.hr_clip
             above = (hr_bpm - self.walking_hr_bpm_ - self.hr_margin_bpm) / self.hr_scale_bpm
             z += self.heart_rate_weight * max(-h, min(h, above))
+        if verified_step and cadence_spm > self.max_walk_cadence_spm:
+            z = max(z, self.grounded_run_score)
         return float(z)
 
-    def walking_harmonic(self, run_score: float, cadence_spm: float) -> bool:
-        """A walking-like signal (no impact, no flight) at a running cadence: the ACF locked onto a harmonic
-        within the step, and the step is the next peak."""
-        return run_score <= 0 and cadence_spm > self.max_walk_cadence_spm
+    def step_verified(self, f: HopFeatures) -> bool:
+        """The horizontal (left/right) stride shows at twice the ACF step lag (evidence of at least
+        ``stride_evidence_r`` in the horizontal ACF, see :class:`coach.signal.cadence.AcfStepPeriod`) and not at
+        four times it (evidence below ``harmonic_evidence_r``), in a steady rhythm (ACF confidence at least
+        ``verify_min_confidence``; below it the ACF period is unreliable, as for
+        :class:`coach.signal.cadence.StepRateCadence`): the lag is a step, not a harmonic within one."""
+        return bool(
+            f.confidence >= self.verify_min_confidence
+            and f.stride_at_2x >= self.stride_evidence_r
+            and math.isfinite(f.stride_at_4x)
+            and f.stride_at_4x < self.harmonic_evidence_r
+        )
+
+    def may_need_stride_evidence(self, f: HopFeatures) -> bool:
+        """Whether the second could be walking-like (z <= 0 whatever the heart rate: the heart-rate term is at
+        most ``heart_rate_weight`` x ``hr_clip``) at an ACF cadence above ``max_walk_cadence_spm``: the seconds
+        whose step :meth:`step_verified` must check (a run with a flight phase needs no check)."""
+        if not math.isfinite(f.period_s) or f.period_s <= 0:
+            return False
+        cadence_spm = 60.0 / f.period_s
+        if cadence_spm <= self.max_walk_cadence_spm:
+            return False
+        return self.score(f, cadence_spm, None) <= self.heart_rate_weight * self.hr_clip
+
+    def walking_harmonic(self, run_score: float, cadence_spm: float, f: HopFeatures | None = None) -> bool:
+        """A walking-like signal (no impact, no flight) at a running cadence whose step the horizontal stride
+        does not verify (``f``, see :meth:`step_verified`): the ACF locked onto a harmonic within the step, and
+        the step is the next peak."""
+        if run_score > 0 or cadence_spm <= self.max_walk_cadence_spm:
+            return False
+        return f is None or not self.step_verified(f)
 
     def learn_walking_hr(self, hr_bpm: float) -> None:
         """Update the walking heart-rate level with a second reported as walking."""

@@ -33,7 +33,9 @@ class HopFeatures:
     vertical acceleration is below the extractor's ``flight_g`` (near free fall: a flight phase);
     ``gravity_swing_deg``: how far the gravity direction (in the sensor's frame) turned over the swing window,
     the largest angle between its direction at any valid sample and at the window's end (walking and running
-    carry the sensor upright, handling the strap turns it).
+    carry the sensor upright, handling the strap turns it);
+    ``stride_at_2x`` / ``stride_at_4x``: the horizontal (left/right) stride evidence at twice and four times the
+    step lag (:class:`coach.signal.cadence.AcfStepPeriod`, NaN where not measurable).
     """
 
     period_s: float
@@ -49,6 +51,8 @@ class HopFeatures:
     vertical_low_g: float
     flight_fraction: float = 0.0
     gravity_swing_deg: float = 0.0
+    stride_at_2x: float = math.nan
+    stride_at_4x: float = math.nan
 
 
 class HopFeatureTable(NamedTuple):
@@ -67,6 +71,8 @@ class HopFeatureTable(NamedTuple):
     vertical_low_g: FloatArray
     flight_fraction: FloatArray
     gravity_swing_deg: FloatArray
+    stride_at_2x: FloatArray
+    stride_at_4x: FloatArray
 
     def row(self, i: int) -> HopFeatures:
         return HopFeatures(*(float(column[i]) for column in self))
@@ -103,7 +109,11 @@ class HopFeatureExtractor:
 
     The ACF of the band-passed vertical acceleration over the last ``window_s`` is computed by FFT, divided by
     the number of valid sample pairs at each lag (lags with less than ``min_overlap_s`` of them count 0) and
-    normalised; ``step_period`` finds the step in it. The robust extremes are the ``extreme_percentile`` and
+    normalised; ``step_period`` finds the step in it. On demand (:meth:`stride_evidence`, for the seconds where
+    the decision asks) the same is done for the horizontal acceleration (the sum of the ACFs of its three
+    sensor-axis components, i.e. the ACF of the horizontal vector: the same for any mounting), low-passed in
+    the spectrum by the vertical band's FIR; it tells a step from a within-step harmonic by where the left/right
+    stride shows. The robust extremes are the ``extreme_percentile`` and
     100 - ``extreme_percentile`` percentiles of the (smoothed) vertical acceleration over the last
     ``feature_window_s``; the flight fraction is the share of those samples below ``flight_g``: in a flight phase
     the whole body, trunk included, is in free fall (vertical specific force about 0 g, wherever the sensor is),
@@ -149,7 +159,8 @@ class HopFeatureExtractor:
     ) -> HopFeatureTable:
         """Features of the hops ending (exclusive) at buffer indices ``ends``; the buffers must hold at least
         ``window_s`` (and ``swing_window_s``) before each end. ``gravity_dir`` (``(n, 3)``, the gravity
-        estimate's unit vector per sample) gives the gravity swing (0 without it)."""
+        estimate's unit vector per sample) gives the gravity swing (0 without it). The stride evidence is NaN:
+        :meth:`stride_evidence` measures it for the hops that need it."""
         fs = sampling_rate_hz
         win_n = self.window_samples(fs)
         min_overlap_n = self.min_overlap_s * fs
@@ -204,6 +215,8 @@ class HopFeatureExtractor:
             vertical_low_g=np.where(ok, low, 1.0),
             flight_fraction=flight,
             gravity_swing_deg=swing,
+            stride_at_2x=np.full(ends.size, np.nan),
+            stride_at_4x=np.full(ends.size, np.nan),
         )
 
     def _gravity_swing_deg(
@@ -227,3 +240,35 @@ class HopFeatureExtractor:
         lowest = np.where(ok, cos, 1.0).min(axis=1)
         swing: FloatArray = np.degrees(np.arccos(np.clip(lowest, -1.0, 1.0)))
         return swing
+
+    def stride_evidence(
+        self,
+        horizontal_g: FloatArray,
+        valid: NDArray[np.bool_],
+        ends: NDArray[np.int64],
+        period_samples: FloatArray,
+        sampling_rate_hz: int,
+        band_taps: FloatArray,
+    ) -> tuple[FloatArray, FloatArray]:
+        """(stride at 2x, stride at 4x) (:meth:`coach.signal.cadence.AcfStepPeriod.stride_evidence`) of the
+        hops ending at ``ends`` whose step periods are ``period_samples``, from the ``(n, 3)`` horizontal
+        acceleration ``horizontal_g`` (low-passed here by ``band_taps``, in the spectrum)."""
+        fs = sampling_rate_hz
+        win_n = self.window_samples(fs)
+        min_overlap_n = self.min_overlap_s * fs
+        n_lags = min(self.step_period.lags_needed(fs), win_n - round(min_overlap_n))
+        nfft = 1 << math.ceil(math.log2(win_n + n_lags + 1))
+        weight = _windows(valid, ends, win_n).astype(np.float64)
+        power = np.zeros((ends.size, nfft // 2 + 1))
+        for axis in range(3):
+            fh = np.fft.rfft(_windows(horizontal_g[:, axis], ends, win_n) * weight, nfft, axis=1)
+            power = power + (fh.real * fh.real + fh.imag * fh.imag)
+        gain = np.fft.rfft(band_taps, nfft)
+        power = power * (gain.real * gain.real + gain.imag * gain.imag)
+        r = np.fft.irfft(power, nfft, axis=1)[:, : n_lags + 1]
+        fm = np.fft.rfft(weight, nfft, axis=1)
+        pairs = np.rint(np.fft.irfft(fm.real * fm.real + fm.imag * fm.imag, nfft, axis=1)[:, : n_lags + 1])
+        r = np.where(pairs >= min_overlap_n, r / np.maximum(pairs, 1.0), 0.0)
+        r0 = r[:, 0].copy()
+        acf = np.where(r0[:, None] > 0, r / np.where(r0 > 0, r0, 1.0)[:, None], 0.0)
+        return self.step_period.stride_evidence(acf, period_samples)

@@ -31,7 +31,7 @@ import inspect
 import logging
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -238,7 +238,9 @@ class StreamingGaitEstimator:
             quarter_lag_r=self.quarter_lag_r,
         )
         self._features = HopFeatureExtractor(
-            step_period=self._step_period, window_s=self.window_s, feature_window_s=FEATURE_WINDOW_S
+            step_period=self._step_period,
+            window_s=self.window_s,
+            feature_window_s=FEATURE_WINDOW_S,
         )
         self._step_detector = StepDetector(
             step_rise_fraction=self.step_rise_fraction,
@@ -260,6 +262,7 @@ class StreamingGaitEstimator:
             run_weights=self.run_weights,
             max_walk_cadence_spm=self.max_walk_cadence_spm,
             heart_rate_weight=self.heart_rate_weight,
+            verify_min_confidence=self.step_cadence_relaxed_conf,
         )
         self._hysteresis = ModeHysteresis(
             switch_s=self.switch_s,
@@ -312,6 +315,7 @@ class StreamingGaitEstimator:
         n0 = self._keep_n
         self._buf_i0 = -n0  # global grid index of the buffers' first sample
         self._band = np.zeros(n0)  # low-passed dynamic vertical acceleration (g, about 0)
+        self._horizontal = np.zeros((n0, 3))  # horizontal acceleration, sensor axes (g)
         self._vertical = np.zeros(n0)  # smoothed vertical acceleration (g, about 1 at rest)
         self._dynamic = np.zeros(n0)  # |acceleration - gravity| (g)
         self._valid = np.zeros(n0, dtype=bool)
@@ -425,6 +429,7 @@ class StreamingGaitEstimator:
         block_valid = valid_all.reshape(-1, blk).all(axis=1)
         valid_all = np.repeat(block_valid, blk)  # a block with any gap sample is invalid as a whole
         band = np.zeros(n_full)
+        horizontal = np.zeros((n_full, 3))
         vertical = np.ones(n_full)
         dynamic = np.zeros(n_full)
         gravity_dir = np.zeros((n_full, 3))
@@ -438,23 +443,27 @@ class StreamingGaitEstimator:
             if a > pos:
                 self._reset_filters = True
             sl = slice(a * blk, b * blk)
-            self._filter_blocks(x_all[sl], band[sl], vertical[sl], dynamic[sl], gravity_dir[sl])
+            self._filter_blocks(
+                x_all[sl], band[sl], horizontal[sl], vertical[sl], dynamic[sl], gravity_dir[sl]
+            )
             pos = b
         if pos < block_valid.size:
             self._reset_filters = True
-        self._append(band, vertical, dynamic, gravity_dir, valid_all)
+        self._append(band, horizontal, vertical, dynamic, gravity_dir, valid_all)
 
     def _filter_blocks(
         self,
         x: FloatArray,
         band: FloatArray,
+        horizontal: FloatArray,
         vertical: FloatArray,
         dynamic: FloatArray,
         gravity_dir: FloatArray,
     ) -> None:
         """Gravity from a Hann-weighted causal average of 0.1-s block means, vertical projection, low-pass.
 
-        Fills ``band`` (low-passed vertical minus gravity magnitude), ``vertical`` (smoothed vertical) and
+        Fills ``band`` (low-passed vertical minus gravity magnitude), ``horizontal`` (the part of
+        acceleration - gravity orthogonal to gravity, in sensor axes), ``vertical`` (smoothed vertical) and
         ``dynamic`` (|acceleration - gravity|), all in g, and ``gravity_dir`` (the gravity estimate's unit
         vector, ``(n, 3)``)."""
         blk = self._block_n
@@ -492,6 +501,8 @@ class StreamingGaitEstimator:
         dyn_vertical = np.concatenate((self._band_state, v - g_norm))
         band[:] = fir_valid(dyn_vertical, self._band_taps)
         self._band_state = dyn_vertical[-(self._band_taps.size - 1) :].copy()
+        # the horizontal plane: what is left of acceleration - gravity once its vertical part is removed
+        horizontal[:] = d - (v - g_norm)[:, None] * unit
         if self._feature_taps.size > 1:
             vf = np.concatenate((self._feature_state, v))
             self._feature_state = vf[-(self._feature_taps.size - 1) :].copy()
@@ -501,12 +512,14 @@ class StreamingGaitEstimator:
     def _append(
         self,
         band: FloatArray,
+        horizontal: FloatArray,
         vertical: FloatArray,
         dynamic: FloatArray,
         gravity_dir: FloatArray,
         valid: NDArray[np.bool_],
     ) -> None:
         self._band = np.concatenate((self._band, band))
+        self._horizontal = np.concatenate((self._horizontal, horizontal))
         self._gravity_dir = np.concatenate((self._gravity_dir, gravity_dir))
         self._vertical = np.concatenate((self._vertical, vertical))
         self._dynamic = np.concatenate((self._dynamic, dynamic))
@@ -516,6 +529,7 @@ class StreamingGaitEstimator:
         extra = self._band.size - self._keep_n
         if extra > 0:
             self._band = self._band[extra:]
+            self._horizontal = self._horizontal[extra:]
             self._vertical = self._vertical[extra:]
             self._dynamic = self._dynamic[extra:]
             self._gravity_dir = self._gravity_dir[extra:]
@@ -546,7 +560,21 @@ class StreamingGaitEstimator:
             longest_lag=self._longest_lag,
             delay_s=self._band_delay_s,
         )
-        out = [self._decide(int(h), table.row(i), candidates[i]) for i, h in enumerate(hops)]
+        rows = [table.row(i) for i in range(n_hops)]
+        # the horizontal stride evidence, for the seconds that may look like walking at a running rate
+        need = [i for i, f in enumerate(rows) if self._run_score.may_need_stride_evidence(f)]
+        if need:
+            at_2x, at_4x = self._features.stride_evidence(
+                self._horizontal,
+                self._valid,
+                ends[need],
+                table.period_s[need] * fs,
+                fs,
+                self._band_taps,
+            )
+            for k, i in enumerate(need):
+                rows[i] = replace(rows[i], stride_at_2x=float(at_2x[k]), stride_at_4x=float(at_4x[k]))
+        out = [self._decide(int(h), rows[i], candidates[i]) for i, h in enumerate(hops)]
         self._next_hop += n_hops
         self._trim()
         if self.t0_s is not None:
@@ -645,8 +673,13 @@ class StreamingGaitEstimator:
         assert self.t0_s is not None
         period_s = f.period_s
         z = self._run_score.score(f, 60.0 / period_s, hr)
-        if self._run_score.walking_harmonic(z, 60.0 / period_s) and math.isfinite(f.double_period_s):
-            period_s = f.double_period_s  # the step is the next ACF peak
+        # walking-like at a running rate: a grounded jog's step (verified: a run) or a slow walk's within-step
+        # harmonic (the step is the next ACF peak)?
+        verified = z <= 0 and self._run_score.step_verified(f)
+        if verified:
+            z = self._run_score.score(f, 60.0 / period_s, hr, verified_step=True)
+        elif self._run_score.walking_harmonic(z, 60.0 / period_s, f) and math.isfinite(f.double_period_s):
+            period_s = f.double_period_s
             z = self._run_score.score(f, 60.0 / period_s, hr)
         cadence = 60.0 / period_s
         foot_pod = self._foot_pod.latest(self.t0_s + t_end, self.foot_pod_max_age_s)
@@ -654,5 +687,5 @@ class StreamingGaitEstimator:
             return period_s, cadence, z, None
         cadence, foot_pod, agreed = self._foot_pod_blend.blend(cadence, foot_pod)
         if agreed:
-            z = self._run_score.score(f, cadence, hr)
+            z = self._run_score.score(f, cadence, hr, verified_step=verified)
         return period_s, cadence, z, foot_pod

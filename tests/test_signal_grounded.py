@@ -1,0 +1,198 @@
+"""Half-rate cadence on flight-less ("grounded") jogs and the slow walk it must not be confused with (issue 16,
+FINDINGS 2 and 3), on signals from a physical gait model (tests/gait_model.py: Alexander & Jayes leg forces,
+stride-periodic sway) at several rates, placements (amplitude) and mountings (rotation)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from coach.signal import StreamingGaitEstimator
+from coach.signal.cadence import AcfStepPeriod
+from coach.signal.decision import WalkRunScore
+from coach.signal.features import HopFeatures
+from tests.gait_model import gait, rotation
+
+MOUNTINGS = [(0.0, 0.0, 0.0), (180.0, 0.0, 0.0), (30.0, 60.0, 10.0), (90.0, 20.0, 135.0)]
+SKIP_S = 10  # the first seconds fill the ACF window
+
+
+def _steady(t: np.ndarray, xyz: np.ndarray) -> list:
+    return StreamingGaitEstimator().feed_acc(t, xyz)[SKIP_S:]
+
+
+@pytest.mark.parametrize("cadence_spm", [75.0, 82.0, 90.0])
+@pytest.mark.parametrize("placement", [0.6, 1.0])
+@pytest.mark.parametrize("mounting", MOUNTINGS[:3])
+def test_slow_walk_keeps_its_rate_and_walk(cadence_spm: float, placement: float, mounting: tuple) -> None:
+    t, xyz = gait(
+        cadence_spm=cadence_spm, duty_factor=0.62, q=0.4, placement=placement, mounting_deg=mounting, seed=1
+    )
+    seconds = _steady(t, xyz)
+    assert all(s.mode == "walk" for s in seconds)
+    cad = np.array([s.cadence_spm for s in seconds])
+    assert np.all(np.abs(cad - cadence_spm) < 1.0)
+
+
+@pytest.mark.parametrize("fs_hz", [50.0, 100.0, 200.0])
+@pytest.mark.parametrize("cadence_spm", [155.0, 165.0, 175.0])
+@pytest.mark.parametrize("placement", [0.5, 1.0])
+@pytest.mark.parametrize("asymmetry", [0.0, 0.3])
+def test_grounded_jog_keeps_its_rate_and_is_run(
+    fs_hz: float, cadence_spm: float, placement: float, asymmetry: float
+) -> None:
+    mounting = MOUNTINGS[int(cadence_spm) % len(MOUNTINGS)]
+    t, xyz = gait(
+        cadence_spm=cadence_spm,
+        duty_factor=0.56,
+        q=0.05,
+        fs_hz=fs_hz,
+        placement=placement,
+        mounting_deg=mounting,
+        asymmetry=asymmetry,
+        seed=2,
+    )
+    seconds = _steady(t, xyz)
+    hops = [s.features.hop for s in seconds]
+    # grounded: no flight phase (the trunk never near free fall), no running impact
+    assert all(h.flight_fraction == 0.0 and h.vertical_low_g > 0.3 for h in hops)
+    assert all(h.vertical_high_g - h.vertical_low_g < 1.7 for h in hops)
+    assert all(s.mode == "run" for s in seconds)
+    cad = np.array([s.cadence_spm for s in seconds])
+    assert np.all(np.abs(cad - cadence_spm) < 1.0)
+
+
+def _horizontal_acf(xyz: np.ndarray, n_lags: int) -> np.ndarray:
+    """The normalised ACF of the horizontal vector (gravity along the mean), summed over the sensor axes."""
+    g = xyz.mean(axis=0)
+    u = g / np.linalg.norm(g)
+    d = xyz - g
+    h = d - np.outer(d @ u, u)
+    r = np.array([np.sum(h[: h.shape[0] - k] * h[k:]) / (h.shape[0] - k) for k in range(n_lags)])
+    return (r / r[0])[None, :]
+
+
+@pytest.mark.parametrize("cadence_spm", [78.0, 84.0, 90.0])
+@pytest.mark.parametrize("mounting", MOUNTINGS)
+def test_the_horizontal_stride_tells_a_step_from_a_within_step_harmonic(
+    cadence_spm: float, mounting: tuple
+) -> None:
+    """A slow walk's step lag L: the stride (sway) at 2 L; its heel-strike/push-off harmonic L / 2: at 4 x that."""
+    fs = 100
+    _, xyz = gait(cadence_spm=cadence_spm, duty_factor=0.62, q=0.4, fs_hz=fs, mounting_deg=mounting, seed=3)
+    step_lag = 60.0 / cadence_spm * fs
+    acf = _horizontal_acf(xyz[: 5 * fs], 5 * fs - 100)
+    piece = AcfStepPeriod()
+    score = WalkRunScore()
+    at_2x, at_4x = piece.stride_evidence(acf, np.array([step_lag]))
+    steady = [math.nan] * 3 + [0.9] + [math.nan] * 7  # confidence 0.9, the rest unused
+    as_step = HopFeatures(*steady, stride_at_2x=float(at_2x[0]), stride_at_4x=float(at_4x[0]))
+    assert score.step_verified(as_step)
+    at_2x, at_4x = piece.stride_evidence(acf, np.array([step_lag / 2]))
+    as_harmonic = HopFeatures(*steady, stride_at_2x=float(at_2x[0]), stride_at_4x=float(at_4x[0]))
+    assert not score.step_verified(as_harmonic)
+    assert at_4x[0] >= score.harmonic_evidence_r
+    # the decision: a walking-like second at twice the walking rate is halved only when it is a harmonic
+    assert score.walking_harmonic(-1.0, 2 * cadence_spm, as_harmonic)
+    assert not score.walking_harmonic(-1.0, 2 * cadence_spm, as_step)
+
+
+def _features(
+    at_2x: float, at_4x: float, *, low_g: float = 0.6, high_g: float = 1.7, confidence: float = 0.8
+) -> HopFeatures:
+    return HopFeatures(
+        period_s=60.0 / 165.0,
+        double_period_s=120.0 / 165.0,
+        asymmetry=0.0,
+        confidence=confidence,
+        band_std_g=0.2,
+        valid_window_s=5.0,
+        valid_fraction=1.0,
+        dynamic_rms_g=0.2,
+        hop_rms_g=0.2,
+        vertical_high_g=high_g,
+        vertical_low_g=low_g,
+        flight_fraction=0.0,
+        stride_at_2x=at_2x,
+        stride_at_4x=at_4x,
+    )
+
+
+@pytest.mark.parametrize(
+    ("at_2x", "at_4x", "verified"),
+    [
+        (0.5, 0.0, True),
+        (0.5, 0.4, False),
+        (0.05, 0.0, False),
+        (math.nan, math.nan, False),
+        (0.5, math.nan, False),
+    ],
+)
+def test_step_verified_and_the_grounded_run(at_2x: float, at_4x: float, verified: bool) -> None:
+    score = WalkRunScore()
+    f = _features(at_2x, at_4x)
+    assert score.step_verified(f) is verified
+    # no evidence: the old rule (a walking-like second above the walking limit is a harmonic)
+    assert score.walking_harmonic(-1.0, 165.0, f) is not verified
+    z = score.score(f, 165.0, None, verified_step=score.step_verified(f))
+    assert (z > 0) is verified  # a verified step rate above the walking limit is a run without flight
+    # below the walking limit the verified step changes nothing
+    assert score.score(f, 140.0, None, verified_step=True) == score.score(f, 140.0, None)
+
+
+def test_a_weak_rhythm_verifies_no_step() -> None:
+    """Below the ACF confidence where the period is unreliable (a hesitant walk), no step is verified."""
+    score = WalkRunScore()
+    assert score.step_verified(_features(0.5, 0.0, confidence=score.verify_min_confidence))
+    assert not score.step_verified(_features(0.5, 0.0, confidence=score.verify_min_confidence - 0.01))
+
+
+def test_grounded_jog_streaming_equals_batch() -> None:
+    t1, x1 = gait(cadence_spm=85.0, duty_factor=0.62, q=0.4, duration_s=20.0, fs_hz=130.0, seed=4)
+    t2, x2 = gait(
+        cadence_spm=168.0, duty_factor=0.55, q=0.0, duration_s=20.0, fs_hz=130.0, asymmetry=0.3, seed=5
+    )
+    t = np.concatenate([t1, t2 + 20.0])
+    xyz = np.concatenate([x1, x2])
+    batch = StreamingGaitEstimator().feed_acc(t, xyz)
+    rng = np.random.default_rng(6)
+    for sizes in (np.array([1]), rng.integers(1, 300, 40)):
+        est = StreamingGaitEstimator()
+        live = []
+        i = k = 0
+        while i < t.size:
+            n = int(sizes[k % sizes.size])
+            live.extend(est.feed_acc(t[i : i + n], xyz[i : i + n]))
+            i += n
+            k += 1
+        assert live == batch
+    assert [s.mode for s in batch[30:]] == ["run"] * len(batch[30:])
+
+
+@pytest.mark.parametrize("cadence_spm", [78.0, 84.0, 90.0])
+@pytest.mark.parametrize("mounting", MOUNTINGS[1:])
+def test_a_slow_walk_whose_vertical_locks_onto_the_double_bump_is_halved_back(
+    cadence_spm: float, mounting: tuple
+) -> None:
+    """A placement where the vertical shows mostly the heel-strike and push-off bumps (twice per step): the
+    vertical ACF locks onto half the step, a walking-like second above 150 "steps/min"; the horizontal stride at
+    four times that lag says it is a harmonic, and the walk keeps its rate and "walk"."""
+    _, body = gait(cadence_spm=cadence_spm, duty_factor=0.62, q=0.4, seed=7)
+    t = np.arange(body.shape[0]) / 100.0
+    f_step = cadence_spm / 60.0
+    body[:, 2] = (
+        1.0
+        + 0.2 * np.cos(2 * np.pi * 2 * f_step * t)
+        + 0.03 * np.cos(2 * np.pi * f_step * t)
+        + np.random.default_rng(8).normal(0.0, 0.01, t.size)
+    )
+    xyz = body @ rotation(mounting).T
+    seconds = _steady(t, xyz)
+    hops = [s.features.hop for s in seconds]
+    assert np.median([60.0 / h.period_s for h in hops]) > 1.8 * cadence_spm  # the lock
+    assert all(h.stride_at_4x >= WalkRunScore().harmonic_evidence_r for h in hops)
+    assert all(s.mode == "walk" for s in seconds)
+    cad = np.array([s.cadence_spm for s in seconds])
+    assert np.all(np.abs(cad - cadence_spm) < 1.0)
