@@ -3,7 +3,7 @@
 Both run on the same recordings (Mobilise-D lower back HA/001 and HA/002 with insole initial contacts; Hexoskin
 chest 005 and 008 with the hand labels of bench/labels/hexoskin.json and the device's steps) and are scored with
 the benchmark's own metrics (bench/signal_bench.py). After the run the analysis may look at both sides of every
-second, so on each annotated metric it must be at least as good as the live timeline, except the two rows named
+second, so on each annotated metric it must be at least as good as the live timeline, except the rows named
 in ``NOT_COMPARED`` (each with the reason; bench/RESULTS.md shows them on every recording).
 """
 
@@ -22,15 +22,16 @@ from tests.realdata import HEXOSKIN_DIR, MOBILISE_DIR
 ALGOS = ["coach", "coach_live"]
 #: Rows not held to "at least as good", and why.
 NOT_COMPARED = {
-    # INDIP's bout cadence is a stride-weighted mean over the bout's valid strides; on the hesitant
-    # daily-activity bouts (Test11) both timelines are off by the steps they miss or add, by several steps/min
-    # either way (the rows from the steps themselves, "cads_med" and "cads_p90", are compared).
-    "cad_med",
+    # INDIP's bout cadence is the mean rate of the bout's valid strides; on two hesitant Test11 bouts of HA/002
+    # (4.9-11.3 s, 17.5-35.5 s) the detected steps miss several of the reference's (F1 about 0.6 there), so both
+    # timelines are off by 8-12 steps/min and the P90 of these 11 bouts (10.9 after the run, 10.1 live) is set by
+    # them; the median ("cad_med") and the rows from the steps themselves ("cads_med", "cads_p90") are compared
     "cad_p90",
-    # the per-window walking median on two subjects moves by a few hundredths either way with the device's own
-    # +-0.5 steps/min landmark noise; its P90 and the per-bout rows are compared
-    "w_med",
-    # after the run a pause inside a labelled walk span is "still" at once (no cadence); live holds the walk
+    # after the run a bout ends within a second of its last step; the hand labels are whole seconds and the row
+    # counts the labelled span's last second too (t <= end), so where the walker stopped just before the label's
+    # end (008: last device step 807.2 s, label to 809 s) the after-run "still" at 808 s is a miss that live's
+    # lag covers (1 second here; 6 seconds on the whole chest data, each a walk or run span's last second or
+    # the one before it)
     "cov",
 }
 

@@ -20,11 +20,15 @@ one carries its hop's features, run score and steps) and re-decides each second 
    sign decides; a stretch of walk or run shorter than ``min_mode_s`` between two stretches of the other mode is
    merged into them. So one impact-like second inside a walk, or one soft second inside a run, does not flip the
    mode, and a real change is placed where the features change, not ``switch_s`` later.
-3. **Cadence.** The autocorrelation period of the hop whose window is centred on the second (``window_s / 2``
-   later, clamped to the bout) is blended (``step_cadence_weight``) with the step rate over whole strides in
-   ``step_window_s`` centred on the second (stride intervals between ``consistent_stride_periods`` of the ACF
-   stride, so a pause or a split step does not count), inside the bout. Where the rhythm is weak (confidence
-   below ``relaxed_confidence``) or absent at the bout's edges, the steps alone give it.
+3. **Cadence.** Where the rhythm is clear (confidence at least ``relaxed_confidence``), the autocorrelation
+   cadence of the hop whose window is centred on the second (``window_s / 2`` later, clamped to the bout), when
+   at least ``min_strides`` whole strides in ``step_window_s`` centred on the second confirm it (within
+   ``consistent_stride_periods`` of the ACF stride). Elsewhere (a weak rhythm, an unconfirmed ACF, the bout's
+   edges) the stretch's own valid strides give it, as INDIP does: the mean of 120 / stride over the strides in
+   the step window whose two steps are both within ``relaxed_interval_periods`` of the stretch's median step
+   (a stride that holds a pause, a missed or a split step is left out, not read as a slow or a fast stride), or
+   over all the stretch's valid strides when the window holds fewer than ``min_strides``; a stretch without
+   enough valid strides falls back on its step intervals.
 4. **Still and unknown** keep the live per-second decision, with one-second blips between two equal modes
    removed; a gap keeps the bout's mode for up to ``gap_hold_s`` seconds, as live.
 
@@ -68,7 +72,6 @@ class AfterRunEstimator:
         min_core_s: int = 2,
         step_reach_s: float = 1.0,
         step_window_s: float = 6.0,
-        step_cadence_weight: float = 0.5,
         relaxed_confidence: float = 0.6,
         consistent_stride_periods: tuple[float, float] = (0.8, 1.25),
         relaxed_interval_periods: tuple[float, float] = (0.5, 2.5),
@@ -83,7 +86,6 @@ class AfterRunEstimator:
         self.min_core_s = min_core_s
         self.step_reach_s = step_reach_s
         self.step_window_s = step_window_s
-        self.step_cadence_weight = step_cadence_weight
         self.relaxed_confidence = relaxed_confidence
         self.consistent_stride_periods = consistent_stride_periods
         self.min_strides = min_strides
@@ -330,10 +332,13 @@ class AfterRunEstimator:
         # the bout's typical step: the reference for which step intervals are pauses or split steps
         typical = float(np.median(interval)) if interval.size else math.nan
         r_lo, r_hi = self.relaxed_interval_periods
+        # the stretch's valid strides (INDIP-like): both of their steps within relaxed_interval_periods of the
+        # typical step, so a stride that holds a pause, a missed or a split step is out
+        step_ok = (interval >= r_lo * typical) & (interval <= r_hi * typical)
+        valid = step_ok[:-1] & step_ok[1:]
+        lo_p, hi_p = self.consistent_stride_periods
         out = np.full(b - a, np.nan)
         half = self.step_window_s / 2.0
-        w = self.step_cadence_weight
-        lo_p, hi_p = self.consistent_stride_periods
         centres = np.arange(a, b) + 0.5
         # the step windows of every second, as slices (the mids are sorted)
         s_lo = np.searchsorted(stride_mid, centres - half, side="left")
@@ -355,15 +360,24 @@ class AfterRunEstimator:
                 out[i] = c_acf  # an agreeing foot pod was blended in: the ACF path, as live
                 continue
             if c_conf >= self.relaxed_confidence:
-                # a clear rhythm: the centred ACF, blended with the rate of the whole strides around the second
+                # a clear rhythm: the centred ACF, where the whole strides around the second confirm it (their
+                # timing is not blended in: the step events carry the detector's jitter, the ACF does not)
                 period = 60.0 / c_acf
                 st = stride[s_lo[i] : s_hi[i]]
                 st = st[(st >= 2.0 * lo_p * period) & (st <= 2.0 * hi_p * period)]
                 if st.size >= self.min_strides:
-                    out[i] = w * 120.0 * st.size / float(st.sum()) + (1.0 - w) * c_acf
+                    out[i] = c_acf
                     continue
             # a weak rhythm (turns, hesitations, the bout's edges), or an ACF the strides do not confirm (at a
-            # change of gait it can hold the stride lag): the steps themselves, pauses and split steps out
+            # change of gait it can hold the stride lag): INDIP-like, the mean rate of the valid strides around
+            # the second, or of all the stretch's valid ones if the window has too few
+            st = stride[s_lo[i] : s_hi[i]][valid[s_lo[i] : s_hi[i]]]
+            if st.size < self.min_strides:
+                st = stride[valid]
+            if st.size >= self.min_strides:
+                out[i] = float(np.mean(120.0 / st))
+                continue
+            # too few valid strides in the whole stretch: the step intervals, pauses and split steps out
             iv = interval[i_lo[i] : i_hi[i]]
             iv = iv[(iv >= r_lo * typical) & (iv <= r_hi * typical)]
             if iv.size >= self.min_strides:
