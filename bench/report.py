@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-import re
 import shlex
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from bench import results
 from bench.algorithms import TITLES
 from bench.metrics import fmt
 from bench.signal_bench import DatasetReport, Row
@@ -141,17 +141,6 @@ def print_summary(res: dict[str, object]) -> None:
 
 START = "<!-- signal_bench:start -->"
 END = "<!-- signal_bench:end -->"
-_SECTION = re.compile(r"<!-- (\w+):start -->.*?<!-- \1:end -->\n?", re.S)
-
-
-def write_section(text: str, path: Path) -> None:
-    """Write this benchmark's section of RESULTS.md, keeping the other benchmarks' marked sections."""
-    old = path.read_text(encoding="utf-8") if path.exists() else ""
-    others = [m.group(0).rstrip("\n") for m in _SECTION.finditer(old) if m.group(1) != "signal_bench"]
-    parts = ["# Benchmark results", text.rstrip("\n"), *others]
-    path.write_text("\n\n".join(parts) + "\n", encoding="utf-8")
-
-
 def write_results(res: dict[str, object], path: Path, argv: Sequence[str]) -> None:
     algos: list[str] = res["algos"]  # type: ignore[assignment]
     now = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
@@ -233,5 +222,5 @@ def write_results(res: dict[str, object], path: Path, argv: Sequence[str]) -> No
     if isinstance(notes, list) and notes:
         lines += ["", "### notes", "", *notes]
     lines += [END, ""]
-    write_section("\n".join(lines), path)
+    results.write_marked("\n".join(lines), path)
     print(f"wrote {path}", file=sys.stderr)

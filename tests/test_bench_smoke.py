@@ -242,12 +242,12 @@ def test_evaluation_and_report_run_on_tiny_input(tmp_path: Path) -> None:
     }
     out = tmp_path / "RESULTS.md"
     other = "<!-- ble_bench:start -->\n## BLE\nkept\n<!-- ble_bench:end -->\n"
-    out.write_text("# Benchmark results\n\nstale text\n\n" + other)
+    out.write_text("# Benchmark results\n\n" + other + "\n## By hand\n\nhand-written notes\n")
     report.write_results(res, out, ["signal"])
     report.write_results(res, out, ["signal"])  # twice: replaced, not appended
     text = out.read_text()
     assert other.strip() in text  # another benchmark's section survives
-    assert "stale text" not in text
+    assert "## By hand\n\nhand-written notes" in text  # and so does text outside the markers (bench/results.py)
     assert "### hexoskin-chest" in text
     assert text.count("<!-- signal_bench:start -->") == 1
     assert "| metric | target | FFT causal |" in text
