@@ -55,6 +55,10 @@ class StepDetector:
         self.max_recent_peaks = max_recent_peaks
         self.reset()
         self._last_step_s: float | None = None
+        # the comb lag of the last hop handed to :meth:`candidates`: the samples just before a call's first hop
+        # are combed with it, as a single call over both hops would (not cleared by :meth:`reset`, which runs
+        # between hops in a stream but after all of a call's candidates in a batch)
+        self._previous_lag = 0
 
     def reset(self) -> None:
         """Forget pending and recent peaks (after a gap); the last step time stays."""
@@ -93,8 +97,13 @@ class StepDetector:
         first = int(ends[0]) - fs - 1
         last = int(ends[-1]) - 1  # peaks need a right neighbour: hop k owns local indices [start-1, end-1)
         idx = np.arange(first - 1, last + 1)
-        hop_idx = np.clip((idx - first) // fs, 0, ends.size - 1)
-        lag = comb_lags[hop_idx]
+        # Each sample is combed with the lag of the hop whose samples [end - fs, end) hold it, so a sample's value
+        # never depends on where a call's hops begin or end: the two samples before this call's first hop take
+        # the previous call's last lag, and none takes a hop not yet computed (a peak owned by the last hop sees
+        # its right neighbour with that hop's lag, known now, not the next hop's).
+        sample_hop = (idx - (first + 1)) // fs  # -1 for the samples of the previous call's last hop
+        lag = np.concatenate(([self._previous_lag], comb_lags))[sample_hop + 1]
+        self._previous_lag = int(comb_lags[-1])
         seg = band_g[idx]
         val = valid[idx]
         if (lag > 0).any():
