@@ -70,7 +70,11 @@ class GaitGate:
         """Handling the strap, not gait: a run-like second (``run_score`` > 0) while the gravity direction
         swung by more than ``max_run_swing_deg``, unless a run is already reported (``running``; see the class
         docstring)."""
-        return bool(not running and run_score > 0 and f.gravity_swing_deg > self.max_run_swing_deg)
+        return self.swing_handled(f.gravity_swing_deg, run_score=run_score, running=running)
+
+    def swing_handled(self, gravity_swing_deg: float, *, run_score: float, running: bool = False) -> bool:
+        """:meth:`handled` for a gravity swing given on its own (after the run reads it a few hops later)."""
+        return bool(not running and run_score > 0 and gravity_swing_deg > self.max_run_swing_deg)
 
     def raw_mode(self, f: HopFeatures, *, run_score: float, running: bool = False) -> str:
         """The second's own mode, before hysteresis (``run_score`` > 0 = run; only used in gait; ``running``:

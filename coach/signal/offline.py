@@ -43,7 +43,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import replace
 
 import numpy as np
 
@@ -179,13 +178,14 @@ class AfterRunEstimator:
             m = str(mode[k])
             c = cadence[k] if m in GAIT_MODES else math.nan
             out.append(
-                replace(
-                    s,
+                GaitSecond(  # the live second's time and features, the after-run values (direct: no replace)
+                    t=s.t,
                     cadence_spm=round(float(c), 3) if math.isfinite(c) else None,
                     confidence=round(float(conf[k]) if gait[k] else 0.0, 4),
                     mode=m,
                     steps=tuple(t0 + float(x) for x in steps[idx[k] : idx[k + 1]]),
                     raw_mode=str(raw[k]),
+                    features=s.features,
                 )
             )
         return out
@@ -205,8 +205,8 @@ class AfterRunEstimator:
             reach[:-k] = np.maximum(reach[:-k], swing[k:])
         return np.array(
             [
-                gate.handled(replace(f, gravity_swing_deg=float(sw)), run_score=float(zk), running=r)
-                for f, sw, zk, r in zip(hops, reach, z, running, strict=True)
+                gate.swing_handled(float(sw), run_score=float(zk), running=r)
+                for sw, zk, r in zip(reach, z, running, strict=True)
             ],
             dtype=bool,
         )
