@@ -141,6 +141,8 @@ def print_summary(res: dict[str, object]) -> None:
 
 START = "<!-- signal_bench:start -->"
 END = "<!-- signal_bench:end -->"
+
+
 def write_results(res: dict[str, object], path: Path, argv: Sequence[str]) -> None:
     algos: list[str] = res["algos"]  # type: ignore[assignment]
     now = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")

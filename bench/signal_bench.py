@@ -187,6 +187,28 @@ def _first_error(results: dict[str, AlgoResult]) -> str | None:
     return None
 
 
+def _unscored(
+    algo: str,
+    skipped: Sequence[str],
+    results: dict[str, dict[str, AlgoResult]],
+    rows: dict[str, Row],
+    errors: dict[str, str],
+) -> bool:
+    """True (and every row noted "n/a" or "error", the error kept in ``errors``) when ``algo`` is not scored on
+    this data set: skipped (it refuses such data) or failed on one of its recordings."""
+    if algo in skipped:
+        for row in rows.values():
+            row.note[algo] = "n/a"
+        return True
+    err = _first_error(results[algo])
+    if err:
+        errors[algo] = err
+        for row in rows.values():
+            row.note[algo] = "error"
+        return True
+    return False
+
+
 def _speed_row(
     recs: Sequence[Recording], results: dict[str, dict[str, AlgoResult]], algos: Sequence[str]
 ) -> Row:
@@ -255,11 +277,7 @@ def evaluate_mobilise(recs: Sequence[Recording], algos: Sequence[str]) -> Datase
     details: list[str] = []
     n_bouts = sum(len(r.bouts) for r in recs)
     for a in algos:
-        err = _first_error(results[a])
-        if err:
-            errors[a] = err
-            for row in rows.values():
-                row.note[a] = "error"
+        if _unscored(a, (), results, rows, errors):
             continue
         cad_err: list[float] = []
         cads_err: list[float] = []
@@ -509,15 +527,7 @@ def evaluate_hexoskin(recs: Sequence[Recording], algos: Sequence[str]) -> Datase
         for lab in ("walk", "run")
     }
     for a in algos:
-        if a in skipped:
-            for row in rows.values():
-                row.note[a] = "n/a"
-            continue
-        err = _first_error(results[a])
-        if err:
-            errors[a] = err
-            for row in rows.values():
-                row.note[a] = "error"
+        if _unscored(a, skipped, results, rows, errors):
             continue
         w_err: list[float] = []
         b_err: list[float] = []
@@ -681,15 +691,7 @@ def evaluate_oxford(recs: Sequence[Recording], algos: Sequence[str]) -> DatasetR
     details: list[str] = []
     n_win = n_reg = 0
     for a in algos:
-        if a in skipped:
-            for row in rows.values():
-                row.note[a] = "n/a"
-            continue
-        err = _first_error(results[a])
-        if err:
-            errors[a] = err
-            for row in rows.values():
-                row.note[a] = "error"
+        if _unscored(a, skipped, results, rows, errors):
             continue
         matches: list[M.EventMatch] = []
         matches_o: list[M.EventMatch] = []
@@ -803,15 +805,7 @@ def evaluate_rest(recs: Sequence[Recording], algos: Sequence[str]) -> DatasetRep
     errors: dict[str, str] = {}
     details: list[str] = []
     for a in algos:
-        if a in skipped:
-            for row in rows.values():
-                row.note[a] = "n/a"
-            continue
-        err = _first_error(results[a])
-        if err:
-            errors[a] = err
-            for row in rows.values():
-                row.note[a] = "error"
+        if _unscored(a, skipped, results, rows, errors):
             continue
         counts = dict.fromkeys(REST_MODES, 0)
         other = steps = cad = 0

@@ -247,7 +247,9 @@ def test_evaluation_and_report_run_on_tiny_input(tmp_path: Path) -> None:
     report.write_results(res, out, ["signal"])  # twice: replaced, not appended
     text = out.read_text()
     assert other.strip() in text  # another benchmark's section survives
-    assert "## By hand\n\nhand-written notes" in text  # and so does text outside the markers (bench/results.py)
+    assert (
+        "## By hand\n\nhand-written notes" in text
+    )  # and so does text outside the markers (bench/results.py)
     assert "### hexoskin-chest" in text
     assert text.count("<!-- signal_bench:start -->") == 1
     assert "| metric | target | FFT causal |" in text
