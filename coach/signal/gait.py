@@ -590,7 +590,8 @@ class StreamingGaitEstimator:
         t_end = float(hop + 1)
         gap = self._gate.is_gap(f)
         in_gait = self._gate.in_gait(f)
-        hr = self._heart_rate.latest(self.t0_s + t_end, self.foot_pod_max_age_s)
+        readings_t = self._reading_time(hop)
+        hr = self._heart_rate.latest(readings_t, self.foot_pod_max_age_s)
         period_s = f.period_s
         cadence: float | None = None
         cadence_acf: float | None = None
@@ -598,7 +599,7 @@ class StreamingGaitEstimator:
         run_score: float | None = None
         running = self._hysteresis.mode_ == "run"
         if in_gait:
-            period_s, cadence, run_score, foot_pod = self._gait_cadence(f, t_end, hr)
+            period_s, cadence, run_score, foot_pod = self._gait_cadence(f, readings_t, hr)
             cadence_acf = 60.0 / period_s
             if self._gate.handled(f, run_score=run_score, running=running):
                 # handling the strap: not gait (no cadence, no steps); the score stays for the diagnostics
@@ -653,6 +654,14 @@ class StreamingGaitEstimator:
             ),
         )
 
+    def _reading_time(self, hop: int) -> float:
+        """The time up to which a second counts the heart-rate and foot-pod readings: its last resampled point.
+        The raw sample that completes the second is stamped after it (:meth:`_grid_last_index`), so a reading fed
+        before the first accelerometer block holding a sample stamped after the reading is seen whatever the block
+        sizes: streaming equals batch (which hands every reading over first) with every live input."""
+        assert self.t0_s is not None
+        return self.t0_s + ((hop + 1) * self._fs - 1) / self._fs
+
     def _regular_start(self, raw: str, f: HopFeatures, t_end: float, cadence: float | None) -> float | None:
         """The rate of the last steps (steps/min) if they make a walking second's start plain on its own, else
         ``None``: regular and at the ACF cadence (:meth:`StepRateCadence.regular_start`), at a walking rate (at
@@ -667,10 +676,10 @@ class StreamingGaitEstimator:
         return rate if rate is not None and rate <= self.max_walk_cadence_spm else None
 
     def _gait_cadence(
-        self, f: HopFeatures, t_end: float, hr: float | None
+        self, f: HopFeatures, readings_t: float, hr: float | None
     ) -> tuple[float, float, float, float | None]:
-        """(step period, cadence, run score, foot-pod cadence or ``None``) of a second in gait."""
-        assert self.t0_s is not None
+        """(step period, cadence, run score, foot-pod cadence or ``None``) of a second in gait; ``readings_t``: the
+        time the foot pod is read at (:meth:`_reading_time`)."""
         period_s = f.period_s
         z = self._run_score.score(f, 60.0 / period_s, hr)
         # walking-like at a running rate: a grounded jog's step (verified: a run) or a slow walk's within-step
@@ -682,7 +691,7 @@ class StreamingGaitEstimator:
             period_s = f.double_period_s
             z = self._run_score.score(f, 60.0 / period_s, hr)
         cadence = 60.0 / period_s
-        foot_pod = self._foot_pod.latest(self.t0_s + t_end, self.foot_pod_max_age_s)
+        foot_pod = self._foot_pod.latest(readings_t, self.foot_pod_max_age_s)
         if foot_pod is None or not foot_pod > 0:
             return period_s, cadence, z, None
         cadence, foot_pod, agreed = self._foot_pod_blend.blend(cadence, foot_pod)
