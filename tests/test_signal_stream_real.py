@@ -72,6 +72,8 @@ def test_streaming_equals_batch_on_real_data(name: str, start_s: float, end_s: f
     assert [s.t for s in live] == [s.t for s in batch]
     for a, b in zip(live, batch, strict=True):  # every field, floats bit for bit
         assert a == b, (a.t, a.steps, b.steps, a.cadence_spm, b.cadence_spm)
+        # the diagnostics too (GaitSecond's equality leaves them out; repr: bit for bit, NaN equal to NaN)
+        assert repr(a.features) == repr(b.features), (a.t, a.features, b.features)
 
 
 def test_step_candidates_do_not_depend_on_how_hops_are_grouped() -> None:
