@@ -158,6 +158,32 @@ def test_the_end_of_run_figures_are_the_reports(tmp_path: Path, monkeypatch: pyt
     ]
 
 
+def test_the_fallback_end_of_run_figures_are_the_reports_too(tmp_path: Path) -> None:
+    """When the report fails, `coach run` prints its figures from summary.json's intervals (after_run_intervals):
+    the same lines as from the report, the cadence column included: the interval's mean cadence, not its median
+    (the hand-written run intervals start with a few walking seconds, so the two differ by several steps/min)."""
+    from coach.cli.run_cmd import _from_report, _from_summary, _plan_lines
+    from coach.report.model import build_report, read_session
+    from coach.session.adherence import after_run_intervals
+    from tests.after_run_helpers import hand_records, write_folder
+
+    records = hand_records()
+    start_t = {r["index"]: r["t"] for r in records if r["kind"] == "interval_start"}
+    for r in records:
+        if r["kind"] == "interval_end":
+            r["start_t"] = start_t[r["index"]]  # as the engine writes it
+    report = build_report(read_session(write_folder(tmp_path, records)))
+    summary = {
+        "adherence": report["summary"]["adherence"],
+        "time_to_comply_median_s": report["summary"]["time_to_comply_median_s"],
+        "intervals": after_run_intervals(records),
+    }
+    assert any(
+        round(iv["cadence_mean_spm"]) != round(iv["cadence_median_spm"]) for iv in report["intervals"]
+    )  # the test can tell the two apart
+    assert _plan_lines(_from_summary(summary), None) == _plan_lines(_from_report(report), None)
+
+
 def test_demo_finishes_and_cues_every_change(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The whole demo through click, on virtual time (tests/virtual_time.py): its timers, the virtual strap's and
     the radio's included, so it takes a few wall seconds and the same ones on any machine."""

@@ -314,6 +314,8 @@ def _from_report(report: Any) -> Figures:
 
 
 def _from_summary(summary: Any) -> Figures:
+    """The end-of-run figures from summary.json when the report failed: its intervals are recomputed by the same
+    ``interval_stats`` over the same seconds as the report, so the cadence is the report's mean too."""
     rows = [
         (
             iv["index"],
@@ -321,7 +323,7 @@ def _from_summary(summary: Any) -> Figures:
             iv["planned_duration_s"],
             iv.get("adherence"),
             iv.get("time_to_comply_s"),
-            iv.get("cadence_median_spm"),
+            iv.get("cadence_mean_spm"),
         )
         for iv in summary.get("intervals", [])
     ]

@@ -231,6 +231,7 @@ def event_figures(stats: IntervalStats) -> dict[str, Any]:
         "seconds_by_mode": {m: round(s, 2) for m, s in stats["seconds_by_mode"].items()},
         "adherence": r(stats["adherence"], 3),
         "time_to_comply_s": r(stats["time_to_comply_s"], 1),
+        "cadence_mean_spm": r(stats["cadence_mean_spm"], 1),
         "cadence_median_spm": r(stats["cadence_median_spm"], 1),
         "hr_mean_bpm": r(stats["hr_mean_bpm"], 1),
         "hr_max_bpm": None if stats["hr_max_bpm"] is None else round(stats["hr_max_bpm"]),
