@@ -4,7 +4,7 @@
 (coach.session.tracker); ``GaitAnalysis(estimator="live").analyze(t, xyz, foot_pod=..., heart_rate=...)`` hands them
 over up front. A reading is looked up by its time, and a second counts the readings stamped up to its last resampled
 point (``StreamingGaitEstimator._reading_time``): the accelerometer sample that completes the second comes after that
-point, so a reading fed no later than the first block holding a sample stamped after it is always seen, whatever the
+point, so a reading fed before the first block holding a sample stamped after it is always seen, whatever the
 block sizes. The Hexoskin heart rate is stamped on whole seconds, which are also sample times: before the fix a
 second looked up the reading stamped at its end, which a live feed delivers with the block after the one that
 completed the second.
