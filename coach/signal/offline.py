@@ -174,17 +174,24 @@ class AfterRunEstimator:
             if mode[k] in GAIT_MODES and not math.isfinite(cadence[k]):
                 cadence[k] = cadence[k - 1]
         out: list[GaitSecond] = []
-        idx = np.searchsorted(steps, np.arange(n + 1), side="left")
+        idx = np.searchsorted(steps, np.arange(n + 1), side="left").tolist()
+        # Python floats once per array, not a numpy scalar per element (the same values)
+        step_list, cadence_list, conf_list, gait_list = (
+            steps.tolist(),
+            cadence.tolist(),
+            conf.tolist(),
+            gait.tolist(),
+        )
         for k, s in enumerate(seconds):
             m = str(mode[k])
-            c = cadence[k] if m in GAIT_MODES else math.nan
+            c = cadence_list[k] if m in GAIT_MODES else math.nan
             out.append(
                 GaitSecond(  # the live second's time and features, the after-run values (direct: no replace)
                     t=s.t,
-                    cadence_spm=round(float(c), 3) if math.isfinite(c) else None,
-                    confidence=round(float(conf[k]) if gait[k] else 0.0, 4),
+                    cadence_spm=round(c, 3) if math.isfinite(c) else None,
+                    confidence=round(conf_list[k] if gait_list[k] else 0.0, 4),
                     mode=m,
-                    steps=tuple(t0 + float(x) for x in steps[idx[k] : idx[k + 1]]),
+                    steps=tuple(t0 + x for x in step_list[idx[k] : idx[k + 1]]),
                     raw_mode=str(raw[k]),
                     features=s.features,
                 )
