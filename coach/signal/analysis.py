@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from coach.signal.decision import ModeHysteresis
+from coach.signal.dsp import median
 from coach.signal.gait import MODES, GaitSecond, StreamingGaitEstimator
 from coach.signal.offline import AfterRunEstimator
 from coach.signal.offline_steps import StepRecovery
@@ -86,7 +87,7 @@ class GaitAnalysis:
         t0 = float(t[0])
         dt = np.diff(t)
         dt = dt[(dt > 0) & (dt <= est.gap_s)]
-        self.sampling_rate_hz_ = float(1.0 / np.median(dt)) if dt.size else float("nan")
+        self.sampling_rate_hz_ = 1.0 / median(dt) if dt.size else float("nan")
         self.duration_s_ = float(t[-1] - t0)
         self.source_ = "accelerometer"
         self.live_seconds_ = seconds
@@ -151,7 +152,7 @@ def segments_from_timeline(timeline: list[dict[str, Any]], steps: Sequence[float
         cads = [c for c in s.pop("_cad") if c is not None]
         cad: float | None = None
         if s["mode"] in ("walk", "run") and cads:
-            cad = float(np.median(cads))
+            cad = median(cads)
             inside = st[(st >= s["start"]) & (st < s["end"])]
             if inside.size >= 6:
                 span = float(inside[-1] - inside[0])
@@ -178,8 +179,8 @@ def summarize(
         "seconds_running": seconds["run"],
         "seconds_still": seconds["still"],
         "seconds_unknown": seconds["unknown"],
-        "cadence_walk_spm": round(float(np.median(cad["walk"])), 2) if cad["walk"] else None,
-        "cadence_run_spm": round(float(np.median(cad["run"])), 2) if cad["run"] else None,
+        "cadence_walk_spm": round(median(cad["walk"]), 2) if cad["walk"] else None,
+        "cadence_run_spm": round(median(cad["run"]), 2) if cad["run"] else None,
         "step_count": len(steps),
         "walk_segments": sum(1 for s in gait if s["mode"] == "walk"),
         "run_segments": sum(1 for s in gait if s["mode"] == "run"),

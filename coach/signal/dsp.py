@@ -5,6 +5,9 @@ Everything here sums in a fixed order, so that results do not depend on how a st
 
 from __future__ import annotations
 
+import math
+from typing import Any
+
 import numpy as np
 from numpy.typing import NDArray
 
@@ -17,6 +20,43 @@ def lowpass_fir(cutoff_hz: float, fs: float, length_s: float) -> FloatArray:
     k = np.arange(n) - (n - 1) / 2
     h = np.sinc(2.0 * cutoff_hz / fs * k) * np.hamming(n)
     return np.asarray(h / h.sum(), dtype=np.float64)
+
+
+def median(values: Any) -> float:
+    """``float(np.median(values))`` of a 1-D float sequence, bit for bit (NaN if it holds a NaN or is empty).
+
+    np.median checks for masked arrays through ``np.ma``, whose first use imports numpy.ma (~10 ms of start-up);
+    this takes the same partition and the same (lower + upper) / 2 without it.
+    """
+    a = np.asarray(values, dtype=np.float64).reshape(-1)
+    n = a.size
+    if n == 0 or np.isnan(a).any():
+        return math.nan
+    h = n // 2
+    if n % 2:
+        return float(np.partition(a, h)[h])
+    part = np.partition(a, (h - 1, h))
+    return float((part[h - 1] + part[h]) / 2.0)
+
+
+def nanmedian(values: Any) -> float:
+    """``float(np.nanmedian(values))`` of a 1-D float sequence, bit for bit: :func:`median` of its non-NaN values."""
+    a = np.asarray(values, dtype=np.float64).reshape(-1)
+    return median(a[~np.isnan(a)])
+
+
+def sorted_unique(values: Any) -> FloatArray:
+    """``np.unique(values)`` of a 1-D float sequence without NaN, bit for bit: sorted, each value once (np.unique
+    asks ``np.ma`` whether its input is masked, which imports numpy.ma; see :func:`median`)."""
+    a = np.sort(np.asarray(values, dtype=np.float64).reshape(-1))
+    if a.size < 2:
+        return a
+    if np.isnan(a[-1]):  # NaN sorts last; np.unique folds the NaNs into one
+        return np.asarray(np.unique(a), dtype=np.float64)
+    keep = np.empty(a.size, dtype=bool)
+    keep[0] = True
+    np.not_equal(a[1:], a[:-1], out=keep[1:])
+    return a[keep]
 
 
 def fir_valid(x: FloatArray, h: FloatArray) -> FloatArray:

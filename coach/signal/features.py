@@ -77,6 +77,11 @@ class HopFeatureTable(NamedTuple):
     def row(self, i: int) -> HopFeatures:
         return HopFeatures(*(float(column[i]) for column in self))
 
+    def rows(self) -> list[HopFeatures]:
+        """Every row, as :meth:`row` gives it (each column converted to Python floats once, not per cell)."""
+        columns = [np.asarray(column, dtype=np.float64).tolist() for column in self]
+        return [HopFeatures(*values) for values in zip(*columns, strict=True)]
+
 
 @dataclass(frozen=True, slots=True)
 class GaitFeatures:

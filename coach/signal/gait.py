@@ -560,7 +560,7 @@ class StreamingGaitEstimator:
             longest_lag=self._longest_lag,
             delay_s=self._band_delay_s,
         )
-        rows = [table.row(i) for i in range(n_hops)]
+        rows = table.rows()
         # the horizontal stride evidence, for the seconds that may look like walking at a running rate
         need = [i for i, f in enumerate(rows) if self._run_score.may_need_stride_evidence(f)]
         if need:
@@ -572,9 +572,9 @@ class StreamingGaitEstimator:
                 fs,
                 self._band_taps,
             )
-            for k, i in enumerate(need):
-                rows[i] = replace(rows[i], stride_at_2x=float(at_2x[k]), stride_at_4x=float(at_4x[k]))
-        out = [self._decide(int(h), rows[i], candidates[i]) for i, h in enumerate(hops)]
+            for i, s2, s4 in zip(need, at_2x.tolist(), at_4x.tolist(), strict=True):
+                rows[i] = replace(rows[i], stride_at_2x=s2, stride_at_4x=s4)
+        out = [self._decide(h, rows[i], candidates[i]) for i, h in enumerate(hops.tolist())]
         self._next_hop += n_hops
         self._trim()
         if self.t0_s is not None:

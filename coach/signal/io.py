@@ -38,6 +38,7 @@ from typing import TYPE_CHECKING, NamedTuple
 import numpy as np
 
 from coach.errors import InputError
+from coach.signal.dsp import median
 from sensors.readers import ReaderError
 from sensors.units import CadenceUnit, cadence_unit
 
@@ -569,7 +570,7 @@ def _finish_acc(path: Path, t: np.ndarray, xyz: np.ndarray, units: str, fmt: str
             f"{path}: {duration / 3600:.3g} hours from the first to the last sample (more than "
             f"{MAX_DURATION_S / 3600:g}); a broken time stamp near data row {jump + 2}?"
         )
-    rate_hz = 1.0 / float(np.median(np.diff(t)))
+    rate_hz = 1.0 / median(np.diff(t))
     if not 20.0 <= rate_hz <= 250.0:
         notes.append(
             f"sampling rate {rate_hz:.3g} Hz is outside the supported 25..200 Hz: results may be poor"
@@ -590,7 +591,7 @@ def _unit_scale(path: Path, xyz: np.ndarray, units: str) -> tuple[float, str]:
         return 1.0 / STANDARD_GRAVITY_MS2, "m/s^2"
     step = max(1, xyz.shape[0] // 20000)
     sub = xyz[::step]
-    med = float(np.median(np.sqrt((sub * sub).sum(axis=1))))
+    med = median(np.sqrt((sub * sub).sum(axis=1)))
     if 0.3 <= med <= 3.0:
         return 1.0, "g (auto)"
     if 3.0 * 1.0 < med <= 30.0:

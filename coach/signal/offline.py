@@ -48,6 +48,7 @@ import numpy as np
 
 from coach.signal.cadence import FootPodBlend
 from coach.signal.decision import GAIT_MODES, GaitGate
+from coach.signal.dsp import median, nanmedian
 from coach.signal.features import HopFeatures
 from coach.signal.gait import GaitSecond
 from coach.signal.offline_steps import StepRecovery
@@ -173,17 +174,24 @@ class AfterRunEstimator:
             if mode[k] in GAIT_MODES and not math.isfinite(cadence[k]):
                 cadence[k] = cadence[k - 1]
         out: list[GaitSecond] = []
-        idx = np.searchsorted(steps, np.arange(n + 1), side="left")
+        idx = np.searchsorted(steps, np.arange(n + 1), side="left").tolist()
+        # Python floats once per array, not a numpy scalar per element (the same values)
+        step_list, cadence_list, conf_list, gait_list = (
+            steps.tolist(),
+            cadence.tolist(),
+            conf.tolist(),
+            gait.tolist(),
+        )
         for k, s in enumerate(seconds):
             m = str(mode[k])
-            c = cadence[k] if m in GAIT_MODES else math.nan
+            c = cadence_list[k] if m in GAIT_MODES else math.nan
             out.append(
                 GaitSecond(  # the live second's time and features, the after-run values (direct: no replace)
                     t=s.t,
-                    cadence_spm=round(float(c), 3) if math.isfinite(c) else None,
-                    confidence=round(float(conf[k]) if gait[k] else 0.0, 4),
+                    cadence_spm=round(c, 3) if math.isfinite(c) else None,
+                    confidence=round(conf_list[k] if gait_list[k] else 0.0, 4),
                     mode=m,
-                    steps=tuple(t0 + float(x) for x in steps[idx[k] : idx[k + 1]]),
+                    steps=tuple(t0 + x for x in step_list[idx[k] : idx[k + 1]]),
                     raw_mode=str(raw[k]),
                     features=s.features,
                 )
@@ -228,7 +236,7 @@ class AfterRunEstimator:
         for a, b in stretches:
             sel = rhythm[a:b] & np.isfinite(acf[a:b])
             if sel.any():
-                spans.append((float(a), float(b), 60.0 / float(np.median(acf[a:b][sel]))))
+                spans.append((float(a), float(b), 60.0 / median(acf[a:b][sel])))
         if not spans:
             return steps
         t_s = np.asarray(signal[0], dtype=np.float64) - t0
@@ -261,7 +269,7 @@ class AfterRunEstimator:
             gait[a:b] = True
             # the bout began before the trailing window was convinced: back to the first second that is as
             # active as the bout's first seconds (gate.active_fraction of their RMS) and has a step near it
-            level = gate.active_fraction * float(np.median(hop_rms[a : min(b, a + lead)]))
+            level = gate.active_fraction * median(hop_rms[a : min(b, a + lead)])
             j = a - 1
             while (
                 j >= max(0, a - lead)
@@ -330,7 +338,7 @@ class AfterRunEstimator:
         interval = np.diff(bout_steps)
         interval_mid = (bout_steps[1:] + bout_steps[:-1]) / 2.0
         # the bout's typical step: the reference for which step intervals are pauses or split steps
-        typical = float(np.median(interval)) if interval.size else math.nan
+        typical = median(interval) if interval.size else math.nan
         r_lo, r_hi = self.relaxed_interval_periods
         # the stretch's valid strides (INDIP-like): both of their steps within relaxed_interval_periods of the
         # typical step, so a stride that holds a pause, a missed or a split step is out
@@ -385,7 +393,7 @@ class AfterRunEstimator:
             elif c_conf >= self.relaxed_confidence:
                 out[i] = c_acf
         if not np.isfinite(out).any():
-            return np.full(b - a, float(np.nanmedian(acf[a:b])) if np.isfinite(acf[a:b]).any() else math.nan)
+            return np.full(b - a, nanmedian(acf[a:b]) if np.isfinite(acf[a:b]).any() else math.nan)
         return _fill_nearest(out)
 
     # ------------------------------------------------------------------ 4. gaps

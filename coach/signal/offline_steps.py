@@ -37,7 +37,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from coach.signal.dsp import FloatArray, lowpass_fir
+from coach.signal.dsp import FloatArray, lowpass_fir, median, sorted_unique
 from coach.signal.gait import GRAVITY_BLOCKS_PER_S, MIN_GRAVITY_G
 
 __all__ = ["StepRecovery"]
@@ -196,7 +196,7 @@ class StepRecovery:
                 added.extend(self._stretch(st, t0, t1, period, cand_t, cand_h))
         if not added:
             return live
-        return np.unique(np.concatenate((live, np.asarray(added))))
+        return sorted_unique(np.concatenate((live, np.asarray(added))))
 
     def _stretch(
         self, st: FloatArray, t0: float, t1: float, period: float, cand_t: FloatArray, cand_h: FloatArray
@@ -205,7 +205,7 @@ class StepRecovery:
         # the live steps' own peaks (the candidate nearest each) set the height a recovered step must reach
         j = np.clip(np.searchsorted(cand_t, st), 1, cand_t.size - 1)
         jj = np.where(np.abs(cand_t[j - 1] - st) <= np.abs(cand_t[j] - st), j - 1, j)
-        floor = self.min_height_fraction * float(np.median(cand_h[jj]))
+        floor = self.min_height_fraction * median(cand_h[jj])
         tol = self.match_periods * period
         min_d = self.min_distance_periods * period
         r_lo, r_hi = self.regular_periods
