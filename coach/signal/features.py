@@ -167,10 +167,7 @@ class HopFeatureExtractor:
         estimate's unit vector per sample) gives the gravity swing (0 without it). The stride evidence is NaN:
         :meth:`stride_evidence` measures it for the hops that need it."""
         fs = sampling_rate_hz
-        win_n = self.window_samples(fs)
-        min_overlap_n = self.min_overlap_s * fs
-        n_lags = min(self.step_period.lags_needed(fs), win_n - round(min_overlap_n))
-        nfft = 1 << math.ceil(math.log2(win_n + n_lags + 1))
+        win_n, min_overlap_n, n_lags, nfft = self._acf_geometry(fs)
         weight = _windows(valid, ends, win_n).astype(np.float64)
         x = _windows(band_g, ends, win_n) * weight
         fx = np.fft.rfft(x, nfft, axis=1)
@@ -182,10 +179,7 @@ class HopFeatureExtractor:
             fm = np.fft.rfft(weight[partial], nfft, axis=1)
             pairs_partial = np.fft.irfft(fm.real * fm.real + fm.imag * fm.imag, nfft, axis=1)[:, : n_lags + 1]
             pairs[partial] = np.rint(pairs_partial)
-        enough = pairs >= min_overlap_n
-        r = np.where(enough, r / np.maximum(pairs, 1.0), 0.0)
-        r0 = r[:, 0].copy()
-        acf = np.where(r0[:, None] > 0, r / np.where(r0 > 0, r0, 1.0)[:, None], 0.0)
+        r, r0, acf = _normalised_acf(r, pairs, min_overlap_n)
         step = self.step_period.estimate(acf, fs)
         valid_fraction = _windows(valid, ends, fs).mean(axis=1)
         dyn = _windows(dynamic_g, ends, fs)
@@ -246,6 +240,13 @@ class HopFeatureExtractor:
         swing: FloatArray = np.degrees(np.arccos(np.clip(lowest, -1.0, 1.0)))
         return swing
 
+    def _acf_geometry(self, fs: int) -> tuple[int, float, int, int]:
+        """(window samples, least valid pairs per lag, lags, FFT length) of the ACF window at ``fs``."""
+        win_n = self.window_samples(fs)
+        min_overlap_n = self.min_overlap_s * fs
+        n_lags = min(self.step_period.lags_needed(fs), win_n - round(min_overlap_n))
+        return win_n, min_overlap_n, n_lags, 1 << math.ceil(math.log2(win_n + n_lags + 1))
+
     def stride_evidence(
         self,
         horizontal_g: FloatArray,
@@ -259,10 +260,7 @@ class HopFeatureExtractor:
         hops ending at ``ends`` whose step periods are ``period_samples``, from the ``(n, 3)`` horizontal
         acceleration ``horizontal_g`` (low-passed here by ``band_taps``, in the spectrum)."""
         fs = sampling_rate_hz
-        win_n = self.window_samples(fs)
-        min_overlap_n = self.min_overlap_s * fs
-        n_lags = min(self.step_period.lags_needed(fs), win_n - round(min_overlap_n))
-        nfft = 1 << math.ceil(math.log2(win_n + n_lags + 1))
+        win_n, min_overlap_n, n_lags, nfft = self._acf_geometry(fs)
         weight = _windows(valid, ends, win_n).astype(np.float64)
         power = np.zeros((ends.size, nfft // 2 + 1))
         for axis in range(3):
@@ -273,7 +271,16 @@ class HopFeatureExtractor:
         r = np.fft.irfft(power, nfft, axis=1)[:, : n_lags + 1]
         fm = np.fft.rfft(weight, nfft, axis=1)
         pairs = np.rint(np.fft.irfft(fm.real * fm.real + fm.imag * fm.imag, nfft, axis=1)[:, : n_lags + 1])
-        r = np.where(pairs >= min_overlap_n, r / np.maximum(pairs, 1.0), 0.0)
-        r0 = r[:, 0].copy()
-        acf = np.where(r0[:, None] > 0, r / np.where(r0 > 0, r0, 1.0)[:, None], 0.0)
+        _, _, acf = _normalised_acf(r, pairs, min_overlap_n)
         return self.step_period.stride_evidence(acf, period_samples)
+
+
+def _normalised_acf(
+    r: FloatArray, pairs: FloatArray, min_overlap_n: float
+) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """(mean lagged products, their lag-0 values, the ACF): the sums ``r`` per lag divided by the valid sample
+    pairs behind them (0 where fewer than ``min_overlap_n``), then by lag 0."""
+    r = np.where(pairs >= min_overlap_n, r / np.maximum(pairs, 1.0), 0.0)
+    r0 = r[:, 0].copy()
+    acf = np.where(r0[:, None] > 0, r / np.where(r0 > 0, r0, 1.0)[:, None], 0.0)
+    return r, r0, acf
