@@ -197,3 +197,26 @@ def test_import_reads_a_polar_export_once(tmp_path: Path, monkeypatch: pytest.Mo
     monkeypatch.setattr(polar, "read_text", counting)
     import_recording(acc_path, tmp_path / "data")
     assert reads == [acc_path]
+
+
+def test_imported_interval_ends_carry_the_same_figures_as_a_coached_session(data_dir: Path, tmp_path: Path) -> None:
+    """An imported session's ``interval_end`` records hold every figure a live session's do (one function makes
+    them: coach.session.adherence.event_figures), the mean cadence included."""
+    import json
+
+    from coach.session.adherence import event_figures, interval_stats
+
+    _, folder, _ = import_recording(
+        data_dir / "garmin-fit" / "activity-small-fenix2-run.fit", tmp_path, programme="back-pain", stage=1
+    )
+    ends = [
+        rec
+        for line in (folder / "events.jsonl").read_text().splitlines()
+        if (rec := json.loads(line)).get("kind") == "interval_end"
+    ]
+    assert ends
+    keys = set(event_figures(interval_stats([], 0.0, 1.0, "walk")))
+    runs = [e for e in ends if e["activity"] == "run"]
+    for end in ends:
+        assert keys <= set(end)
+    assert runs and all(e["cadence_mean_spm"] is not None and 140 < e["cadence_mean_spm"] < 200 for e in runs)

@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from coach.errors import InputError
-from coach.session.adherence import interval_stats
+from coach.session.adherence import event_figures, interval_stats
 
 if TYPE_CHECKING:
     from coach.signal.io import TrackRow
@@ -210,14 +210,7 @@ def session_records(
                     **base,
                     "actual_duration_s": round(stop - p.start_s, 3),
                     "reason": "completed" if complete else "stopped",
-                    "seconds_by_mode": st["seconds_by_mode"],
-                    "adherence": None if st["adherence"] is None else round(st["adherence"], 3),
-                    "time_to_comply_s": st["time_to_comply_s"],
-                    "cadence_median_spm": None
-                    if st["cadence_median_spm"] is None
-                    else round(st["cadence_median_spm"], 1),
-                    "hr_mean_bpm": None if st["hr_mean_bpm"] is None else round(st["hr_mean_bpm"], 1),
-                    "hr_max_bpm": st["hr_max_bpm"],
+                    **event_figures(st),
                 },
             )
         )
