@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import Any
 
 BENCHMARKS = ("signal", "voice", "ble", "long", "robustness", "hr")
 RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
@@ -98,14 +99,14 @@ def main(argv: list[str] | None = None) -> int:
     return rc
 
 
-def _parse_params(p: argparse.ArgumentParser, items: list[str]) -> dict[str, object]:
+def _parse_params(p: argparse.ArgumentParser, items: list[str]) -> dict[str, Any]:
     """``NAME=VALUE`` pairs (VALUE a Python literal) checked against StreamingGaitEstimator's parameters."""
     import ast
 
     from coach.signal import StreamingGaitEstimator
 
     known = StreamingGaitEstimator().get_params()
-    out: dict[str, object] = {}
+    out: dict[str, Any] = {}  # literals of any type: the constructor below checks them
     for item in items:
         name, sep, text = item.partition("=")
         if not sep or name not in known:
