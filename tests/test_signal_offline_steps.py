@@ -61,6 +61,28 @@ def test_the_first_and_last_steps_of_a_bout_are_recovered_within_reach() -> None
     assert np.allclose(one, steps[2:-1])
 
 
+def test_an_edge_step_off_the_bouts_rhythm_and_phase_is_not_added() -> None:
+    """The wearer stops: the last live step came late (1.25 periods, still "regular"); a peak one such interval
+    later fits that drift but not the bout's period, and one that keeps the stride (the same foot two periods
+    on) comes 0.75 period after the edge step: neither is a step. The start, in rhythm, is still recovered."""
+    steps = _walk(16)
+    live = steps[3:-2].copy()
+    live[-1] += 0.25 * PERIOD
+    t0, t1 = float(steps[0]), float(steps[-1])
+    drift = live[-1] + 1.25 * PERIOD
+    stride = live[-2] + 2.0 * PERIOD
+    for extra in (drift, stride):
+        cand_t = np.sort(np.concatenate((steps[:3], live, [extra])))
+        got = StepRecovery().recover(live, [(t0, t1, PERIOD)], cand_t, np.ones(cand_t.size))
+        assert np.allclose(got, np.concatenate((steps[:3], live)))
+    # in rhythm, the same peak one period on is a step
+    in_rhythm = np.concatenate((steps[:3], steps[3:-2], steps[-2:-1]))
+    got = StepRecovery(max_edge_steps=1).recover(
+        steps[3:-2], [(t0, t1, PERIOD)], in_rhythm, np.ones(in_rhythm.size)
+    )
+    assert np.allclose(got, steps[2:-1])
+
+
 def test_a_stretch_with_too_few_live_steps_is_left_alone() -> None:
     steps = _walk(6)
     live = steps[2:4]

@@ -17,7 +17,12 @@ a turn). After the run the whole recording is known. :class:`StepRecovery`:
    steps and adds a candidate only where the rhythm says a step is missing:
    - *at the edges:* one step before the first live step (and after the last one), the edge interval earlier
      (later), when that interval is regular (within ``regular_periods`` of the period); at most
-     ``max_edge_steps`` steps and not beyond ``edge_reach_s`` outside the stretch;
+     ``max_edge_steps`` steps and not beyond ``edge_reach_s`` outside the stretch. Extrapolated from one side
+     only, an edge step must also keep the bout's rhythm and phase: within ``edge_match_periods`` x the period
+     of one period beyond the edge step *and* of one stride (two periods) beyond the step before it, the same
+     foot's last contact (a long interval is followed by a short one: left and right alternate, the stride
+     holds). Where the wearer stops or handles the sensor, the live detector's last steps drift off the rhythm
+     and the signal's peaks after them do not fit it;
    - *inside:* between two live steps ``gap_periods`` apart (about two periods: one step missing) in regular
      walking (the intervals on both sides regular), one step due halfway;
    a step is the highest candidate within ``match_periods`` x the period of where it is due, at least
@@ -60,6 +65,7 @@ class StepRecovery:
         rise_fraction: float = 0.5,
         rise_search_s: float = 0.4,
         match_periods: float = 0.3,
+        edge_match_periods: float = 0.2,
         min_distance_periods: float = 0.6,
         gap_periods: tuple[float, float] = (1.6, 2.6),
         min_height_fraction: float = 0.3,
@@ -76,6 +82,7 @@ class StepRecovery:
         self.rise_fraction = rise_fraction
         self.rise_search_s = rise_search_s
         self.match_periods = match_periods
+        self.edge_match_periods = edge_match_periods
         self.min_distance_periods = min_distance_periods
         self.gap_periods = gap_periods
         self.min_height_fraction = min_height_fraction
@@ -207,6 +214,7 @@ class StepRecovery:
         jj = np.where(np.abs(cand_t[j - 1] - st) <= np.abs(cand_t[j] - st), j - 1, j)
         floor = self.min_height_fraction * median(cand_h[jj])
         tol = self.match_periods * period
+        edge_tol = self.edge_match_periods * period
         min_d = self.min_distance_periods * period
         r_lo, r_hi = self.regular_periods
         iv = np.diff(st)
@@ -218,17 +226,23 @@ class StepRecovery:
             k = 0 if first else iv.size - 1
             if not regular[k]:
                 continue
-            step_p = float(iv[k]) * (-1.0 if first else 1.0)
-            cur = float(st[0] if first else st[-1])
+            sign = -1.0 if first else 1.0
+            cur, prev = (float(st[0]), float(st[1])) if first else (float(st[-1]), float(st[-2]))
             for _ in range(self.max_edge_steps):
                 lo, hi = (
                     (t0 - self.edge_reach_s, cur - min_d) if first else (cur + min_d, t1 + self.edge_reach_s)
                 )
-                got = _strongest(cand_t, cand_h, cur + step_p, tol, lo, hi, floor)
+                # due one edge interval beyond the edge step (its own rhythm), and within the edge tolerance of
+                # one period beyond it and one stride beyond the step before it (the same foot: the bout's phase)
+                local = cur + (cur - prev)
+                lo, hi = max(lo, local - tol), min(hi, local + tol)
+                got = _strongest(
+                    cand_t, cand_h, cur + sign * period, edge_tol, lo, hi, floor, prev + sign * 2.0 * period
+                )
                 if got is None:
                     break
                 added.append(got)
-                cur = got
+                prev, cur = cur, got
         # inside: one step missing between two live steps about two periods apart, in regular walking (the
         # intervals on both sides regular), due halfway
         g_lo, g_hi = self.gap_periods
@@ -242,11 +256,21 @@ class StepRecovery:
 
 
 def _strongest(
-    cand_t: FloatArray, cand_h: FloatArray, due: float, tol: float, lo: float, hi: float, floor: float
+    cand_t: FloatArray,
+    cand_h: FloatArray,
+    due: float,
+    tol: float,
+    lo: float,
+    hi: float,
+    floor: float,
+    also_due: float | None = None,
 ) -> float | None:
-    """The time of the highest candidate within ``tol`` of ``due``, inside ``[lo, hi]`` and at least ``floor``
-    high, or ``None``."""
-    k = np.flatnonzero((np.abs(cand_t - due) <= tol) & (cand_t >= lo) & (cand_t <= hi) & (cand_h >= floor))
+    """The time of the highest candidate within ``tol`` of ``due`` (and of ``also_due`` when given), inside
+    ``[lo, hi]`` and at least ``floor`` high, or ``None``."""
+    near = np.abs(cand_t - due) <= tol
+    if also_due is not None:
+        near &= np.abs(cand_t - also_due) <= tol
+    k = np.flatnonzero(near & (cand_t >= lo) & (cand_t <= hi) & (cand_h >= floor))
     return None if k.size == 0 else float(cand_t[k[np.argmax(cand_h[k])]])
 
 
