@@ -37,13 +37,16 @@ period after it), and removing the steps outside the after-the-run bouts was mea
 
 from __future__ import annotations
 
+import inspect
 import math
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
 from coach.signal.dsp import FloatArray, lowpass_fir, median, sorted_unique
-from coach.signal.gait import GRAVITY_BLOCKS_PER_S, MIN_GRAVITY_G
+from coach.signal.gait import GRAVITY_BLOCKS_PER_S, MIN_GRAVITY_G, StreamingGaitEstimator
+from coach.signal.steps import StepDetector
 
 __all__ = ["StepRecovery"]
 
@@ -51,22 +54,33 @@ __all__ = ["StepRecovery"]
 UNIFORM_TOLERANCE = 0.1
 
 
+def _defaults(cls: type) -> dict[str, Any]:
+    """The keyword defaults of ``cls``: the signal and step parameters are the live ones, defined once there."""
+    return {name: p.default for name, p in inspect.signature(cls).parameters.items()}
+
+
+_LIVE = _defaults(StreamingGaitEstimator)
+_LIVE_STEPS = _defaults(StepDetector)
+
+
 class StepRecovery:
-    """Adds the steps the live detector missed, after the run (module docstring). Keyword-only parameters."""
+    """Adds the steps the live detector missed, after the run (module docstring). Keyword-only parameters; the
+    signal's (``internal_rate_hz`` .. ``gap_s``) and the step timing's (``rise_fraction``,
+    ``min_distance_periods``) default to the live estimator's and step detector's own."""
 
     def __init__(
         self,
         *,
-        internal_rate_hz: int = 100,
-        gravity_window_s: float = 3.0,
-        lowpass_hz: float = 5.0,
-        lowpass_length_s: float = 0.4,
-        gap_s: float = 0.5,
-        rise_fraction: float = 0.5,
+        internal_rate_hz: int = _LIVE["internal_rate_hz"],
+        gravity_window_s: float = _LIVE["gravity_window_s"],
+        lowpass_hz: float = _LIVE["lowpass_hz"],
+        lowpass_length_s: float = _LIVE["lowpass_length_s"],
+        gap_s: float = _LIVE["gap_s"],
+        rise_fraction: float = _LIVE_STEPS["step_rise_fraction"],
         rise_search_s: float = 0.4,
         match_periods: float = 0.3,
         edge_match_periods: float = 0.2,
-        min_distance_periods: float = 0.6,
+        min_distance_periods: float = _LIVE_STEPS["step_min_distance_periods"],
         gap_periods: tuple[float, float] = (1.6, 2.6),
         min_height_fraction: float = 0.3,
         max_edge_steps: int = 3,
