@@ -7,10 +7,11 @@ import numpy as np
 import pytest
 
 from bench import metrics as M
-from bench.datasets import load_mobilise
+from bench import signal_bench
+from bench.datasets import load_mobilise, load_oxford
 from coach.signal import GaitAnalysis
 from coach.signal.offline_steps import StepRecovery
-from tests.realdata import MOBILISE_DIR
+from tests.realdata import MOBILISE_DIR, THIRD_PARTY
 from tests.test_signal_gait import gait_signal, random_rotation
 
 PERIOD = 0.55
@@ -59,6 +60,28 @@ def test_the_first_and_last_steps_of_a_bout_are_recovered_within_reach() -> None
     assert np.allclose(got, steps)
     one = StepRecovery(max_edge_steps=1).recover(live, [(t0, t1, PERIOD)], cand_t, np.ones(cand_t.size))
     assert np.allclose(one, steps[2:-1])
+
+
+def test_an_edge_step_off_the_bouts_rhythm_and_phase_is_not_added() -> None:
+    """The wearer stops: the last live step came late (1.25 periods, still "regular"); a peak one such interval
+    later fits that drift but not the bout's period, and one that keeps the stride (the same foot two periods
+    on) comes 0.75 period after the edge step: neither is a step. The start, in rhythm, is still recovered."""
+    steps = _walk(16)
+    live = steps[3:-2].copy()
+    live[-1] += 0.25 * PERIOD
+    t0, t1 = float(steps[0]), float(steps[-1])
+    drift = live[-1] + 1.25 * PERIOD
+    stride = live[-2] + 2.0 * PERIOD
+    for extra in (drift, stride):
+        cand_t = np.sort(np.concatenate((steps[:3], live, [extra])))
+        got = StepRecovery().recover(live, [(t0, t1, PERIOD)], cand_t, np.ones(cand_t.size))
+        assert np.allclose(got, np.concatenate((steps[:3], live)))
+    # in rhythm, the same peak one period on is a step
+    in_rhythm = np.concatenate((steps[:3], steps[3:-2], steps[-2:-1]))
+    got = StepRecovery(max_edge_steps=1).recover(
+        steps[3:-2], [(t0, t1, PERIOD)], in_rhythm, np.ones(in_rhythm.size)
+    )
+    assert np.allclose(got, steps[2:-1])
 
 
 def test_a_stretch_with_too_few_live_steps_is_left_alone() -> None:
@@ -127,6 +150,26 @@ def test_real_lower_back_walks_gain_steps_and_keep_every_live_one() -> None:
         assert score["after"].f1 >= score["live"].f1
         gained += score["after"].tp - score["live"].tp
     assert gained >= 3  # HA/001 and HA/002 (tests/data): 3 insole contacts more, measured 2026-12-03
+
+
+def test_real_chest_walks_after_the_run_are_not_worse_than_live() -> None:
+    """A phone on the chest (the Oxford step counter walks in tests/data, foot-switch steps): the recording ends
+    with the wearer stopping and handling the phone, where the live detector's last steps already drift off the
+    rhythm; no step is recovered there (an edge step must keep the bout's period and phase), so step F1, F1 with
+    the offset removed and the step counts, like every other annotated row, are at least the live ones."""
+    recs = load_oxford(THIRD_PARTY / "oxford-step-counter")
+    assert len(recs) == 2
+    rep = signal_bench.evaluate_oxford(recs, ["coach", "coach_live"])
+    assert not rep.errors
+    compared = []
+    for key, row in rep.keyed.items():
+        after, live = row.values.get("coach"), row.values.get("coach_live")
+        if row.better not in ("lower", "higher") or after is None or live is None:
+            continue
+        sign = 1.0 if row.better == "lower" else -1.0
+        assert sign * (after - live) <= 1e-9, f"{row.metric}: after {after} vs live {live}"
+        compared.append(key)
+    assert {"f1", "f1o", *(f"cnt_{r.name}" for r in recs)} <= set(compared)
 
 
 def test_a_long_gap_costs_bounded_memory_after_the_run() -> None:

@@ -99,6 +99,8 @@ class GaitAnalysis:
                 lowpass_hz=est.lowpass_hz,
                 lowpass_length_s=est.lowpass_length_s,
                 gap_s=est.gap_s,
+                rise_fraction=est.step_rise_fraction,
+                min_distance_periods=est.step_min_distance_periods,
                 edge_reach_s=after.step_reach_s,
             )
             seconds = after.refine(seconds, est.gate, est.foot_pod_blend, signal=(t, x), recovery=recovery)

@@ -17,7 +17,12 @@ a turn). After the run the whole recording is known. :class:`StepRecovery`:
    steps and adds a candidate only where the rhythm says a step is missing:
    - *at the edges:* one step before the first live step (and after the last one), the edge interval earlier
      (later), when that interval is regular (within ``regular_periods`` of the period); at most
-     ``max_edge_steps`` steps and not beyond ``edge_reach_s`` outside the stretch;
+     ``max_edge_steps`` steps and not beyond ``edge_reach_s`` outside the stretch. Extrapolated from one side
+     only, an edge step must also keep the bout's rhythm and phase: within ``edge_match_periods`` x the period
+     of one period beyond the edge step *and* of one stride (two periods) beyond the step before it, the same
+     foot's last contact (a long interval is followed by a short one: left and right alternate, the stride
+     holds). Where the wearer stops or handles the sensor, the live detector's last steps drift off the rhythm
+     and the signal's peaks after them do not fit it;
    - *inside:* between two live steps ``gap_periods`` apart (about two periods: one step missing) in regular
      walking (the intervals on both sides regular), one step due halfway;
    a step is the highest candidate within ``match_periods`` x the period of where it is due, at least
@@ -32,13 +37,16 @@ period after it), and removing the steps outside the after-the-run bouts was mea
 
 from __future__ import annotations
 
+import inspect
 import math
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
 from coach.signal.dsp import FloatArray, lowpass_fir, median, sorted_unique
-from coach.signal.gait import GRAVITY_BLOCKS_PER_S, MIN_GRAVITY_G
+from coach.signal.gait import GRAVITY_BLOCKS_PER_S, MIN_GRAVITY_G, StreamingGaitEstimator
+from coach.signal.steps import StepDetector
 
 __all__ = ["StepRecovery"]
 
@@ -46,21 +54,33 @@ __all__ = ["StepRecovery"]
 UNIFORM_TOLERANCE = 0.1
 
 
+def _defaults(cls: type) -> dict[str, Any]:
+    """The keyword defaults of ``cls``: the signal and step parameters are the live ones, defined once there."""
+    return {name: p.default for name, p in inspect.signature(cls).parameters.items()}
+
+
+_LIVE = _defaults(StreamingGaitEstimator)
+_LIVE_STEPS = _defaults(StepDetector)
+
+
 class StepRecovery:
-    """Adds the steps the live detector missed, after the run (module docstring). Keyword-only parameters."""
+    """Adds the steps the live detector missed, after the run (module docstring). Keyword-only parameters; the
+    signal's (``internal_rate_hz`` .. ``gap_s``) and the step timing's (``rise_fraction``,
+    ``min_distance_periods``) default to the live estimator's and step detector's own."""
 
     def __init__(
         self,
         *,
-        internal_rate_hz: int = 100,
-        gravity_window_s: float = 3.0,
-        lowpass_hz: float = 5.0,
-        lowpass_length_s: float = 0.4,
-        gap_s: float = 0.5,
-        rise_fraction: float = 0.5,
+        internal_rate_hz: int = _LIVE["internal_rate_hz"],
+        gravity_window_s: float = _LIVE["gravity_window_s"],
+        lowpass_hz: float = _LIVE["lowpass_hz"],
+        lowpass_length_s: float = _LIVE["lowpass_length_s"],
+        gap_s: float = _LIVE["gap_s"],
+        rise_fraction: float = _LIVE_STEPS["step_rise_fraction"],
         rise_search_s: float = 0.4,
         match_periods: float = 0.3,
-        min_distance_periods: float = 0.6,
+        edge_match_periods: float = 0.2,
+        min_distance_periods: float = _LIVE_STEPS["step_min_distance_periods"],
         gap_periods: tuple[float, float] = (1.6, 2.6),
         min_height_fraction: float = 0.3,
         max_edge_steps: int = 3,
@@ -76,6 +96,7 @@ class StepRecovery:
         self.rise_fraction = rise_fraction
         self.rise_search_s = rise_search_s
         self.match_periods = match_periods
+        self.edge_match_periods = edge_match_periods
         self.min_distance_periods = min_distance_periods
         self.gap_periods = gap_periods
         self.min_height_fraction = min_height_fraction
@@ -207,6 +228,7 @@ class StepRecovery:
         jj = np.where(np.abs(cand_t[j - 1] - st) <= np.abs(cand_t[j] - st), j - 1, j)
         floor = self.min_height_fraction * median(cand_h[jj])
         tol = self.match_periods * period
+        edge_tol = self.edge_match_periods * period
         min_d = self.min_distance_periods * period
         r_lo, r_hi = self.regular_periods
         iv = np.diff(st)
@@ -218,17 +240,23 @@ class StepRecovery:
             k = 0 if first else iv.size - 1
             if not regular[k]:
                 continue
-            step_p = float(iv[k]) * (-1.0 if first else 1.0)
-            cur = float(st[0] if first else st[-1])
+            sign = -1.0 if first else 1.0
+            cur, prev = (float(st[0]), float(st[1])) if first else (float(st[-1]), float(st[-2]))
             for _ in range(self.max_edge_steps):
                 lo, hi = (
                     (t0 - self.edge_reach_s, cur - min_d) if first else (cur + min_d, t1 + self.edge_reach_s)
                 )
-                got = _strongest(cand_t, cand_h, cur + step_p, tol, lo, hi, floor)
+                # due one edge interval beyond the edge step (its own rhythm), and within the edge tolerance of
+                # one period beyond it and one stride beyond the step before it (the same foot: the bout's phase)
+                local = cur + (cur - prev)
+                lo, hi = max(lo, local - tol), min(hi, local + tol)
+                got = _strongest(
+                    cand_t, cand_h, cur + sign * period, edge_tol, lo, hi, floor, prev + sign * 2.0 * period
+                )
                 if got is None:
                     break
                 added.append(got)
-                cur = got
+                prev, cur = cur, got
         # inside: one step missing between two live steps about two periods apart, in regular walking (the
         # intervals on both sides regular), due halfway
         g_lo, g_hi = self.gap_periods
@@ -242,11 +270,21 @@ class StepRecovery:
 
 
 def _strongest(
-    cand_t: FloatArray, cand_h: FloatArray, due: float, tol: float, lo: float, hi: float, floor: float
+    cand_t: FloatArray,
+    cand_h: FloatArray,
+    due: float,
+    tol: float,
+    lo: float,
+    hi: float,
+    floor: float,
+    also_due: float | None = None,
 ) -> float | None:
-    """The time of the highest candidate within ``tol`` of ``due``, inside ``[lo, hi]`` and at least ``floor``
-    high, or ``None``."""
-    k = np.flatnonzero((np.abs(cand_t - due) <= tol) & (cand_t >= lo) & (cand_t <= hi) & (cand_h >= floor))
+    """The time of the highest candidate within ``tol`` of ``due`` (and of ``also_due`` when given), inside
+    ``[lo, hi]`` and at least ``floor`` high, or ``None``."""
+    near = np.abs(cand_t - due) <= tol
+    if also_due is not None:
+        near &= np.abs(cand_t - also_due) <= tol
+    k = np.flatnonzero(near & (cand_t >= lo) & (cand_t <= hi) & (cand_h >= floor))
     return None if k.size == 0 else float(cand_t[k[np.argmax(cand_h[k])]])
 
 
