@@ -74,6 +74,7 @@ class AfterRunEstimator:
         step_window_s: float = 6.0,
         relaxed_confidence: float = 0.6,
         consistent_stride_periods: tuple[float, float] = (0.8, 1.25),
+        acf_stride_agreement: float = 0.03,
         relaxed_interval_periods: tuple[float, float] = (0.5, 2.5),
         min_strides: int = 2,
         gap_hold_s: int = 3,
@@ -88,6 +89,7 @@ class AfterRunEstimator:
         self.step_window_s = step_window_s
         self.relaxed_confidence = relaxed_confidence
         self.consistent_stride_periods = consistent_stride_periods
+        self.acf_stride_agreement = acf_stride_agreement
         self.min_strides = min_strides
         self.relaxed_interval_periods = relaxed_interval_periods
 
@@ -150,7 +152,7 @@ class AfterRunEstimator:
         hole &= ~handled
         z[handled] = np.nan
         bouts = _runs(gait)
-        mode = np.array([_non_gait_mode(s.raw_mode) for s in seconds], dtype=object)
+        mode = np.array([_non_gait_mode(s.raw_mode, s.mode) for s in seconds], dtype=object)
         cadence = np.full(n, np.nan)
         stretches: list[tuple[int, int]] = []
         for a, b in bouts:
@@ -373,7 +375,11 @@ class AfterRunEstimator:
                 period = 60.0 / c_acf
                 st = stride[s_lo[i] : s_hi[i]]
                 st = st[(st >= 2.0 * lo_p * period) & (st <= 2.0 * hi_p * period)]
-                if st.size >= self.min_strides:
+                # ... and where their own rate (whole strides over their time) agrees with it: both measure
+                # the rhythm of the same seconds, so beyond the steps' timing jitter the ACF took a blended
+                # peak (a change of pace inside its window) or a wrong one
+                rate = 120.0 * st.size / float(st.sum()) if st.size else math.nan
+                if st.size >= self.min_strides and abs(c_acf - rate) <= self.acf_stride_agreement * rate:
                     out[i] = c_acf
                     continue
             # a weak rhythm (turns, hesitations, the bout's edges), or an ACF the strides do not confirm (at a
@@ -407,8 +413,11 @@ class AfterRunEstimator:
         return out
 
 
-def _non_gait_mode(raw: str) -> str:
-    return "still" if raw == "still" else "unknown"
+def _non_gait_mode(raw: str, live: str) -> str:
+    """A second outside the after-run bouts: ``still`` where the second itself was quiet (``raw``) or the live
+    estimator kept reporting still (``live``: its switch rule ignores a burst of one or two seconds, a shift of
+    weight while standing), else ``unknown``."""
+    return "still" if "still" in (raw, live) else "unknown"
 
 
 def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
