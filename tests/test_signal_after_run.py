@@ -28,10 +28,11 @@ NOT_COMPARED = {
     # them; the median ("cad_med") and the rows from the steps themselves ("cads_med", "cads_p90") are compared
     "cad_p90",
     # after the run a bout ends within a second of its last step; the hand labels are whole seconds and the row
-    # counts the labelled span's last second too (t <= end), so where the walker stopped just before the label's
-    # end (008: last device step 807.2 s, label to 809 s) the after-run "still" at 808 s is a miss that live's
-    # lag covers (1 second here; 6 seconds on the whole chest data, each a walk or run span's last second or
-    # the one before it)
+    # counts the labelled span's last second too (t <= end, the second [end, end + 1) after the label), so where
+    # the walker stopped just before the label's end (008: last device step 807.2 s, label to 809 s) the
+    # after-run "still" at 808 s is a miss that live's lag covers (1 second here; 8 seconds on the whole chest
+    # data, each a walk or run span's last second or the one before it, and in every one of them the device's
+    # own step detector has no step either: calling them gait would be the lag, not the walk)
     "cov",
 }
 
@@ -113,3 +114,41 @@ def test_a_short_hole_where_the_steps_go_on_is_walking(
     assert gait[a:b].all() == filled
     assert filled_mask[a:b].all() == filled
     assert gait[: a - 1].all() and gait[b + 1 :].all()
+
+
+def test_the_centred_acf_needs_the_strides_to_agree_with_it() -> None:
+    """A clear-rhythm second takes the centred ACF cadence only where the whole strides around it run at the same
+    rate (within acf_stride_agreement); an ACF peak blended over a change of pace, or a wrong one, gives way to
+    the strides' own rate."""
+    from coach.signal.offline import AfterRunEstimator
+
+    n = 20
+    steps = np.arange(0.25, n, 0.5)  # 120 steps/min, perfectly regular
+    rhythm = np.ones(n, dtype=bool)
+    conf = np.full(n, 0.9)
+    pod = np.zeros(n, dtype=bool)
+    est = AfterRunEstimator()
+    for acf_spm, expected in ((121.0, 121.0), (127.0, 120.0)):  # 0.8 % off: the ACF; 5.8 % off: the strides
+        acf = np.full(n, acf_spm)
+        out = est._cadence(acf, conf, rhythm, steps, 0, n, pod)
+        assert np.allclose(out[3:-3], expected), (acf_spm, out)
+
+
+@pytest.mark.parametrize(
+    ("raw", "live", "expected"),
+    [
+        ("still", "walk", "still"),
+        ("walk", "still", "still"),
+        ("unknown", "still", "still"),
+        ("unknown", "unknown", "unknown"),
+        ("walk", "walk", "unknown"),
+    ],
+)
+def test_a_second_outside_the_bouts_is_still_where_it_was_quiet_or_live_kept_still(
+    raw: str, live: str, expected: str
+) -> None:
+    """A burst of one or two seconds without a step rhythm while standing (live: still, its switch rule let it
+    pass) stays still after the run; a second that was not quiet and that live did not call still is unknown."""
+    from coach.signal.offline import _non_gait_mode
+
+    assert _non_gait_mode(raw, live) == expected

@@ -23,14 +23,19 @@ one carries its hop's features, run score and steps) and re-decides each second 
 3. **Cadence.** Where the rhythm is clear (confidence at least ``relaxed_confidence``), the autocorrelation
    cadence of the hop whose window is centred on the second (``window_s / 2`` later, clamped to the bout), when
    at least ``min_strides`` whole strides in ``step_window_s`` centred on the second confirm it (within
-   ``consistent_stride_periods`` of the ACF stride). Elsewhere (a weak rhythm, an unconfirmed ACF, the bout's
+   ``consistent_stride_periods`` of the ACF stride) and their own rate (the strides over their time) agrees with
+   it within ``acf_stride_agreement``: both measure the rhythm of the same seconds, so a larger difference than
+   the steps' timing jitter means the ACF took a peak blended over a change of pace, or a wrong one. Elsewhere (a weak rhythm, an unconfirmed ACF, the bout's
    edges) the stretch's own valid strides give it, as INDIP does: the mean of 120 / stride over the strides in
    the step window whose two steps are both within ``relaxed_interval_periods`` of the stretch's median step
    (a stride that holds a pause, a missed or a split step is left out, not read as a slow or a fast stride), or
    over all the stretch's valid strides when the window holds fewer than ``min_strides``; a stretch without
    enough valid strides falls back on its step intervals.
-4. **Still and unknown** keep the live per-second decision, with one-second blips between two equal modes
-   removed; a gap keeps the bout's mode for up to ``gap_hold_s`` seconds, as live.
+4. **Still and unknown**: a second outside the bouts is ``still`` where it was quiet itself (the live
+   per-second decision) or where the live estimator kept reporting still (its switch rule lets a burst of one
+   or two seconds without a step rhythm, a shift of weight while standing, pass), else ``unknown``; one-second
+   blips between two equal modes are removed; a gap keeps the bout's mode for up to ``gap_hold_s`` seconds, as
+   live.
 
 Steps are the live step events plus those the live detector missed at a stretch's edges or inside its rhythm,
 recovered before the cadence is read when :meth:`AfterRunEstimator.refine` is given the signal
