@@ -15,9 +15,9 @@ import numpy as np
 import pytest
 
 from bench import signal_bench
-from bench.datasets import load_hexoskin, load_mobilise
+from bench.datasets import load_biobss, load_hexoskin, load_mobilise, load_oxford
 from coach.signal import GaitAnalysis
-from tests.realdata import HEXOSKIN_DIR, MOBILISE_DIR
+from tests.realdata import HEXOSKIN_DIR, MOBILISE_DIR, THIRD_PARTY
 
 ALGOS = ["coach", "coach_live"]
 #: Rows not held to "at least as good", and why.
@@ -61,6 +61,40 @@ def test_after_run_is_never_worse_than_live_on_the_annotated_metrics(
             assert sign * (after - live) <= 1e-9, f"{rep.name}: {row.metric}: after {after} vs live {live}"
             compared += 1
     assert compared >= 20
+
+
+#: Rows of the third-party data sets not held to "at least as good", and why.
+NOT_COMPARED_THIRD_PARTY = {
+    # the after-run step recovery (coach.signal.offline_steps) adds one edge step after each Oxford walk's end,
+    # 1.1-1.7 s after its last foot-switch step (the phone keeps moving as the walker stops): step count 2 -> 3
+    # and 3 -> 4 off of 248 and 272, F1 0.988 -> 0.986; every cadence and walk/run row is compared
+    "f1",
+    "f1o",
+    "cnt_Pixel_Jamie_Hard_NeckPouch_1",
+    "cnt_Pixel_Jamie_Hard_NeckPouch_2",
+}
+
+
+def test_after_run_is_never_worse_than_live_on_the_third_party_recordings() -> None:
+    """The same rule on other people's devices in tests/data: the Oxford phone-in-a-pouch walks (foot-switch
+    steps) and the Polar Verity Sense at rest (BIOBSS): cadence per 10-s window, walk/run, coverage, bout-start
+    waits, and at rest still, no walk, no run, no steps."""
+    oxford = load_oxford(THIRD_PARTY / "oxford-step-counter")
+    rest = load_biobss(THIRD_PARTY / "biobss")
+    assert len(oxford) == 2 and len(rest) == 1
+    compared = 0
+    for rep in (signal_bench.evaluate_oxford(oxford, ALGOS), signal_bench.evaluate_rest(rest, ALGOS)):
+        assert not rep.errors
+        for key, row in rep.keyed.items():
+            if key in NOT_COMPARED_THIRD_PARTY or row.better not in ("lower", "higher"):
+                continue
+            after, live = row.values.get("coach"), row.values.get("coach_live")
+            if after is None or live is None or (math.isnan(after) and math.isnan(live)):
+                continue
+            sign = 1.0 if row.better == "lower" else -1.0
+            assert sign * (after - live) <= 1e-9, f"{rep.name}: {row.metric}: after {after} vs live {live}"
+            compared += 1
+    assert compared >= 15
 
 
 def test_after_run_is_better_where_the_live_one_lags(reports: list[signal_bench.DatasetReport]) -> None:
