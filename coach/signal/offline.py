@@ -23,14 +23,19 @@ one carries its hop's features, run score and steps) and re-decides each second 
 3. **Cadence.** Where the rhythm is clear (confidence at least ``relaxed_confidence``), the autocorrelation
    cadence of the hop whose window is centred on the second (``window_s / 2`` later, clamped to the bout), when
    at least ``min_strides`` whole strides in ``step_window_s`` centred on the second confirm it (within
-   ``consistent_stride_periods`` of the ACF stride). Elsewhere (a weak rhythm, an unconfirmed ACF, the bout's
+   ``consistent_stride_periods`` of the ACF stride) and their own rate (the strides over their time) agrees with
+   it within ``acf_stride_agreement``: both measure the rhythm of the same seconds, so a larger difference than
+   the steps' timing jitter means the ACF took a peak blended over a change of pace, or a wrong one. Elsewhere (a weak rhythm, an unconfirmed ACF, the bout's
    edges) the stretch's own valid strides give it, as INDIP does: the mean of 120 / stride over the strides in
    the step window whose two steps are both within ``relaxed_interval_periods`` of the stretch's median step
    (a stride that holds a pause, a missed or a split step is left out, not read as a slow or a fast stride), or
    over all the stretch's valid strides when the window holds fewer than ``min_strides``; a stretch without
    enough valid strides falls back on its step intervals.
-4. **Still and unknown** keep the live per-second decision, with one-second blips between two equal modes
-   removed; a gap keeps the bout's mode for up to ``gap_hold_s`` seconds, as live.
+4. **Still and unknown**: a second outside the bouts is ``still`` where it was quiet itself (the live
+   per-second decision) or where the live estimator kept reporting still (its switch rule lets a burst of one
+   or two seconds without a step rhythm, a shift of weight while standing, pass), else ``unknown``; one-second
+   blips between two equal modes are removed; a gap keeps the bout's mode for up to ``gap_hold_s`` seconds, as
+   live.
 
 Steps are the live step events plus those the live detector missed at a stretch's edges or inside its rhythm,
 recovered before the cadence is read when :meth:`AfterRunEstimator.refine` is given the signal
@@ -74,6 +79,7 @@ class AfterRunEstimator:
         step_window_s: float = 6.0,
         relaxed_confidence: float = 0.6,
         consistent_stride_periods: tuple[float, float] = (0.8, 1.25),
+        acf_stride_agreement: float = 0.03,
         relaxed_interval_periods: tuple[float, float] = (0.5, 2.5),
         min_strides: int = 2,
         gap_hold_s: int = 3,
@@ -88,6 +94,7 @@ class AfterRunEstimator:
         self.step_window_s = step_window_s
         self.relaxed_confidence = relaxed_confidence
         self.consistent_stride_periods = consistent_stride_periods
+        self.acf_stride_agreement = acf_stride_agreement
         self.min_strides = min_strides
         self.relaxed_interval_periods = relaxed_interval_periods
 
@@ -150,7 +157,7 @@ class AfterRunEstimator:
         hole &= ~handled
         z[handled] = np.nan
         bouts = _runs(gait)
-        mode = np.array([_non_gait_mode(s.raw_mode) for s in seconds], dtype=object)
+        mode = np.array([_non_gait_mode(s.raw_mode, s.mode) for s in seconds], dtype=object)
         cadence = np.full(n, np.nan)
         stretches: list[tuple[int, int]] = []
         for a, b in bouts:
@@ -373,7 +380,11 @@ class AfterRunEstimator:
                 period = 60.0 / c_acf
                 st = stride[s_lo[i] : s_hi[i]]
                 st = st[(st >= 2.0 * lo_p * period) & (st <= 2.0 * hi_p * period)]
-                if st.size >= self.min_strides:
+                # ... and where their own rate (whole strides over their time) agrees with it: both measure
+                # the rhythm of the same seconds, so beyond the steps' timing jitter the ACF took a blended
+                # peak (a change of pace inside its window) or a wrong one
+                rate = 120.0 * st.size / float(st.sum()) if st.size else math.nan
+                if st.size >= self.min_strides and abs(c_acf - rate) <= self.acf_stride_agreement * rate:
                     out[i] = c_acf
                     continue
             # a weak rhythm (turns, hesitations, the bout's edges), or an ACF the strides do not confirm (at a
@@ -407,8 +418,11 @@ class AfterRunEstimator:
         return out
 
 
-def _non_gait_mode(raw: str) -> str:
-    return "still" if raw == "still" else "unknown"
+def _non_gait_mode(raw: str, live: str) -> str:
+    """A second outside the after-run bouts: ``still`` where the second itself was quiet (``raw``) or the live
+    estimator kept reporting still (``live``: its switch rule ignores a burst of one or two seconds, a shift of
+    weight while standing), else ``unknown``."""
+    return "still" if "still" in (raw, live) else "unknown"
 
 
 def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
