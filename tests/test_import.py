@@ -199,7 +199,9 @@ def test_import_reads_a_polar_export_once(tmp_path: Path, monkeypatch: pytest.Mo
     assert reads == [acc_path]
 
 
-def test_imported_interval_ends_carry_the_same_figures_as_a_coached_session(data_dir: Path, tmp_path: Path) -> None:
+def test_imported_interval_ends_carry_the_same_figures_as_a_coached_session(
+    data_dir: Path, tmp_path: Path
+) -> None:
     """An imported session's ``interval_end`` records hold every figure a live session's do (one function makes
     them: coach.session.adherence.event_figures), the mean cadence included."""
     import json
