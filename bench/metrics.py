@@ -143,17 +143,30 @@ def timeline_arrays(
     return t, cad, mode
 
 
+#: A timeline entry at ``t`` is the second ``[t, t + SECOND_S)`` (coach.signal.GaitSecond; the baselines and the
+#: peers' timelines are put on the same grid).
+SECOND_S = 1.0
+
+
+def seconds_in(t_s: FloatArray, start_s: float, end_s: float) -> NDArray[np.bool_]:
+    """Timeline entries whose second lies in the span ``[start_s, end_s)``: its middle does. On whole-second
+    spans (the hand labels) these are exactly the seconds inside; the second that starts at ``end_s`` is after
+    the span, not in it."""
+    mid = t_s + SECOND_S / 2.0
+    return (mid >= start_s) & (mid < end_s)
+
+
 def mean_cadence_spm(t_s: FloatArray, cadence_spm: FloatArray, start_s: float, end_s: float) -> float:
-    """Mean reported cadence over timeline entries with start_s <= t <= end_s (NaN entries ignored)."""
-    sel = (t_s >= start_s) & (t_s <= end_s)
-    vals = cadence_spm[sel]
+    """Mean reported cadence over the timeline seconds in ``[start_s, end_s)`` (:func:`seconds_in`; NaN entries
+    ignored)."""
+    vals = cadence_spm[seconds_in(t_s, start_s, end_s)]
     vals = vals[np.isfinite(vals)]
     return float(vals.mean()) if vals.size else float("nan")
 
 
 def coverage(t_s: FloatArray, cadence_spm: FloatArray, start_s: float, end_s: float) -> tuple[int, int]:
-    """(seconds with a cadence, seconds in span) over timeline entries with start_s <= t <= end_s."""
-    sel = (t_s >= start_s) & (t_s <= end_s)
+    """(seconds with a cadence, seconds in span) over the timeline seconds in ``[start_s, end_s)``."""
+    sel = seconds_in(t_s, start_s, end_s)
     return int(np.isfinite(cadence_spm[sel]).sum()), int(sel.sum())
 
 

@@ -4,15 +4,17 @@ on the same real recordings in the same run, plus the speed targets.
 Definitions (all scores pooled over every recording of a dataset):
 
 mobilise-d-lowerback (INDIP insole reference, walking only):
-- cadence error per walking bout (MicroWB): |mean reported cadence over the bout's timeline seconds
-  (Start <= t <= End) - INDIP Cadence|;
+- timeline seconds "in" a span: the second [t, t + 1) whose middle lies in [start, end)
+  (bench.metrics.seconds_in; on whole-second spans exactly the seconds inside, never the one after the end);
+- cadence error per walking bout (MicroWB): |mean reported cadence over the bout's timeline seconds - INDIP
+  Cadence|;
 - cadence error per bout from steps, the INDIP formula: INDIP's Cadence is the mean over the bout's strides of
   120 / stride time (it is reproduced exactly from its own contacts whenever none is missing), i.e. a stride-
   weighted mean of instantaneous cadence that includes slow strides in turns and hesitations (strides up to
   ~2.7 s here), not a time-weighted rhythm. The same formula is applied to each method's own steps in
   [Start - 0.25 s, End + 0.25 s] (stride time = step i to step i + 2): |that - INDIP Cadence|. The timeline rows
   above stay (what a user sees live), but on irregular bouts they measure a different quantity;
-- cadence coverage: share of timeline seconds in [Start + 3 s, End] with a cadence;
+- cadence coverage: share of timeline seconds in [Start + 3 s, End) with a cadence;
 - steps: detections within [Start - 0.25 s, End + 0.25 s] matched one-to-one to the INDIP initial contacts
   (tolerance 0.25 s), F1 pooled over bouts; step-count error per bout = |detections - contacts|;
 - "run" while walking: share of bout seconds reported as run;
@@ -301,7 +303,7 @@ def evaluate_mobilise(recs: Sequence[Recording], algos: Sequence[str]) -> Datase
                 cads_err.append(abs(c_st - b.cadence_spm))
                 matches.append(M.match_events(det, b.ic_s, 0.25))
                 cnt_err.append(abs(det.size - b.ic_s.size))
-                sel = (r.t_s >= b.start_s) & (r.t_s <= b.end_s)
+                sel = M.seconds_in(r.t_s, b.start_s, b.end_s)
                 run_n += int((r.mode[sel] == "run").sum())
                 walk_n += int((r.mode[sel] == "walk").sum())
                 tot += int(sel.sum())
@@ -458,7 +460,7 @@ def _bout_error(r: AlgoResult, dev: M.FloatArray, wins: Sequence[tuple[float, fl
         ev = M.events_in(dev, s0, s1)
         n_int += ev.size - 1
         dur += float(ev[-1] - ev[0])
-        sel = (r.t_s >= s0) & (r.t_s <= s1)
+        sel = M.seconds_in(r.t_s, s0, s1)
         vals.append(r.cadence_spm[sel])
     allv = np.concatenate(vals)
     allv = allv[np.isfinite(allv)]
@@ -568,7 +570,7 @@ def evaluate_hexoskin(recs: Sequence[Recording], algos: Sequence[str]) -> Datase
                     if math.isfinite(c) and c < 0.75 * ref:
                         half += 1
                     if seg.label == "run":
-                        sel = (r.t_s >= s0) & (r.t_s < s1)
+                        sel = M.seconds_in(r.t_s, s0, s1)
                         if ref < 150.0:
                             slow_n += int((r.mode[sel] == "run").sum())
                             slow_d += int(sel.sum())

@@ -88,7 +88,11 @@ def test_cadence_helpers_and_error_stats() -> None:
     t = np.arange(10.0)
     cad = np.r_[np.full(5, np.nan), np.full(5, 100.0)]
     assert M.mean_cadence_spm(t, cad, 0.0, 9.0) == 100.0
-    assert M.coverage(t, cad, 3.0, 9.0) == (5, 7)
+    # the seconds in [3, 9) are 3..8: the second that starts at the span's end is after it
+    assert M.coverage(t, cad, 3.0, 9.0) == (4, 6)
+    assert M.seconds_in(t, 3.0, 9.0).nonzero()[0].tolist() == [3, 4, 5, 6, 7, 8]
+    # fractional spans (INDIP bouts): a second is in when its middle is
+    assert M.seconds_in(t, 3.9, 8.6).nonzero()[0].tolist() == [4, 5, 6, 7, 8]
     st = M.abs_error_stats([-1.0, 2.0, 3.0, float("nan")])
     assert (st["n"], st["median"], st["max"]) == (3.0, 2.0, 3.0)
     assert st["p90"] == pytest.approx(2.8)
