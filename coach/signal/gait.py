@@ -28,8 +28,10 @@ from __future__ import annotations
 
 import bisect
 import inspect
+import itertools
 import logging
 import math
+from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -155,6 +157,9 @@ class StreamingGaitEstimator:
         switch_still_s: int = 2,
         switch_start_s: int = 2,
         switch_evident_s: int = 1,
+        switch_stop_evident_s: int = 1,
+        stop_quiet_periods: float = 1.0,
+        stop_falling_s: int = 3,
         start_min_range_g: float = 0.25,
         feature_lowpass_hz: float = 10.0,
         run_range_g: float = 1.7,
@@ -194,6 +199,9 @@ class StreamingGaitEstimator:
         self.switch_still_s = switch_still_s
         self.switch_start_s = switch_start_s
         self.switch_evident_s = switch_evident_s
+        self.switch_stop_evident_s = switch_stop_evident_s
+        self.stop_quiet_periods = stop_quiet_periods
+        self.stop_falling_s = stop_falling_s
         self.start_min_range_g = start_min_range_g
         self.feature_lowpass_hz = feature_lowpass_hz
         self.run_range_g = run_range_g
@@ -270,6 +278,7 @@ class StreamingGaitEstimator:
             gap_hold_s=self.gap_hold_s,
             switch_start_s=self.switch_start_s,
             switch_evident_s=self.switch_evident_s if self.switch_evident_s > 0 else None,
+            switch_stop_evident_s=self.switch_stop_evident_s if self.switch_stop_evident_s > 0 else None,
         )
         self._foot_pod_blend = FootPodBlend(foot_pod_weight=self.foot_pod_weight)
         self._step_rate = StepRateCadence(
@@ -324,6 +333,9 @@ class StreamingGaitEstimator:
         )  # unit vector of the gravity estimate (0: not valid, not settled)
         # state of the decisions
         self._period_s: float | None = None  # the last step period in gait (held through a brief loss)
+        self._last_loading_s: float | None = None  # the last loading peak at the step threshold (s since t0)
+        # the hop RMS of the last stop_falling_s seconds (oldest first)
+        self._recent_rms_g: deque[float] = deque(maxlen=max(1, self.stop_falling_s))
         self._foot_pod = _TimedValues()
         self._heart_rate = _TimedValues()
 
@@ -613,11 +625,12 @@ class StreamingGaitEstimator:
             self._step_detector.reset()
         steps = self._step_detector.confirm(t_end, candidates, in_gait, step_period, f.band_std_g)
         self._step_rate.add_steps(steps)
+        stop = self._plain_stop(raw, f, t_end, candidates)
         start_spm: float | None = None  # a bout starting on the evidence of its steps: their rate
         if not gap:
             was = self._hysteresis.mode_
             start_spm = self._regular_start(raw, f, t_end, cadence)
-            mode = self._hysteresis.update(raw, evident=start_spm is not None)
+            mode = self._hysteresis.update(raw, evident=start_spm is not None or stop)
             if was in GAIT_MODES or mode not in GAIT_MODES:
                 start_spm = None
         if mode == "walk" and hr is not None:
@@ -661,6 +674,34 @@ class StreamingGaitEstimator:
         sizes: streaming equals batch (which hands every reading over first) with every live input."""
         assert self.t0_s is not None
         return self.t0_s + ((hop + 1) * self._fs - 1) / self._fs
+
+    def _plain_stop(self, raw: str, f: HopFeatures, t_end: float, candidates: list[Peak]) -> bool:
+        """Whether a second ends a bout plainly on its own: its own mode is still, the trunk is quiet (its
+        vertical RMS under ``still_rms_g``, the gait gate's floor), the motion has been falling for
+        ``stop_falling_s`` seconds (each second's RMS below the one before, the last one's included: a walker
+        slowing to a halt), and no loading peak of step height (at least ``step_threshold_std`` x the window's
+        RMS, the step detector's own threshold) came for ``stop_quiet_periods`` step periods of the bout's own
+        rhythm. A pause inside a bout mostly does not do this: its motion drops at once from the walking level."""
+        threshold_g = self.step_threshold_std * f.band_std_g
+        for t_peak, height_g in candidates:
+            if height_g >= threshold_g and (self._last_loading_s is None or t_peak > self._last_loading_s):
+                self._last_loading_s = t_peak
+        rms = float(f.hop_rms_g)
+        history = list(self._recent_rms_g)
+        self._recent_rms_g.append(rms)
+        period_s = self._period_s
+        if raw != "still" or self._hysteresis.mode_ not in GAIT_MODES or period_s is None:
+            return False
+        falling = [*history, rms]
+        if (
+            not rms < self.still_rms_g
+            or len(history) < self.stop_falling_s
+            or not all(b < a for a, b in itertools.pairwise(falling))
+        ):
+            return False
+        return (
+            self._last_loading_s is None or t_end - self._last_loading_s >= self.stop_quiet_periods * period_s
+        )
 
     def _regular_start(self, raw: str, f: HopFeatures, t_end: float, cadence: float | None) -> float | None:
         """The rate of the last steps (steps/min) if they make a walking second's start plain on its own, else
