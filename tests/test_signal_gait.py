@@ -803,3 +803,14 @@ def test_a_walker_slowing_to_a_halt_is_still_a_second_sooner() -> None:
     assert _stream(t, x, sizes) == GaitAnalysis(estimator="live").analyze(t, x).seconds_
     t, x = _stopping(0.0)
     assert first_still(t, x) == first_still(t, x, switch_stop_evident_s=0)
+
+
+def test_peak_rhythm_wants_three_even_peaks_at_a_walking_interval() -> None:
+    rate = StepRateCadence()
+    got = rate.peak_rhythm([10.0, 10.65, 11.3], 11.5, 0.4, 1.0)
+    assert got is not None and abs(got - 60.0 / 0.65) < 1e-9
+    assert rate.peak_rhythm([10.65, 11.3], 11.5, 0.4, 1.0) is None  # two peaks are not enough
+    assert rate.peak_rhythm([10.0, 10.4, 11.3], 11.5, 0.4, 1.0) is None  # uneven: 0.4 then 0.9 s
+    assert rate.peak_rhythm([10.0, 10.3, 10.6], 10.8, 0.4, 1.0) is None  # 0.3 s: faster than a walk
+    assert rate.peak_rhythm([8.0, 9.2, 10.4], 10.5, 0.4, 1.0) is None  # 1.2 s: slower than a walk
+    assert rate.peak_rhythm([10.0, 10.65, 11.3], 13.0, 0.4, 1.0) is None  # the first peak is too old

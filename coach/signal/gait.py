@@ -78,8 +78,9 @@ class GaitSecond:
 
     ``t`` is the start of the second in the time base of the samples fed in (the second covers ``[t, t + 1)``
     and is computed from data up to ``t + 1``). ``cadence_spm`` is in steps (not strides) per minute, ``None``
-    when not walking or running. ``steps`` are the foot-contact times confirmed during this second (they can
-    be up to a few seconds older than ``t``: a step is confirmed once the next one is seen).
+    when not walking or running, or not yet known (a bout's first second seen from its loading peaks alone).
+    ``steps`` are the foot-contact times confirmed during this second (they can be up to a few seconds older
+    than ``t``: a step is confirmed once the next one is seen).
     """
 
     t: float
@@ -160,6 +161,7 @@ class StreamingGaitEstimator:
         switch_stop_evident_s: int = 1,
         stop_quiet_periods: float = 1.0,
         stop_falling_s: int = 3,
+        peak_start: bool = True,
         start_min_range_g: float = 0.25,
         feature_lowpass_hz: float = 10.0,
         run_range_g: float = 1.7,
@@ -202,6 +204,7 @@ class StreamingGaitEstimator:
         self.switch_stop_evident_s = switch_stop_evident_s
         self.stop_quiet_periods = stop_quiet_periods
         self.stop_falling_s = stop_falling_s
+        self.peak_start = peak_start
         self.start_min_range_g = start_min_range_g
         self.feature_lowpass_hz = feature_lowpass_hz
         self.run_range_g = run_range_g
@@ -630,7 +633,10 @@ class StreamingGaitEstimator:
         if not gap:
             was = self._hysteresis.mode_
             start_spm = self._regular_start(raw, f, t_end, cadence)
-            mode = self._hysteresis.update(raw, evident=start_spm is not None or stop)
+            rhythm = False
+            if start_spm is None and not in_gait and self._rhythm_start(raw, f, t_end) is not None:
+                raw, rhythm = "walk", True  # the loading peaks show a walk before the ACF window does
+            mode = self._hysteresis.update(raw, evident=start_spm is not None or stop or rhythm)
             if was in GAIT_MODES or mode not in GAIT_MODES:
                 start_spm = None
         if mode == "walk" and hr is not None:
@@ -701,6 +707,27 @@ class StreamingGaitEstimator:
             return False
         return (
             self._last_loading_s is None or t_end - self._last_loading_s >= self.stop_quiet_periods * period_s
+        )
+
+    def _rhythm_start(self, raw: str, f: HopFeatures, t_end: float) -> float | None:
+        """The rate of the last loading peaks (steps/min) if they start a walk while the ACF has found no rhythm
+        yet (a hesitant start: the trailing window still holds the standing seconds, or the first steps are
+        uneven), else ``None``: a second out of gait that is neither a gap nor quiet (vertical RMS at least
+        ``still_rms_g``) while no bout is reported, whose trunk is loaded (vertical range over the feature
+        window at least ``start_min_range_g``), and whose last loading peaks (the step detector's, at least
+        ``step_threshold_std`` x the window's RMS high) are an even rhythm at a walking rate
+        (:meth:`StepRateCadence.peak_rhythm`: every interval between ``60 / max_walk_cadence_spm`` and
+        ``60 / min_cadence_spm`` seconds). Never a run. Off when ``peak_start`` is false. The second then
+        reports walk without a cadence: the peaks' rate is not trusted as one (at one lower-back start the sway
+        before the first step gave 137 steps/min for a 104 steps/min walk); the ACF or the regular steps give
+        it a second or two later."""
+        if not self.peak_start or raw not in ("still", "unknown") or self._hysteresis.mode_ in GAIT_MODES:
+            return None
+        if f.hop_rms_g < self.still_rms_g or f.vertical_high_g - f.vertical_low_g < self.start_min_range_g:
+            return None
+        peaks = self._step_detector.recent_peaks(self.step_threshold_std * f.band_std_g)
+        return self._step_rate.peak_rhythm(
+            peaks, t_end, 60.0 / self.max_walk_cadence_spm, 60.0 / self.min_cadence_spm
         )
 
     def _regular_start(self, raw: str, f: HopFeatures, t_end: float, cadence: float | None) -> float | None:
