@@ -684,8 +684,8 @@ class StreamingGaitEstimator:
     def _plain_stop(self, raw: str, f: HopFeatures, t_end: float, candidates: list[Peak]) -> bool:
         """Whether a second ends a bout plainly on its own: its own mode is still, the trunk is quiet (its
         vertical RMS under ``still_rms_g``, the gait gate's floor), the motion has been falling for
-        ``stop_falling_s`` seconds (each second's RMS below the one before, the last one's included: a walker
-        slowing to a halt), and no loading peak of step height (at least ``step_threshold_std`` x the window's
+        ``stop_falling_s`` seconds (each second's RMS below the one before, the last one's included, gap
+        seconds left out: a walker slowing to a halt), and no loading peak of step height (at least ``step_threshold_std`` x the window's
         RMS, the step detector's own threshold) came for ``stop_quiet_periods`` step periods of the bout's own
         rhythm. A pause inside a bout mostly does not do this: its motion drops at once from the walking level."""
         threshold_g = self.step_threshold_std * f.band_std_g
@@ -694,7 +694,8 @@ class StreamingGaitEstimator:
                 self._last_loading_s = t_peak
         rms = float(f.hop_rms_g)
         history = list(self._recent_rms_g)
-        self._recent_rms_g.append(rms)
+        if not self._gate.is_gap(f):  # a gap second says nothing about the motion
+            self._recent_rms_g.append(rms)
         period_s = self._period_s
         if raw != "still" or self._hysteresis.mode_ not in GAIT_MODES or period_s is None:
             return False
