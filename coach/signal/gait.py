@@ -240,6 +240,8 @@ class StreamingGaitEstimator:
             raise ValueError("internal_rate_hz must be a multiple of 10 within 20..400")
         if not 0 < self.min_cadence_spm < self.max_cadence_spm:
             raise ValueError("need 0 < min_cadence_spm < max_cadence_spm")
+        if self.stop_falling_s < 1:
+            raise ValueError("stop_falling_s must be at least 1")
         # the pieces (see docs/signal.md for each one's parameters)
         self._step_period = AcfStepPeriod(
             min_cadence_spm=self.min_cadence_spm,
@@ -338,7 +340,7 @@ class StreamingGaitEstimator:
         self._period_s: float | None = None  # the last step period in gait (held through a brief loss)
         self._last_loading_s: float | None = None  # the last loading peak at the step threshold (s since t0)
         # the hop RMS of the last stop_falling_s seconds (oldest first)
-        self._recent_rms_g: deque[float] = deque(maxlen=max(1, self.stop_falling_s))
+        self._recent_rms_g: deque[float] = deque(maxlen=self.stop_falling_s)
         self._foot_pod = _TimedValues()
         self._heart_rate = _TimedValues()
 
@@ -634,7 +636,7 @@ class StreamingGaitEstimator:
             was = self._hysteresis.mode_
             start_spm = self._regular_start(raw, f, t_end, cadence)
             rhythm = False
-            if start_spm is None and not in_gait and self._rhythm_start(raw, f, t_end) is not None:
+            if start_spm is None and not in_gait and self._peak_start(raw, f, t_end):
                 raw, rhythm = "walk", True  # the loading peaks show a walk before the ACF window does
             mode = self._hysteresis.update(raw, evident=start_spm is not None or stop or rhythm)
             if was in GAIT_MODES or mode not in GAIT_MODES:
@@ -685,9 +687,10 @@ class StreamingGaitEstimator:
         """Whether a second ends a bout plainly on its own: its own mode is still, the trunk is quiet (its
         vertical RMS under ``still_rms_g``, the gait gate's floor), the motion has been falling for
         ``stop_falling_s`` seconds (each second's RMS below the one before, the last one's included, gap
-        seconds left out: a walker slowing to a halt), and no loading peak of step height (at least ``step_threshold_std`` x the window's
-        RMS, the step detector's own threshold) came for ``stop_quiet_periods`` step periods of the bout's own
-        rhythm. A pause inside a bout mostly does not do this: its motion drops at once from the walking level."""
+        seconds left out: a walker slowing to a halt), and no loading peak of step height (at least
+        ``step_threshold_std`` x the window's RMS, the step detector's own threshold) came for
+        ``stop_quiet_periods`` step periods of the bout's own rhythm. A pause inside a bout mostly does not do
+        this: its motion drops at once from the walking level."""
         threshold_g = self.step_threshold_std * f.band_std_g
         for t_peak, height_g in candidates:
             if height_g >= threshold_g and (self._last_loading_s is None or t_peak > self._last_loading_s):
@@ -710,10 +713,9 @@ class StreamingGaitEstimator:
             self._last_loading_s is None or t_end - self._last_loading_s >= self.stop_quiet_periods * period_s
         )
 
-    def _rhythm_start(self, raw: str, f: HopFeatures, t_end: float) -> float | None:
-        """The rate of the last loading peaks (steps/min) if they start a walk while the ACF has found no rhythm
-        yet (a hesitant start: the trailing window still holds the standing seconds, or the first steps are
-        uneven), else ``None``: a second out of gait that is neither a gap nor quiet (vertical RMS at least
+    def _peak_start(self, raw: str, f: HopFeatures, t_end: float) -> bool:
+        """Whether the last loading peaks start a walk while the ACF has found no rhythm yet (a hesitant start:
+        the trailing window still holds the standing seconds, or the first steps are uneven): a second out of gait that is neither a gap nor quiet (vertical RMS at least
         ``still_rms_g``) while no bout is reported, whose trunk is loaded (vertical range over the feature
         window at least ``start_min_range_g``), and whose last loading peaks (the step detector's, at least
         ``step_threshold_std`` x the window's RMS high) are an even rhythm at a walking rate
@@ -723,13 +725,14 @@ class StreamingGaitEstimator:
         before the first step gave 137 steps/min for a 104 steps/min walk); the ACF or the regular steps give
         it a second or two later."""
         if not self.peak_start or raw not in ("still", "unknown") or self._hysteresis.mode_ in GAIT_MODES:
-            return None
+            return False
         if f.hop_rms_g < self.still_rms_g or f.vertical_high_g - f.vertical_low_g < self.start_min_range_g:
-            return None
+            return False
         peaks = self._step_detector.recent_peaks(self.step_threshold_std * f.band_std_g)
-        return self._step_rate.peak_rhythm(
+        rate = self._step_rate.peak_rhythm(
             peaks, t_end, 60.0 / self.max_walk_cadence_spm, 60.0 / self.min_cadence_spm
         )
+        return rate is not None
 
     def _regular_start(self, raw: str, f: HopFeatures, t_end: float, cadence: float | None) -> float | None:
         """The rate of the last steps (steps/min) if they make a walking second's start plain on its own, else

@@ -66,9 +66,10 @@ class StepDetector:
         self._recent: deque[Peak] = deque(maxlen=self.max_recent_peaks)
 
     def recent_peaks(self, threshold_g: float) -> list[float]:
-        """Times of the recent peaks (one per ``step_min_distance_periods`` step periods, the last
-        ``step_lookback_s`` + ``lookback_margin_s``) at least ``threshold_g`` high, in or out of gait, oldest
-        first; the one still pending (it may yet lose to a higher neighbour) is left out."""
+        """Times of the recent peaks not emitted as steps (one per ``step_min_distance_periods`` step periods,
+        the last ``step_lookback_s`` + ``lookback_margin_s``) at least ``threshold_g`` high, oldest first: out
+        of gait, every peak of that span; the one still pending (it may yet lose to a higher neighbour) is left
+        out."""
         return [tt for tt, hh in self._recent if hh >= threshold_g]
 
     def comb_lags(
