@@ -757,3 +757,60 @@ def test_a_walk_from_standing_is_reported_a_second_sooner_with_regular_steps() -
     assert quick == slow - 1
     sizes = np.random.default_rng(4).integers(1, 200, size=t.size)
     assert _stream(t, xyz, sizes) == GaitAnalysis(estimator="live").analyze(t, xyz).seconds_
+
+
+@pytest.mark.parametrize(
+    ("raw", "evident", "expected"),
+    [
+        # a plain stop turns still after one second, without the evidence after two
+        ("walk walk still still", "0 0 1 1", "unknown walk still still"),
+        ("walk walk still still", "0 0 0 0", "unknown walk walk still"),
+        ("run run still still", "0 0 1 0", "unknown run still still"),
+        # the stop path is only for a bout's end: never a start, never walk -> run
+        ("still still walk walk", "0 0 1 1", "unknown still still walk"),
+        ("walk walk run run", "0 0 1 1", "unknown walk walk run"),
+    ],
+)
+def test_mode_hysteresis_plain_stop(raw: str, evident: str, expected: str) -> None:
+    h = ModeHysteresis(switch_s=2, switch_still_s=2, switch_stop_evident_s=1)
+    got = [h.update(r, evident=e == "1") for r, e in zip(raw.split(), evident.split(), strict=True)]
+    assert got == expected.split()
+
+
+def _stopping(ramp_s: float) -> tuple[np.ndarray, np.ndarray]:
+    """Walking for 25 s, then standing; with ``ramp_s`` > 0 the steps fade out over the last ``ramp_s`` seconds
+    (a walker slowing to a halt), with 0 they stop at once."""
+    t, x = gait_signal(duration_s=30, t_start_s=0.0, rotate=False, noise_g=0.0)
+    env = np.clip((25.0 - t) / ramp_s, 0.0, 1.0) if ramp_s else (t < 25.0).astype(float)
+    gravity = np.array([0.0, 0.0, 1.0])
+    x = gravity + (x - gravity) * env[:, None] + 0.004 * np.random.default_rng(2).standard_normal(x.shape)
+    return t, x
+
+
+def test_a_walker_slowing_to_a_halt_is_still_a_second_sooner() -> None:
+    """Live: steps fading out over 4 s turn still one second sooner than with the plain-stop path off; an
+    abrupt stop (no falling motion before it) keeps the two-second rule. Streaming still equals batch."""
+
+    def first_still(t: np.ndarray, x: np.ndarray, **params: Any) -> int:
+        modes = [s.mode for s in GaitAnalysis(estimator="live", **params).analyze(t, x).seconds_]
+        return modes.index("still", 10)
+
+    t, x = _stopping(4.0)
+    quick, slow = first_still(t, x), first_still(t, x, switch_stop_evident_s=0)
+    assert 24 <= quick <= 26
+    assert quick == slow - 1
+    sizes = np.random.default_rng(5).integers(1, 200, size=t.size)
+    assert _stream(t, x, sizes) == GaitAnalysis(estimator="live").analyze(t, x).seconds_
+    t, x = _stopping(0.0)
+    assert first_still(t, x) == first_still(t, x, switch_stop_evident_s=0)
+
+
+def test_peak_rhythm_wants_three_even_peaks_at_a_walking_interval() -> None:
+    rate = StepRateCadence()
+    got = rate.peak_rhythm([10.0, 10.65, 11.3], 11.5, 0.4, 1.0)
+    assert got is not None and abs(got - 60.0 / 0.65) < 1e-9
+    assert rate.peak_rhythm([10.65, 11.3], 11.5, 0.4, 1.0) is None  # two peaks are not enough
+    assert rate.peak_rhythm([10.0, 10.4, 11.3], 11.5, 0.4, 1.0) is None  # uneven: 0.4 then 0.9 s
+    assert rate.peak_rhythm([10.0, 10.3, 10.6], 10.8, 0.4, 1.0) is None  # 0.3 s: faster than a walk
+    assert rate.peak_rhythm([8.0, 9.2, 10.4], 10.5, 0.4, 1.0) is None  # 1.2 s: slower than a walk
+    assert rate.peak_rhythm([10.0, 10.65, 11.3], 13.0, 0.4, 1.0) is None  # the first peak is too old

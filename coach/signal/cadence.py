@@ -9,7 +9,7 @@ from __future__ import annotations
 import itertools
 import math
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 import numpy as np
 from numpy.typing import NDArray
@@ -219,6 +219,8 @@ class StepRateCadence:
     a plain rhythm: every interval within ``start_interval_spread`` of their mean and within
     ``consistent_interval_periods`` x the ACF period. A bout start uses it (two or three steps are enough to
     know a walk has begun, before the trailing ACF window has emptied of the standing seconds).
+    :meth:`peak_rhythm` asks the same of loading peaks when the ACF has found no rhythm yet, with every interval
+    within a given range instead of near the ACF period.
     """
 
     def __init__(
@@ -273,6 +275,27 @@ class StepRateCadence:
         if mean_s <= 0 or not all(
             abs(iv - mean_s) <= spread * mean_s and low * acf_period_s <= iv <= high * acf_period_s
             for iv in intervals
+        ):
+            return None
+        return 60.0 / mean_s
+
+    def peak_rhythm(
+        self, peaks_s: Sequence[float], t_end_s: float, min_interval_s: float, max_interval_s: float
+    ) -> float | None:
+        """The rate (steps/min) of the last ``start_min_steps`` of ``peaks_s`` (times in order) if they are all
+        within ``start_window_s`` of ``t_end_s``, every interval within ``start_interval_spread`` of their mean
+        and within ``min_interval_s``..``max_interval_s``; else ``None``."""
+        n = self.start_min_steps
+        if n < 2 or len(peaks_s) < n:
+            return None
+        last = list(peaks_s[-n:])
+        if last[0] < t_end_s - self.start_window_s:
+            return None
+        mean_s = (last[-1] - last[0]) / (n - 1)
+        spread = self.start_interval_spread
+        if mean_s <= 0 or not all(
+            abs(iv - mean_s) <= spread * mean_s and min_interval_s <= iv <= max_interval_s
+            for iv in (b - a for a, b in itertools.pairwise(last))
         ):
             return None
         return 60.0 / mean_s

@@ -224,7 +224,9 @@ class ModeHysteresis:
     start plain on its own (the estimator's: the last steps regular and at the ACF rhythm). Then a bout that
     starts walking from ``still`` or ``unknown`` needs only ``switch_evident_s`` (``None``: no such path)
     agreeing seconds. A start into running never takes this path: a quick "walk" costs nothing, a false "run"
-    does.
+    does. Likewise a bout that ends in a plain stop (the estimator's: a quiet second, motion falling, no loading
+    peak for a full step interval) turns ``still`` after ``switch_stop_evident_s`` (``None``: no such path)
+    agreeing seconds.
 
     A gap second (:meth:`gap`) keeps a walk or run mode for up to ``gap_hold_s`` seconds (a lost notification or
     a quick reconnect: the runner does not change what they do because the link did), then the mode is
@@ -239,8 +241,10 @@ class ModeHysteresis:
         gap_hold_s: int = 3,
         switch_start_s: int | None = None,
         switch_evident_s: int | None = None,
+        switch_stop_evident_s: int | None = None,
     ) -> None:
         self.switch_s = switch_s
+        self.switch_stop_evident_s = switch_stop_evident_s
         self.switch_still_s = switch_still_s
         self.gap_hold_s = gap_hold_s
         self.switch_start_s = switch_start_s
@@ -273,6 +277,13 @@ class ModeHysteresis:
                 and self.mode_ not in GAIT_MODES
             ):
                 need = min(need, self.switch_evident_s)
+            if (
+                evident
+                and self.switch_stop_evident_s is not None
+                and raw_mode == "still"
+                and self.mode_ in GAIT_MODES
+            ):
+                need = min(need, self.switch_stop_evident_s)
             if self._pending_s >= need:
                 self.mode_ = raw_mode
                 self._pending_s = 0

@@ -28,8 +28,10 @@ from __future__ import annotations
 
 import bisect
 import inspect
+import itertools
 import logging
 import math
+from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -76,8 +78,9 @@ class GaitSecond:
 
     ``t`` is the start of the second in the time base of the samples fed in (the second covers ``[t, t + 1)``
     and is computed from data up to ``t + 1``). ``cadence_spm`` is in steps (not strides) per minute, ``None``
-    when not walking or running. ``steps`` are the foot-contact times confirmed during this second (they can
-    be up to a few seconds older than ``t``: a step is confirmed once the next one is seen).
+    when not walking or running, or not yet known (a bout's first second seen from its loading peaks alone).
+    ``steps`` are the foot-contact times confirmed during this second (they can be up to a few seconds older
+    than ``t``: a step is confirmed once the next one is seen).
     """
 
     t: float
@@ -155,6 +158,10 @@ class StreamingGaitEstimator:
         switch_still_s: int = 2,
         switch_start_s: int = 2,
         switch_evident_s: int = 1,
+        switch_stop_evident_s: int = 1,
+        stop_quiet_periods: float = 1.0,
+        stop_falling_s: int = 3,
+        peak_start: bool = True,
         start_min_range_g: float = 0.25,
         feature_lowpass_hz: float = 10.0,
         run_range_g: float = 1.7,
@@ -194,6 +201,10 @@ class StreamingGaitEstimator:
         self.switch_still_s = switch_still_s
         self.switch_start_s = switch_start_s
         self.switch_evident_s = switch_evident_s
+        self.switch_stop_evident_s = switch_stop_evident_s
+        self.stop_quiet_periods = stop_quiet_periods
+        self.stop_falling_s = stop_falling_s
+        self.peak_start = peak_start
         self.start_min_range_g = start_min_range_g
         self.feature_lowpass_hz = feature_lowpass_hz
         self.run_range_g = run_range_g
@@ -229,6 +240,8 @@ class StreamingGaitEstimator:
             raise ValueError("internal_rate_hz must be a multiple of 10 within 20..400")
         if not 0 < self.min_cadence_spm < self.max_cadence_spm:
             raise ValueError("need 0 < min_cadence_spm < max_cadence_spm")
+        if self.stop_falling_s < 1:
+            raise ValueError("stop_falling_s must be at least 1")
         # the pieces (see docs/signal.md for each one's parameters)
         self._step_period = AcfStepPeriod(
             min_cadence_spm=self.min_cadence_spm,
@@ -270,6 +283,7 @@ class StreamingGaitEstimator:
             gap_hold_s=self.gap_hold_s,
             switch_start_s=self.switch_start_s,
             switch_evident_s=self.switch_evident_s if self.switch_evident_s > 0 else None,
+            switch_stop_evident_s=self.switch_stop_evident_s if self.switch_stop_evident_s > 0 else None,
         )
         self._foot_pod_blend = FootPodBlend(foot_pod_weight=self.foot_pod_weight)
         self._step_rate = StepRateCadence(
@@ -324,6 +338,9 @@ class StreamingGaitEstimator:
         )  # unit vector of the gravity estimate (0: not valid, not settled)
         # state of the decisions
         self._period_s: float | None = None  # the last step period in gait (held through a brief loss)
+        self._last_loading_s: float | None = None  # the last loading peak at the step threshold (s since t0)
+        # the hop RMS of the last stop_falling_s seconds (oldest first)
+        self._recent_rms_g: deque[float] = deque(maxlen=self.stop_falling_s)
         self._foot_pod = _TimedValues()
         self._heart_rate = _TimedValues()
 
@@ -613,11 +630,15 @@ class StreamingGaitEstimator:
             self._step_detector.reset()
         steps = self._step_detector.confirm(t_end, candidates, in_gait, step_period, f.band_std_g)
         self._step_rate.add_steps(steps)
+        stop = self._plain_stop(raw, f, t_end, candidates)
         start_spm: float | None = None  # a bout starting on the evidence of its steps: their rate
         if not gap:
             was = self._hysteresis.mode_
             start_spm = self._regular_start(raw, f, t_end, cadence)
-            mode = self._hysteresis.update(raw, evident=start_spm is not None)
+            rhythm = False
+            if start_spm is None and not in_gait and self._peak_start(raw, f, t_end):
+                raw, rhythm = "walk", True  # the loading peaks show a walk before the ACF window does
+            mode = self._hysteresis.update(raw, evident=start_spm is not None or stop or rhythm)
             if was in GAIT_MODES or mode not in GAIT_MODES:
                 start_spm = None
         if mode == "walk" and hr is not None:
@@ -661,6 +682,57 @@ class StreamingGaitEstimator:
         sizes: streaming equals batch (which hands every reading over first) with every live input."""
         assert self.t0_s is not None
         return self.t0_s + ((hop + 1) * self._fs - 1) / self._fs
+
+    def _plain_stop(self, raw: str, f: HopFeatures, t_end: float, candidates: list[Peak]) -> bool:
+        """Whether a second ends a bout plainly on its own: its own mode is still, the trunk is quiet (its
+        vertical RMS under ``still_rms_g``, the gait gate's floor), the motion has been falling for
+        ``stop_falling_s`` seconds (each second's RMS below the one before, the last one's included, gap
+        seconds left out: a walker slowing to a halt), and no loading peak of step height (at least
+        ``step_threshold_std`` x the window's RMS, the step detector's own threshold) came for
+        ``stop_quiet_periods`` step periods of the bout's own rhythm. A pause inside a bout mostly does not do
+        this: its motion drops at once from the walking level."""
+        threshold_g = self.step_threshold_std * f.band_std_g
+        for t_peak, height_g in candidates:
+            if height_g >= threshold_g and (self._last_loading_s is None or t_peak > self._last_loading_s):
+                self._last_loading_s = t_peak
+        rms = float(f.hop_rms_g)
+        history = list(self._recent_rms_g)
+        if not self._gate.is_gap(f):  # a gap second says nothing about the motion
+            self._recent_rms_g.append(rms)
+        period_s = self._period_s
+        if raw != "still" or self._hysteresis.mode_ not in GAIT_MODES or period_s is None:
+            return False
+        falling = [*history, rms]
+        if (
+            not rms < self.still_rms_g
+            or len(history) < self.stop_falling_s
+            or not all(b < a for a, b in itertools.pairwise(falling))
+        ):
+            return False
+        return (
+            self._last_loading_s is None or t_end - self._last_loading_s >= self.stop_quiet_periods * period_s
+        )
+
+    def _peak_start(self, raw: str, f: HopFeatures, t_end: float) -> bool:
+        """Whether the last loading peaks start a walk while the ACF has found no rhythm yet (a hesitant start:
+        the trailing window still holds the standing seconds, or the first steps are uneven): a second out of gait that is neither a gap nor quiet (vertical RMS at least
+        ``still_rms_g``) while no bout is reported, whose trunk is loaded (vertical range over the feature
+        window at least ``start_min_range_g``), and whose last loading peaks (the step detector's, at least
+        ``step_threshold_std`` x the window's RMS high) are an even rhythm at a walking rate
+        (:meth:`StepRateCadence.peak_rhythm`: every interval between ``60 / max_walk_cadence_spm`` and
+        ``60 / min_cadence_spm`` seconds). Never a run. Off when ``peak_start`` is false. The second then
+        reports walk without a cadence: the peaks' rate is not trusted as one (at one lower-back start the sway
+        before the first step gave 137 steps/min for a 104 steps/min walk); the ACF or the regular steps give
+        it a second or two later."""
+        if not self.peak_start or raw not in ("still", "unknown") or self._hysteresis.mode_ in GAIT_MODES:
+            return False
+        if f.hop_rms_g < self.still_rms_g or f.vertical_high_g - f.vertical_low_g < self.start_min_range_g:
+            return False
+        peaks = self._step_detector.recent_peaks(self.step_threshold_std * f.band_std_g)
+        rate = self._step_rate.peak_rhythm(
+            peaks, t_end, 60.0 / self.max_walk_cadence_spm, 60.0 / self.min_cadence_spm
+        )
+        return rate is not None
 
     def _regular_start(self, raw: str, f: HopFeatures, t_end: float, cadence: float | None) -> float | None:
         """The rate of the last steps (steps/min) if they make a walking second's start plain on its own, else

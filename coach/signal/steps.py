@@ -65,6 +65,13 @@ class StepDetector:
         self._pending: Peak | None = None
         self._recent: deque[Peak] = deque(maxlen=self.max_recent_peaks)
 
+    def recent_peaks(self, threshold_g: float) -> list[float]:
+        """Times of the recent peaks not emitted as steps (one per ``step_min_distance_periods`` step periods,
+        the last ``step_lookback_s`` + ``lookback_margin_s``) at least ``threshold_g`` high, oldest first: out
+        of gait, every peak of that span; the one still pending (it may yet lose to a higher neighbour) is left
+        out."""
+        return [tt for tt, hh in self._recent if hh >= threshold_g]
+
     def comb_lags(
         self, period_s: FloatArray, asymmetry: FloatArray, sampling_rate_hz: int
     ) -> NDArray[np.int64]:
