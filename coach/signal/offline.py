@@ -23,11 +23,12 @@ one carries its hop's features, run score and steps) and re-decides each second 
 3. **Cadence.** Where the rhythm is clear (confidence at least ``relaxed_confidence``), the autocorrelation
    cadence of the hop whose window is centred on the second (``window_s / 2`` later, clamped to the bout), when
    at least ``min_strides`` whole strides in ``step_window_s`` centred on the second confirm it (within
-   ``consistent_stride_periods`` of the ACF stride) and their own rate (the strides over their time) agrees with
-   it within ``acf_stride_agreement``: both measure the rhythm of the same seconds, so a larger difference than
-   the steps' timing jitter means the ACF took a peak blended over a change of pace, or a wrong one. Elsewhere (a weak rhythm, an unconfirmed ACF, the bout's
-   edges) the stretch's own valid strides give it, as INDIP does: the mean of 120 / stride over the strides in
-   the step window whose two steps are both within ``relaxed_interval_periods`` of the stretch's median step
+   ``consistent_stride_periods`` of the ACF stride) and their own rate (120 / their median: one mistimed step
+   does not move it) agrees with it within ``acf_stride_agreement``: both measure the rhythm of the same
+   seconds, so a larger difference than the steps' timing jitter means the ACF took a peak blended over a
+   change of pace, or a wrong one. Elsewhere (a weak rhythm, an unconfirmed ACF, the bout's edges) the
+   stretch's own valid strides give it, as INDIP does: the mean of 120 / stride over the strides in the step
+   window whose two steps are both within ``relaxed_interval_periods`` of the stretch's median step
    (a stride that holds a pause, a missed or a split step is left out, not read as a slow or a fast stride), or
    over all the stretch's valid strides when the window holds fewer than ``min_strides``; a stretch without
    enough valid strides falls back on its step intervals.
@@ -380,10 +381,11 @@ class AfterRunEstimator:
                 period = 60.0 / c_acf
                 st = stride[s_lo[i] : s_hi[i]]
                 st = st[(st >= 2.0 * lo_p * period) & (st <= 2.0 * hi_p * period)]
-                # ... and where their own rate (whole strides over their time) agrees with it: both measure
-                # the rhythm of the same seconds, so beyond the steps' timing jitter the ACF took a blended
-                # peak (a change of pace inside its window) or a wrong one
-                rate = 120.0 * st.size / float(st.sum()) if st.size else math.nan
+                # ... and where their own rate (the median whole stride: one mistimed step makes one stride
+                # long and the next short, and at the window's or the recording's edge only one of the two is
+                # there) agrees with it: both measure the rhythm of the same seconds, so beyond the steps'
+                # timing jitter the ACF took a blended peak (a change of pace inside its window) or a wrong one
+                rate = 120.0 / median(st) if st.size else math.nan
                 if st.size >= self.min_strides and abs(c_acf - rate) <= self.acf_stride_agreement * rate:
                     out[i] = c_acf
                     continue
