@@ -4,8 +4,9 @@
 how the samples are split into blocks, so ``estimator="live"`` gives exactly what the live coach saw) and, by
 default (``estimator="after-run"``), re-reads those seconds with context on both sides
 (:class:`coach.signal.offline.AfterRunEstimator`: centred cadence, walk/run with context, bouts from their first
-step, the steps the live detector missed recovered by :class:`coach.signal.offline_steps.StepRecovery`). This is the one place where after-the-run figures are computed from a recording (``coach analyze``, the
-importer, and through it the report and exports). Recordings without accelerometer (FIT files) get a timeline
+step, the steps the live detector missed recovered by :class:`coach.signal.offline_steps.StepRecovery`). This is
+the one place where after-the-run figures are computed from a recording (``coach analyze``, the importer, and
+through it the report and exports). Recordings without accelerometer (FIT files) get a timeline
 built from the device's cadence stream instead (see :func:`device_cadence_timeline`).
 """
 

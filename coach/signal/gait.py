@@ -715,9 +715,9 @@ class StreamingGaitEstimator:
 
     def _peak_start(self, raw: str, f: HopFeatures, t_end: float) -> bool:
         """Whether the last loading peaks start a walk while the ACF has found no rhythm yet (a hesitant start:
-        the trailing window still holds the standing seconds, or the first steps are uneven): a second out of gait that is neither a gap nor quiet (vertical RMS at least
-        ``still_rms_g``) while no bout is reported, whose trunk is loaded (vertical range over the feature
-        window at least ``start_min_range_g``), and whose last loading peaks (the step detector's, at least
+        the trailing window still holds the standing seconds, or the first steps are uneven): a second out of
+        gait that is neither a gap nor quiet (vertical RMS at least ``still_rms_g``) while no bout is reported,
+        whose trunk is loaded (vertical range over the feature window at least ``start_min_range_g``), and whose last loading peaks (the step detector's, at least
         ``step_threshold_std`` x the window's RMS high) are an even rhythm at a walking rate
         (:meth:`StepRateCadence.peak_rhythm`: every interval between ``60 / max_walk_cadence_spm`` and
         ``60 / min_cadence_spm`` seconds). Never a run. Off when ``peak_start`` is false. The second then
