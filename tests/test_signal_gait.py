@@ -703,24 +703,35 @@ def test_flight_fraction_is_the_share_of_near_free_fall_and_must_recur() -> None
     assert flight(drop) == 0.0
 
 
+START = {"switch_evident_s": 1}  # the evident path of a bout's start
+STOP = {"switch_stop_evident_s": 1}  # the evident path of a bout's plain stop
+
+
 @pytest.mark.parametrize(
-    ("raw", "evident", "expected"),
+    ("path", "raw", "evident", "expected"),
     [
         # a start into walking with the steps' evidence takes one second, without it two
-        ("still walk walk", "0 1 1", "unknown walk walk"),
-        ("still still walk walk", "0 0 0 0", "unknown still still walk"),
-        ("still still walk walk", "0 0 1 1", "unknown still walk walk"),
+        (START, "still walk walk", "0 1 1", "unknown walk walk"),
+        (START, "still still walk walk", "0 0 0 0", "unknown still still walk"),
+        (START, "still still walk walk", "0 0 1 1", "unknown still walk walk"),
         # never a start into running, never a change within a bout or to still
-        ("still still run run", "0 0 1 1", "unknown still still run"),
-        ("walk walk run run", "0 0 1 1", "unknown walk walk run"),
-        ("walk walk still still", "0 0 1 1", "unknown walk walk still"),
+        (START, "still still run run", "0 0 1 1", "unknown still still run"),
+        (START, "walk walk run run", "0 0 1 1", "unknown walk walk run"),
+        (START, "walk walk still still", "0 0 1 1", "unknown walk walk still"),
+        # a plain stop turns still after one second, without the evidence after two
+        (STOP, "walk walk still still", "0 0 1 1", "unknown walk still still"),
+        (STOP, "walk walk still still", "0 0 0 0", "unknown walk walk still"),
+        (STOP, "run run still still", "0 0 1 0", "unknown run still still"),
+        # the stop path is only for a bout's end: never a start, never walk -> run
+        (STOP, "still still walk walk", "0 0 1 1", "unknown still still walk"),
+        (STOP, "walk walk run run", "0 0 1 1", "unknown walk walk run"),
     ],
 )
-def test_mode_hysteresis_evident_start(raw: str, evident: str, expected: str) -> None:
-    h = ModeHysteresis(switch_s=2, switch_still_s=2, switch_evident_s=1)
+def test_mode_hysteresis_evident_paths(path: dict[str, int], raw: str, evident: str, expected: str) -> None:
+    h = ModeHysteresis(switch_s=2, switch_still_s=2, **path)
     got = [h.update(r, evident=e == "1") for r, e in zip(raw.split(), evident.split(), strict=True)]
     assert got == expected.split()
-    # without an evident path (switch_evident_s None) the evidence changes nothing
+    # without an evident path (None) the evidence changes nothing
     plain, reference = ModeHysteresis(switch_s=2), ModeHysteresis(switch_s=2)
     assert [plain.update(r, evident=True) for r in raw.split()] == [reference.update(r) for r in raw.split()]
 
@@ -757,24 +768,6 @@ def test_a_walk_from_standing_is_reported_a_second_sooner_with_regular_steps() -
     assert quick == slow - 1
     sizes = np.random.default_rng(4).integers(1, 200, size=t.size)
     assert _stream(t, xyz, sizes) == GaitAnalysis(estimator="live").analyze(t, xyz).seconds_
-
-
-@pytest.mark.parametrize(
-    ("raw", "evident", "expected"),
-    [
-        # a plain stop turns still after one second, without the evidence after two
-        ("walk walk still still", "0 0 1 1", "unknown walk still still"),
-        ("walk walk still still", "0 0 0 0", "unknown walk walk still"),
-        ("run run still still", "0 0 1 0", "unknown run still still"),
-        # the stop path is only for a bout's end: never a start, never walk -> run
-        ("still still walk walk", "0 0 1 1", "unknown still still walk"),
-        ("walk walk run run", "0 0 1 1", "unknown walk walk run"),
-    ],
-)
-def test_mode_hysteresis_plain_stop(raw: str, evident: str, expected: str) -> None:
-    h = ModeHysteresis(switch_s=2, switch_still_s=2, switch_stop_evident_s=1)
-    got = [h.update(r, evident=e == "1") for r, e in zip(raw.split(), evident.split(), strict=True)]
-    assert got == expected.split()
 
 
 def _stopping(ramp_s: float) -> tuple[np.ndarray, np.ndarray]:
