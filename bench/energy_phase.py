@@ -73,7 +73,8 @@ VARIANTS = (
 
 @dataclass
 class Seconds:
-    """Per labelled second: label, cadence (steps/min), blind feature, learned feature, skew agreement."""
+    """Per labelled second: label, cadence (steps/min), blind and learned feature, skew agreement, walking sign
+    consistency, centre time (s)."""
 
     label: list[str]
     cadence_spm: list[float]
@@ -81,13 +82,14 @@ class Seconds:
     learned: list[float]
     skew_agrees: list[bool]
     consistent: list[bool]
+    t_s: list[float]
 
     @classmethod
     def empty(cls) -> Seconds:
-        return cls([], [], [], [], [], [])
+        return cls([], [], [], [], [], [], [])
 
     def extend(self, other: Seconds) -> None:
-        for name in ("label", "cadence_spm", "feature", "learned", "skew_agrees", "consistent"):
+        for name in ("label", "cadence_spm", "feature", "learned", "skew_agrees", "consistent", "t_s"):
             getattr(self, name).extend(getattr(other, name))
 
 
@@ -146,6 +148,7 @@ def measure(rec: Recording) -> Seconds:
     idx = np.array([round((c - t0) * fs) for c in centres], dtype=np.int64)
     ok = (idx - half >= 0) & (idx - half + win <= x.shape[0])
     idx = idx[ok]
+    times = np.asarray(centres, dtype=np.float64)[ok]
     labels = [lab for lab, k in zip(labels, ok, strict=True) if k]
     if idx.size == 0:
         return Seconds.empty()
@@ -165,6 +168,7 @@ def measure(rec: Recording) -> Seconds:
     found = np.isfinite(period) & np.isfinite(v).all(axis=1) & np.isfinite(h).all(axis=(1, 2))
     v, h, period = v[found], h[found], period[found]
     labels = [lab for lab, k in zip(labels, found, strict=True) if k]
+    times = times[found]
     omega = 2.0 * np.pi / period  # rad per sample
     k = np.arange(win)
     w = np.hanning(win)
@@ -198,6 +202,7 @@ def measure(rec: Recording) -> Seconds:
         learned=list(oriented * learned_sign),
         skew_agrees=list(blind_sign == forward_sign),
         consistent=list(np.sign(oriented) == majority),
+        t_s=list(times),
     )
 
 
