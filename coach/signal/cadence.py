@@ -261,23 +261,11 @@ class StepRateCadence:
     def regular_start(self, t_end_s: float, cadence_spm: float) -> float | None:
         """The step rate (steps/min) of the last ``start_min_steps`` steps if they are a plain rhythm at the ACF
         cadence ``cadence_spm`` (see the class docstring), else ``None``."""
-        n = self.start_min_steps
-        if n < 2 or len(self._history) < n:
-            return None
-        last = list(itertools.islice(reversed(self._history), n))[::-1]
-        if last[0] < t_end_s - self.start_window_s:
-            return None
-        intervals = [b - a for a, b in itertools.pairwise(last)]
-        mean_s = (last[-1] - last[0]) / (n - 1)
-        acf_period_s = 60.0 / cadence_spm
         low, high = self.consistent_interval_periods
-        spread = self.start_interval_spread
-        if mean_s <= 0 or not all(
-            abs(iv - mean_s) <= spread * mean_s and low * acf_period_s <= iv <= high * acf_period_s
-            for iv in intervals
-        ):
-            return None
-        return 60.0 / mean_s
+        acf_period_s = 60.0 / cadence_spm
+        n = self.start_min_steps
+        last = list(itertools.islice(reversed(self._history), n))[::-1] if n >= 2 else []
+        return self._even_rate(last, t_end_s, low * acf_period_s, high * acf_period_s)
 
     def peak_rhythm(
         self, peaks_s: Sequence[float], t_end_s: float, min_interval_s: float, max_interval_s: float
@@ -286,10 +274,16 @@ class StepRateCadence:
         within ``start_window_s`` of ``t_end_s``, every interval within ``start_interval_spread`` of their mean
         and within ``min_interval_s``..``max_interval_s``; else ``None``."""
         n = self.start_min_steps
-        if n < 2 or len(peaks_s) < n:
-            return None
-        last = list(peaks_s[-n:])
-        if last[0] < t_end_s - self.start_window_s:
+        return self._even_rate(list(peaks_s[-n:]) if n >= 2 else [], t_end_s, min_interval_s, max_interval_s)
+
+    def _even_rate(
+        self, last: list[float], t_end_s: float, min_interval_s: float, max_interval_s: float
+    ) -> float | None:
+        """60 / the mean interval of ``last`` (``start_min_steps`` times in order) when they are all within
+        ``start_window_s`` of ``t_end_s`` and every interval is within ``start_interval_spread`` of the mean and
+        within ``min_interval_s``..``max_interval_s``; else ``None`` (also when fewer times are given)."""
+        n = self.start_min_steps
+        if n < 2 or len(last) < n or last[0] < t_end_s - self.start_window_s:
             return None
         mean_s = (last[-1] - last[0]) / (n - 1)
         spread = self.start_interval_spread
