@@ -38,6 +38,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from bench.datasets import resample_linear
 from bench.metrics import timeline_arrays
 from bench.mobgap_peer import run_mobgap, run_mobgap_ref
 
@@ -97,12 +98,6 @@ def run_fft_causal(t_s: FloatArray, xyz_g: FloatArray, fs_hz: float) -> tuple[Ti
 GAITLUMBAR_MAX_FS_HZ = 100.0
 
 
-def _resampled(t_s: FloatArray, xyz_g: FloatArray, fs_hz: float) -> tuple[FloatArray, FloatArray, float]:
-    """The recording linearly interpolated onto a uniform ``fs_hz`` grid from its first sample."""
-    grid = t_s[0] + np.arange(int(np.floor((t_s[-1] - t_s[0]) * fs_hz)) + 1) / fs_hz
-    return grid, np.column_stack([np.interp(grid, t_s, xyz_g[:, k]) for k in range(xyz_g.shape[1])]), fs_hz
-
-
 def run_gaitlumbar(
     t_s: FloatArray,
     xyz_g: FloatArray,
@@ -121,7 +116,7 @@ def run_gaitlumbar(
     from skdh.gait import GaitLumbar
 
     if fs_hz > GAITLUMBAR_MAX_FS_HZ:
-        t_s, xyz_g, fs_hz = _resampled(t_s, xyz_g, GAITLUMBAR_MAX_FS_HZ)
+        t_s, xyz_g, fs_hz = resample_linear(t_s, xyz_g, GAITLUMBAR_MAX_FS_HZ)
 
     t0_unix = 1.6e9  # skdh wants unix seconds; a fixed origin, results are mapped back
     rel = t_s - t_s[0]

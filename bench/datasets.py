@@ -258,6 +258,13 @@ def load_biobss(root: Path | None = None) -> list[Recording]:
     ]
 
 
+def resample_linear(t_s: FloatArray, xyz_g: FloatArray, fs_hz: float) -> tuple[FloatArray, FloatArray, float]:
+    """A recording with its own (possibly uneven) sample times linearly interpolated onto a uniform ``fs_hz``
+    grid from its first sample: (grid times, (n, 3) signal, ``fs_hz``)."""
+    grid = t_s[0] + np.arange(int(np.floor((t_s[-1] - t_s[0]) * fs_hz)) + 1) / fs_hz
+    return grid, np.column_stack([np.interp(grid, t_s, xyz_g[:, k]) for k in range(xyz_g.shape[1])]), fs_hz
+
+
 def resample_uniform(xyz_g: FloatArray, fs_in: float, fs_out: float) -> FloatArray:
     """Polyphase resampling of a uniformly sampled (n, 3) signal to another rate."""
     from fractions import Fraction

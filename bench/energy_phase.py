@@ -42,7 +42,14 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from bench.datasets import Recording, load_hexoskin, load_mobilise, load_oxford, resample_uniform
+from bench.datasets import (
+    Recording,
+    load_hexoskin,
+    load_mobilise,
+    load_oxford,
+    resample_linear,
+    resample_uniform,
+)
 from bench.variants import altered
 from coach.signal.cadence import AcfStepPeriod
 
@@ -104,9 +111,8 @@ def _uniform(rec: Recording) -> tuple[FloatArray, float]:
     dt = np.diff(rec.t_s)
     if dt.size and np.allclose(dt, 1.0 / rec.fs_hz, rtol=1e-3, atol=1e-6):
         return rec.xyz_g, rec.fs_hz
-    t = np.arange(rec.t_s[0], rec.t_s[-1], 1.0 / UNIFORM_HZ)
-    x = np.column_stack([np.interp(t, rec.t_s, rec.xyz_g[:, i]) for i in range(3)])
-    return x, UNIFORM_HZ
+    _, x, fs = resample_linear(rec.t_s, rec.xyz_g, UNIFORM_HZ)
+    return x, fs
 
 
 def _spans(rec: Recording) -> list[tuple[float, float, str]]:
