@@ -9,7 +9,7 @@ import math
 import numpy as np
 import pytest
 
-from coach.signal import StreamingGaitEstimator
+from coach.signal import GaitAnalysis, StreamingGaitEstimator
 from coach.signal.cadence import AcfStepPeriod
 from coach.signal.decision import WalkRunScore
 from coach.signal.features import HopFeatures
@@ -196,3 +196,19 @@ def test_a_slow_walk_whose_vertical_locks_onto_the_double_bump_is_halved_back(
     assert all(s.mode == "walk" for s in seconds)
     cad = np.array([s.cadence_spm for s in seconds])
     assert np.all(np.abs(cad - cadence_spm) < 1.0)
+
+
+@pytest.mark.parametrize("cadence_spm", [125.0, 135.0, 145.0])
+@pytest.mark.parametrize("placement", [1.0, 1.3])
+def test_a_fast_double_humped_walk_keeps_its_rate_after_the_run(cadence_spm: float, placement: float) -> None:
+    """A brisk walk whose steps each show two humps of about the same height (heel strike, push-off): the live
+    step detector takes some steps at one hump and some at the other, so the detected strides scatter (about
+    0.7-1.2 x the true one) while the vertical rhythm is as clear as it gets. After the run the cadence must keep
+    the clear rhythm (it read 89-116 steps/min from those strides before), and stay a walk."""
+    t, xyz = gait(cadence_spm=cadence_spm, duty_factor=0.55, q=0.5, placement=placement)
+    after = GaitAnalysis().analyze(t, xyz).seconds_[SKIP_S:-3]
+    live = GaitAnalysis(estimator="live").analyze(t, xyz).seconds_[SKIP_S:-3]
+    assert all(s.mode == "walk" for s in after + live)
+    for seconds in (after, live):
+        cad = np.array([s.cadence_spm for s in seconds])
+        assert np.all(np.abs(cad - cadence_spm) < 1.0)

@@ -26,7 +26,11 @@ one carries its hop's features, run score and steps) and re-decides each second 
    ``consistent_stride_periods`` of the ACF stride) and their own rate (120 / their median: one mistimed step
    does not move it) agrees with it within ``acf_stride_agreement``: both measure the rhythm of the same
    seconds, so a larger difference than the steps' timing jitter means the ACF took a peak blended over a
-   change of pace, or a wrong one. Elsewhere (a weak rhythm, an unconfirmed ACF, the bout's edges) the
+   change of pace, or a wrong one. A very clear rhythm (confidence at least ``clear_confidence``) is kept,
+   though, where the strides cannot measure it: where they scatter (robust relative spread above
+   ``max_stride_spread``; steady walking's strides vary by 2-3 %, a detector that takes some steps at the
+   heel-strike hump and others at the push-off hump of a double-humped step scatters them far more) or where
+   their rate is below ``min_stride_rate_share`` x the ACF's (steps the detector missed). Elsewhere (a weak rhythm, an unconfirmed ACF, the bout's edges) the
    stretch's own valid strides give it, as INDIP does: the mean of 120 / stride over the strides in the step
    window whose two steps are both within ``relaxed_interval_periods`` of the stretch's median step
    (a stride that holds a pause, a missed or a split step is left out, not read as a slow or a fast stride), or
@@ -79,6 +83,9 @@ class AfterRunEstimator:
         step_reach_s: float = 1.0,
         step_window_s: float = 6.0,
         relaxed_confidence: float = 0.6,
+        clear_confidence: float = 0.9,
+        max_stride_spread: float = 0.05,
+        min_stride_rate_share: float = 0.9,
         consistent_stride_periods: tuple[float, float] = (0.8, 1.25),
         acf_stride_agreement: float = 0.03,
         relaxed_interval_periods: tuple[float, float] = (0.5, 2.5),
@@ -94,6 +101,9 @@ class AfterRunEstimator:
         self.step_reach_s = step_reach_s
         self.step_window_s = step_window_s
         self.relaxed_confidence = relaxed_confidence
+        self.clear_confidence = clear_confidence
+        self.max_stride_spread = max_stride_spread
+        self.min_stride_rate_share = min_stride_rate_share
         self.consistent_stride_periods = consistent_stride_periods
         self.acf_stride_agreement = acf_stride_agreement
         self.min_strides = min_strides
@@ -389,6 +399,21 @@ class AfterRunEstimator:
                 if st.size >= self.min_strides and abs(c_acf - rate) <= self.acf_stride_agreement * rate:
                     out[i] = c_acf
                     continue
+                # ... and a very clear rhythm is not overruled by strides that cannot measure it: strides that
+                # scatter beyond what steady walking shows (some steps taken at one hump of a double-humped step,
+                # others at the other), or whose rate falls short of the rhythm's (steps the detector missed) are
+                # the detector's timing, not a change of pace (which moves both together)
+                every = stride[s_lo[i] : s_hi[i]]
+                if (
+                    c_conf >= self.clear_confidence
+                    and every.size >= self.min_strides
+                    and (
+                        _spread(every) > self.max_stride_spread
+                        or 120.0 / median(every) < self.min_stride_rate_share * c_acf
+                    )
+                ):
+                    out[i] = c_acf
+                    continue
             # a weak rhythm (turns, hesitations, the bout's edges), or an ACF the strides do not confirm (at a
             # change of gait it can hold the stride lag): INDIP-like, the mean rate of the valid strides around
             # the second, or of all the stretch's valid ones if the window has too few
@@ -425,6 +450,15 @@ def _non_gait_mode(raw: str, live: str) -> str:
     estimator kept reporting still (``live``: its switch rule ignores a burst of one or two seconds, a shift of
     weight while standing), else ``unknown``."""
     return "still" if "still" in (raw, live) else "unknown"
+
+
+def _spread(x: np.ndarray) -> float:
+    """The robust relative spread of ``x``: 1.4826 x its median absolute deviation over its median (a normal
+    sample's coefficient of variation); 0 for fewer than two values."""
+    if x.size < 2:
+        return 0.0
+    mid = median(x)
+    return 1.4826 * median(np.abs(x - mid)) / mid if mid > 0 else 0.0
 
 
 def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
