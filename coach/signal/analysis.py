@@ -104,7 +104,14 @@ class GaitAnalysis:
                 min_distance_periods=est.step_min_distance_periods,
                 edge_reach_s=after.step_reach_s,
             )
-            seconds = after.refine(seconds, est.gate, est.foot_pod_blend, signal=(t, x), recovery=recovery)
+            seconds = after.refine(
+                seconds,
+                est.gate,
+                est.foot_pod_blend,
+                signal=(t, x),
+                recovery=recovery,
+                run_score=est.run_score,
+            )
         self._finish(seconds, t0)
         return self
 

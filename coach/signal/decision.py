@@ -8,6 +8,7 @@ hysteresis of the device-cadence timeline (:func:`coach.signal.device_cadence_ti
 from __future__ import annotations
 
 import math
+from collections import deque
 
 from coach.signal.features import HopFeatures
 
@@ -132,6 +133,8 @@ class WalkRunScore:
         harmonic_evidence_r: float = 0.3,
         verify_min_confidence: float = 0.6,
         grounded_run_score: float = 1.0,
+        evidence_window_s: float = 9.0,
+        evidence_period_tolerance: float = 0.05,
     ) -> None:
         self.run_range_g = run_range_g
         self.run_min_g = run_min_g
@@ -151,7 +154,11 @@ class WalkRunScore:
         self.harmonic_evidence_r = harmonic_evidence_r
         self.verify_min_confidence = verify_min_confidence
         self.grounded_run_score = grounded_run_score
+        self.evidence_window_s = evidence_window_s
+        self.evidence_period_tolerance = evidence_period_tolerance
         self.walking_hr_bpm_: float | None = None
+        # (time, step period, stride at 2x, stride at 4x) of the recent seconds that measured the stride evidence
+        self._evidence: deque[tuple[float, float, float, float]] = deque()
 
     def score(
         self, f: HopFeatures, cadence_spm: float, hr_bpm: float | None, *, verified_step: bool = False
@@ -174,18 +181,37 @@ class WalkRunScore:
             z = max(z, self.grounded_run_score)
         return float(z)
 
-    def step_verified(self, f: HopFeatures) -> bool:
+    def step_verified(self, f: HopFeatures, evidence: tuple[float, float] | None = None) -> bool:
         """The horizontal (left/right) stride shows at twice the ACF step lag (evidence of at least
         ``stride_evidence_r`` in the horizontal ACF, see :class:`coach.signal.cadence.AcfStepPeriod`) and not at
         four times it (evidence below ``harmonic_evidence_r``), in a steady rhythm (ACF confidence at least
         ``verify_min_confidence``; below it the ACF period is unreliable, as for
-        :class:`coach.signal.cadence.StepRateCadence`): the lag is a step, not a harmonic within one."""
+        :class:`coach.signal.cadence.StepRateCadence`): the lag is a step, not a harmonic within one.
+        ``evidence``: ``(stride at 2x, stride at 4x)`` to use instead of the second's own (see
+        :meth:`pooled_evidence`)."""
+        at_2x, at_4x = (f.stride_at_2x, f.stride_at_4x) if evidence is None else evidence
         return bool(
             f.confidence >= self.verify_min_confidence
-            and f.stride_at_2x >= self.stride_evidence_r
-            and math.isfinite(f.stride_at_4x)
-            and f.stride_at_4x < self.harmonic_evidence_r
+            and at_2x >= self.stride_evidence_r
+            and math.isfinite(at_4x)
+            and at_4x < self.harmonic_evidence_r
         )
+
+    def pooled_evidence(self, t_s: float, f: HopFeatures) -> tuple[float, float]:
+        """The stride evidence ``(stride at 2x, stride at 4x)`` of second ``t_s`` (``f``, in time order) averaged
+        with that of the seconds of the last ``evidence_window_s`` at the same step period (ACF periods within
+        ``evidence_period_tolerance`` of ``f``'s): one second's horizontal ACF is noisy (the chest of a jogger
+        shows the stride at 2x at 0.0-0.4 from one second to the next), and a gait whose step period holds does
+        not turn from a jog into a walk at half its rate and back. NaN where ``f`` has no evidence."""
+        if not (math.isfinite(f.stride_at_2x) and math.isfinite(f.stride_at_4x) and f.period_s > 0):
+            return math.nan, math.nan
+        ev = self._evidence
+        ev.append((t_s, f.period_s, f.stride_at_2x, f.stride_at_4x))
+        while ev[0][0] <= t_s - self.evidence_window_s:
+            ev.popleft()
+        tol = self.evidence_period_tolerance * f.period_s
+        same = [(a2, a4) for _, p, a2, a4 in ev if abs(p - f.period_s) <= tol]
+        return sum(a2 for a2, _ in same) / len(same), sum(a4 for _, a4 in same) / len(same)
 
     def may_need_stride_evidence(self, f: HopFeatures) -> bool:
         """Whether the second could be walking-like (z <= 0 whatever the heart rate: the heart-rate term is at

@@ -350,6 +350,11 @@ class StreamingGaitEstimator:
         return self._gate
 
     @property
+    def run_score(self) -> WalkRunScore:
+        """The walk/run score this estimator decides with (the after-the-run estimator reuses it)."""
+        return self._run_score
+
+    @property
     def foot_pod_blend(self) -> FootPodBlend:
         """The foot-pod blend this estimator uses (the after-the-run estimator reuses it)."""
         return self._foot_pod_blend
@@ -616,7 +621,7 @@ class StreamingGaitEstimator:
         run_score: float | None = None
         running = self._hysteresis.mode_ == "run"
         if in_gait:
-            period_s, cadence, run_score, foot_pod = self._gait_cadence(f, readings_t, hr)
+            period_s, cadence, run_score, foot_pod = self._gait_cadence(f, t_end, readings_t, hr)
             cadence_acf = 60.0 / period_s
             if self._gate.handled(f, run_score=run_score, running=running):
                 # handling the strap: not gait (no cadence, no steps); the score stays for the diagnostics
@@ -748,18 +753,19 @@ class StreamingGaitEstimator:
         return rate if rate is not None and rate <= self.max_walk_cadence_spm else None
 
     def _gait_cadence(
-        self, f: HopFeatures, readings_t: float, hr: float | None
+        self, f: HopFeatures, t_end: float, readings_t: float, hr: float | None
     ) -> tuple[float, float, float, float | None]:
-        """(step period, cadence, run score, foot-pod cadence or ``None``) of a second in gait; ``readings_t``: the
-        time the foot pod is read at (:meth:`_reading_time`)."""
+        """(step period, cadence, run score, foot-pod cadence or ``None``) of the second in gait ending at
+        ``t_end``; ``readings_t``: the time the foot pod is read at (:meth:`_reading_time`)."""
         period_s = f.period_s
         z = self._run_score.score(f, 60.0 / period_s, hr)
         # walking-like at a running rate: a grounded jog's step (verified: a run) or a slow walk's within-step
-        # harmonic (the step is the next ACF peak)?
-        verified = z <= 0 and self._run_score.step_verified(f)
+        # harmonic (the step is the next ACF peak)? The stride evidence of the recent seconds at this period counts
+        evidence = self._run_score.pooled_evidence(t_end, f)
+        verified = z <= 0 and (self._run_score.step_verified(f) or self._run_score.step_verified(f, evidence))
         if verified:
             z = self._run_score.score(f, 60.0 / period_s, hr, verified_step=True)
-        elif self._run_score.walking_harmonic(z, 60.0 / period_s, f) and math.isfinite(f.double_period_s):
+        elif self._run_score.walking_harmonic(z, 60.0 / period_s) and math.isfinite(f.double_period_s):
             period_s = f.double_period_s
             z = self._run_score.score(f, 60.0 / period_s, hr)
         cadence = 60.0 / period_s

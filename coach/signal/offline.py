@@ -7,6 +7,11 @@ autocorrelation window still holds the standing seconds. After the run none of t
 :class:`AfterRunEstimator` takes the live :class:`~coach.signal.GaitSecond` objects of a whole recording (every
 one carries its hop's features, run score and steps) and re-decides each second from windows *centred* on it:
 
+0. **A step or a harmonic within one.** A second the live estimator halved (walking-like above the walking limit,
+   its step not verified by the horizontal stride evidence: read as a slow walk's within-step harmonic) takes its
+   ACF step back as a verified grounded-run step where the stride evidence pooled on both sides verifies it, or
+   where it lies in a short stretch of halved seconds between two seconds that kept a step above the limit at the
+   same step period (:meth:`AfterRunEstimator._reverify`).
 1. **Gait or not.** A second is in gait when it is active (its own vertical RMS at least ``still_rms_g``), an
    autocorrelation window that covers it (the hops ending up to ``window_s - 1`` seconds later) found a step
    rhythm, and a step event lies within ``step_reach_s`` of it; a single quiet or arrhythmic second between two
@@ -57,7 +62,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from coach.signal.cadence import FootPodBlend
-from coach.signal.decision import GAIT_MODES, GaitGate
+from coach.signal.decision import GAIT_MODES, GaitGate, WalkRunScore
 from coach.signal.dsp import median, nanmedian
 from coach.signal.features import HopFeatures
 from coach.signal.gait import GaitSecond
@@ -122,6 +127,7 @@ class AfterRunEstimator:
         *,
         signal: tuple[np.ndarray, np.ndarray] | None = None,
         recovery: StepRecovery | None = None,
+        run_score: WalkRunScore | None = None,
     ) -> list[GaitSecond]:
         """The after-the-run seconds of a recording, from its live ``seconds`` (all of them, in order).
 
@@ -129,7 +135,9 @@ class AfterRunEstimator:
         centred ACF cadence is blended with it the same way and the step rate is not used (as live).
         ``signal`` (``(t_s, xyz_g)``, the recording the seconds came from, same clock) and ``recovery`` add the
         steps the live detector missed (:class:`~coach.signal.offline_steps.StepRecovery`) before the cadence
-        is read; without them the steps are the live ones."""
+        is read; without them the steps are the live ones. ``run_score`` (the live estimator's
+        :class:`~coach.signal.decision.WalkRunScore`) re-verifies, with the stride evidence on both sides, the
+        steps the live estimator halved (:meth:`_reverify`)."""
         n = len(seconds)
         if n == 0 or any(s.features is None for s in seconds):
             return list(seconds)
@@ -155,6 +163,8 @@ class AfterRunEstimator:
             ]
         )
         steps = np.array(sorted(st - t0 for s in seconds for st in s.steps), dtype=np.float64)
+        if run_score is not None:
+            self._reverify(hops, acf, z, run_score)
         pod = np.zeros(n, dtype=bool)
         if foot_pod_blend is not None:
             for k, s in enumerate(seconds):
@@ -236,6 +246,57 @@ class AfterRunEstimator:
             ],
             dtype=bool,
         )
+
+    # ------------------------------------------------------------------ 0. a step or a harmonic within one
+    @staticmethod
+    def _reverify(
+        hops: Sequence[HopFeatures], acf: np.ndarray, z: np.ndarray, run_score: WalkRunScore
+    ) -> None:
+        """The seconds the live estimator read as a slow walk's within-step harmonic (a walking-like second above
+        ``max_walk_cadence_spm`` whose step its stride evidence did not verify: the step halved, a walk) whose
+        step the stride evidence of the seconds *around* them verifies (:meth:`WalkRunScore.pooled_evidence`
+        centred: the seconds within ``evidence_window_s / 2`` on either side at the same step period) take
+        their ACF step back, a verified step above the walking limit (``z`` at least ``grounded_run_score``, as
+        live). Live pools only the seconds before; a run of weak seconds at the start of the window halves
+        there what the seconds after it verify. ``acf`` and ``z`` are changed in place."""
+        period = np.array([h.period_s for h in hops])
+        at_2x = np.array([h.stride_at_2x for h in hops])
+        at_4x = np.array([h.stride_at_4x for h in hops])
+        measured = np.flatnonzero(np.isfinite(at_2x) & np.isfinite(at_4x) & (period > 0))
+        reach = run_score.evidence_window_s / 2.0
+        for k in measured.tolist():
+            step_spm = 60.0 / period[k]
+            if not acf[k] < 0.75 * step_spm:  # live kept the step (or had no cadence)
+                continue
+            near = measured[np.abs(measured - k) <= reach]
+            near = near[np.abs(period[near] - period[k]) <= run_score.evidence_period_tolerance * period[k]]
+            if run_score.step_verified(hops[k], (float(at_2x[near].mean()), float(at_4x[near].mean()))):
+                acf[k] = step_spm
+                z[k] = max(z[k], run_score.grounded_run_score) if math.isfinite(z[k]) else z[k]
+        # a stretch of halved seconds between two seconds that kept a step above the walking limit, at the same
+        # step period throughout and no longer than the pool: the vertical rhythm did not change, so neither did
+        # the gait (a jog does not become a walk at exactly half its rate and back within seconds)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            step = 60.0 / period
+        halved = np.isfinite(acf) & (acf < 0.75 * step)
+        kept = (
+            np.isfinite(acf) & (np.abs(acf - step) <= 0.05 * step) & (step > run_score.max_walk_cadence_spm)
+        )
+        tol = run_score.evidence_period_tolerance
+        for a, b in _runs(halved):
+            if (
+                a == 0
+                or b >= acf.size
+                or not (kept[a - 1] and kept[b])
+                or b - a > run_score.evidence_window_s
+            ):
+                continue
+            p = period[a - 1 : b + 1]
+            if np.all(np.abs(p - median(p)) <= tol * median(p)):
+                acf[a:b] = step[a:b]
+                z[a:b] = np.where(
+                    np.isfinite(z[a:b]), np.maximum(z[a:b], run_score.grounded_run_score), z[a:b]
+                )
 
     # ------------------------------------------------------------------ steps
     def _recover_steps(
@@ -404,13 +465,16 @@ class AfterRunEstimator:
                 # others at the other), or whose rate falls short of the rhythm's (steps the detector missed) are
                 # the detector's timing, not a change of pace (which moves both together)
                 every = stride[s_lo[i] : s_hi[i]]
+                every_rate = 120.0 / median(every) if every.size else math.nan
                 if (
                     c_conf >= self.clear_confidence
                     and every.size >= self.min_strides
                     and (
                         _spread(every) > self.max_stride_spread
-                        or 120.0 / median(every) < self.min_stride_rate_share * c_acf
+                        or every_rate < self.min_stride_rate_share * c_acf
                     )
+                    # strides nearer twice the ACF's rate than its rate: the ACF holds the stride lag
+                    and every_rate < math.sqrt(2.0) * c_acf
                 ):
                     out[i] = c_acf
                     continue
