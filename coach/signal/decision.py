@@ -159,6 +159,7 @@ class WalkRunScore:
         self.walking_hr_bpm_: float | None = None
         # (time, step period, stride at 2x, stride at 4x) of the recent seconds that measured the stride evidence
         self._evidence: deque[tuple[float, float, float, float]] = deque()
+        self._verified_at: tuple[float, float] | None = None  # (time, step period) of the last verified step
 
     def score(
         self, f: HopFeatures, cadence_spm: float, hr_bpm: float | None, *, verified_step: bool = False
@@ -195,6 +196,25 @@ class WalkRunScore:
             and at_2x >= self.stride_evidence_r
             and math.isfinite(at_4x)
             and at_4x < self.harmonic_evidence_r
+        )
+
+    def verify_step(self, t_s: float, f: HopFeatures) -> bool:
+        """Whether the step of second ``t_s`` (``f``; seconds in time order) is verified: by its own stride
+        evidence, by the evidence pooled over the recent seconds at its step period (:meth:`pooled_evidence`),
+        or held: a second at the step period (within ``evidence_period_tolerance``) of a second verified in the
+        last ``evidence_window_s`` by its own or pooled evidence keeps that verdict (a run of seconds with weak
+        evidence, longer than the pool bridges, inside a rhythm that did not change)."""
+        pooled = self.pooled_evidence(t_s, f)  # every second's evidence enters the pool
+        if self.step_verified(f) or self.step_verified(f, pooled):
+            self._verified_at = (t_s, f.period_s)
+            return True
+        if self._verified_at is None or not f.period_s > 0:
+            return False
+        t_v, p_v = self._verified_at
+        return (
+            t_s - t_v <= self.evidence_window_s
+            and abs(f.period_s - p_v) <= self.evidence_period_tolerance * p_v
+            and f.confidence >= self.verify_min_confidence
         )
 
     def pooled_evidence(self, t_s: float, f: HopFeatures) -> tuple[float, float]:

@@ -272,6 +272,9 @@ class HopFeatureExtractor:
         fm = np.fft.rfft(weight, nfft, axis=1)
         pairs = np.rint(np.fft.irfft(fm.real * fm.real + fm.imag * fm.imag, nfft, axis=1)[:, : n_lags + 1])
         _, _, acf = _normalised_acf(r, pairs, min_overlap_n)
+        # a lag the window cannot measure yet (fewer than min_overlap_n sample pairs: the first seconds of a
+        # bout) is no evidence either way, not an ACF of 0
+        acf = np.where(pairs >= min_overlap_n, acf, np.nan)
         return self.step_period.stride_evidence(acf, period_samples)
 
 

@@ -761,8 +761,7 @@ class StreamingGaitEstimator:
         z = self._run_score.score(f, 60.0 / period_s, hr)
         # walking-like at a running rate: a grounded jog's step (verified: a run) or a slow walk's within-step
         # harmonic (the step is the next ACF peak)? The stride evidence of the recent seconds at this period counts
-        evidence = self._run_score.pooled_evidence(t_end, f)
-        verified = z <= 0 and (self._run_score.step_verified(f) or self._run_score.step_verified(f, evidence))
+        verified = z <= 0 and self._run_score.verify_step(t_end, f)
         if verified:
             z = self._run_score.score(f, 60.0 / period_s, hr, verified_step=True)
         elif self._run_score.walking_harmonic(z, 60.0 / period_s) and math.isfinite(f.double_period_s):
