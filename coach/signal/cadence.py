@@ -330,3 +330,63 @@ class StepRateCadence:
                 if self.min_cadence_spm <= from_steps <= self.max_cadence_spm:
                     return from_steps, from_steps
         return cadence_spm, None
+
+
+#: The centred spectral peak's working rate and transform length: the signal is decimated to about this rate and
+#: zero-padded to this many points (1.17 steps/min per bin before the parabola; 2048 points give the same bench
+#: scores within 0.001 steps/min, 512 within 0.003, 50 Hz and 8192 points within 0.004).
+SPECTRAL_RATE_HZ = 20.0
+SPECTRAL_NFFT = 1024
+
+
+def centred_spectral_cadence(
+    t_grid: FloatArray,
+    y: FloatArray,
+    valid: NDArray[np.bool_],
+    centres_s: FloatArray,
+    ref_spm: FloatArray,
+    *,
+    window_s: float,
+    band_fraction: float,
+) -> FloatArray:
+    """Steps/min at each of ``centres_s``: the highest peak of the Hann-windowed spectrum of ``window_s`` of ``y``
+    (a uniform grid ``t_grid``, ``valid`` where it is real signal) centred there, within ``band_fraction`` of
+    ``ref_spm`` (the step rate already chosen, so no harmonic and no stride can be taken), refined by a parabola
+    through the log magnitudes of the peak bin and its neighbours. NaN where the window is not wholly valid
+    signal, or the band's highest bin is on its edge (no peak near the reference)."""
+    centres = np.asarray(centres_s, dtype=np.float64)
+    ref = np.asarray(ref_spm, dtype=np.float64)
+    out = np.full(centres.size, np.nan)
+    if centres.size == 0 or t_grid.size < 2:
+        return out
+    fs = 1.0 / float(t_grid[1] - t_grid[0])
+    step = max(1, round(fs / SPECTRAL_RATE_HZ))
+    yd, vd, fsd = y[::step], valid[::step], fs / step
+    n = round(window_s * fsd)
+    if yd.size < n or n < 4:
+        return out
+    start = np.round((centres - window_s / 2.0 - float(t_grid[0])) * fsd).astype(np.int64)
+    rows = np.flatnonzero((start >= 0) & (start + n <= yd.size) & np.isfinite(ref))
+    if rows.size == 0:
+        return out
+    idx = start[rows, None] + np.arange(n)[None, :]
+    ok = vd[idx].all(axis=1)
+    rows, idx = rows[ok], idx[ok]
+    if rows.size == 0:
+        return out
+    seg = yd[idx]
+    seg = seg - seg.mean(axis=1, keepdims=True)
+    spec = np.abs(np.fft.rfft(seg * np.hanning(n)[None, :], SPECTRAL_NFFT, axis=1))
+    bin_spm = 60.0 * fsd / SPECTRAL_NFFT
+    lo = np.clip(np.ceil(ref[rows] * (1.0 - band_fraction) / bin_spm).astype(np.int64), 1, spec.shape[1] - 2)
+    hi = np.clip(
+        np.floor(ref[rows] * (1.0 + band_fraction) / bin_spm).astype(np.int64), lo, spec.shape[1] - 2
+    )
+    k = np.arange(spec.shape[1])[None, :]
+    pk = np.argmax(np.where((k >= lo[:, None]) & (k <= hi[:, None]), spec, -np.inf), axis=1)
+    r = np.arange(rows.size)
+    a, b, c = (np.log(np.maximum(spec[r, pk + d], 1e-300)) for d in (-1, 0, 1))
+    den = a - 2.0 * b + c
+    shift = np.where(den < 0, 0.5 * (a - c) / np.where(den < 0, den, -1.0), 0.0)
+    out[rows] = np.where((pk > lo) & (pk < hi), (pk + np.clip(shift, -0.5, 0.5)) * bin_spm, math.nan)
+    return out

@@ -35,8 +35,11 @@ one carries its hop's features, run score and steps) and re-decides each second 
    though, where the strides cannot measure it: where they scatter (robust relative spread above
    ``max_stride_spread``; steady walking's strides vary by 2-3 %, a detector that takes some steps at the
    heel-strike hump and others at the push-off hump of a double-humped step scatters them far more) or where
-   their rate is below ``min_stride_rate_share`` x the ACF's (steps the detector missed). Elsewhere (a weak rhythm, an unconfirmed ACF, the bout's edges) the
-   stretch's own valid strides give it, as INDIP does: the mean of 120 / stride over the strides in the step
+   their rate is below ``min_stride_rate_share`` x the ACF's (steps the detector missed), unless their rate is
+   nearer twice the ACF's than its rate (the ACF then holds the stride lag). These clear-rhythm seconds take
+   the highest peak of the spectrum of ``spectral_window_s`` of the zero-phase vertical signal centred on them,
+   within ``spectral_band`` of the ACF cadence (:meth:`AfterRunEstimator._spectral`). Elsewhere (a weak rhythm,
+   an unconfirmed ACF, the bout's edges) the stretch's own valid strides give it, as INDIP does: the mean of 120 / stride over the strides in the step
    window whose two steps are both within ``relaxed_interval_periods`` of the stretch's median step
    (a stride that holds a pause, a missed or a split step is left out, not read as a slow or a fast stride), or
    over all the stretch's valid strides when the window holds fewer than ``min_strides``; a stretch without
@@ -61,12 +64,12 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from coach.signal.cadence import FootPodBlend
+from coach.signal.cadence import FootPodBlend, centred_spectral_cadence
 from coach.signal.decision import GAIT_MODES, GaitGate, WalkRunScore
 from coach.signal.dsp import median, nanmedian
 from coach.signal.features import HopFeatures
 from coach.signal.gait import GaitSecond
-from coach.signal.offline_steps import StepRecovery
+from coach.signal.offline_steps import Rebuilt, StepRecovery
 
 __all__ = ["AfterRunEstimator"]
 
@@ -91,6 +94,8 @@ class AfterRunEstimator:
         clear_confidence: float = 0.9,
         max_stride_spread: float = 0.05,
         min_stride_rate_share: float = 0.9,
+        spectral_window_s: float = 6.0,
+        spectral_band: float = 0.1,
         consistent_stride_periods: tuple[float, float] = (0.8, 1.25),
         acf_stride_agreement: float = 0.03,
         relaxed_interval_periods: tuple[float, float] = (0.5, 2.5),
@@ -109,6 +114,8 @@ class AfterRunEstimator:
         self.clear_confidence = clear_confidence
         self.max_stride_spread = max_stride_spread
         self.min_stride_rate_share = min_stride_rate_share
+        self.spectral_window_s = spectral_window_s
+        self.spectral_band = spectral_band
         self.consistent_stride_periods = consistent_stride_periods
         self.acf_stride_agreement = acf_stride_agreement
         self.min_strides = min_strides
@@ -187,12 +194,16 @@ class AfterRunEstimator:
             # change, not the other gait's rate)
             for a2, b2 in _runs(mode[a:b] == "run") + _runs(mode[a:b] == "walk"):
                 stretches.append((a + a2, a + b2))
+        rebuilt: list[Rebuilt] = []
         if signal is not None and recovery is not None and stretches:
             # the steps' rhythm is read between the filled holes (a turn or a pause breaks it)
             spans = [(a + a2, a + b2) for a, b in stretches for a2, b2 in _runs(~hole[a:b])]
-            steps = self._recover_steps(steps, spans, acf, rhythm, signal, recovery, t0)
+            steps, rebuilt = self._recover_steps(steps, spans, acf, rhythm, signal, recovery, t0)
+        from_acf = np.zeros(n, dtype=bool)
         for a, b in stretches:
-            cadence[a:b] = self._cadence(acf, conf, rhythm, steps, a, b, pod)
+            cadence[a:b], from_acf[a:b] = self._cadence(acf, conf, rhythm, steps, a, b, pod)
+        if self.spectral_window_s > 0:
+            self._spectral(cadence, from_acf, rebuilt)
         raw = mode.copy()
         mode = self._hold_gaps(mode, gap, cadence)
         mode = _remove_blips(mode)
@@ -308,18 +319,21 @@ class AfterRunEstimator:
         signal: tuple[np.ndarray, np.ndarray],
         recovery: StepRecovery,
         t0: float,
-    ) -> np.ndarray:
+    ) -> tuple[np.ndarray, list[Rebuilt]]:
         """The live ``steps`` (s from ``t0``) plus those ``recovery`` finds in each walk or run stretch, whose
-        step period is the median ACF period of its seconds with a rhythm."""
+        step period is the median ACF period of its seconds with a rhythm; and the vertical signal rebuilt
+        around them (:meth:`StepRecovery.rebuild`, on the same clock)."""
         spans: list[tuple[float, float, float]] = []
         for a, b in stretches:
             sel = rhythm[a:b] & np.isfinite(acf[a:b])
             if sel.any():
                 spans.append((float(a), float(b), 60.0 / median(acf[a:b][sel])))
         if not spans:
-            return steps
+            return steps, []
         t_s = np.asarray(signal[0], dtype=np.float64) - t0
-        return recovery.steps(t_s, np.asarray(signal[1], dtype=np.float64), steps, spans)
+        x = np.asarray(signal[1], dtype=np.float64)
+        rebuilt = recovery.rebuild(t_s, x, [(a, b) for a, b, _ in spans])
+        return recovery.steps(t_s, x, steps, spans, rebuilt), rebuilt
 
     # ------------------------------------------------------------------ 1. gait or not
     def _gait(
@@ -407,7 +421,8 @@ class AfterRunEstimator:
         a: int,
         b: int,
         pod: np.ndarray,
-    ) -> np.ndarray:
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The cadence of the stretch ``[a, b)``, and which of its seconds took the ACF path (a clear rhythm)."""
         lead = round(self.window_s / 2.0 - 0.5)  # the hop whose ACF window is centred on the second
         # the hops whose trailing window ends inside the stretch (the centred one, or the nearest such)
         ok = np.flatnonzero(rhythm[a:b] & np.isfinite(acf[a:b])) + a
@@ -425,6 +440,7 @@ class AfterRunEstimator:
         valid = step_ok[:-1] & step_ok[1:]
         lo_p, hi_p = self.consistent_stride_periods
         out = np.full(b - a, np.nan)
+        acf_path = np.zeros(b - a, dtype=bool)
         half = self.step_window_s / 2.0
         centres = np.arange(a, b) + 0.5
         # the step windows of every second, as slices (the mids are sorted)
@@ -444,7 +460,7 @@ class AfterRunEstimator:
                 j = int(hop[i])
                 c_acf, c_conf = float(acf[j]), float(conf[j])
             if ok.size and pod[j]:
-                out[i] = c_acf  # an agreeing foot pod was blended in: the ACF path, as live
+                out[i] = c_acf  # an agreeing foot pod was blended in: the ACF path, as live (not respectral)
                 continue
             if c_conf >= self.relaxed_confidence:
                 # a clear rhythm: the centred ACF, where the whole strides around the second confirm it (their
@@ -459,6 +475,7 @@ class AfterRunEstimator:
                 rate = 120.0 / median(st) if st.size else math.nan
                 if st.size >= self.min_strides and abs(c_acf - rate) <= self.acf_stride_agreement * rate:
                     out[i] = c_acf
+                    acf_path[i] = True
                     continue
                 # ... and a very clear rhythm is not overruled by strides that cannot measure it: strides that
                 # scatter beyond what steady walking shows (some steps taken at one hump of a double-humped step,
@@ -477,6 +494,7 @@ class AfterRunEstimator:
                     and every_rate < math.sqrt(2.0) * c_acf
                 ):
                     out[i] = c_acf
+                    acf_path[i] = True
                     continue
             # a weak rhythm (turns, hesitations, the bout's edges), or an ACF the strides do not confirm (at a
             # change of gait it can hold the stride lag): INDIP-like, the mean rate of the valid strides around
@@ -495,8 +513,28 @@ class AfterRunEstimator:
             elif c_conf >= self.relaxed_confidence:
                 out[i] = c_acf
         if not np.isfinite(out).any():
-            return np.full(b - a, nanmedian(acf[a:b]) if np.isfinite(acf[a:b]).any() else math.nan)
-        return _fill_nearest(out)
+            return np.full(b - a, nanmedian(acf[a:b]) if np.isfinite(acf[a:b]).any() else math.nan), acf_path
+        return _fill_nearest(out), acf_path
+
+    def _spectral(self, cadence: np.ndarray, from_acf: np.ndarray, rebuilt: list[Rebuilt]) -> None:
+        """The ACF-path seconds' cadence read again from the spectrum of ``spectral_window_s`` of the zero-phase
+        vertical signal centred on each (:func:`coach.signal.cadence.centred_spectral_cadence`, within
+        ``spectral_band`` of the ACF cadence), where a rebuilt group covers it; in place."""
+        for g0, g1, tg, y, valid in rebuilt:
+            sec = np.flatnonzero(from_acf[int(g0) : math.ceil(g1)]) + int(g0)
+            if sec.size == 0:
+                continue
+            c = centred_spectral_cadence(
+                tg,
+                y,
+                valid,
+                (sec + 0.5).astype(np.float64),
+                cadence[sec],
+                window_s=self.spectral_window_s,
+                band_fraction=self.spectral_band,
+            )
+            good = np.isfinite(c)
+            cadence[sec[good]] = c[good]
 
     # ------------------------------------------------------------------ 4. gaps
     def _hold_gaps(self, mode: np.ndarray, gap: np.ndarray, cadence: np.ndarray) -> np.ndarray:

@@ -48,10 +48,13 @@ from coach.signal.dsp import FloatArray, lowpass_fir, median, sorted_unique
 from coach.signal.gait import GRAVITY_BLOCKS_PER_S, MIN_GRAVITY_G, StreamingGaitEstimator
 from coach.signal.steps import StepDetector
 
-__all__ = ["StepRecovery"]
+__all__ = ["Rebuilt", "StepRecovery"]
 
 #: Samples within this fraction of a grid interval of the grid are used as they are (no interpolation).
 UNIFORM_TOLERANCE = 0.1
+
+#: The vertical signal rebuilt around a group of stretches: (start_s, end_s, t_grid, y, valid).
+Rebuilt = tuple[float, float, FloatArray, FloatArray, np.ndarray]
 
 
 def _defaults(cls: type) -> dict[str, Any]:
@@ -112,33 +115,45 @@ class StepRecovery:
         xyz_g: FloatArray,
         live_steps: FloatArray,
         stretches: Sequence[tuple[float, float, float]],
+        rebuilt: list[Rebuilt] | None = None,
     ) -> FloatArray:
         """The live steps plus the recovered ones, sorted (times on ``t_s``'s clock). ``stretches`` are
-        ``(start_s, end_s, period_s)``. The signal is rebuilt only around the stretches (each group of nearby
-        ones once), so memory and time follow the gait, not the recording's length or its gaps."""
-        t = np.asarray(t_s, dtype=np.float64)
-        x = np.asarray(xyz_g, dtype=np.float64)
-        # the filters' reach on each side: the gravity window and the low-pass, beyond the edge reach
-        pad = self.edge_reach_s + self.gravity_window_s + self.lowpass_length_s
-        groups: list[list[float]] = []
-        for t0, t1, _ in sorted(stretches):
-            if groups and t0 - pad <= groups[-1][1] + pad:
-                groups[-1][1] = max(groups[-1][1], t1)
-            else:
-                groups.append([t0, t1])
+        ``(start_s, end_s, period_s)``; ``rebuilt``: :meth:`rebuild` of them, if already made."""
+        if rebuilt is None:
+            rebuilt = self.rebuild(t_s, xyz_g, [(t0, t1) for t0, t1, _ in stretches])
         cand_t: list[FloatArray] = []
         cand_h: list[FloatArray] = []
-        for g0, g1 in groups:
-            lo, hi = np.searchsorted(t, [g0 - pad, g1 + pad])
-            if hi - lo < 3:
-                continue
-            ct, ch = self.candidates(*self.vertical(t[lo:hi], x[lo:hi]))
+        for g0, g1, tg, y, valid in rebuilt:
+            ct, ch = self.candidates(tg, y, valid)
             keep = (ct >= g0 - self.edge_reach_s) & (ct < g1 + self.edge_reach_s)
             cand_t.append(ct[keep])
             cand_h.append(ch[keep])
         if not cand_t:
             return np.sort(np.asarray(live_steps, dtype=np.float64))
         return self.recover(live_steps, stretches, np.concatenate(cand_t), np.concatenate(cand_h))
+
+    def rebuild(
+        self, t_s: FloatArray, xyz_g: FloatArray, spans: Sequence[tuple[float, float]]
+    ) -> list[Rebuilt]:
+        """The vertical signal (:meth:`vertical`) rebuilt around ``spans`` (``(start_s, end_s)``): each group of
+        nearby spans once, with the filters' reach on each side (the gravity window and the low-pass, beyond the
+        edge reach), so memory and time follow the gait, not the recording's length or its gaps. One
+        ``(start_s, end_s, t_grid, y, valid)`` per group (the group's spans' extent, then :meth:`vertical`)."""
+        t = np.asarray(t_s, dtype=np.float64)
+        x = np.asarray(xyz_g, dtype=np.float64)
+        pad = self.edge_reach_s + self.gravity_window_s + self.lowpass_length_s
+        groups: list[list[float]] = []
+        for t0, t1 in sorted(spans):
+            if groups and t0 - pad <= groups[-1][1] + pad:
+                groups[-1][1] = max(groups[-1][1], t1)
+            else:
+                groups.append([t0, t1])
+        out: list[Rebuilt] = []
+        for g0, g1 in groups:
+            lo, hi = np.searchsorted(t, [g0 - pad, g1 + pad])
+            if hi - lo >= 3:
+                out.append((g0, g1, *self.vertical(t[lo:hi], x[lo:hi])))
+        return out
 
     # ------------------------------------------------------------------ 1. the vertical signal
     def vertical(self, t_s: FloatArray, xyz_g: FloatArray) -> tuple[FloatArray, FloatArray, np.ndarray]:
