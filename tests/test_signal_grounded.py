@@ -285,3 +285,21 @@ def test_a_verified_step_is_held_at_the_same_period_for_the_pool_window_only() -
     assert not score.verify_step(1.0, replace(weak, period_s=weak.period_s * 1.2))  # another rhythm
     walk = WalkRunScore()
     assert not any(walk.verify_step(float(t), weak) for t in range(30))
+
+
+def test_the_hard_zone_script_reproduces_findings_3_on_the_model() -> None:
+    """bench.hard_zone: a big double-humped fast walk reads "run" and a damped slow jog reads "walk" (the rule's
+    known boundary, FINDINGS 3; bench/RESULTS.md "The hard zone"), while a moderate fast walk is a walk and a jog
+    with flight a run. If the run rule learns to tell them apart, this test says so and the docs must change."""
+    from bench.hard_zone import case
+
+    big_walk = case("walk", 135.0, 0.56, 0.6, 2.0)
+    walk = case("walk", 135.0, 0.55, 0.5, 1.0)
+    damped_jog = case("jog", 136.0, 0.45, 0.0, 0.8)
+    jog = case("jog", 136.0, 0.42, 0.0, 1.0)
+    assert big_walk["range_g"] > 1.7 and big_walk["min_g"] < 0.05
+    assert big_walk["after-run run %"] == 100.0 and damped_jog["after-run run %"] == 0.0
+    assert walk["after-run run %"] == 0.0 and jog["after-run run %"] == 100.0
+    assert all(
+        abs(c["after-run cadence"] - c["cadence_spm"]) < 0.5 for c in (big_walk, walk, damped_jog, jog)
+    )
