@@ -39,8 +39,9 @@ one carries its hop's features, run score and steps) and re-decides each second 
    nearer twice the ACF's than its rate (the ACF then holds the stride lag). These clear-rhythm seconds take
    the highest peak of the spectrum of ``spectral_window_s`` of the zero-phase vertical signal centred on them,
    within ``spectral_band`` of the ACF cadence (:meth:`AfterRunEstimator._spectral`). Elsewhere (a weak rhythm,
-   an unconfirmed ACF, the bout's edges) the stretch's own valid strides give it, as INDIP does: the mean of 120 / stride over the strides in the step
-   window whose two steps are both within ``relaxed_interval_periods`` of the stretch's median step
+   an unconfirmed ACF, the bout's edges) the stretch's own valid strides give it, as INDIP does: the mean of
+   120 / stride over the strides in the step window whose two steps are both within ``relaxed_interval_periods``
+   of the stretch's median step
    (a stride that holds a pause, a missed or a split step is left out, not read as a slow or a fast stride), or
    over all the stretch's valid strides when the window holds fewer than ``min_strides``; a stretch without
    enough valid strides falls back on its step intervals.
