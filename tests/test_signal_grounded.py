@@ -272,17 +272,21 @@ def test_a_real_chest_jog_made_flight_less_keeps_its_rate() -> None:
 
 
 def test_a_verified_step_is_held_at_the_same_period_for_the_pool_window_only() -> None:
-    """After a verified step, a second at the same step period whose own and pooled evidence both fail keeps the
-    verdict for ``evidence_window_s`` after the last verified second; not at another period, not longer, and a
-    slow walk's harmonic, never verified, is never held."""
+    """After a step verified by the pooled evidence of two seconds or more, a second at the same step period whose
+    own and pooled evidence both fail keeps the verdict for ``evidence_window_s`` after the last such second; not
+    at another period, not longer; one second verified alone starts no hold, and a slow walk's harmonic, never
+    verified, is never held."""
     score = WalkRunScore()
     strong, weak = _features(0.3, 0.0), _features(-0.3, 0.6)
-    assert score.verify_step(0.0, strong)
-    assert all(score.verify_step(float(t), weak) for t in range(1, 6))  # the pool, then the hold
-    assert not score.verify_step(1.0 + score.evidence_window_s, weak)  # the hold has expired
+    assert score.verify_step(0.0, strong) and score.verify_step(1.0, strong)
+    assert all(score.verify_step(float(t), weak) for t in range(2, 7))  # the pool, then the hold
+    assert not score.verify_step(2.0 + score.evidence_window_s, weak)  # the hold has expired
     score = WalkRunScore()
-    assert score.verify_step(0.0, strong)
-    assert not score.verify_step(1.0, replace(weak, period_s=weak.period_s * 1.2))  # another rhythm
+    assert score.verify_step(0.0, strong) and score.verify_step(1.0, strong)
+    assert not score.verify_step(2.0, replace(weak, period_s=weak.period_s * 1.2))  # another rhythm
+    alone = WalkRunScore()
+    assert alone.verify_step(0.0, strong)
+    assert not alone.verify_step(1.0, _features(-1.0, 2.0))  # the pool fails, and one second started no hold
     walk = WalkRunScore()
     assert not any(walk.verify_step(float(t), weak) for t in range(30))
 

@@ -202,11 +202,14 @@ class WalkRunScore:
         """Whether the step of second ``t_s`` (``f``; seconds in time order) is verified: by its own stride
         evidence, by the evidence pooled over the recent seconds at its step period (:meth:`pooled_evidence`),
         or held: a second at the step period (within ``evidence_period_tolerance``) of a second verified in the
-        last ``evidence_window_s`` by its own or pooled evidence keeps that verdict (a run of seconds with weak
-        evidence, longer than the pool bridges, inside a rhythm that did not change)."""
-        pooled = self.pooled_evidence(t_s, f)  # every second's evidence enters the pool
-        if self.step_verified(f) or self.step_verified(f, pooled):
-            self._verified_at = (t_s, f.period_s)
+        last ``evidence_window_s`` by the evidence of at least two seconds pooled keeps that verdict (a run of
+        seconds with weak evidence, longer than the pool bridges, inside a rhythm that did not change; one second
+        verified alone starts no hold)."""
+        *pooled, n = self._pool(t_s, f)  # every second's evidence enters the pool
+        by_pool = self.step_verified(f, (pooled[0], pooled[1]))
+        if by_pool and n >= 2:
+            self._verified_at = (t_s, f.period_s)  # a hold starts only from evidence of more than one second
+        if by_pool or self.step_verified(f):
             return True
         if self._verified_at is None or not f.period_s > 0:
             return False
@@ -223,15 +226,20 @@ class WalkRunScore:
         ``evidence_period_tolerance`` of ``f``'s): one second's horizontal ACF is noisy (the chest of a jogger
         shows the stride at 2x at 0.0-0.4 from one second to the next), and a gait whose step period holds does
         not turn from a jog into a walk at half its rate and back. NaN where ``f`` has no evidence."""
+        at_2x, at_4x, _ = self._pool(t_s, f)
+        return at_2x, at_4x
+
+    def _pool(self, t_s: float, f: HopFeatures) -> tuple[float, float, int]:
+        """:meth:`pooled_evidence`, and how many seconds it averages (0 where ``f`` has no evidence)."""
         if not (math.isfinite(f.stride_at_2x) and math.isfinite(f.stride_at_4x) and f.period_s > 0):
-            return math.nan, math.nan
+            return math.nan, math.nan, 0
         ev = self._evidence
         ev.append((t_s, f.period_s, f.stride_at_2x, f.stride_at_4x))
         while ev[0][0] <= t_s - self.evidence_window_s:
             ev.popleft()
         tol = self.evidence_period_tolerance * f.period_s
         same = [(a2, a4) for _, p, a2, a4 in ev if abs(p - f.period_s) <= tol]
-        return sum(a2 for a2, _ in same) / len(same), sum(a4 for _, a4 in same) / len(same)
+        return sum(a2 for a2, _ in same) / len(same), sum(a4 for _, a4 in same) / len(same), len(same)
 
     def may_need_stride_evidence(self, f: HopFeatures) -> bool:
         """Whether the second could be walking-like (z <= 0 whatever the heart rate: the heart-rate term is at
