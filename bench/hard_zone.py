@@ -1,6 +1,6 @@
 """The hard zone on the physical gait model: fast walks and slow jogs at 125-150 steps/min (issue 16, FINDINGS 3).
 
-``python -m bench.hard_zone`` (about 10 s) synthesises steady 40-s gaits with tests/gait_model.py (Alexander & Jayes
+``python -m bench.hard_zone`` (about 10 s) synthesises steady 40-s gaits with bench/gait_model.py (Alexander & Jayes
 leg forces; walking: duty factor above 0.5 and a double hump ``q`` > 0; running: duty factor below 0.5, one hump)
 at several amplitudes (``placement``: a sensor nearer or farther from the centre of mass, or softer tissue), and
 prints what both coach estimators say of them after their first 8 s, with the features the run score weighs: the
@@ -19,8 +19,8 @@ from typing import Any
 
 import numpy as np
 
+from bench.gait_model import gait
 from coach.signal import GaitAnalysis
-from tests.gait_model import gait
 
 SKIP_S = 8  # the first seconds fill the windows
 

@@ -12,8 +12,8 @@ import pytest
 
 from bench.datasets import Recording
 from bench.energy_phase import measure
+from bench.gait_model import rotation
 from bench.metrics import Segment
-from tests.gait_model import rotation
 
 FS = 100.0
 

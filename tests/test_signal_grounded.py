@@ -1,5 +1,5 @@
 """Half-rate cadence on flight-less ("grounded") jogs and the slow walk it must not be confused with (issue 16,
-FINDINGS 2 and 3), on signals from a physical gait model (tests/gait_model.py: Alexander & Jayes leg forces,
+FINDINGS 2 and 3), on signals from a physical gait model (bench/gait_model.py: Alexander & Jayes leg forces,
 stride-periodic sway) at several rates, placements (amplitude) and mountings (rotation)."""
 
 from __future__ import annotations
@@ -10,11 +10,11 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
+from bench.gait_model import gait, rotation
 from coach.signal import GaitAnalysis, StreamingGaitEstimator
 from coach.signal.cadence import AcfStepPeriod
 from coach.signal.decision import WalkRunScore
 from coach.signal.features import HopFeatures
-from tests.gait_model import gait, rotation
 
 MOUNTINGS = [(0.0, 0.0, 0.0), (180.0, 0.0, 0.0), (30.0, 60.0, 10.0), (90.0, 20.0, 135.0)]
 SKIP_S = 10  # the first seconds fill the ACF window

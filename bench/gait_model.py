@@ -1,4 +1,4 @@
-"""Synthetic trunk acceleration from a physical gait model (for the signal tests).
+"""Synthetic trunk acceleration from a physical gait model (for the signal tests and bench.hard_zone).
 
 Vertical: the summed leg forces over body weight (Alexander & Jayes 1980): each leg pushes during its stance,
 ``tau = duty_factor x stride``, with ``F(t) = a [cos(pi t / tau) - q cos(3 pi t / tau)]`` for ``|t| < tau / 2``
