@@ -15,15 +15,10 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
+from bench.variants import rotation
+
 FloatArray = NDArray[np.float64]
-
-
-def rotation(euler_deg: tuple[float, float, float]) -> FloatArray:
-    ax, ay, az = np.radians(euler_deg)
-    rx = np.array([[1, 0, 0], [0, np.cos(ax), -np.sin(ax)], [0, np.sin(ax), np.cos(ax)]])
-    ry = np.array([[np.cos(ay), 0, np.sin(ay)], [0, 1, 0], [-np.sin(ay), 0, np.cos(ay)]])
-    rz = np.array([[np.cos(az), -np.sin(az), 0], [np.sin(az), np.cos(az), 0], [0, 0, 1]])
-    return np.asarray(rz @ ry @ rx, dtype=np.float64)
+__all__ = ["gait", "leg_force", "rotation"]
 
 
 def leg_force(phase_s: FloatArray, stance_s: float, q: float) -> FloatArray:

@@ -44,7 +44,8 @@ def _rate(fs_hz: float) -> Transform:
     return f
 
 
-def _rotation(euler_deg: tuple[float, float, float]) -> FloatArray:
+def rotation(euler_deg: tuple[float, float, float]) -> FloatArray:
+    """The rotation matrix of Euler angles (degrees, about x, then y, then z): a sensor mounting."""
     ax, ay, az = np.radians(euler_deg)
     rx = np.array([[1, 0, 0], [0, np.cos(ax), -np.sin(ax)], [0, np.sin(ax), np.cos(ax)]])
     ry = np.array([[np.cos(ay), 0, np.sin(ay)], [0, 1, 0], [-np.sin(ay), 0, np.cos(ay)]])
@@ -56,7 +57,7 @@ ROTATIONS = ((180.0, 0.0, 0.0), (90.0, 0.0, 0.0), (30.0, 60.0, 10.0))
 
 
 def _rotated(euler_deg: tuple[float, float, float]) -> Transform:
-    m = _rotation(euler_deg)
+    m = rotation(euler_deg)
 
     def f(rec: Recording) -> Recording:
         return dataclasses.replace(rec, xyz_g=rec.xyz_g @ m.T)
