@@ -239,7 +239,9 @@ def test_pooled_evidence_averages_the_recent_seconds_at_the_same_period() -> Non
     # a harmonic at every second stays a harmonic
     walk = WalkRunScore()
     assert not any(walk.step_verified(weak, walk.pooled_evidence(float(t), weak)) for t in range(20))
-    assert walk.pooled_evidence(0.0, _features(math.nan, math.nan)) != walk.pooled_evidence(0.0, weak)
+    # a second without evidence has none pooled either, and does not enter the pool
+    assert all(math.isnan(v) for v in walk.pooled_evidence(100.0, _features(math.nan, math.nan)))
+    assert walk.pooled_evidence(100.5, weak) == pytest.approx((0.02, 0.35))
 
 
 def test_a_real_chest_jog_made_flight_less_keeps_its_rate() -> None:

@@ -274,27 +274,24 @@ class AfterRunEstimator:
         period = np.array([h.period_s for h in hops])
         at_2x = np.array([h.stride_at_2x for h in hops])
         at_4x = np.array([h.stride_at_4x for h in hops])
+        with np.errstate(invalid="ignore", divide="ignore"):
+            step = 60.0 / period  # the ACF step rate (NaN without a period)
+        tol = run_score.evidence_period_tolerance
         measured = np.flatnonzero(np.isfinite(at_2x) & np.isfinite(at_4x) & (period > 0))
         reach = run_score.evidence_window_s / 2.0
         for k in measured.tolist():
-            step_spm = 60.0 / period[k]
-            if not acf[k] < 0.75 * step_spm:  # live kept the step (or had no cadence)
+            if not acf[k] < 0.75 * step[k]:  # live kept the step (or had no cadence)
                 continue
             near = measured[np.abs(measured - k) <= reach]
-            near = near[np.abs(period[near] - period[k]) <= run_score.evidence_period_tolerance * period[k]]
+            near = near[np.abs(period[near] - period[k]) <= tol * period[k]]
             if run_score.step_verified(hops[k], (float(at_2x[near].mean()), float(at_4x[near].mean()))):
-                acf[k] = step_spm
+                acf[k] = step[k]
                 z[k] = max(z[k], run_score.grounded_run_score) if math.isfinite(z[k]) else z[k]
         # a stretch of halved seconds between two seconds that kept a step above the walking limit, at the same
         # step period throughout and no longer than the pool: the vertical rhythm did not change, so neither did
         # the gait (a jog does not become a walk at exactly half its rate and back within seconds)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            step = 60.0 / period
         halved = np.isfinite(acf) & (acf < 0.75 * step)
-        kept = (
-            np.isfinite(acf) & (np.abs(acf - step) <= 0.05 * step) & (step > run_score.max_walk_cadence_spm)
-        )
-        tol = run_score.evidence_period_tolerance
+        kept = np.isfinite(acf) & (np.abs(acf - step) <= tol * step) & (step > run_score.max_walk_cadence_spm)
         for a, b in _runs(halved):
             if (
                 a == 0

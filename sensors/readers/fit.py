@@ -248,32 +248,32 @@ def _developer_cadence(frame: Any) -> float | None:
 
 
 def _session(values: dict[str, Any]) -> FitSession:
-    start, _ = _when(_field(values, "start_time"))
-    end, _ = _when(_field(values, "timestamp"))
-    elapsed = _number(_field(values, "total_elapsed_time"))
+    start, _ = _when(values.get("start_time"))
+    end, _ = _when(values.get("timestamp"))
+    elapsed = _number(values.get("total_elapsed_time"))
     if end is None and start is not None and elapsed is not None:
         end = start + timedelta(seconds=elapsed)
     elif end is not None and elapsed is not None:
         # the end and the elapsed time agree with the records; a start_time can be late (fenix 2 multisport)
         start = end - timedelta(seconds=elapsed)
-    strides = _number(_field(values, "total_strides"))
+    strides = _number(values.get("total_strides"))
     if strides is None:
-        strides = _number(_field(values, "total_cycles"))
-    speed = _number(_field(values, "enhanced_avg_speed"))
+        strides = _number(values.get("total_cycles"))
+    speed = _number(values.get("enhanced_avg_speed"))
     if speed is None:
-        speed = _number(_field(values, "avg_speed"))
-    cad = _number(_field(values, "avg_running_cadence"))
+        speed = _number(values.get("avg_speed"))
+    cad = _number(values.get("avg_running_cadence"))
     if cad is None:
-        cad = _number(_field(values, "avg_cadence"))
+        cad = _number(values.get("avg_cadence"))
     if cad is not None:
-        cad += _number(_field(values, "avg_fractional_cadence")) or 0.0
+        cad += _number(values.get("avg_fractional_cadence")) or 0.0
     return FitSession(
-        sport=_text(_field(values, "sport")),
-        sub_sport=_text(_field(values, "sub_sport")),
+        sport=_text(values.get("sport")),
+        sub_sport=_text(values.get("sub_sport")),
         start=start,
         end=end,
         elapsed_s=elapsed,
-        distance_m=_number(_field(values, "total_distance")),
+        distance_m=_number(values.get("total_distance")),
         strides=strides,
         avg_speed_mps=speed,
         avg_cadence_strides_per_min=cad,
@@ -292,10 +292,6 @@ def _values(frame: Any) -> dict[str, Any]:
             if isinstance(name, str) and name not in out:
                 out[name] = fld.value
     return out
-
-
-def _field(values: dict[str, Any], name: str) -> Any:
-    return values.get(name)
 
 
 def _text(value: Any) -> str | None:
@@ -343,61 +339,61 @@ def read_fit(path: str | os.PathLike[str]) -> FitFile:
                 name = frame.name
                 values = _values(frame)
                 if name == "record":
-                    ts, real = _when(_field(values, "timestamp"))
+                    ts, real = _when(values.get("timestamp"))
                     if ts is None:
                         continue
                     clock_set = clock_set and real
-                    cad = _number(_field(values, "cadence"))
-                    frac = _number(_field(values, "fractional_cadence")) or 0.0
+                    cad = _number(values.get("cadence"))
+                    frac = _number(values.get("fractional_cadence")) or 0.0
                     strides = None if cad is None else cad + frac
                     if strides is None:
                         strides = _developer_cadence(frame)
-                    speed = _number(_field(values, "enhanced_speed"))
+                    speed = _number(values.get("enhanced_speed"))
                     if speed is None:
-                        speed = _number(_field(values, "speed"))
-                    activity = _field(values, "activity_type")
-                    lat = semicircles_to_deg(_number(_field(values, "position_lat")))
-                    lon = semicircles_to_deg(_number(_field(values, "position_long")))
+                        speed = _number(values.get("speed"))
+                    activity = values.get("activity_type")
+                    lat = semicircles_to_deg(_number(values.get("position_lat")))
+                    lon = semicircles_to_deg(_number(values.get("position_long")))
                     fix = lat is not None and lon is not None
                     records.append(
                         FitRecord(
                             timestamp=ts,
-                            heart_rate_bpm=_number(_field(values, "heart_rate")),
+                            heart_rate_bpm=_number(values.get("heart_rate")),
                             cadence_strides_per_min=strides,
                             speed_mps=speed,
-                            distance_m=_number(_field(values, "distance")),
+                            distance_m=_number(values.get("distance")),
                             activity_type=activity if isinstance(activity, str) else None,
                             lat_deg=lat if fix else None,
                             lon_deg=lon if fix else None,
                         )
                     )
                 elif name == "lap":
-                    st, _ = _when(_field(values, "start_time"))
-                    dur = _number(_field(values, "total_elapsed_time"))
+                    st, _ = _when(values.get("start_time"))
+                    dur = _number(values.get("total_elapsed_time"))
                     if st is not None and dur is not None:
                         laps.append(FitLap(st, dur))
                 elif name == "hrv":
-                    times = _field(values, "time")
+                    times = values.get("time")
                     seq = times if isinstance(times, tuple | list) else (times,)
                     rr_s.extend(v for v in map(_number, seq) if v is not None and lo <= v <= hi)
                 elif name == "event":
-                    if _field(values, "event") == "timer" and _field(values, "event_type") == "start":
-                        ts, _ = _when(_field(values, "timestamp"))
+                    if values.get("event") == "timer" and values.get("event_type") == "start":
+                        ts, _ = _when(values.get("timestamp"))
                         if ts is not None:
                             starts.append(ts)
                 elif name == "field_description":
-                    dev = _field(values, "field_name")
+                    dev = values.get("field_name")
                     if isinstance(dev, str):
                         dev_names[dev] = None
                 if name == "session":
                     sessions.append(_session(values))
                 if name in ("sport", "session") and sport is None:
-                    sport = _text(_field(values, "sport"))
-                    sub_sport = _text(_field(values, "sub_sport"))
+                    sport = _text(values.get("sport"))
+                    sub_sport = _text(values.get("sub_sport"))
                 elif name == "file_id" and file_type is None:
-                    product = _text(_field(values, "garmin_product")) or _text(_field(values, "product"))
-                    manufacturer = _text(_field(values, "manufacturer"))
-                    file_type = _text(_field(values, "type"))
+                    product = _text(values.get("garmin_product")) or _text(values.get("product"))
+                    manufacturer = _text(values.get("manufacturer"))
+                    file_type = _text(values.get("type"))
     except fit_read_errors() as exc:
         if not records and not sessions:
             raise ReaderError(f"{source}: not a readable FIT file: {exc}") from exc
