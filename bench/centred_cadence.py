@@ -6,11 +6,12 @@ after-run estimator reads the cadence from the highest peak of the Hann-windowed
 rebuilds, centred on the second, within ``spectral_band`` (10 %) of the ACF cadence
 (:func:`coach.signal.cadence.centred_spectral_cadence`). This script compares that (``coach``) with the ACF
 cadence of the live hop whose window is centred on the second (``coach_acf``: ``spectral_window_s=0``, what the
-after-run estimator did before) and with the centred FFT baseline (``fft``); ``--window-s`` and ``--band`` set a
-third column (``coach_spectral``) to other values, ``--variants`` adds the chest rows on the robustness alterations
-of :mod:`bench.variants`. Run from the repository root::
+after-run estimator did before) and with the centred FFT baseline (``fft``); ``--window-s``, ``--band`` and
+``--set NAME=VALUE`` (any :class:`~coach.signal.offline.AfterRunEstimator` parameter, repeatable) give a third
+column (``coach_other``) with other values, ``--variants`` adds the chest rows on the robustness alterations of
+:mod:`bench.variants`. Run from the repository root::
 
-    PYTHONPATH=$PWD python -m bench.centred_cadence [--window-s 6] [--band 0.1] [--variants]
+    PYTHONPATH=$PWD python -m bench.centred_cadence [--window-s 6] [--band 0.1] [--set NAME=VALUE] [--variants]
 
 Findings: docs/signal.md, "After the run", step 3.
 """
@@ -18,6 +19,7 @@ Findings: docs/signal.md, "After the run", step 3.
 from __future__ import annotations
 
 import argparse
+import ast
 from collections.abc import Sequence
 from typing import Any
 
@@ -63,16 +65,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     p.add_argument("--window-s", type=float, default=None, help="a third column with this spectral window")
     p.add_argument("--band", type=float, default=None, help="... and this band (fraction of the ACF cadence)")
+    p.add_argument(
+        "--set", action="append", default=[], metavar="NAME=VALUE", help="an AfterRunEstimator parameter"
+    )
     p.add_argument("--variants", action="store_true", help="also the chest robustness alterations")
     args = p.parse_args(argv)
     A.ALGORITHMS["coach_acf"] = after_run_runner(spectral_window_s=0.0)
     A.TITLES["coach_acf"] = "coach after-run, ACF cadence"
     algos = ["coach", "coach_acf", "fft"]
-    if args.window_s is not None or args.band is not None:
-        other = {"spectral_window_s": args.window_s, "spectral_band": args.band}
-        A.ALGORITHMS["coach_spectral"] = after_run_runner(**{k: v for k, v in other.items() if v is not None})
-        A.TITLES["coach_spectral"] = "coach after-run, other spectral window"
-        algos.insert(2, "coach_spectral")
+    other: dict[str, Any] = {"spectral_window_s": args.window_s, "spectral_band": args.band}
+    other = {k: v for k, v in other.items() if v is not None}
+    for item in args.set:
+        name, _, value = item.partition("=")
+        other[name] = ast.literal_eval(value)
+    if other:
+        A.ALGORITHMS["coach_other"] = after_run_runner(**other)
+        A.TITLES["coach_other"] = "coach after-run, " + ", ".join(f"{k}={v}" for k, v in other.items())
+        algos.insert(2, "coach_other")
     hex_recs = load_hexoskin()
     _print(sb.evaluate_hexoskin(hex_recs, algos), algos)
     _print(sb.evaluate_oxford(load_oxford(), algos), algos)
