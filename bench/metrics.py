@@ -94,6 +94,14 @@ def rate_from_events_spm(events_s: ArrayLike) -> float:
     return float(60.0 * (ev.size - 1) / (ev[-1] - ev[0]))
 
 
+def stride_cadence_spm(steps_s: ArrayLike) -> float:
+    """INDIP's per-bout formula on steps without left/right: the mean of 120 / stride time, a stride being step
+    ``i`` to step ``i + 2`` (sorted); NaN with fewer than 3 steps. INDIP itself leaves out the strides its foot
+    sensors could not segment, which no trunk detector sees (bench.signal_bench.reference_contact_bound)."""
+    st = np.sort(np.asarray(steps_s, dtype=float).ravel())
+    return float(np.mean(120.0 / (st[2:] - st[:-2]))) if st.size >= 3 else float("nan")
+
+
 def regular_windows(
     start_s: float,
     end_s: float,

@@ -312,6 +312,13 @@ def test_variants_table_and_perfect_step_ceiling_on_tiny_input(tmp_path: Path) -
     paused = RefBout(5.0, 25.0, float(np.mean(120.0 / (ic[2:] - ic[:-2]))), ic)
     med, _ = signal_bench.perfect_step_ceiling([Recording(**{**mob.__dict__, "bouts": [paused]})])
     assert med > 1.0
+    # the floor of the rows from steps: nil where the reference cadence is the formula on its own contacts,
+    # the difference where INDIP left a stride out (here the one over the pause)
+    assert signal_bench.reference_contact_bound([mob]) == pytest.approx((0.0, 0.0, 0), abs=1e-9)
+    strides = ic[2:] - ic[:-2]
+    kept = RefBout(5.0, 25.0, float(np.mean(120.0 / strides[strides < 2.0])), ic)
+    med, p90, off = signal_bench.reference_contact_bound([Recording(**{**mob.__dict__, "bouts": [kept]})])
+    assert med == p90 == pytest.approx(kept.cadence_spm - paused.cadence_spm) and off == 1
     sub_header, sub_table = signal_bench.evaluate_subjects([hexo])
     assert [row[0] for row in sub_table] == ["synthetic"] and len(sub_table[0]) == len(sub_header)
     res = {
