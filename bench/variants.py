@@ -13,6 +13,9 @@ Alterations (each applied to the whole recording; times stay in the original tim
 - ``lost packets``: 5 % of the time removed in 80-ms bursts (one notification each) plus a 3-s gap every 2 min
   (a link drop and reconnect);
 - ``noise``: white noise of 0.02 g RMS per axis (a cheaper accelerometer);
+- ``impacts x0.7`` / ``x1.4``: the dynamic part of the acceleration (the signal minus a 2-s moving average, as in
+  the grounded jog) scaled by 0.7 or 1.4 everywhere: the same gait read by a sensor that sees smaller or bigger
+  impacts (another place on the trunk, a softer or stiffer mounting, another accelerometer's gain);
 - ``grounded jog``: the chest jogs made flight-less and asymmetric, the way an older adult's slow jog is (issue
   16, FINDINGS 2): inside every labelled run the dynamic part of the acceleration (the signal minus a 2-s moving
   average: gravity, posture and breathing, which a gentler gait does not change) is scaled by ``GROUNDED_SCALE`` (0.4: the chest's 2.5-3 g impacts become about
@@ -106,14 +109,28 @@ GROUNDED_ASYMMETRY = 0.15
 GROUNDED_GRAVITY_S = 2.0
 
 
+def _slow(rec: Recording) -> FloatArray:
+    """The ``GROUNDED_GRAVITY_S`` moving average of the acceleration: gravity, posture and breathing, which the
+    gait's impacts ride on."""
+    n = max(1, round(GROUNDED_GRAVITY_S * rec.fs_hz))
+    kernel = np.ones(n) / n
+    pad = np.pad(rec.xyz_g, ((n // 2, n - 1 - n // 2), (0, 0)), mode="edge")
+    return np.column_stack([np.convolve(pad[:, i], kernel, mode="valid") for i in range(3)])
+
+
+def _impacts(scale: float) -> Transform:
+    def f(rec: Recording) -> Recording:
+        slow = _slow(rec)
+        return dataclasses.replace(rec, xyz_g=slow + scale * (rec.xyz_g - slow))
+
+    return f
+
+
 def _grounded_jog(rec: Recording) -> Recording:
     runs = [seg for seg in rec.segments if seg.label == "run"]
     if not runs:
         return rec
-    n = max(1, round(GROUNDED_GRAVITY_S * rec.fs_hz))
-    kernel = np.ones(n) / n
-    pad = np.pad(rec.xyz_g, ((n // 2, n - 1 - n // 2), (0, 0)), mode="edge")
-    slow = np.column_stack([np.convolve(pad[:, i], kernel, mode="valid") for i in range(3)])
+    slow = _slow(rec)
     t = rec.t_s - rec.t_s[0]  # labels and device steps are in seconds from the start
     steps = np.sort(rec.device_steps_s)
     parity = np.searchsorted(steps, t, side="right") % 2  # alternate steps: left / right
@@ -136,6 +153,8 @@ VARIANTS: dict[str, tuple[Transform, ...]] = {
     "jitter + drift": (_jitter_drift,),
     "lost packets": (_lost_packets,),
     "noise 0.02 g": (_noise,),
+    "impacts x0.7": (_impacts(0.7),),
+    "impacts x1.4": (_impacts(1.4),),
     "grounded jog (0.4x, asymmetric)": (_grounded_jog,),
 }
 

@@ -292,6 +292,11 @@ def test_variants_alter_the_recordings_as_described() -> None:
     # the dynamic part shrinks to about 0.4 x, so the minimum rises well above free fall
     assert np.std(v_after) == pytest.approx(0.4 * np.std(v_before), rel=0.15)
     assert v_before.min() < 0.35 < 0.5 < v_after.min()
+    for name, k in (("impacts x0.7", 0.7), ("impacts x1.4", 1.4)):
+        (r,) = by[name]
+        # the whole recording's dynamic part, walking and running, scaled; the slow part (gravity) kept
+        assert np.std(np.linalg.norm(r.xyz_g, axis=1)) == pytest.approx(k * np.std(norm), rel=0.1)
+        assert np.allclose(r.xyz_g.mean(axis=0), hexo.xyz_g.mean(axis=0), atol=0.02)
 
 
 def test_variants_table_and_perfect_step_ceiling_on_tiny_input(tmp_path: Path) -> None:

@@ -105,6 +105,12 @@ class WalkRunScore:
     the sensor sits: a flight phase puts the whole body in free fall, walking always has a foot on the ground.
     Heart rate counts once a walking level is known: an exponential
     average (weight ``walking_hr_smoothing`` per second) of the heart rate over seconds reported as walking.
+    The impact features are the wearer's own, read against their walking (:meth:`range_scale`): range and the
+    minimum's depth below 1 g are multiplied by ``walk_range_g`` over the learned walking range where that is
+    larger (an exponential average, weight ``walking_range_smoothing``, of the range of walking-like seconds
+    reported as walking at up to ``learn_walk_below_spm``), at least ``min_range_scale``. The pivots were set
+    where walking reads about ``walk_range_g``; a sensor that reads the same walking with bigger impacts (nearer
+    the hip, a softer mounting, a higher gain) would otherwise call its brisk walking "run".
     A walking-like second (z <= 0) at more than ``max_walk_cadence_spm`` means the ACF locked onto a harmonic
     within the step (see :meth:`walking_harmonic`), unless the horizontal stride shows the lag is a step
     (:meth:`step_verified`). A verified step rate above ``max_walk_cadence_spm`` is a run whatever the
@@ -135,6 +141,10 @@ class WalkRunScore:
         grounded_run_score: float = 1.0,
         evidence_window_s: float = 9.0,
         evidence_period_tolerance: float = 0.05,
+        walk_range_g: float = 1.0,
+        learn_walk_below_spm: float = 125.0,
+        walking_range_smoothing: float = 0.05,
+        min_range_scale: float = 0.5,
     ) -> None:
         self.run_range_g = run_range_g
         self.run_min_g = run_min_g
@@ -156,7 +166,12 @@ class WalkRunScore:
         self.grounded_run_score = grounded_run_score
         self.evidence_window_s = evidence_window_s
         self.evidence_period_tolerance = evidence_period_tolerance
+        self.walk_range_g = walk_range_g
+        self.learn_walk_below_spm = learn_walk_below_spm
+        self.walking_range_smoothing = walking_range_smoothing
+        self.min_range_scale = min_range_scale
         self.walking_hr_bpm_: float | None = None
+        self.walking_range_g_: float | None = None
         # (time, step period, stride at 2x, stride at 4x) of the recent seconds that measured the stride evidence
         self._evidence: deque[tuple[float, float, float, float]] = deque()
         self._verified_at: tuple[float, float] | None = None  # (time, step period) of the last verified step
@@ -168,9 +183,11 @@ class WalkRunScore:
         lag and :meth:`step_verified` holds (a grounded jog's rate counts as running)."""
         w_range, w_min, w_cadence = self.run_weights
         c = self.cadence_clip
+        k = self.range_scale()
+        low = 1.0 - k * (1.0 - f.vertical_low_g)
         z = (
-            w_range * (f.vertical_high_g - f.vertical_low_g - self.run_range_g)
-            + w_min * (self.run_min_g - f.vertical_low_g)
+            w_range * (k * (f.vertical_high_g - f.vertical_low_g) - self.run_range_g)
+            + w_min * (self.run_min_g - low)
             + w_cadence * max(-c, min(c, (cadence_spm - self.cadence_pivot_spm) / self.cadence_scale_spm))
             + self.flight_weight * (f.flight_fraction - self.flight_pivot)
         )
@@ -259,6 +276,27 @@ class WalkRunScore:
         if run_score > 0 or cadence_spm <= self.max_walk_cadence_spm:
             return False
         return f is None or not self.step_verified(f)
+
+    def range_scale(self) -> float:
+        """The factor on the impact features (range, and the minimum's depth below 1 g): ``walk_range_g`` over
+        the wearer's learned walking range where that is larger (a sensor that reads the same walking with
+        bigger impacts: nearer the hip, a softer mounting, a higher gain), at least ``min_range_scale``; else 1."""
+        level = self.walking_range_g_
+        if level is None or level <= self.walk_range_g:
+            return 1.0
+        return max(self.min_range_scale, self.walk_range_g / level)
+
+    def learn_walking_range(self, f: HopFeatures, cadence_spm: float, run_score: float) -> None:
+        """Update the walking range level with a second reported as walking that is walking-like itself
+        (``run_score`` < 0) at a plain walking cadence (at most ``learn_walk_below_spm``; a fast walk's impacts
+        are bigger, and those are what the level must not absorb)."""
+        if run_score >= 0 or cadence_spm > self.learn_walk_below_spm:
+            return
+        rng = f.vertical_high_g - f.vertical_low_g
+        a = self.walking_range_smoothing
+        self.walking_range_g_ = (
+            rng if self.walking_range_g_ is None else (1.0 - a) * self.walking_range_g_ + a * rng
+        )
 
     def learn_walking_hr(self, hr_bpm: float) -> None:
         """Update the walking heart-rate level with a second reported as walking."""

@@ -182,6 +182,7 @@ class StreamingGaitEstimator:
         foot_pod_max_age_s: float = 3.0,
         foot_pod_weight: float = 0.3,
         heart_rate_weight: float = 0.4,
+        walk_range_g: float = 1.0,
         max_run_swing_deg: float = 25.0,
     ) -> None:
         self.internal_rate_hz = int(internal_rate_hz)
@@ -225,6 +226,7 @@ class StreamingGaitEstimator:
         self.foot_pod_max_age_s = foot_pod_max_age_s
         self.foot_pod_weight = foot_pod_weight
         self.heart_rate_weight = heart_rate_weight
+        self.walk_range_g = walk_range_g
         self.max_run_swing_deg = max_run_swing_deg
         self._setup()
 
@@ -275,6 +277,7 @@ class StreamingGaitEstimator:
             run_weights=self.run_weights,
             max_walk_cadence_spm=self.max_walk_cadence_spm,
             heart_rate_weight=self.heart_rate_weight,
+            walk_range_g=self.walk_range_g,
             verify_min_confidence=self.step_cadence_relaxed_conf,
         )
         self._hysteresis = ModeHysteresis(
@@ -648,6 +651,8 @@ class StreamingGaitEstimator:
                 start_spm = None
         if mode == "walk" and hr is not None:
             self._run_score.learn_walking_hr(hr)
+        if mode == "walk" and in_gait and run_score is not None and cadence is not None:
+            self._run_score.learn_walking_range(f, cadence, run_score)
         cadence_steps: float | None = None
         if start_spm is not None and foot_pod is None:
             # the trailing ACF window still holds the standing seconds: the regular steps give the cadence
