@@ -16,22 +16,12 @@ from coach.signal import GaitAnalysis
 from coach.signal.decision import WalkRunScore
 from coach.signal.features import HopFeatures
 from tests.realdata import HEXOSKIN_DIR
+from tests.test_signal_grounded import _features as grounded_features
 
 
 def _features(high_g: float, low_g: float) -> HopFeatures:
-    return HopFeatures(
-        period_s=0.5,
-        double_period_s=1.0,
-        asymmetry=0.0,
-        confidence=0.9,
-        band_std_g=0.3,
-        valid_window_s=5.0,
-        valid_fraction=1.0,
-        dynamic_rms_g=0.3,
-        hop_rms_g=0.3,
-        vertical_high_g=high_g,
-        vertical_low_g=low_g,
-    )
+    """A second in gait with these robust extremes of the vertical acceleration (no stride evidence)."""
+    return grounded_features(math.nan, math.nan, low_g=low_g, high_g=high_g)
 
 
 def test_the_walking_level_is_learned_from_plain_walking_only_and_scales_the_impacts_down_only() -> None:
