@@ -179,6 +179,8 @@ class StreamingGaitEstimator:
         step_min_distance_periods: float = 0.6,
         step_threshold_std: float = 0.3,
         step_lookback_s: float = 3.0,
+        step_start_gap_periods: float = 3.5,
+        step_start_min_steps: int = 3,
         foot_pod_max_age_s: float = 3.0,
         foot_pod_weight: float = 0.3,
         heart_rate_weight: float = 0.4,
@@ -223,6 +225,8 @@ class StreamingGaitEstimator:
         self.still_max_rms_g = still_max_rms_g
         self.step_threshold_std = step_threshold_std
         self.step_lookback_s = step_lookback_s
+        self.step_start_gap_periods = step_start_gap_periods
+        self.step_start_min_steps = step_start_min_steps
         self.foot_pod_max_age_s = foot_pod_max_age_s
         self.foot_pod_weight = foot_pod_weight
         self.heart_rate_weight = heart_rate_weight
@@ -262,6 +266,8 @@ class StreamingGaitEstimator:
             step_min_distance_periods=self.step_min_distance_periods,
             step_threshold_std=self.step_threshold_std,
             step_lookback_s=self.step_lookback_s,
+            step_start_gap_periods=self.step_start_gap_periods,
+            step_start_min_steps=self.step_start_min_steps,
             comb_asymmetry=self.comb_asymmetry,
         )
         self._gate = GaitGate(

@@ -28,7 +28,10 @@ class StepDetector:
 
     :meth:`confirm` keeps at most one peak per ``step_min_distance_periods`` step periods (the highest wins), at
     least ``step_threshold_std`` x the window's RMS high, and emits the peaks of the last ``step_lookback_s``
-    (+ ``lookback_margin_s``) once the gait is confirmed, so the first steps of a bout are not lost.
+    (+ ``lookback_margin_s``) once the gait is confirmed, so the first steps of a bout are not lost. A bout's
+    first steps (no step emitted in that span before them) only as a rhythm: the chain back from the newest peak
+    with no interval over ``step_start_gap_periods`` step periods, once it holds ``step_start_min_steps`` peaks;
+    the peaks before a longer pause (handling the sensor, a shift of weight) are dropped.
     """
 
     def __init__(
@@ -43,6 +46,8 @@ class StepDetector:
         default_period_s: float = 0.5,
         lookback_margin_s: float = 1.0,
         max_recent_peaks: int = 64,
+        step_start_gap_periods: float = 3.5,
+        step_start_min_steps: int = 3,
     ) -> None:
         self.step_rise_fraction = step_rise_fraction
         self.step_min_distance_periods = step_min_distance_periods
@@ -53,6 +58,8 @@ class StepDetector:
         self.default_period_s = default_period_s
         self.lookback_margin_s = lookback_margin_s
         self.max_recent_peaks = max_recent_peaks
+        self.step_start_gap_periods = step_start_gap_periods
+        self.step_start_min_steps = step_start_min_steps
         self.reset()
         self._last_step_s: float | None = None
         # the comb lag of the last hop handed to :meth:`candidates`: the samples just before a call's first hop
@@ -214,6 +221,20 @@ class StepDetector:
                 continue
             else:
                 keep.append((tt, hh))
+        if out and (self._last_step_s is None or self._last_step_s < oldest_s):
+            # a bout's first steps (no step in the lookback span before them): the chain back from the newest
+            # at the bout's rhythm (no interval over step_start_gap_periods step periods); peaks before a
+            # longer pause are handling or a shift of weight, and a chain of fewer than step_start_min_steps
+            # is no rhythm yet (its peaks stay for the next second)
+            max_gap = self.step_start_gap_periods * (
+                period_s if period_s is not None else self.default_period_s
+            )
+            first = len(out) - 1
+            while first > 0 and out[first] - out[first - 1] <= max_gap:
+                first -= 1
+            if len(out) - first < self.step_start_min_steps:
+                return []
+            out = out[first:]
         self._recent = keep
         self._last_step_s = last
         return out
