@@ -293,17 +293,16 @@ class WalkRunScore:
         if run_score >= 0 or cadence_spm > self.learn_walk_below_spm:
             return
         rng = f.vertical_high_g - f.vertical_low_g
-        a = self.walking_range_smoothing
-        self.walking_range_g_ = (
-            rng if self.walking_range_g_ is None else (1.0 - a) * self.walking_range_g_ + a * rng
-        )
+        self.walking_range_g_ = _smoothed(self.walking_range_g_, rng, self.walking_range_smoothing)
 
     def learn_walking_hr(self, hr_bpm: float) -> None:
         """Update the walking heart-rate level with a second reported as walking."""
-        a = self.walking_hr_smoothing
-        self.walking_hr_bpm_ = (
-            hr_bpm if self.walking_hr_bpm_ is None else (1.0 - a) * self.walking_hr_bpm_ + a * hr_bpm
-        )
+        self.walking_hr_bpm_ = _smoothed(self.walking_hr_bpm_, hr_bpm, self.walking_hr_smoothing)
+
+
+def _smoothed(level: float | None, value: float, weight: float) -> float:
+    """One step of an exponential average: ``value`` itself for the first, else ``weight`` of it on the level."""
+    return value if level is None else (1.0 - weight) * level + weight * value
 
 
 class ModeHysteresis:

@@ -184,7 +184,8 @@ class StepDetector:
         Non-maximum suppression at ``step_min_distance_periods`` x ``period_s`` (``default_period_s`` when
         ``None``); steps only while ``in_gait``.
         """
-        min_d = self.step_min_distance_periods * (period_s if period_s is not None else self.default_period_s)
+        step_s = period_s if period_s is not None else self.default_period_s
+        min_d = self.step_min_distance_periods * step_s
         confirmed: list[Peak] = []
         for tt, hh in candidates:
             pend = self._pending
@@ -226,9 +227,7 @@ class StepDetector:
             # at the bout's rhythm (no interval over step_start_gap_periods step periods); peaks before a
             # longer pause are handling or a shift of weight, and a chain of fewer than step_start_min_steps
             # is no rhythm yet (its peaks stay for the next second)
-            max_gap = self.step_start_gap_periods * (
-                period_s if period_s is not None else self.default_period_s
-            )
+            max_gap = self.step_start_gap_periods * step_s
             first = len(out) - 1
             while first > 0 and out[first] - out[first - 1] <= max_gap:
                 first -= 1
