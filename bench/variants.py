@@ -118,7 +118,9 @@ def _slow(rec: Recording) -> FloatArray:
     return np.column_stack([np.convolve(pad[:, i], kernel, mode="valid") for i in range(3)])
 
 
-def _impacts(scale: float) -> Transform:
+def impacts(scale: float) -> Transform:
+    """The ``impacts xK`` alteration for any factor (the table uses 0.7 and 1.4; tests use others)."""
+
     def f(rec: Recording) -> Recording:
         slow = _slow(rec)
         return dataclasses.replace(rec, xyz_g=slow + scale * (rec.xyz_g - slow))
@@ -153,8 +155,8 @@ VARIANTS: dict[str, tuple[Transform, ...]] = {
     "jitter + drift": (_jitter_drift,),
     "lost packets": (_lost_packets,),
     "noise 0.02 g": (_noise,),
-    "impacts x0.7": (_impacts(0.7),),
-    "impacts x1.4": (_impacts(1.4),),
+    "impacts x0.7": (impacts(0.7),),
+    "impacts x1.4": (impacts(1.4),),
     "grounded jog (0.4x, asymmetric)": (_grounded_jog,),
 }
 

@@ -100,9 +100,11 @@ def test_the_horizontal_stride_tells_a_step_from_a_within_step_harmonic(
     assert not score.walking_harmonic(-1.0, 2 * cadence_spm, as_step)
 
 
-def _features(
+def hop_features(
     at_2x: float, at_4x: float, *, low_g: float = 0.6, high_g: float = 1.7, confidence: float = 0.8
 ) -> HopFeatures:
+    """One hop's features at a 165 steps/min rhythm with the given stride evidence and impacts (also used by
+    tests/test_signal_walking_level.py)."""
     return HopFeatures(
         period_s=60.0 / 165.0,
         double_period_s=120.0 / 165.0,
@@ -133,7 +135,7 @@ def _features(
 )
 def test_step_verified_and_the_grounded_run(at_2x: float, at_4x: float, verified: bool) -> None:
     score = WalkRunScore()
-    f = _features(at_2x, at_4x)
+    f = hop_features(at_2x, at_4x)
     assert score.step_verified(f) is verified
     # no evidence: the old rule (a walking-like second above the walking limit is a harmonic)
     assert score.walking_harmonic(-1.0, 165.0, f) is not verified
@@ -146,8 +148,8 @@ def test_step_verified_and_the_grounded_run(at_2x: float, at_4x: float, verified
 def test_a_weak_rhythm_verifies_no_step() -> None:
     """Below the ACF confidence where the period is unreliable (a hesitant walk), no step is verified."""
     score = WalkRunScore()
-    assert score.step_verified(_features(0.5, 0.0, confidence=score.verify_min_confidence))
-    assert not score.step_verified(_features(0.5, 0.0, confidence=score.verify_min_confidence - 0.01))
+    assert score.step_verified(hop_features(0.5, 0.0, confidence=score.verify_min_confidence))
+    assert not score.step_verified(hop_features(0.5, 0.0, confidence=score.verify_min_confidence - 0.01))
 
 
 def test_grounded_jog_streaming_equals_batch() -> None:
@@ -224,7 +226,7 @@ def test_pooled_evidence_averages_the_recent_seconds_at_the_same_period() -> Non
     at the same step period, so a second that fails alone inside a verified jog is verified, while a slow walk's
     harmonic (failing at every second) stays unverified and a second at another period is not pooled with it."""
     score = WalkRunScore()
-    strong, weak = _features(0.3, 0.0), _features(0.02, 0.35)
+    strong, weak = hop_features(0.3, 0.0), hop_features(0.02, 0.35)
     assert score.step_verified(strong) and not score.step_verified(weak)
     for t in range(4):
         score.pooled_evidence(float(t), strong)
@@ -240,7 +242,7 @@ def test_pooled_evidence_averages_the_recent_seconds_at_the_same_period() -> Non
     walk = WalkRunScore()
     assert not any(walk.step_verified(weak, walk.pooled_evidence(float(t), weak)) for t in range(20))
     # a second without evidence has none pooled either, and does not enter the pool
-    assert all(math.isnan(v) for v in walk.pooled_evidence(100.0, _features(math.nan, math.nan)))
+    assert all(math.isnan(v) for v in walk.pooled_evidence(100.0, hop_features(math.nan, math.nan)))
     assert walk.pooled_evidence(100.5, weak) == pytest.approx((0.02, 0.35))
 
 
@@ -279,7 +281,7 @@ def test_a_verified_step_is_held_at_the_same_period_for_the_pool_window_only() -
     at another period, not longer; one second verified alone starts no hold, and a slow walk's harmonic, never
     verified, is never held."""
     score = WalkRunScore()
-    strong, weak = _features(0.3, 0.0), _features(-0.3, 0.6)
+    strong, weak = hop_features(0.3, 0.0), hop_features(-0.3, 0.6)
     assert score.verify_step(0.0, strong) and score.verify_step(1.0, strong)
     assert all(score.verify_step(float(t), weak) for t in range(2, 7))  # the pool, then the hold
     assert not score.verify_step(2.0 + score.evidence_window_s, weak)  # the hold has expired
@@ -288,7 +290,9 @@ def test_a_verified_step_is_held_at_the_same_period_for_the_pool_window_only() -
     assert not score.verify_step(2.0, replace(weak, period_s=weak.period_s * 1.2))  # another rhythm
     alone = WalkRunScore()
     assert alone.verify_step(0.0, strong)
-    assert not alone.verify_step(1.0, _features(-1.0, 2.0))  # the pool fails, and one second started no hold
+    assert not alone.verify_step(
+        1.0, hop_features(-1.0, 2.0)
+    )  # the pool fails, and one second started no hold
     walk = WalkRunScore()
     assert not any(walk.verify_step(float(t), weak) for t in range(30))
 

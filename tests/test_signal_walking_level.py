@@ -11,17 +11,17 @@ import pytest
 
 from bench import metrics as M
 from bench.datasets import load_hexoskin
-from bench.variants import _impacts
+from bench.variants import impacts
 from coach.signal import GaitAnalysis
 from coach.signal.decision import WalkRunScore
 from coach.signal.features import HopFeatures
 from tests.realdata import HEXOSKIN_DIR
-from tests.test_signal_grounded import _features as grounded_features
+from tests.test_signal_grounded import hop_features
 
 
 def _features(high_g: float, low_g: float) -> HopFeatures:
     """A second in gait with these robust extremes of the vertical acceleration (no stride evidence)."""
-    return grounded_features(math.nan, math.nan, low_g=low_g, high_g=high_g)
+    return hop_features(math.nan, math.nan, low_g=low_g, high_g=high_g)
 
 
 def test_the_walking_level_is_learned_from_plain_walking_only_and_scales_the_impacts_down_only() -> None:
@@ -64,7 +64,7 @@ def test_bigger_impacts_do_not_turn_real_chest_walking_into_running(chest: list,
     read "run"; read against the wearer's walking level, at most 1 %, and the jogs stay runs (95 % of their
     seconds, the walk->run change called within the live target of 4 s)."""
     for rec in chest:
-        hot = _impacts(1.6)(rec)
+        hot = impacts(1.6)(rec)
         share = {}
         for rule, params in (("level", {}), ("fixed", {"walk_range_g": math.inf})):  # fixed: the rule before
             timeline = GaitAnalysis(estimator=estimator, **params).analyze(hot.t_s, hot.xyz_g)
